@@ -1,0 +1,1 @@
+"""The exercises: the reference with every solution region replaced by a stub."""
