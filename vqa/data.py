@@ -40,11 +40,12 @@ def make_sample(rng: random.Random, style: icons.Style, max_count: int = 6, mult
     """One question about one image: count the icons of one shape among up to ``distractors`` others."""
     target = rng.randrange(len(icons.SHAPE_NAMES))
     if rng.random() < multi_digit:
-        count = rng.randint(7, 9)
+        count = rng.randint(10, 12)
     else:
         count = rng.randint(1, max_count)
     counts = {icons.SHAPE_NAMES[target]: count}
-    room = icons.GRID * icons.GRID - count
+    capacity = icons.GRID ** 2 if count <= icons.GRID ** 2 else icons.BIG_GRID ** 2
+    room = capacity - count
     others = [s for i, s in enumerate(icons.SHAPE_NAMES) if i != target]
     for _ in range(rng.randint(0, min(distractors, room))):
         other = rng.choice(others)

@@ -10,6 +10,7 @@ from PIL import Image, ImageDraw
 
 CANVAS = 96
 GRID = 3  # icons sit in a GRID x GRID layout of cells, jittered, so they never overlap
+BIG_GRID = 4  # for the rare images with more than GRID * GRID icons (multi-digit answers)
 
 SHAPE_NAMES = ("diamond", "star", "circle", "heart", "triangle", "square")
 
@@ -74,17 +75,18 @@ def draw_icon(draw: ImageDraw.ImageDraw, shape: str, cx: float, cy: float, r: fl
 def render(counts: dict[str, int], style: Style, rng: random.Random) -> Image.Image:
     """An RGBA image holding ``counts[shape]`` icons of each shape, in random cells, sizes and colours."""
     total = sum(counts.values())
-    if total > GRID * GRID:
-        raise ValueError(f"at most {GRID * GRID} icons fit, got {total}")
+    grid = GRID if total <= GRID * GRID else BIG_GRID
+    if total > grid * grid:
+        raise ValueError(f"at most {grid * grid} icons fit, got {total}")
     image = Image.new("RGBA", (CANVAS, CANVAS), style.background)
     draw = ImageDraw.Draw(image)
-    cell = CANVAS / GRID
-    cells = rng.sample(range(GRID * GRID), total)
+    cell = CANVAS / grid
+    cells = rng.sample(range(grid * grid), total)
     shapes = [shape for shape, n in counts.items() for _ in range(n)]
     colour = rng.choice(style.palette)  # one colour per image, as IconQA's icons mostly are
     for shape, index in zip(shapes, cells):
         r = rng.uniform(0.28, 0.42) * cell
-        cx = (index % GRID + 0.5) * cell + rng.uniform(-1, 1) * (cell / 2 - r)
-        cy = (index // GRID + 0.5) * cell + rng.uniform(-1, 1) * (cell / 2 - r)
+        cx = (index % grid + 0.5) * cell + rng.uniform(-1, 1) * (cell / 2 - r)
+        cy = (index // grid + 0.5) * cell + rng.uniform(-1, 1) * (cell / 2 - r)
         draw_icon(draw, shape, cx, cy, r, colour)
     return image

@@ -11,9 +11,9 @@ from pathlib import Path
 
 from vqa import data
 
-STEPS = 800
+STEPS = 1500
 BATCH_SIZE = 16
-LR = 1e-3
+LR = 3e-4
 N_IMAGES = 2000
 
 
@@ -32,6 +32,21 @@ def encode_records(processor, records: list[dict], image_dir: Path, question_max
             "pixel_values": enc.pixel_values.to(torch.float32), "labels": labels}
 
 
+def both_label_forms(tensors: dict, tokenizer) -> dict:
+    """Half the answers in the seed's form ([CLS] … [SEP], pads scored), half in original BLIP's ([DEC] start,
+    pads -100, explicit decoder inputs), so that fine-tuning in either form adapts the same behaviour."""
+    labels = tensors["labels"]
+    decoder_input_ids = labels.clone()
+    blip = labels.clone()
+    odd = (labels.new_tensor(range(len(labels))) % 2).bool()
+    decoder_input_ids[odd, 0] = tokenizer.bos_token_id
+    blip[:, 0] = tokenizer.bos_token_id
+    blip[blip == tokenizer.pad_token_id] = -100
+    mixed = labels.clone()
+    mixed[odd] = blip[odd]
+    return {**tensors, "labels": mixed, "decoder_input_ids": decoder_input_ids}
+
+
 def pretrain_tiny(base_dir: str | Path, out_dir: str | Path, *, steps: int = STEPS, seed: int = 0,
                   progress: bool = False) -> Path:
     """Train every weight of the model in ``base_dir`` on generated source-style icons; save to ``out_dir``."""
@@ -46,6 +61,7 @@ def pretrain_tiny(base_dir: str | Path, out_dir: str | Path, *, steps: int = STE
         folder = data.generate_dataset(tmp, n_train=N_IMAGES, n_test=0, seed=seed + 1000, style="source")
         records = data.read_records(folder)
         tensors = encode_records(processor, records, folder / data.TRAIN_IMAGES)
+    tensors = both_label_forms(tensors, processor.tokenizer)
     optimizer = torch.optim.AdamW(model.parameters(), lr=LR)
     generator = torch.Generator().manual_seed(seed)
     model.train()

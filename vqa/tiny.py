@@ -17,16 +17,16 @@ import json
 import os
 import shutil
 import tempfile
-import warnings
 from pathlib import Path
 
 from vqa import vocab
+from vqa.quiet import quiet_libraries
 
 TINY_RANDOM = "tiny-random"
 TINY_PRETRAINED = "tiny-pretrained"
 TINY_NAMES = (TINY_RANDOM, TINY_PRETRAINED)
 IMAGE_SIZE = 48
-RECIPE_VERSION = "1"  # bump when the architecture, vocabulary or pretraining recipe changes
+RECIPE_VERSION = "2"  # bump when the architecture, vocabulary or pretraining recipe changes
 
 
 def cache_root() -> Path:
@@ -38,21 +38,11 @@ def cache_root() -> Path:
     return Path(base) / "mllm-vqa-lab"
 
 
-def _quiet_transformers() -> None:
-    """Hide the warnings the tiny models trigger and the real one does not (no torchvision, random init)."""
-    from transformers.utils import logging as hf_logging
-
-    hf_logging.set_verbosity_error()
-    hf_logging.disable_progress_bar()
-    warnings.filterwarnings("ignore", message=".*torchvision.*")
-    warnings.filterwarnings("ignore", message=".*fast processor.*")
-
-
 def build_processor():
     """A BlipProcessor like blip-vqa-base's, with a small word list and 48-px images."""
     from transformers import BertTokenizer, BlipImageProcessor, BlipProcessor
 
-    _quiet_transformers()
+    quiet_libraries()
     tokenizer = BertTokenizer(
         vocab=vocab.token_to_id(),
         do_lower_case=True,
@@ -97,7 +87,7 @@ def build_random_model(seed: int = 0):
     import torch
     from transformers import BlipForQuestionAnswering
 
-    _quiet_transformers()
+    quiet_libraries()
     state = torch.random.get_rng_state()
     torch.manual_seed(seed)
     try:
