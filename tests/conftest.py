@@ -22,6 +22,14 @@ def tiny_random_dir():
 
 
 @pytest.fixture(scope="session")
+def tiny_pretrained_dir():
+    """The demo's base (built once per cache: about a minute on 2 cores)."""
+    from vqa.tiny import tiny_model_dir
+
+    return tiny_model_dir("tiny-pretrained")
+
+
+@pytest.fixture(scope="session")
 def small_data(tmp_path_factory):
     """40 training and 8 test samples in the IconDomainVQAData layout."""
     from vqa.data import generate_dataset
