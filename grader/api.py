@@ -1,0 +1,226 @@
+"""Grading as plain functions: :func:`grade_submission` for one folder, :class:`Grader` to grade many
+with one started worker and the reference computed once."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+from grader import EXERCISES, guard, i18n
+from grader import plan as plan_mod
+from grader import sandbox as sandbox_mod
+from grader.client import REPO_ROOT, CallResult, Zygote
+from grader.plugin import GraderPlugin, ProbeStore, Status, run_checks
+from grader.reference import GRADER_DIR, ReferenceStore, versions, vqa_env
+from grader.results import CheckResult, ExerciseResult, GradeResult
+from grader.runner import ProbeRunner, copy_submission
+
+DEFAULT_TIMEOUT = 60.0  # seconds per probe call; the tiny fixtures need about one
+DEFAULT_MEMORY_MB = 2048  # address space a worker child may add on top of the imported libraries
+
+
+class UsageError(ValueError):
+    """A bad argument (no such folder, unknown exercise, ...): exit code 2 on the command line."""
+
+
+def resolve_submission(path: str | os.PathLike) -> Path:
+    folder = Path(path).expanduser()
+    if not folder.is_dir() and str(path) in ("solutions", "exercises"):
+        folder = REPO_ROOT / str(path)
+    if not folder.is_dir():
+        raise UsageError(f"{path}: no such folder (pass a folder holding dataset.py, lora.py, train.py, predict.py)")
+    return folder.resolve()
+
+
+def _errors(value, found):
+    """Every nested {"error": {...}} description in a probe result."""
+    if isinstance(value, dict):
+        error = value.get("error")
+        if isinstance(error, dict) and "message" in error:
+            found.append(error)
+        for key, item in value.items():
+            if key != "error":
+                _errors(item, found)
+    elif isinstance(value, list):
+        for item in value:
+            _errors(item, found)
+    return found
+
+
+class Grader:
+    """Grades submissions; keeps a worker and the reference's results between them."""
+
+    def __init__(self, *, lang: str = "en", device: str = "cpu", sandbox: str = "auto",
+                 timeout: float = DEFAULT_TIMEOUT, memory_mb: int = DEFAULT_MEMORY_MB,
+                 cache_dir: str | os.PathLike | None = None, output_limit: int = 4096):
+        if lang not in i18n.LANGS:
+            raise UsageError(f"unknown language {lang!r}; choose one of {', '.join(i18n.LANGS)}")
+        if device not in ("cpu", "cuda"):
+            raise UsageError(f"unknown device {device!r}; choose cpu or cuda")
+        try:
+            self.sandbox_mode, note = sandbox_mod.resolve(sandbox)
+        except sandbox_mod.SandboxError as exc:
+            raise UsageError(str(exc)) from None
+        self.notes = [note] if note else []
+        self.lang = lang
+        self.device = device
+        self.timeout = float(timeout)
+        self.memory_mb = int(memory_mb)
+        self.output_limit = output_limit
+        self.references = ReferenceStore(cache_dir, sandbox_mode=self.sandbox_mode,
+                                         memory_mb=max(self.memory_mb, 4096))
+        self.run_root = Path(tempfile.mkdtemp(prefix="grader-run-"))
+        self._zygote: Zygote | None = None
+        self._count = 0
+
+    # -- the submission worker, started early so its imports overlap other work
+    def start(self) -> "Grader":
+        if self._zygote is None:
+            entry = self.references.entry("cpu")
+            artifacts = entry / "artifacts"
+            hidden = [str(entry / "results"), str(self.references.reference)]
+            self._zygote = Zygote(sandbox_mode=self.sandbox_mode, writable=[str(self.run_root / "work")],
+                                  readable=[str(self.references.cache_dir)], hidden=hidden,
+                                  cwd=str(self.run_root / "zygote"), env=vqa_env(artifacts),
+                                  log_path=str(self.run_root / "zygote.log"))
+            os.makedirs(self.run_root / "work", exist_ok=True)
+            # folders must exist before the sandbox can bind or hide them
+            (entry / "results").mkdir(parents=True, exist_ok=True)
+            artifacts.mkdir(parents=True, exist_ok=True)
+            self._zygote.start()
+        return self
+
+    def close(self) -> None:
+        if self._zygote is not None:
+            self._zygote.close()
+            self._zygote = None
+        shutil.rmtree(self.run_root, ignore_errors=True)
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.close()
+
+    # -- grading
+    def grade(self, path: str | os.PathLike, exercises=None) -> GradeResult:
+        start = time.perf_counter()
+        folder = resolve_submission(path)
+        exercises = list(exercises or EXERCISES)
+        unknown = [e for e in exercises if e not in EXERCISES]
+        if unknown:
+            raise UsageError(f"unknown exercise {unknown[0]!r}; choose from {', '.join(EXERCISES)}")
+        exercises = [e for e in EXERCISES if e in exercises]
+        self.start()
+        reference = self.references.get("cpu")
+        if self.sandbox_mode == "bwrap" and not self._zygote.ready and not self._zygote.alive():
+            self._zygote.start()
+        self._count += 1
+        work = self.run_root / "work" / f"sub-{self._count}"
+        copy = copy_submission(folder, work / "submission")
+        calls = plan_mod.calls_for(exercises)
+        config = {
+            "role": "student", "folder": str(copy), "artifacts": str(reference.artifacts),
+            "scratch": str(work / "scratch"), "device": "cpu",
+            "guard": {"blocked_dirs": [str(self.references.reference), str(reference.results_dir)],
+                      "allowed_dirs": [str(copy)]},
+        }
+        runner = ProbeRunner(self._zygote, timeout=self.timeout, memory_mb=self.memory_mb,
+                             output_limit=self.output_limit)
+        try:
+            student = runner.run(calls, config)
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+        result = self._judge(folder, exercises, student, reference.results)
+        result.execution_time = round(time.perf_counter() - start, 3)
+        return result
+
+    def _judge(self, folder: Path, exercises: list[str], student: dict[str, CallResult],
+               reference: dict[str, CallResult]) -> GradeResult:
+        lang = self.lang
+        exercise_of = {call.key: call.exercise for call in plan_mod.PLAN}
+        statuses: dict[str, Status] = {}
+        flags: list[str] = []
+        for exercise in exercises:
+            keys = [k for k, e in exercise_of.items() if e == exercise]
+            results = [student[k] for k in keys if k in student]
+            static = guard.scan_source(folder / f"{exercise}.py")
+            dynamic = sorted({v for r in results for v in r.violations})
+            load = next((r for r in results if r.kind == "load_error"), None)
+            if static or dynamic:
+                what = " and ".join(static or sorted({v.split()[-1].split("/")[-1] for v in dynamic}))
+                detail = "; ".join(([f"imports {s}" for s in static] + dynamic)[:3])
+                statuses[exercise] = Status("imports_reference", i18n.message(
+                    "imports_reference", lang, file=f"{exercise}.py", what=what, detail=detail))
+                flags.append(f"imports_reference:{exercise}")
+            elif load is not None:
+                statuses[exercise] = Status("load_error", f"{exercise}.py {i18n.message('load_error', lang)}: "
+                                                          f"{load.message}")
+                flags.append(f"load_error:{exercise}")
+            else:
+                statuses[exercise] = Status()
+            for r in results:
+                if r.kind in ("timeout", "crash", "memory", "exit"):
+                    flag = {"memory": "memory", "exit": "exit"}.get(r.kind, r.kind)
+                    if f"{flag}:{exercise}" not in flags:
+                        flags.append(f"{flag}:{exercise}")
+        store = ProbeStore(student, reference, statuses, exercise_of)
+        plugin = run_checks(GraderPlugin(store, exercises))
+
+        grade = GradeResult(flags=flags, versions=versions(), notes=list(self.notes), submission=str(folder),
+                            lang=lang)
+        for exercise in exercises:
+            grade.exercises[exercise] = ExerciseResult(exercise)
+        for name, exercise, pts in plugin.order:
+            outcome = plugin.outcomes.get(name)
+            passed = bool(outcome and outcome.passed)
+            title, hint = i18n.check_text(name, lang)
+            message = "" if passed else (outcome.message if outcome else "the check did not run")
+            output = ""
+            if not passed and outcome:
+                output = "\n".join(student[k].output for k in dict.fromkeys(outcome.touched)
+                                   if k in student and student[k].output)[-2000:]
+            grade.exercises[exercise].checks.append(CheckResult(
+                name=name, score=pts if passed else 0.0, max_score=pts, passed=passed, message=message,
+                hint="" if passed else hint, title=title, output=output))
+        for exercise in exercises:
+            ex = grade.exercises[exercise]
+            status = statuses[exercise]
+            if status.kind != "graded":
+                ex.status, ex.summary = status.kind, status.summary
+                continue
+            keys = [k for k, e in exercise_of.items() if e == exercise]
+            errors = []
+            for k in keys:
+                r = student.get(k)
+                if r is None:
+                    continue
+                if not r.ok:
+                    errors.append({"kind": r.kind, "message": r.message})
+                else:
+                    _errors(r.data, errors)
+            if ex.checks and not any(c.passed for c in ex.checks) and errors and \
+                    all(e.get("kind") == "not_implemented" for e in errors):
+                first = str(errors[0].get("message", "")).replace("NotImplementedError: ", "").split(". ")[0]
+                first = first.split(" (see")[0]
+                if first.startswith("Exercise ") and ": " in first:
+                    first = first.split(": ", 1)[1]
+                ex.status = "not_implemented"
+                ex.summary = f"{i18n.message('not_implemented', lang)}: {first}"
+                flags.append(f"not_implemented:{exercise}")
+                for check in ex.checks:
+                    check.message = ex.summary
+        grade.flags = flags
+        return grade
+
+
+def grade_submission(path, *, exercises=None, lang: str = "en", device: str = "cpu", sandbox: str = "auto",
+                     timeout: float = DEFAULT_TIMEOUT, memory_mb: int = DEFAULT_MEMORY_MB,
+                     cache_dir=None) -> GradeResult:
+    """Grade one submission folder and return the result (see grader.results)."""
+    with Grader(lang=lang, device=device, sandbox=sandbox, timeout=timeout, memory_mb=memory_mb,
+                cache_dir=cache_dir) as grader:
+        return grader.grade(path, exercises)

@@ -1,0 +1,129 @@
+"""``grade PATH``: a thin click layer over grader.api (logic lives in plain functions)."""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+import click
+
+from grader import EXERCISES
+from grader.api import DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT, Grader, UsageError, resolve_submission
+from grader.results import GradeResult
+
+
+def write_outputs(result: GradeResult, *, json_path=None, gradescope_path=None, junit_path=None) -> None:
+    from grader import outputs
+
+    if json_path:
+        outputs.write_json(result, json_path)
+    if gradescope_path:
+        outputs.write_gradescope(result, gradescope_path)
+    if junit_path:
+        outputs.write_junit(result, junit_path)
+
+
+def exit_code(result: GradeResult) -> int:
+    return 0 if result.passed else 1
+
+
+def snapshot_mtimes(folder: Path) -> dict:
+    out = {}
+    for path in sorted(folder.rglob("*.py")):
+        if "__pycache__" in path.parts:
+            continue
+        try:
+            out[str(path)] = path.stat().st_mtime_ns
+        except OSError:
+            pass
+    return out
+
+
+def grade_once(grader: Grader, path, exercises, *, verbose=False, **writers) -> int:
+    from grader.outputs import render
+
+    result = grader.grade(path, exercises)
+    render(result, verbose=verbose)
+    write_outputs(result, **writers)
+    return exit_code(result)
+
+
+def watch(grader: Grader, path, exercises, *, verbose=False, interval: float = 1.0, **writers) -> int:
+    """Grade, then grade again whenever a .py file in the folder is saved; Ctrl-C stops."""
+    folder = resolve_submission(path)
+    code = grade_once(grader, folder, exercises, verbose=verbose, **writers)
+    seen = snapshot_mtimes(folder)
+    click.echo(f"watching {folder} for changes (Ctrl-C to stop)")
+    try:
+        while True:
+            time.sleep(interval)
+            now = snapshot_mtimes(folder)
+            if now != seen:
+                seen = now
+                click.echo("\n--- change detected, grading again ---")
+                code = grade_once(grader, folder, exercises, verbose=verbose, **writers)
+    except KeyboardInterrupt:
+        return code
+
+
+@click.command(context_settings={"help_option_names": ["-h", "--help"]})
+@click.argument("path", type=click.Path(file_okay=False, path_type=str))
+@click.option("--exercise", "-e", "exercises", multiple=True, type=click.Choice(EXERCISES),
+              help="Grade only this exercise (repeatable).")
+@click.option("--lang", type=click.Choice(["en", "vi"]), default="en", show_default=True,
+              help="Language of titles, hints and messages.")
+@click.option("-v", "--verbose", is_flag=True, help="Show every check's detail.")
+@click.option("--watch", "watch_mode", is_flag=True, help="Grade again whenever a file in PATH is saved.")
+@click.option("--device", type=click.Choice(["cpu", "cuda"]), default="cpu", show_default=True,
+              help="Also run the train and predict checks on CUDA when it is there.")
+@click.option("--sandbox", type=click.Choice(["auto", "bwrap", "none"]), default="auto", show_default=True,
+              help="Run the worker under bubblewrap (no network, read-only system).")
+@click.option("--timeout", type=click.FloatRange(min=0.1), default=DEFAULT_TIMEOUT, show_default=True,
+              help="Seconds allowed per probe call.")
+@click.option("--memory-mb", type=click.IntRange(min=64), default=DEFAULT_MEMORY_MB, show_default=True,
+              help="Memory a worker may use on top of the imported libraries (MiB).")
+@click.option("--cache-dir", type=click.Path(file_okay=False), default=None,
+              help="Where the reference's results are cached (default: the user cache folder).")
+@click.option("--json", "json_path", type=click.Path(dir_okay=False), help="Write the result as JSON.")
+@click.option("--gradescope", "gradescope_path", type=click.Path(dir_okay=False),
+              help="Write Gradescope's results.json.")
+@click.option("--junit", "junit_path", type=click.Path(dir_okay=False), help="Write JUnit XML.")
+def main(path, exercises, lang, verbose, watch_mode, device, sandbox, timeout, memory_mb, cache_dir, json_path,
+         gradescope_path, junit_path):
+    """Grade the submission folder PATH (solutions/, exercises/, or any folder with the four modules).
+
+    Exit code: 0 when every check passes, 1 when some fail, 2 for a usage error, 3 when the grader
+    itself cannot run (no worker, a failing reference).
+    """
+    writers = dict(json_path=json_path, gradescope_path=gradescope_path, junit_path=junit_path)
+    try:
+        resolve_submission(path)
+        grader = Grader(lang=lang, device=device, sandbox=sandbox, timeout=timeout, memory_mb=memory_mb,
+                        cache_dir=cache_dir)
+    except UsageError as exc:
+        click.echo(f"Error: {exc}", err=True)
+        sys.exit(2)
+    if device == "cuda":
+        grader.notes.append("--device cuda: the CUDA runs of the train and predict checks are not available in "
+                            "this version; graded on the cpu")
+    from grader.client import WorkerStartError
+    from grader.reference import ReferenceError as ReferenceFailure
+
+    try:
+        with grader:
+            if watch_mode:
+                code = watch(grader, path, list(exercises) or None, verbose=verbose, **writers)
+            else:
+                code = grade_once(grader, path, list(exercises) or None, verbose=verbose, **writers)
+    except UsageError as exc:
+        click.echo(f"Error: {exc}", err=True)
+        sys.exit(2)
+    except (WorkerStartError, ReferenceFailure) as exc:  # the grader's environment, not the submission
+        click.echo(f"Error: the grader could not run: {exc}", err=True)
+        sys.exit(3)
+    sys.exit(code)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,46 @@
+"""Gradescope's results.json (autograder specification): one test per check."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from grader import i18n
+from grader.results import GradeResult, fmt_points
+
+
+def to_gradescope(result: GradeResult, visibility: str = "visible") -> dict:
+    tests = []
+    for n_ex, exercise in enumerate(result.exercises.values(), start=1):
+        for n_check, check in enumerate(exercise.checks, start=1):
+            lines = []
+            if not check.passed:
+                lines.append(check.message)
+                if check.hint:
+                    lines.append(f"{i18n.message('hint', result.lang)}: {check.hint}")
+                if check.output:
+                    lines.append(f"{i18n.message('output', result.lang)}:\n{check.output}")
+            tests.append({
+                "name": f"{exercise.name}: {check.title}",
+                "number": f"{n_ex}.{n_check}",
+                "score": check.score,
+                "max_score": check.max_score,
+                "status": "passed" if check.passed else "failed",
+                "output": "\n".join(lines),
+                "tags": [exercise.name],
+                "visibility": visibility,
+            })
+    summary = [f"{name}: {fmt_points(ex.score)}/{fmt_points(ex.max_score)}" + (f" ({ex.summary})" if ex.summary else "")
+               for name, ex in result.exercises.items()]
+    return {
+        "score": result.score,
+        "execution_time": round(result.execution_time, 3),
+        "output": "\n".join(summary + list(result.notes)),
+        "visibility": visibility,
+        "stdout_visibility": "hidden",
+        "tests": tests,
+    }
+
+
+def write_gradescope(result: GradeResult, path: str | Path) -> None:
+    Path(path).write_text(json.dumps(to_gradescope(result), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")

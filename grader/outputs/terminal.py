@@ -1,0 +1,47 @@
+"""The learner's view: per exercise, each check with ✔/✘ and points; for a failure what was expected,
+what was got, and the hint; then the total, and ``Points X/Y`` last (GitHub Classroom)."""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.markup import escape
+
+from grader import i18n
+from grader.results import GradeResult, fmt_points
+
+
+def points_line(result: GradeResult) -> str:
+    return f"Points {fmt_points(result.score)}/{fmt_points(result.max_score)}"
+
+
+def render(result: GradeResult, console: Console | None = None, *, verbose: bool = False) -> None:
+    console = console or Console(highlight=False, soft_wrap=True)
+    lang = result.lang
+    for note in result.notes:
+        console.print(f"[yellow]{escape(i18n.message('sandbox_fallback', lang))}: {escape(note)}[/]")
+    for name, ex in result.exercises.items():
+        pts = f"{fmt_points(ex.score)}/{fmt_points(ex.max_score)}"
+        if ex.status != "graded":
+            console.print(f"[bold red]✘ {name}[/] [dim]{pts}[/]  {escape(ex.summary)}")
+            continue
+        colour = "green" if ex.score == ex.max_score else "red"
+        console.print(f"[bold {colour}]{name}[/] [dim]{pts}[/]")
+        for check in ex.checks:
+            mark = "[green]✔[/]" if check.passed else "[red]✘[/]"
+            console.print(f"  {mark} {escape(check.title)} [dim]({fmt_points(check.score)}/"
+                          f"{fmt_points(check.max_score)})[/]")
+            if not check.passed or verbose:
+                if check.message:
+                    console.print(f"      {escape(check.message)}")
+                if check.hint and not check.passed:
+                    console.print(f"      [cyan]{escape(i18n.message('hint', lang))}:[/] {escape(check.hint)}")
+                if check.output and (verbose or not check.passed):
+                    tail = check.output.strip().splitlines()[-5:]
+                    console.print(f"      [dim]{escape(i18n.message('output', lang))}:[/]")
+                    for line in tail:
+                        console.print(f"        [dim]{escape(line[:200])}[/]")
+    if verbose and result.flags:
+        console.print(f"[dim]flags: {', '.join(result.flags)}[/]")
+    console.print(f"[bold]{escape(i18n.message('score', lang))}: {fmt_points(result.score)}/"
+                  f"{fmt_points(result.max_score)}[/]")
+    console.print(points_line(result), markup=False)

@@ -1,0 +1,33 @@
+"""Which probe calls each exercise needs (judge side, plain data)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class ProbeCall:
+    key: str
+    probe: str
+    exercise: str
+    args: dict = field(default_factory=dict)
+
+
+PLAN: tuple[ProbeCall, ...] = (
+    ProbeCall("dataset.items", "dataset.items", "dataset"),
+    ProbeCall("dataset.items_short", "dataset.items", "dataset", {"question_max_length": 6, "answer_max_length": 3}),
+    ProbeCall("dataset.splits", "dataset.splits", "dataset"),
+    ProbeCall("dataset.loaders", "dataset.loaders", "dataset"),
+    ProbeCall("lora.build", "lora.build", "lora"),
+    ProbeCall("train.one_epoch", "train.one_epoch", "train"),
+    ProbeCall("train.one_epoch_amp", "train.one_epoch", "train", {"amp": True}),
+    ProbeCall("train.evaluate", "train.evaluate", "train"),
+    ProbeCall("train.fit", "train.fit", "train"),
+    ProbeCall("predict.answers", "predict.answers", "predict"),
+    ProbeCall("predict.folder", "predict.folder", "predict"),
+)
+
+
+def calls_for(exercises) -> list[ProbeCall]:
+    wanted = set(exercises)
+    return [call for call in PLAN if call.exercise in wanted]

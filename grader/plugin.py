@@ -1,0 +1,146 @@
+"""The grader as one pytest plugin: it serves probe results to the checks and collects outcomes.
+
+Three hooks do the work (collection filtering, one report per check, the end of the session);
+student code never runs in this process, so nothing it patches can reach these hooks.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from grader.client import CallResult
+
+CHECKS_DIR = Path(__file__).resolve().parent / "checks"
+
+
+@dataclass
+class Status:
+    kind: str = "graded"  # graded | load_error | imports_reference
+    summary: str = ""
+
+
+class ProbeStore:
+    """What the checks see: the student's and the reference's probe results, by key."""
+
+    def __init__(self, student: dict[str, CallResult], reference: dict[str, CallResult],
+                 statuses: dict[str, Status], exercise_of: dict[str, str]):
+        self._student = student
+        self._reference = reference
+        self.statuses = statuses
+        self.exercise_of = exercise_of
+        self.touched: list[str] = []
+
+    def _gate(self, key: str) -> CallResult:
+        status = self.statuses.get(self.exercise_of.get(key, ""), Status())
+        if status.kind != "graded":
+            pytest.fail(status.summary, pytrace=False)
+        self.touched.append(key)
+        result = self._student.get(key)
+        if result is None:
+            pytest.fail(f"no result for {key}", pytrace=False)
+        if not result.ok:
+            pytest.fail(describe_failure(result), pytrace=False)
+        return result
+
+    def student(self, key: str) -> dict:
+        return self._gate(key).data or {}
+
+    def student_tensors(self, key: str) -> dict:
+        return self._gate(key).tensors
+
+    def reference(self, key: str) -> dict:
+        return self._reference[key].data or {}
+
+    def reference_tensors(self, key: str) -> dict:
+        return self._reference[key].tensors
+
+
+def describe_failure(result: CallResult) -> str:
+    if result.kind == "not_implemented":
+        return "not implemented yet: " + result.message.replace("NotImplementedError: ", "").split(". ")[0]
+    if result.kind in ("timeout", "crash"):
+        return result.message
+    if result.kind == "memory":
+        return result.message
+    return result.describe()
+
+
+@dataclass
+class Outcome:
+    passed: bool
+    message: str = ""
+    touched: list = field(default_factory=list)
+
+
+class GraderPlugin:
+    def __init__(self, store: ProbeStore, exercises: list[str]):
+        self.store = store
+        self.exercises = list(exercises)
+        self.order: list[tuple[str, str, float]] = []  # (check name, exercise, points)
+        self.outcomes: dict[str, Outcome] = {}
+        self._names: dict[str, str] = {}
+        self.finished = False
+
+    @pytest.fixture
+    def probes(self):
+        return self.store
+
+    # hook 1: keep the requested exercises' checks and read their points
+    def pytest_collection_modifyitems(self, session, config, items):
+        keep, drop = [], []
+        for item in items:
+            module = Path(str(item.fspath)).stem
+            exercise = module[len("test_"):]
+            if exercise not in self.exercises:
+                drop.append(item)
+                continue
+            name = f"{exercise}.{item.name[len('test_'):]}"
+            self._names[item.nodeid] = name
+            self.order.append((name, exercise, float(getattr(item.function, "points", 0))))
+            keep.append(item)
+        if drop:
+            config.hook.pytest_deselected(items=drop)
+        items[:] = keep
+
+    def pytest_runtest_setup(self, item):
+        self.store.touched = []
+
+    # hook 2: one outcome per check (a failure in setup counts as a failure of the check)
+    def pytest_runtest_logreport(self, report):
+        name = self._names.get(report.nodeid)
+        if name is None:
+            return
+        if report.when == "call" or (report.when == "setup" and not report.passed):
+            message = ""
+            if not report.passed:
+                longrepr = report.longrepr
+                message = getattr(longrepr, "reprcrash", None) and longrepr.reprcrash.message or str(longrepr)
+                if isinstance(longrepr, tuple):
+                    message = str(longrepr[2])
+                message = message.replace("Failed: ", "", 1)
+            self.outcomes[name] = Outcome(report.passed, message.strip(), list(self.store.touched))
+
+    # hook 3: the session is over
+    def pytest_sessionfinish(self, session, exitstatus):
+        self.finished = True
+
+
+def run_checks(plugin: GraderPlugin) -> GraderPlugin:
+    """Run the checks in this process, quietly, ignoring any configuration lying around."""
+    saved = {k: os.environ.pop(k) for k in list(os.environ) if k.startswith("PYTEST_")}
+    args = [str(CHECKS_DIR), "-p", "no:cacheprovider", "-p", "no:terminal", "--noconftest",
+            "--rootdir", str(CHECKS_DIR), "-c", str(CHECKS_DIR / "pytest.toml"), "-o", "addopts=", "-W", "ignore"]
+    try:
+        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+            code = pytest.main(args, plugins=[plugin])
+        if code not in (0, 1) or not plugin.finished:
+            raise RuntimeError(f"the checks could not run (pytest exit code {code})")
+    finally:
+        os.environ.update(saved)
+    return plugin

@@ -1,0 +1,222 @@
+"""Fixtures and spies shared by the probes (trusted code: never the submission's)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import torch
+
+from grader.probes.runtime import _format_exception
+
+# fixture layout inside the artifacts folder (written once by the reference's set-up probe)
+DATA = "data"
+INIT_ADAPTER = "init-adapter"  # LoRA on PREDICT_BASE, B non-zero: the start of every train probe
+PREDICT_BASE = "predict-base"  # tiny-random with larger random weights: answers depend on image and question
+PREDICT_MODEL = "predict-model"  # an adapter on PREDICT_BASE + the processor: what the pipeline saves
+TRAIN_ITEMS = "train-items.safetensors"
+VALID_ITEMS = "valid-items.safetensors"
+CONFLICT_ITEMS = "conflict-items.safetensors"  # the train inputs with other answers: valid loss rises as it learns
+BATCH_KEYS = ("input_ids", "attention_mask", "pixel_values", "labels")
+LR_TRAIN = 1e-3
+
+
+_CACHE: dict = {}
+
+
+def cached(key, factory):
+    """A fresh deep copy of an object built once per worker child (loading models is the slow part)."""
+    import copy
+
+    if key not in _CACHE:
+        _CACHE[key] = factory()
+    return copy.deepcopy(_CACHE[key])
+
+
+def tiny_dir() -> Path:
+    from vqa import tiny
+
+    return tiny.tiny_model_dir()
+
+
+def processor():
+    from transformers import BlipProcessor
+
+    return cached("processor", lambda: BlipProcessor.from_pretrained(tiny_dir()))
+
+
+def base_model():
+    """A fresh tiny-random BlipForQuestionAnswering, in eval mode as from_pretrained returns it."""
+    from transformers import BlipForQuestionAnswering
+
+    return cached("tiny-random", lambda: BlipForQuestionAnswering.from_pretrained(tiny_dir()))
+
+
+def data_dir(ctx) -> Path:
+    return ctx.artifacts / DATA
+
+
+def image_dir(ctx) -> Path:
+    from vqa import data
+
+    return data_dir(ctx) / data.TRAIN_IMAGES
+
+
+def test_dir(ctx) -> Path:
+    from vqa import data
+
+    return data_dir(ctx) / data.TEST_DIR
+
+
+def records(ctx) -> list[dict]:
+    with open(data_dir(ctx) / "train.jsonl", encoding="utf-8") as fh:
+        return [json.loads(line) for line in fh if line.strip()]
+
+
+def attempt(fn, ctx):
+    """Run ``fn()``: ("ok", value) or ("error", plain description of the exception)."""
+    try:
+        return True, fn()
+    except (KeyboardInterrupt, SystemExit, MemoryError):
+        raise
+    except BaseException as exc:  # noqa: BLE001
+        info = _format_exception(exc, ctx.folder)
+        if isinstance(exc, NotImplementedError) and str(exc).startswith("Exercise"):
+            info["kind"] = "not_implemented"
+        else:
+            info["kind"] = "error"
+        return False, info
+
+
+class ItemsDataset(torch.utils.data.Dataset):
+    """Items saved from the reference's dataset, served again (a trusted stand-in for VQADataset)."""
+
+    def __init__(self, tensors: dict):
+        self.tensors = tensors
+        self.n = len(next(iter(tensors.values())))
+
+    def __len__(self):
+        return self.n
+
+    def __getitem__(self, idx):
+        return {key: value[idx].clone() for key, value in self.tensors.items()}
+
+
+def load_items(ctx, name: str) -> dict:
+    from safetensors.torch import load_file
+
+    return load_file(str(ctx.artifacts / name))
+
+
+def loader(ctx, name: str, batch_size: int = 4):
+    return torch.utils.data.DataLoader(ItemsDataset(load_items(ctx, name)), batch_size=batch_size, shuffle=False)
+
+
+def init_model(ctx):
+    """The reference-built LoRA model every train probe starts from (eval mode, as from_pretrained gives)."""
+    from peft import PeftModel
+    from transformers import BlipForQuestionAnswering
+
+    def build():
+        base = BlipForQuestionAnswering.from_pretrained(ctx.artifacts / PREDICT_BASE)
+        model = PeftModel.from_pretrained(base, str(ctx.artifacts / INIT_ADAPTER), is_trainable=True)
+        model.eval()
+        return model
+
+    return cached(("init", str(ctx.artifacts)), build)
+
+
+def inner_blip(model):
+    """The BlipForQuestionAnswering inside a (possibly wrapped) model."""
+    from transformers import BlipForQuestionAnswering
+
+    for module in model.modules():
+        if isinstance(module, BlipForQuestionAnswering):
+            return module
+    raise TypeError("no BlipForQuestionAnswering inside the model")
+
+
+class ForwardSpy:
+    """Records, for each forward of the BLIP model, what it was given and the state it ran in."""
+
+    def __init__(self, model):
+        self.calls: list[dict] = []
+        blip = inner_blip(model)
+        self._handles = [
+            blip.register_forward_pre_hook(self._pre, with_kwargs=True),
+            blip.register_forward_hook(self._post, with_kwargs=True),
+        ]
+
+    def _pre(self, module, args, kwargs):
+        mask = kwargs.get("attention_mask")
+        device_type = "cpu"
+        ids = kwargs.get("input_ids")
+        if isinstance(ids, torch.Tensor):
+            device_type = ids.device.type
+        self.calls.append({
+            "keys": sorted(k for k, v in kwargs.items() if v is not None),
+            "positional": len(args),
+            "attention_mask": isinstance(mask, torch.Tensor),
+            "training": bool(module.training),
+            "grad_enabled": torch.is_grad_enabled(),
+            "autocast": bool(torch.is_autocast_enabled(device_type)),
+            "autocast_dtype": str(torch.get_autocast_dtype(device_type)).replace("torch.", "")
+            if torch.is_autocast_enabled(device_type) else None,
+            "device": device_type,
+            "loss": None,
+        })
+
+    def _post(self, module, args, kwargs, output):
+        loss = getattr(output, "loss", None)
+        if isinstance(loss, torch.Tensor) and self.calls:
+            self.calls[-1]["loss"] = float(loss.detach().float().item())
+            self.calls[-1]["loss_requires_grad"] = bool(loss.requires_grad)
+
+    def remove(self):
+        for handle in self._handles:
+            handle.remove()
+
+
+class SpyScaler:
+    """A GradScaler stand-in (scale 1) that counts how it is used."""
+
+    def __init__(self):
+        self.counts = {"scale": 0, "step": 0, "update": 0, "unscale_": 0}
+
+    def scale(self, loss):
+        self.counts["scale"] += 1
+        return loss * 1.0
+
+    def step(self, optimizer, *args, **kwargs):
+        self.counts["step"] += 1
+        return optimizer.step(*args, **kwargs)
+
+    def update(self, *args, **kwargs):
+        self.counts["update"] += 1
+
+    def unscale_(self, optimizer):
+        self.counts["unscale_"] += 1
+
+    def is_enabled(self):
+        return True
+
+    def get_scale(self):
+        return 1.0
+
+
+def snapshot(model) -> dict:
+    return {name: p.detach().clone() for name, p in model.named_parameters()}
+
+
+def changed(before: dict, model, names=None) -> list[str]:
+    out = []
+    for name, p in model.named_parameters():
+        if names is not None and name not in names:
+            continue
+        if name in before and not torch.equal(before[name], p.detach()):
+            out.append(name)
+    return out
+
+
+def trainable_tensors(model, prefix: str) -> dict:
+    return {f"{prefix}{name}": p.detach().float().clone() for name, p in model.named_parameters() if p.requires_grad}

@@ -1,0 +1,141 @@
+"""Probes of exercise "predict": loading a saved adapter folder and answering questions.
+
+They read the reference-saved folder (an adapter on a base whose answers depend on the image and
+the question), so a broken train.py costs nothing here.
+"""
+
+from __future__ import annotations
+
+import json
+
+import torch
+
+from grader.probes import common
+from grader.probes.common import attempt
+from grader.probes.runtime import probe, to_plain
+
+N_IMAGES = 3
+QUESTIONS_PER_IMAGE = 2
+SHORT = 2
+
+
+def _trusted_model(ctx):
+    from transformers import BlipForQuestionAnswering, BlipProcessor
+
+    folder = ctx.artifacts / common.PREDICT_MODEL
+
+    def build():
+        model = BlipForQuestionAnswering.from_pretrained(folder)
+        model.eval()
+        return model, BlipProcessor.from_pretrained(folder)
+
+    return common.cached(("predict", str(folder)), build)
+
+
+def _pairs(ctx):
+    """(item id, image, question) for a few test images, several questions per image."""
+    from PIL import Image
+
+    test = common.test_dir(ctx)
+    ids = sorted(p.name for p in test.iterdir() if p.is_dir())[:N_IMAGES]
+    questions = sorted({r["question"] for r in common.records(ctx)})
+    pairs = []
+    for n, item in enumerate(ids):
+        with Image.open(test / item / "image.png") as img:
+            image = img.convert("RGB")
+        own = json.loads((test / item / "data.json").read_text())["question"]
+        others = [q for q in questions if q != own]
+        for question in [own, others[(3 * n) % len(others)], others[(3 * n + 7) % len(others)]][:QUESTIONS_PER_IMAGE]:
+            pairs.append((item, image, question))
+    return pairs
+
+
+def _trusted_answer(model, processor, image, question, max_new_tokens=10):
+    encoding = processor(images=image, text=question, return_tensors="pt")
+    encoding = {k: v for k, v in encoding.items() if k != "token_type_ids"}
+    with torch.no_grad():
+        out = model.generate(**encoding, max_new_tokens=max_new_tokens)
+    return processor.decode(out[0], skip_special_tokens=True).strip()
+
+
+class _VisionSpy:
+    """Records the dtype of the pixel values the vision tower is given."""
+
+    def __init__(self, model):
+        from transformers.models.blip.modeling_blip import BlipVisionModel
+
+        self.dtypes: list[str] = []
+        self.handles = [m.register_forward_pre_hook(self._pre, with_kwargs=True)
+                        for m in model.modules() if isinstance(m, BlipVisionModel)]
+
+    def _pre(self, module, args, kwargs):
+        pixels = kwargs.get("pixel_values", args[0] if args else None)
+        if isinstance(pixels, torch.Tensor):
+            self.dtypes.append(str(pixels.dtype).replace("torch.", ""))
+
+    def remove(self):
+        for h in self.handles:
+            h.remove()
+
+
+@probe("predict.answers", "predict")
+def answers(ctx):
+    module = ctx.impl("predict")
+    pairs = _pairs(ctx)
+    out = {"questions": [[item, q] for item, _, q in pairs]}
+    special = sorted(set(common.processor().tokenizer.all_special_tokens))
+    out["special_tokens"] = special
+
+    # load_for_inference, judged by what the loaded model answers (trusted generation)
+    ctx.seed(0)
+    ok, loaded = attempt(lambda: module.load_for_inference(str(ctx.artifacts / common.PREDICT_MODEL),
+                                                           torch.device("cpu")), ctx)
+    if ok:
+        if isinstance(loaded, (tuple, list)) and len(loaded) == 2:
+            model, processor = loaded
+            ok2, got = attempt(lambda: [_trusted_answer(model, processor, img, q) for _, img, q in pairs[:3]], ctx)
+            out["load"] = {"answers": got, "training": bool(getattr(model, "training", False))} if ok2 \
+                else {"error": got}
+        else:
+            out["load"] = {"error": {"kind": "error", "message":
+                                     f"load_for_inference must return (model, processor); got {type(loaded).__name__}",
+                                     "where": None}}
+    else:
+        out["load"] = {"error": loaded}
+
+    # answer_question on the trusted model
+    model, processor = _trusted_model(ctx)
+    spy = _VisionSpy(model)
+
+    def ask(max_new_tokens=None):
+        got = []
+        for _, image, question in (pairs if max_new_tokens is None else pairs[::2]):
+            kwargs = {} if max_new_tokens is None else {"max_new_tokens": max_new_tokens}
+            ctx.seed(0)
+            got.append(to_plain(module.answer_question(model, processor, image, question, torch.device("cpu"),
+                                                       **kwargs)))
+        return got
+
+    ok, got = attempt(ask, ctx)
+    out["answer"] = {"answers": got, "dtypes": sorted(set(spy.dtypes))} if ok else {"error": got}
+    spy.dtypes.clear()
+    ok, got = attempt(lambda: ask(SHORT), ctx)
+    out["short"] = {"answers": got, "max_new_tokens": SHORT} if ok else {"error": got}
+    spy.remove()
+    return out
+
+
+@probe("predict.folder", "predict")
+def folder(ctx):
+    module = ctx.impl("predict")
+    model, processor = _trusted_model(ctx)
+    test = common.test_dir(ctx)
+    ids = sorted(p.name for p in test.iterdir() if p.is_dir())
+    ctx.seed(0)
+    ok, got = attempt(lambda: module.predict_folder(model, processor, str(test), torch.device("cpu")), ctx)
+    if not ok:
+        return {"ids": ids, "error": got}
+    if not isinstance(got, dict):
+        return {"ids": ids, "error": {"kind": "error", "where": None,
+                                      "message": f"predict_folder must return a dict, got {type(got).__name__}"}}
+    return {"ids": ids, "answers": {str(k): to_plain(v) for k, v in got.items()}}

@@ -1,0 +1,16 @@
+"""A probe for testing the worker itself: calls ``selftest()`` in a module of the submission."""
+
+from grader.probes.runtime import probe
+
+
+def _make(exercise):
+    @probe(f"selftest.{exercise}", exercise)
+    def run(ctx, **args):
+        module = ctx.impl(exercise)
+        return {"value": module.selftest(**args)}
+
+    return run
+
+
+for _exercise in ("dataset", "lora", "train", "predict"):
+    _make(_exercise)

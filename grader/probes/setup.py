@@ -1,0 +1,84 @@
+"""The fixtures every probe shares, written once by the reference worker into the artifacts folder.
+
+Only the reference runs this; the submission's worker reads the result (read-only in the sandbox).
+"""
+
+from __future__ import annotations
+
+import json
+
+import torch
+
+from grader.probes import common
+from grader.probes.runtime import probe
+
+N_TRAIN = 24
+N_TEST = 6
+
+
+def _save_items(dataset, indices, path, scramble=0):
+    from safetensors.torch import save_file
+
+    items = [dataset[i] for i in indices]
+    stacked = {key: torch.stack([item[key] for item in items]).contiguous() for key in common.BATCH_KEYS}
+    if scramble:  # random word ids where the answers were: the more the model learns, the worse it does here
+        labels = stacked["labels"]
+        gen = torch.Generator().manual_seed(3)
+        stacked["labels"] = torch.randint(0, scramble, labels.shape, generator=gen)
+    save_file(stacked, str(path))
+
+
+@probe("setup", None)
+def setup(ctx):
+    from peft import LoraConfig, get_peft_model
+    from transformers import BlipForQuestionAnswering
+    from vqa import data
+
+    art = ctx.artifacts
+    art.mkdir(parents=True, exist_ok=True)
+    data.generate_dataset(art / common.DATA, n_train=N_TRAIN, n_test=N_TEST, seed=0)
+    tiny = common.tiny_dir()
+    processor = common.processor()
+    records = common.records(ctx)
+
+    # items from the reference's dataset: the train probes' batches (isolation from the learner's dataset.py)
+    dataset = ctx.impl("dataset").VQADataset(records, processor, common.image_dir(ctx))
+    _save_items(dataset, range(0, 16), art / common.TRAIN_ITEMS)
+    _save_items(dataset, range(16, 24), art / common.VALID_ITEMS)
+    # the train inputs with random labels: a validation loss that does not fall every epoch
+    _save_items(dataset, range(0, 16), art / common.CONFLICT_ITEMS,
+                scramble=len(processor.tokenizer))
+
+    # the model the predict probes load: large random weights so answers depend on the image and the
+    # question, and an adapter that changes them (a learner who drops the adapter gets other answers)
+    gen = torch.Generator().manual_seed(1)
+    base = BlipForQuestionAnswering.from_pretrained(tiny)
+    with torch.no_grad():
+        for _, param in base.named_parameters():
+            if param.dim() == 2:
+                param.copy_(torch.randn(param.shape, generator=gen) * 0.5)
+    base.save_pretrained(art / common.PREDICT_BASE)
+    processor.save_pretrained(art / common.PREDICT_BASE)
+    # the LoRA model the train probes start from; B is non-zero so both LoRA matrices get gradients
+    torch.manual_seed(0)
+    model = get_peft_model(BlipForQuestionAnswering.from_pretrained(art / common.PREDICT_BASE),
+                           LoraConfig(r=16, lora_alpha=32, lora_dropout=0.05, bias="none",
+                                      target_modules=["query", "key"]))
+    with torch.no_grad():
+        for name, param in model.named_parameters():
+            if "lora_B" in name:
+                param.copy_(torch.randn(param.shape, generator=gen) * 0.02)
+    model.save_pretrained(art / common.INIT_ADAPTER)
+
+    torch.manual_seed(0)
+    adapted = get_peft_model(BlipForQuestionAnswering.from_pretrained(art / common.PREDICT_BASE),
+                             LoraConfig(r=16, lora_alpha=32, lora_dropout=0.05, bias="none",
+                                        target_modules=["query", "key"]))
+    with torch.no_grad():
+        for name, param in adapted.named_parameters():
+            if "lora_B" in name:
+                param.copy_(torch.randn(param.shape, generator=gen) * 1.0)
+    adapted.save_pretrained(art / common.PREDICT_MODEL)
+    processor.save_pretrained(art / common.PREDICT_MODEL)
+    (art / "fixtures.json").write_text(json.dumps({"n_train": N_TRAIN, "n_test": N_TEST}))
+    return {"artifacts": str(art)}

@@ -1,0 +1,161 @@
+"""Probes of exercise "train": one epoch, evaluation and the whole fit loop.
+
+Every probe starts from the reference-built LoRA model and the reference's batches, so a broken
+dataset.py or lora.py costs nothing here.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch.optim.optimizer import register_optimizer_step_pre_hook
+
+from grader.probes import common
+from grader.probes.common import ForwardSpy, SpyScaler, attempt
+from grader.probes.runtime import probe, to_plain
+
+FIT_EPOCHS = 4
+FIT_LR = 3e-2
+FIT_GAMMA = 0.5
+
+
+class _CountingOptimizer:
+    """Counts zero_grad and step calls on a real optimizer, without changing what it does."""
+
+    def __init__(self, optimizer, model):
+        self.counts = {"zero_grad": 0, "step": 0, "model_zero_grad": 0}
+        original_zero, original_step = optimizer.zero_grad, optimizer.step
+        counts = self.counts
+
+        def zero_grad(*args, **kwargs):
+            counts["zero_grad"] += 1
+            return original_zero(*args, **kwargs)
+
+        def step(*args, **kwargs):
+            counts["step"] += 1
+            return original_step(*args, **kwargs)
+
+        optimizer.zero_grad = zero_grad
+        optimizer.step = step
+        original_model_zero = model.zero_grad
+
+        def model_zero_grad(*args, **kwargs):
+            counts["model_zero_grad"] += 1
+            return original_model_zero(*args, **kwargs)
+
+        model.zero_grad = model_zero_grad
+
+
+@probe("train.one_epoch", "train")
+def one_epoch(ctx, amp=False):
+    module = ctx.impl("train")
+    model = common.init_model(ctx)
+    loader = common.loader(ctx, common.TRAIN_ITEMS)
+    params = [p for p in model.parameters() if p.requires_grad]
+    optimizer = torch.optim.AdamW(params, lr=common.LR_TRAIN)
+    counter = _CountingOptimizer(optimizer, model)
+    spy = ForwardSpy(model)
+    before = common.snapshot(model)
+    frozen = {name for name, p in model.named_parameters() if not p.requires_grad}
+    kwargs = {}
+    scaler = None
+    if amp:
+        scaler = SpyScaler()
+        kwargs = {"scaler": scaler, "amp_dtype": torch.bfloat16}
+    ctx.seed(0)
+    ok, value = attempt(lambda: module.train_one_epoch(model, loader, optimizer, torch.device("cpu"), **kwargs), ctx)
+    spy.remove()
+    out = {
+        "returned": to_plain(value) if ok else None,
+        "error": None if ok else value,
+        "calls": spy.calls,
+        "counts": counter.counts,
+        "scaler": scaler.counts if scaler else None,
+        "frozen_changed": common.changed(before, model, frozen)[:20],
+        "batches": len(loader),
+    }
+    return out, common.trainable_tensors(model, "trainable.")
+
+
+@probe("train.evaluate", "train")
+def evaluate(ctx):
+    module = ctx.impl("train")
+    model = common.init_model(ctx)
+    model.train()  # evaluate must switch to eval mode itself
+    loader = common.loader(ctx, common.VALID_ITEMS)
+    spy = ForwardSpy(model)
+    before = common.snapshot(model)
+    ctx.seed(0)
+    ok, value = attempt(lambda: module.evaluate(model, loader, torch.device("cpu")), ctx)
+    spy.remove()
+    grads = [name for name, p in model.named_parameters() if p.grad is not None]
+    return {
+        "returned": to_plain(value) if ok else None,
+        "error": None if ok else value,
+        "calls": spy.calls,
+        "changed": common.changed(before, model)[:20],
+        "grads": grads[:20],
+        "batches": len(loader),
+    }
+
+
+@probe("train.fit", "train")
+def fit(ctx):
+    from safetensors.torch import load_file
+
+    module = ctx.impl("train")
+    model = common.init_model(ctx)
+    train_loader = common.loader(ctx, common.TRAIN_ITEMS)
+    valid_loader = common.loader(ctx, common.CONFLICT_ITEMS)
+    out_dir = ctx.fresh_dir("fit-out")
+    spy = ForwardSpy(model)
+    frozen = {name for name, p in model.named_parameters() if not p.requires_grad}
+    trainable_ids = {id(p) for p in model.parameters() if p.requires_grad}
+    before = common.snapshot(model)
+    optimizers = {}
+
+    def step_hook(optimizer, args, kwargs):
+        info = optimizers.setdefault(id(optimizer), {
+            "type": type(optimizer).__name__, "params": 0, "frozen_params": 0, "steps": 0, "lrs": [],
+        })
+        params = [p for group in optimizer.param_groups for p in group["params"]]
+        info["params"] = len(params)
+        info["frozen_params"] = sum(1 for p in params if id(p) not in trainable_ids)
+        info["steps"] += 1
+        lr = optimizer.param_groups[0].get("lr")
+        if not info["lrs"] or info["lrs"][-1] != lr:
+            info["lrs"].append(float(lr) if isinstance(lr, (int, float)) else to_plain(lr))
+
+    saves = []
+    original_save = model.save_pretrained
+
+    def save_pretrained(*args, **kwargs):
+        saves.append(len(spy.calls))
+        return original_save(*args, **kwargs)
+
+    model.save_pretrained = save_pretrained
+    handle = register_optimizer_step_pre_hook(step_hook)
+    ctx.seed(0)
+    try:
+        ok, value = attempt(lambda: module.fit(model, train_loader, valid_loader, str(out_dir), torch.device("cpu"),
+                                               epochs=FIT_EPOCHS, lr=FIT_LR, gamma=FIT_GAMMA), ctx)
+    finally:
+        handle.remove()
+        spy.remove()
+    tensors = {}
+    saved_files = sorted(p.name for p in out_dir.iterdir()) if out_dir.is_dir() else []
+    adapter = out_dir / "adapter_model.safetensors"
+    if adapter.is_file():
+        for key, tensor in load_file(str(adapter)).items():
+            tensors[f"saved.{key}"] = tensor.float()
+    return {
+        "returned": to_plain(value) if ok else None,
+        "error": None if ok else value,
+        "optimizers": list(optimizers.values()),
+        "saves": len(saves),
+        "saved_files": saved_files,
+        "frozen_changed": common.changed(before, model, frozen)[:20],
+        "autocast_calls": sum(1 for c in spy.calls if c["autocast"]),
+        "mask_missing_calls": sum(1 for c in spy.calls if not c["attention_mask"]),
+        "forward_calls": len(spy.calls),
+        "settings": {"epochs": FIT_EPOCHS, "lr": FIT_LR, "gamma": FIT_GAMMA},
+    }, tensors

@@ -1,0 +1,3 @@
+"""Re-exports the reference."""
+
+from solutions.lora import build_lora_model  # noqa: F401

@@ -1,0 +1,126 @@
+"""Each known defect loses points in its own exercise, in the check that targets it, and nowhere else."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from grader.api import Grader
+
+ROOT = Path(__file__).resolve().parent.parent
+SOLUTIONS = ROOT / "solutions"
+CACHE = Path(tempfile.gettempdir()) / "grader-test-cache"
+
+
+def make_submission(dest: Path, file: str, old: str, new: str, count: int = 1) -> Path:
+    """Copy solutions/ to ``dest`` and replace one snippet in one file (the snippet must be there)."""
+    shutil.copytree(SOLUTIONS, dest, ignore=shutil.ignore_patterns("__pycache__"))
+    path = dest / file
+    text = path.read_text()
+    assert text.count(old) == 1, f"snippet not found once in {file}: {old!r}"
+    path.write_text(text.replace(old, new, count))
+    return dest
+
+
+# (id, file, old, new, exercise, checks that must fail)
+DEFECTS = [
+    # dataset
+    ("pad_to_512", "dataset.py", "            max_length=self.question_max_length,\n", "",
+     "dataset", ["item_shapes"]),
+    ("labels_unpadded", "dataset.py",
+     'str(record["answer"]),\n            padding="max_length",', 'str(record["answer"]),\n            padding=False,',
+     "dataset", ["item_shapes"]),
+    ("constant_answer_length", "dataset.py", "max_length=self.answer_max_length,", "max_length=8,",
+     "dataset", ["max_lengths"]),
+    ("wrong_image", "dataset.py", 'str(record["pid"]), "image.png"',
+     'str(self.records[(idx + 1) % len(self.records)]["pid"]), "image.png"', "dataset", ["image_matches_pid"]),
+    ("same_data_twice", "dataset.py", "    return train, valid\n", "    return records, records\n",
+     "dataset", ["splits"]),
+    ("split_not_seeded", "dataset.py", "random.Random(seed).shuffle(order)", "random.shuffle(order)",
+     "dataset", ["splits_seeded"]),
+    ("train_not_shuffled", "dataset.py", "shuffle=True", "shuffle=False", "dataset", ["train_loader_shuffled"]),
+    ("shuffle_not_seeded", "dataset.py", "num_workers=num_workers, generator=generator", "num_workers=num_workers",
+     "dataset", ["train_loader_shuffled"]),
+    # lora
+    ("bias_trained", "lora.py", 'bias="none",', 'bias="all",', "lora", ["no_bias_training", "trainable_defaults"]),
+    ("fixed_target_modules", "lora.py", "target_modules=list(target_modules)", 'target_modules=["query", "key"]',
+     "lora", ["trainable_other_settings"]),
+    ("alpha_ignored", "lora.py", "lora_alpha=lora_alpha,", "lora_alpha=32,", "lora", ["rank_alpha_dropout"]),
+    ("not_a_peft_model", "lora.py", "    )\n    return get_peft_model(model, config)",
+     "    )\n    get_peft_model(model, config)\n    return model", "lora", ["returns_peft_model"]),
+    # train
+    ("no_attention_mask", "train.py", "        with _autocast(device, amp_dtype):\n            loss = model(",
+     '        inputs.pop("attention_mask")\n        with _autocast(device, amp_dtype):\n            loss = model(',
+     "train", ["attention_mask_passed"]),
+    ("no_zero_grad", "train.py", "        optimizer.zero_grad()\n", "", "train", ["gradients_zeroed_each_step"]),
+    ("no_train_mode", "train.py", "    model.train()\n", "", "train", ["train_mode"]),
+    ("scaler_ignored", "train.py", "        if scaler is not None:\n", "        if False:\n", "train", ["scaler_used"]),
+    ("cuda_autocast", "train.py", "torch.autocast(device_type=torch.device(device).type, dtype=amp_dtype)",
+     'torch.autocast(device_type="cuda", dtype=torch.float16)', "train", ["autocast"]),
+    ("evaluate_with_grad", "train.py", "    with torch.no_grad():\n        for batch in tqdm(loader, desc=\"valid\"",
+     "    if True:\n        for batch in tqdm(loader, desc=\"valid\"", "train", ["evaluate_eval_mode_no_grad"]),
+    ("evaluate_train_mode", "train.py", "    model.eval()\n", "", "train", ["evaluate_eval_mode_no_grad"]),
+    ("best_never_updated", "train.py", "            best = valid_loss\n", "", "train",
+     ["fit_saves_only_improvements", "fit_keeps_best_weights"]),
+    ("fixed_gamma", "train.py", "ExponentialLR(optimizer, gamma=gamma)", "ExponentialLR(optimizer, gamma=0.9)",
+     "train", ["fit_learning_rate"]),
+    ("adamw_on_everything", "train.py", "    params = [p for p in model.parameters() if p.requires_grad]\n",
+     "    params = list(model.parameters())\n", "train", ["fit_optimises_trainable_only"]),
+    # predict
+    ("float16_inputs", "predict.py", 'encoding["pixel_values"].to(model.dtype)',
+     'encoding["pixel_values"].to(torch.float16)', "predict", ["float32_inputs_on_cpu"]),
+    ("special_tokens_kept", "predict.py", "skip_special_tokens=True).strip()", "skip_special_tokens=False).strip()",
+     "predict", ["no_special_tokens"]),
+    ("max_new_tokens_ignored", "predict.py", "**encoding, max_new_tokens=max_new_tokens)", "**encoding, max_new_tokens=10)",
+     "predict", ["max_new_tokens"]),
+    ("adapter_dropped", "predict.py", "    model = BlipForQuestionAnswering.from_pretrained(model_dir).to(device)",
+     "    with open(os.path.join(model_dir, 'adapter_config.json')) as fh:\n"
+     "        base = json.load(fh)['base_model_name_or_path']\n"
+     "    model = BlipForQuestionAnswering.from_pretrained(base).to(device)", "predict", ["load_for_inference"]),
+    ("keyed_by_question", "predict.py", "            answers[item_id] = answer_question(",
+     "            answers[question] = answer_question(", "predict", ["predict_folder_ids"]),
+]
+
+
+@pytest.fixture(scope="module")
+def grader():
+    with Grader(sandbox="none", cache_dir=CACHE, timeout=60) as g:
+        yield g
+
+
+@pytest.fixture(scope="module")
+def reference_result(grader):
+    return grader.grade(SOLUTIONS)
+
+
+def test_reference_passes_every_check(reference_result):
+    failed = [(c.name, c.message) for c in reference_result.checks() if not c.passed]
+    assert not failed
+    assert reference_result.score == reference_result.max_score == 100
+
+
+@pytest.mark.parametrize("defect", DEFECTS, ids=[d[0] for d in DEFECTS])
+def test_defect_costs_points_only_in_its_exercise(defect, grader, tmp_path):
+    name, file, old, new, exercise, checks = defect
+    result = grader.grade(make_submission(tmp_path / name, file, old, new))
+    ex = result.exercises[exercise]
+    assert ex.score < ex.max_score, f"{name}: no points lost in {exercise}"
+    failed = {c.name.split(".", 1)[1]: c for c in ex.checks if not c.passed}
+    for check in checks:
+        assert check in failed, f"{name}: {exercise}.{check} passed; failed: {sorted(failed)}"
+        assert failed[check].message, "a failed check says what was expected and what was got"
+        assert failed[check].hint, "a failed check has a hint"
+    for other, other_ex in result.exercises.items():
+        if other != exercise:
+            lost = [(c.name, c.message) for c in other_ex.checks if not c.passed]
+            assert not lost, f"{name} cost points in {other}: {lost}"
+
+
+def test_message_names_shapes(grader, tmp_path):
+    result = grader.grade(make_submission(tmp_path / "p512", "dataset.py",
+                                          "            max_length=self.question_max_length,\n", ""))
+    check = next(c for c in result.checks() if c.name == "dataset.item_shapes")
+    assert "input_ids: got shape [512], expected [32]" in check.message

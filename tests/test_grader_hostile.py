@@ -1,0 +1,254 @@
+"""Submission code cannot crash, hang or rig the grading."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+
+from grader import sandbox
+from grader.api import Grader
+from grader.client import Zygote
+
+ROOT = Path(__file__).resolve().parent.parent
+SOLUTIONS = ROOT / "solutions"
+HOSTILE = Path(__file__).resolve().parent / "submissions"
+CACHE = Path(tempfile.gettempdir()) / "grader-test-cache"
+EXERCISES = ("dataset", "lora", "train", "predict")
+
+
+def assemble(name: str, dest: Path) -> Path:
+    """A hostile folder completed with the reference's other modules."""
+    shutil.copytree(SOLUTIONS, dest, ignore=shutil.ignore_patterns("__pycache__"))
+    for path in (HOSTILE / name).iterdir():
+        if path.suffix == ".py":
+            shutil.copyfile(path, dest / path.name)
+    return dest
+
+
+def processes_with(needle: str) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        if needle in cmdline:
+            found.append(int(entry.name))
+    return found
+
+
+@pytest.fixture(scope="module")
+def grader():
+    with Grader(sandbox="none", cache_dir=CACHE, timeout=8, memory_mb=1024) as g:
+        yield g
+
+
+def full(result, exercise):
+    ex = result.exercises[exercise]
+    return ex.score == ex.max_score
+
+
+def test_crashes_cost_only_their_exercise(grader, tmp_path):
+    start = time.monotonic()
+    result = grader.grade(assemble("hostile_crashes", tmp_path / "sub"))
+    assert time.monotonic() - start < 120
+    # dataset: MemoryError in load_splits costs the split checks only
+    splits = {c.name: c for c in result.exercises["dataset"].checks}
+    assert not splits["dataset.splits"].passed and "memory" in splits["dataset.splits"].message
+    assert splits["dataset.item_shapes"].passed
+    # lora: endless loop -> timeout
+    assert result.exercises["lora"].score == 0
+    assert any("timed out" in c.message for c in result.exercises["lora"].checks)
+    # train: sys.exit in evaluate -> evaluate and fit checks fail, train_one_epoch checks pass
+    train = {c.name: c for c in result.exercises["train"].checks}
+    assert "sys.exit(3)" in train["train.evaluate_loss"].message
+    assert train["train.one_epoch_weights"].passed
+    # predict: os._exit in answer_question
+    predict = {c.name: c for c in result.exercises["predict"].checks}
+    assert "exited with code 7" in predict["predict.answer_question"].message
+    assert "timeout:lora" in result.flags and "crash:predict" in result.flags and "memory:dataset" in result.flags
+
+
+def test_flood_segfault_and_patching(grader, tmp_path):
+    result = grader.grade(assemble("hostile_sneaky", tmp_path / "sub"))
+    # the flood is captured and truncated, it costs nothing
+    assert full(result, "dataset"), [(c.name, c.message) for c in result.exercises["dataset"].checks if not c.passed]
+    # segfault in build_lora_model
+    lora = result.exercises["lora"]
+    assert lora.score == 0 and "segmentation fault" in lora.checks[0].message
+    # patching pytest (and a conftest.py) in the worker changes nothing: no training -> weights differ
+    train = {c.name: c for c in result.exercises["train"].checks}
+    assert not train["train.one_epoch_weights"].passed
+    assert result.exercises["train"].score < result.exercises["train"].max_score
+    assert full(result, "predict")
+    # nothing left running, not even the process that left the worker's session
+    time.sleep(0.2)
+    assert processes_with("sleep 3131") == [] and processes_with("sleep 3132") == []
+
+
+def test_error_message_points_at_the_line(grader, tmp_path):
+    sub = assemble("hostile_sneaky", tmp_path / "sub")
+    (sub / "lora.py").write_text((SOLUTIONS / "lora.py").read_text().replace(
+        "    config = LoraConfig(", "    print('x' * 1000)\n    raise ValueError('boom')\n    config = LoraConfig(", 1))
+    result = grader.grade(sub, ["lora"])
+    check = result.exercises["lora"].checks[1]
+    assert "ValueError: boom" in check.message and "lora.py:" in check.message
+
+
+def test_reference_imports_get_no_credit(grader, tmp_path):
+    result = grader.grade(assemble("hostile_reference", tmp_path / "sub"))
+    for exercise in ("lora", "train", "dataset"):
+        ex = result.exercises[exercise]
+        assert ex.score == 0 and ex.status == "imports_reference", (exercise, ex.summary)
+        assert f"imports_reference:{exercise}" in result.flags
+    assert "solutions" in result.exercises["lora"].summary
+    assert "grader" in result.exercises["train"].summary
+    assert full(result, "predict")
+
+
+def test_graded_reference_is_not_flagged(grader):
+    result = grader.grade(SOLUTIONS)
+    assert result.score == 100 and not result.flags
+
+
+def test_worker_survives_and_cleans_up(tmp_path):
+    """The worker protocol itself: exits, crashes and timeouts cost one call; the group is killed."""
+    sub = tmp_path / "sub"
+    sub.mkdir()
+    for exercise in EXERCISES:
+        shutil.copyfile(SOLUTIONS / f"{exercise}.py", sub / f"{exercise}.py")
+    (sub / "lora.py").write_text((SOLUTIONS / "lora.py").read_text() + '''
+
+def selftest(mode="ok"):
+    import os, sys, subprocess
+    if mode == "ok":
+        print("hello")
+        return 42
+    if mode == "loop":
+        while True:
+            pass
+    if mode == "exit":
+        sys.exit(3)
+    if mode == "_exit":
+        os._exit(5)
+    if mode == "child":
+        subprocess.Popen(["sleep", "3133"])
+        return 1
+    if mode == "flood":
+        for _ in range(20000):
+            print("x" * 1000)
+        return 2
+''')
+    zygote = Zygote(cwd=str(tmp_path / "z"))
+    try:
+        zygote.start()
+
+        def child():
+            return zygote.spawn({"role": "student", "folder": str(sub), "artifacts": str(tmp_path),
+                                 "scratch": str(tmp_path / "scratch"), "memory_mb": 1024, "guard": None})
+
+        c = child()
+        ok = c.call({"op": "probe", "probe": "selftest.lora", "args": {}}, timeout=20)
+        assert ok.ok and ok.data == {"value": 42} and ok.output == "hello\n"
+        ex = c.call({"op": "probe", "probe": "selftest.lora", "args": {"mode": "exit"}}, timeout=20)
+        assert ex.kind == "exit" and not c.dead  # SystemExit is caught: the child lives on
+        assert c.call({"op": "probe", "probe": "selftest.lora", "args": {"mode": "child"}}, timeout=20).ok
+        flood = c.call({"op": "probe", "probe": "selftest.lora", "args": {"mode": "flood"}}, timeout=60)
+        assert flood.ok and flood.output_bytes > 20_000_000 and len(flood.output) < 10_000
+        assert "[output truncated" in flood.output
+        loop = c.call({"op": "probe", "probe": "selftest.lora", "args": {"mode": "loop"}}, timeout=2)
+        assert loop.kind == "timeout" and c.dead
+        time.sleep(0.2)
+        assert processes_with("sleep 3133") == []  # killed with the child's process group
+        c = child()
+        died = c.call({"op": "probe", "probe": "selftest.lora", "args": {"mode": "_exit"}}, timeout=20)
+        assert died.kind == "crash" and "code 5" in died.message
+        c = child()
+        assert c.call({"op": "probe", "probe": "selftest.lora", "args": {}}, timeout=20).ok
+        c.close()
+    finally:
+        zygote.close()
+    assert zygote.proc is None
+
+
+# ---------------------------------------------------------------- sandbox
+
+BWRAP_OK, BWRAP_WHY = sandbox.bwrap_status()
+
+
+def test_auto_falls_back_and_says_so(monkeypatch):
+    monkeypatch.setattr(sandbox, "bwrap_status", lambda: (False, "bubblewrap (bwrap) is not installed"))
+    mode, note = sandbox.resolve("auto")
+    assert mode == "none" and "without a sandbox" in note
+    with pytest.raises(sandbox.SandboxError):
+        sandbox.resolve("bwrap")
+
+
+def _escape_probe(tmp_path, mode, outside):
+    sub = tmp_path / "sub"
+    sub.mkdir()
+    for exercise in EXERCISES:
+        shutil.copyfile(SOLUTIONS / f"{exercise}.py", sub / f"{exercise}.py")
+    (sub / "dataset.py").write_text((SOLUTIONS / "dataset.py").read_text() + f'''
+
+def selftest():
+    import socket
+    result = {{}}
+    try:
+        socket.create_connection(("127.0.0.1", 9), timeout=2)
+        result["network"] = "connected"
+    except OSError as exc:
+        result["network"] = type(exc).__name__ + ": " + str(exc)
+    try:
+        open({str(outside)!r}, "w").write("escaped")
+        result["write_outside"] = "written"
+    except OSError as exc:
+        result["write_outside"] = type(exc).__name__
+    open("inside.txt", "w").write("scratch is writable")
+    result["write_scratch"] = "ok"
+    return result
+''')
+    scratch = tmp_path / "run"
+    zygote = Zygote(sandbox_mode=mode, cwd=str(scratch / "z"), readable=[str(sub)], writable=[str(scratch)])
+    try:
+        c = zygote.spawn({"role": "student", "folder": str(sub), "artifacts": str(tmp_path),
+                          "scratch": str(scratch / "child"), "memory_mb": 1024, "guard": None})
+        r = c.call({"op": "probe", "probe": "selftest.dataset", "args": {}}, timeout=60)
+        c.close()
+    finally:
+        zygote.close()
+    assert r.ok, r.message
+    return r.data["value"], outside
+
+
+@pytest.mark.skipif(not BWRAP_OK, reason=f"bubblewrap unusable here: {BWRAP_WHY}")
+def test_bwrap_blocks_network_and_writes(tmp_path):
+    # a folder outside /tmp (which the sandbox replaces by a private tmpfs)
+    outside = ROOT / "tests" / "submissions" / f".escape-{os.getpid()}.txt"
+    try:
+        value, _ = _escape_probe(tmp_path, "bwrap", outside)
+        assert value["network"] != "connected"
+        assert value["write_outside"] != "written" and not outside.exists()
+    finally:
+        outside.unlink(missing_ok=True)
+    assert value["write_scratch"] == "ok"
+
+
+def test_without_sandbox_the_worker_still_runs(tmp_path):
+    value, _ = _escape_probe(tmp_path, "none", tmp_path / "outside.txt")
+    assert value["write_scratch"] == "ok"
+
+
+@pytest.mark.skipif(not BWRAP_OK, reason=f"bubblewrap unusable here: {BWRAP_WHY}")
+def test_grading_under_bwrap(tmp_path):
+    with Grader(sandbox="bwrap", cache_dir=CACHE) as g:
+        result = g.grade(SOLUTIONS, ["lora", "predict"])
+    assert result.score == result.max_score == 40
+    assert not result.notes

@@ -1,0 +1,69 @@
+"""Fast checks of the grader's parts that need no worker."""
+
+from __future__ import annotations
+
+import importlib
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from grader import EXERCISES, guard, i18n
+from grader.results import CheckResult, ExerciseResult, GradeResult
+
+POINTS = {"dataset": 25, "lora": 15, "train": 35, "predict": 25}
+
+
+def check_functions(exercise):
+    module = importlib.import_module(f"grader.checks.test_{exercise}")
+    return {f"{exercise}.{name[5:]}": fn for name, fn in vars(module).items()
+            if name.startswith("test_") and callable(fn)}
+
+
+@pytest.mark.parametrize("exercise", EXERCISES)
+def test_points_add_up(exercise):
+    checks = check_functions(exercise)
+    assert all(hasattr(fn, "points") for fn in checks.values()), "every check declares its points"
+    assert sum(fn.points for fn in checks.values()) == POINTS[exercise]
+
+
+@pytest.mark.parametrize("exercise", EXERCISES)
+def test_every_check_has_title_and_hint_in_both_languages(exercise):
+    table = i18n.table()["checks"]
+    for name in check_functions(exercise):
+        assert name in table, f"{name} missing from hints.toml"
+        for lang in i18n.LANGS:
+            assert table[name]["title"][lang] and table[name]["hint"][lang], (name, lang)
+
+
+def test_scan_source_finds_reference_imports(tmp_path):
+    cases = {
+        "from solutions.lora import build_lora_model\n": ["solutions"],
+        "import grader.checks\n": ["grader"],
+        "import importlib\nm = importlib.import_module('solutions.lora')\n": ["solutions"],
+        "import solutionsx\nfrom .solutions import y\n": [],
+        "def f():\n    import solutions\n": ["solutions"],
+    }
+    for n, (source, expected) in enumerate(cases.items()):
+        path = tmp_path / f"m{n}.py"
+        path.write_text(source)
+        assert guard.scan_source(path) == expected, source
+
+
+def test_result_round_trip():
+    result = GradeResult(exercises={"lora": ExerciseResult("lora", [
+        CheckResult("lora.a", 2, 2, True, title="A"), CheckResult("lora.b", 0, 3, False, "got x, expected y", "hint")])},
+        flags=["timeout:lora"], versions={"torch": "2"})
+    data = result.to_dict()
+    assert data["score"] == 2 and data["max_score"] == 5
+    assert GradeResult.from_dict(data).to_dict() == data
+    assert "execution_time" not in result.to_dict(timings=False)
+
+
+def test_judge_does_not_import_torch():
+    code = ("import sys, grader.cli, grader.api, grader.plugin, grader.outputs, grader.checks.test_train; "
+            "assert 'torch' not in sys.modules and 'transformers' not in sys.modules, 'heavy import'")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          cwd=Path(__file__).resolve().parent.parent)
+    assert proc.returncode == 0, proc.stderr
