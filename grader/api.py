@@ -64,6 +64,8 @@ class Grader:
             self.sandbox_mode, note = sandbox_mod.resolve(sandbox)
         except sandbox_mod.SandboxError as exc:
             raise UsageError(str(exc)) from None
+        if note:  # the same note, in the learner's language
+            note = i18n.message("sandbox_none", lang, reason=sandbox_mod.bwrap_status()[1])
         self.notes = [note] if note else []
         self.lang = lang
         self.device = device
@@ -79,13 +81,13 @@ class Grader:
     # -- the submission worker, started early so its imports overlap other work
     def start(self) -> "Grader":
         if self._zygote is None:
-            entry = self.references.entry("cpu")
+            entry = self.references.entry(self.device)
             artifacts = entry / "artifacts"
             hidden = [str(entry / "results"), str(self.references.reference)]
             self._zygote = Zygote(sandbox_mode=self.sandbox_mode, writable=[str(self.run_root / "work")],
                                   readable=[str(self.references.cache_dir)], hidden=hidden,
                                   cwd=str(self.run_root / "zygote"), env=vqa_env(artifacts),
-                                  log_path=str(self.run_root / "zygote.log"))
+                                  log_path=str(self.run_root / "zygote.log"), cuda=self.device == "cuda")
             os.makedirs(self.run_root / "work", exist_ok=True)
             # folders must exist before the sandbox can bind or hide them
             (entry / "results").mkdir(parents=True, exist_ok=True)
@@ -115,13 +117,13 @@ class Grader:
             raise UsageError(f"unknown exercise {unknown[0]!r}; choose from {', '.join(EXERCISES)}")
         exercises = [e for e in EXERCISES if e in exercises]
         self.start()
-        reference = self.references.get("cpu")
+        reference = self.references.get(self.device)
         if self.sandbox_mode == "bwrap" and not self._zygote.ready and not self._zygote.alive():
             self._zygote.start()
         self._count += 1
         work = self.run_root / "work" / f"sub-{self._count}"
         copy = copy_submission(folder, work / "submission")
-        calls = plan_mod.calls_for(exercises)
+        calls = plan_mod.calls_for(exercises, self.device)
         config = {
             "role": "student", "folder": str(copy), "artifacts": str(reference.artifacts),
             "scratch": str(work / "scratch"), "device": "cpu",
@@ -141,7 +143,7 @@ class Grader:
     def _judge(self, folder: Path, exercises: list[str], student: dict[str, CallResult],
                reference: dict[str, CallResult]) -> GradeResult:
         lang = self.lang
-        exercise_of = {call.key: call.exercise for call in plan_mod.PLAN}
+        exercise_of = {call.key: call.exercise for call in plan_mod.plan_for(self.device)}
         statuses: dict[str, Status] = {}
         flags: list[str] = []
         for exercise in exercises:
@@ -168,24 +170,28 @@ class Grader:
                     if f"{flag}:{exercise}" not in flags:
                         flags.append(f"{flag}:{exercise}")
         store = ProbeStore(student, reference, statuses, exercise_of)
-        plugin = run_checks(GraderPlugin(store, exercises))
+        plugin = run_checks(GraderPlugin(store, exercises, self.device))
 
-        grade = GradeResult(flags=flags, versions=versions(), notes=list(self.notes), submission=str(folder),
-                            lang=lang)
+        notes = list(self.notes)
+        cuda_keys = [call.key for call in plan_mod.CUDA_PLAN if call.key in reference]
+        if self.device == "cuda" and cuda_keys and not all((reference[k].data or {}).get("cuda") for k in cuda_keys):
+            notes.append(i18n.message("cuda_unavailable_note", lang))
+        grade = GradeResult(flags=flags, versions=versions(), notes=notes, submission=str(folder), lang=lang)
         for exercise in exercises:
             grade.exercises[exercise] = ExerciseResult(exercise)
         for name, exercise, pts in plugin.order:
             outcome = plugin.outcomes.get(name)
             passed = bool(outcome and outcome.passed)
+            skipped = bool(outcome and outcome.skipped)
             title, hint = i18n.check_text(name, lang)
-            message = "" if passed else (outcome.message if outcome else "the check did not run")
+            message = "" if passed else (outcome.text(lang) if outcome else i18n.message("check_not_run", lang))
             output = ""
-            if not passed and outcome:
+            if not passed and not skipped and outcome:
                 output = "\n".join(student[k].output for k in dict.fromkeys(outcome.touched)
                                    if k in student and student[k].output)[-2000:]
             grade.exercises[exercise].checks.append(CheckResult(
                 name=name, score=pts if passed else 0.0, max_score=pts, passed=passed, message=message,
-                hint="" if passed else hint, title=title, output=output))
+                hint="" if passed or skipped else hint, title=title, output=output, skipped=skipped))
         for exercise in exercises:
             ex = grade.exercises[exercise]
             status = statuses[exercise]
@@ -212,7 +218,8 @@ class Grader:
                 ex.summary = f"{i18n.message('not_implemented', lang)}: {first}"
                 flags.append(f"not_implemented:{exercise}")
                 for check in ex.checks:
-                    check.message = ex.summary
+                    if not check.skipped:
+                        check.message = ex.summary
         grade.flags = flags
         return grade
 

@@ -76,7 +76,8 @@ def watch(grader: Grader, path, exercises, *, verbose=False, interval: float = 1
 @click.option("-v", "--verbose", is_flag=True, help="Show every check's detail.")
 @click.option("--watch", "watch_mode", is_flag=True, help="Grade again whenever a file in PATH is saved.")
 @click.option("--device", type=click.Choice(["cpu", "cuda"]), default="cpu", show_default=True,
-              help="Also run the train and predict checks on CUDA when it is there.")
+              help="Also run the train and predict checks on CUDA when it is there (worth no points: "
+                   "the score is the cpu's).")
 @click.option("--sandbox", type=click.Choice(["auto", "bwrap", "none"]), default="auto", show_default=True,
               help="Run the worker under bubblewrap (no network, read-only system).")
 @click.option("--timeout", type=click.FloatRange(min=0.1), default=DEFAULT_TIMEOUT, show_default=True,
@@ -104,9 +105,6 @@ def main(path, exercises, lang, verbose, watch_mode, device, sandbox, timeout, m
     except UsageError as exc:
         click.echo(f"Error: {exc}", err=True)
         sys.exit(2)
-    if device == "cuda":
-        grader.notes.append("--device cuda: the CUDA runs of the train and predict checks are not available in "
-                            "this version; graded on the cpu")
     from grader.client import WorkerStartError
     from grader.reference import ReferenceError as ReferenceFailure
 

@@ -25,6 +25,7 @@ from grader import protocol, sandbox
 REPO_ROOT = Path(__file__).resolve().parent.parent
 TOKEN_VAR = "GRADER_RUN_TOKEN"
 CHILD_TOKEN_VAR = "GRADER_CHILD_TOKEN"
+CUDA_VAR = "GRADER_WORKER_CUDA"  # set for a zygote whose children may use CUDA (--device cuda)
 
 
 class WorkerStartError(RuntimeError):
@@ -45,6 +46,7 @@ class CallResult:
     output_bytes: int = 0
     violations: list = field(default_factory=list)
     seconds: float = 0.0
+    msg: dict | None = None  # the message as data ({"key", "fields"}; see grader.i18n.Msg) where the grader wrote it
 
     def describe(self) -> str:
         text = self.message
@@ -99,8 +101,14 @@ class Zygote:
 
     def __init__(self, *, sandbox_mode: str = "none", writable: list[str] = (), readable: list[str] = (),
                  hidden: list[str] = (),
-                 env: dict | None = None, cwd: str, log_path: str | None = None, start_timeout: float = 180.0):
+                 env: dict | None = None, cwd: str, log_path: str | None = None, start_timeout: float = 180.0,
+                 cuda: bool = False):
         self.sandbox_mode = sandbox_mode
+        self.cuda = cuda
+        if cuda:
+            # the zygote must not touch CUDA (its forked children could not use it): a fork-safe availability
+            # check, and no bitsandbytes (its import queries the GPU); the GPU's device files in the sandbox
+            env = {**(env or {}), "PYTORCH_NVML_BASED_CUDA_CHECK": "1", CUDA_VAR: "1"}
         self.writable = list(writable)
         self.readable = list(readable)
         self.hidden = list(hidden)
@@ -119,7 +127,8 @@ class Zygote:
     def start(self) -> "Zygote":
         os.makedirs(self.cwd, exist_ok=True)
         ctl, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-        cmd = sandbox.prefix(self.sandbox_mode, [self.cwd, *self.writable], self.readable, self.hidden)
+        cmd = sandbox.prefix(self.sandbox_mode, [self.cwd, *self.writable], self.readable, self.hidden,
+                             sandbox.gpu_devices() if self.cuda else ())
         cmd += [sys.executable, "-m", "grader.worker", "--ctl-fd", str(theirs.fileno())]
         log = open(self.log_path, "wb") if self.log_path else subprocess.DEVNULL
         try:
@@ -278,7 +287,8 @@ class Child:
 
     def call(self, request: dict, timeout: float) -> CallResult:
         if self.dead:
-            return CallResult(ok=False, kind="crash", message="the worker is not running")
+            return CallResult(ok=False, kind="crash", message="the worker is not running",
+                              msg={"key": "worker_not_running", "fields": {}})
         deadline = time.monotonic() + timeout
         try:
             protocol.send(self.sock, request)
@@ -323,6 +333,7 @@ class Child:
             data=header.get("data"), tensors=tensors, message=str(header.get("message", "")),
             where=header.get("where"), output=output, output_bytes=total,
             violations=list(header.get("violations") or []), seconds=float(header.get("seconds", 0.0)),
+            msg=header.get("msg") if isinstance(header.get("msg"), dict) else None,
         )
 
     def _finish(self) -> None:
@@ -347,7 +358,8 @@ class Child:
         self._finish()
         output, total = self._take_output()
         return CallResult(ok=False, kind="timeout", output=output, output_bytes=total,
-                          message=f"timed out after {timeout:g} s (an endless loop? use --timeout to allow more)")
+                          message=f"timed out after {timeout:g} s (an endless loop? use --timeout to allow more)",
+                          msg={"key": "timeout", "fields": {"seconds": f"{timeout:g}"}})
 
     def _died(self, deadline: float) -> CallResult:
         self._finish()
@@ -356,16 +368,18 @@ class Child:
         if "signal" in status:
             name = status.get("signal_name")
             if name == "SIGSEGV":
-                what = "crashed with a segmentation fault (SIGSEGV)"
+                what, key, fields = "crashed with a segmentation fault (SIGSEGV)", "crash_segv", {}
             elif name == "SIGKILL":
-                what = "was killed (SIGKILL; out of memory?)"
+                what, key, fields = "was killed (SIGKILL; out of memory?)", "crash_killed", {}
             else:
-                what = f"was killed by {name}"
+                what, key, fields = f"was killed by {name}", "crash_signal", {"name": name}
         elif "exit_code" in status:
             what = f"exited with code {status['exit_code']} (os._exit or a fatal error)"
+            key, fields = "crash_exit", {"code": status["exit_code"]}
         else:
-            what = "stopped unexpectedly"
-        return CallResult(ok=False, kind="crash", message=f"the worker {what}", output=output, output_bytes=total)
+            what, key, fields = "stopped unexpectedly", "crash_unexpected", {}
+        return CallResult(ok=False, kind="crash", message=f"the worker {what}", output=output, output_bytes=total,
+                          msg={"key": "worker_crash", "fields": {"what": {"key": key, "fields": fields}}})
 
     def close(self) -> None:
         if not self.dead:

@@ -1,4 +1,8 @@
-"""Titles, hints and messages from hints.toml, in English or Vietnamese."""
+"""Titles, hints and messages from hints.toml, in English or Vietnamese.
+
+Messages are data: a check fails with a :class:`Msg` (a key of ``[msg."..."]`` in hints.toml and named
+fields), and the judge renders it in the learner's language.  Fields may be messages themselves.
+"""
 
 from __future__ import annotations
 
@@ -20,10 +24,82 @@ def table() -> dict:
         return tomllib.load(fh)
 
 
-def message(key: str, lang: str = "en", **kwargs) -> str:
-    messages = table().get("messages", {})
-    text = messages.get(lang, {}).get(key) or messages.get("en", {}).get(key) or key
-    return text.format(**kwargs) if kwargs else text
+def template(key: str, lang: str = "en", /) -> str | None:
+    """The text of message ``key`` in ``lang`` (English when missing there), or None when unknown."""
+    labels = table().get("messages", {})
+    entry = table().get("msg", {}).get(key, {})
+    return (labels.get(lang, {}).get(key) or entry.get(lang)
+            or labels.get("en", {}).get(key) or entry.get("en"))
+
+
+def render(value, lang: str = "en"):
+    """``value`` with every :class:`Msg` in it rendered in ``lang``."""
+    if isinstance(value, Msg):
+        return value.render(lang)
+    return value
+
+
+def message(key: str, lang: str = "en", /, **kwargs) -> str:
+    text = template(key, lang)
+    if text is None:
+        return key
+    if not kwargs:
+        return text
+    return text.format(**{name: render(value, lang) for name, value in kwargs.items()})
+
+
+class Msg:
+    """A message not yet rendered: a key of hints.toml and its fields (plain values or other messages)."""
+
+    __slots__ = ("key", "fields")
+
+    def __init__(self, key: str, /, **fields):
+        self.key = key
+        self.fields = fields
+
+    def render(self, lang: str = "en") -> str:
+        return message(self.key, lang, **self.fields) if self.fields else message(self.key, lang)
+
+    def to_dict(self) -> dict:
+        return {"key": self.key, "fields": {k: v.to_dict() if isinstance(v, Msg) else v
+                                            for k, v in self.fields.items()}}
+
+    @classmethod
+    def from_dict(cls, data) -> "Msg | None":
+        """A message described as plain data ({"key", "fields"}, as the worker sends it), or None."""
+        if not isinstance(data, dict) or not isinstance(data.get("key"), str) or template(data["key"]) is None:
+            return None
+        fields = {}
+        for name, value in (data.get("fields") or {}).items():
+            nested = cls.from_dict(value) if isinstance(value, dict) else None
+            fields[str(name)] = nested if nested is not None else value
+        return cls(data["key"], **fields)
+
+    def __str__(self) -> str:
+        return self.render("en")
+
+    def __repr__(self) -> str:
+        return f"Msg({self.key!r}, {self.fields!r})"
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, Msg) and (self.key, self.fields) == (other.key, other.fields)
+
+    __hash__ = None
+
+
+def where(text: str):
+    """``file.py:12 in fn`` (where the worker saw an exception) as a message, other text as it is."""
+    place, sep, function = str(text).rpartition(" in ")
+    if sep and place.rsplit(":", 1)[-1].isdigit() and function and " " not in function:
+        return Msg("where", place=place, function=function)
+    return text
+
+
+def message_keys(lang: str) -> set[str]:
+    """Every message key that has a text in ``lang``."""
+    keys = set(table().get("messages", {}).get(lang, {}))
+    keys |= {key for key, entry in table().get("msg", {}).items() if entry.get(lang)}
+    return keys
 
 
 def check_text(name: str, lang: str = "en") -> tuple[str, str]:

@@ -12,6 +12,10 @@ class ProbeCall:
     exercise: str
     args: dict = field(default_factory=dict)
 
+    @property
+    def cuda(self) -> bool:
+        return self.args.get("device") == "cuda"
+
 
 PLAN: tuple[ProbeCall, ...] = (
     ProbeCall("dataset.items", "dataset.items", "dataset"),
@@ -28,6 +32,18 @@ PLAN: tuple[ProbeCall, ...] = (
 )
 
 
-def calls_for(exercises) -> list[ProbeCall]:
+# With --device cuda: the train and predict probes again, on CUDA (each answers {"cuda": false} without it).
+CUDA_PLAN: tuple[ProbeCall, ...] = (
+    ProbeCall("train.one_epoch_cuda", "train.one_epoch", "train", {"amp": True, "device": "cuda"}),
+    ProbeCall("train.fit_cuda", "train.fit", "train", {"device": "cuda"}),
+    ProbeCall("predict.answers_cuda", "predict.answers", "predict", {"device": "cuda"}),
+)
+
+
+def plan_for(device: str = "cpu") -> tuple[ProbeCall, ...]:
+    return PLAN + CUDA_PLAN if device == "cuda" else PLAN
+
+
+def calls_for(exercises, device: str = "cpu") -> list[ProbeCall]:
     wanted = set(exercises)
-    return [call for call in PLAN if call.exercise in wanted]
+    return [call for call in plan_for(device) if call.exercise in wanted]

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from grader.client import CallResult
+from grader.i18n import Msg, where
 
 CHECKS_DIR = Path(__file__).resolve().parent / "checks"
 
@@ -43,10 +44,14 @@ class ProbeStore:
         self.touched.append(key)
         result = self._student.get(key)
         if result is None:
-            pytest.fail(f"no result for {key}", pytrace=False)
+            _fail(Msg("no_result_for", key=key))
         if not result.ok:
-            pytest.fail(describe_failure(result), pytrace=False)
+            _fail(describe_failure(result))
         return result
+
+    def has(self, key: str) -> bool:
+        """Whether ``key`` was probed in this run (the CUDA probes only with --device cuda)."""
+        return key in self._reference
 
     def student(self, key: str) -> dict:
         return self._gate(key).data or {}
@@ -61,14 +66,22 @@ class ProbeStore:
         return self._reference[key].tensors
 
 
-def describe_failure(result: CallResult) -> str:
+def _fail(msg: Msg):
+    exc = pytest.fail.Exception(msg.render("en"), pytrace=False)
+    exc.grader_msg = msg
+    raise exc
+
+
+def describe_failure(result: CallResult):
+    """What went wrong in a probe call, as a message (plain text where only the submission's words exist)."""
     if result.kind == "not_implemented":
-        return "not implemented yet: " + result.message.replace("NotImplementedError: ", "").split(". ")[0]
-    if result.kind in ("timeout", "crash"):
-        return result.message
-    if result.kind == "memory":
-        return result.message
-    return result.describe()
+        return Msg("not_implemented_detail", detail=result.message.replace("NotImplementedError: ", "").split(". ")[0])
+    text = Msg.from_dict(result.msg) or result.message
+    if result.kind in ("timeout", "crash", "memory"):
+        return text
+    if result.where and result.kind != "load_error":
+        return Msg("error_at", text=text, where=where(result.where))
+    return text
 
 
 @dataclass
@@ -76,15 +89,22 @@ class Outcome:
     passed: bool
     message: str = ""
     touched: list = field(default_factory=list)
+    msg: Msg | None = None  # the message as data, rendered in the learner's language by the judge
+    skipped: bool = False
+
+    def text(self, lang: str) -> str:
+        return self.msg.render(lang) if self.msg is not None else self.message
 
 
 class GraderPlugin:
-    def __init__(self, store: ProbeStore, exercises: list[str]):
+    def __init__(self, store: ProbeStore, exercises: list[str], device: str = "cpu"):
         self.store = store
         self.exercises = list(exercises)
+        self.device = device
         self.order: list[tuple[str, str, float]] = []  # (check name, exercise, points)
         self.outcomes: dict[str, Outcome] = {}
         self._names: dict[str, str] = {}
+        self._msgs: dict[str, Msg] = {}
         self.finished = False
 
     @pytest.fixture
@@ -97,7 +117,7 @@ class GraderPlugin:
         for item in items:
             module = Path(str(item.fspath)).stem
             exercise = module[len("test_"):]
-            if exercise not in self.exercises:
+            if exercise not in self.exercises or (getattr(item.function, "cuda", False) and self.device != "cuda"):
                 drop.append(item)
                 continue
             name = f"{exercise}.{item.name[len('test_'):]}"
@@ -111,6 +131,15 @@ class GraderPlugin:
     def pytest_runtest_setup(self, item):
         self.store.touched = []
 
+    # the message a check failed (or was skipped) with, as data
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_runtest_makereport(self, item, call):
+        yield
+        if call.excinfo is not None:
+            msg = getattr(call.excinfo.value, "grader_msg", None)
+            if isinstance(msg, Msg):
+                self._msgs[item.nodeid] = msg
+
     # hook 2: one outcome per check (a failure in setup counts as a failure of the check)
     def pytest_runtest_logreport(self, report):
         name = self._names.get(report.nodeid)
@@ -118,13 +147,21 @@ class GraderPlugin:
             return
         if report.when == "call" or (report.when == "setup" and not report.passed):
             message = ""
+            if report.skipped:
+                longrepr = report.longrepr
+                message = str(longrepr[2]) if isinstance(longrepr, tuple) else str(longrepr)
+                message = message.replace("Skipped: ", "", 1)
+                self.outcomes[name] = Outcome(False, message.strip(), list(self.store.touched),
+                                              self._msgs.pop(report.nodeid, None), skipped=True)
+                return
             if not report.passed:
                 longrepr = report.longrepr
                 message = getattr(longrepr, "reprcrash", None) and longrepr.reprcrash.message or str(longrepr)
                 if isinstance(longrepr, tuple):
                     message = str(longrepr[2])
                 message = message.replace("Failed: ", "", 1)
-            self.outcomes[name] = Outcome(report.passed, message.strip(), list(self.store.touched))
+            msg = None if report.passed else self._msgs.pop(report.nodeid, None)
+            self.outcomes[name] = Outcome(report.passed, message.strip(), list(self.store.touched), msg)
 
     # hook 3: the session is over
     def pytest_sessionfinish(self, session, exitstatus):

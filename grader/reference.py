@@ -1,7 +1,8 @@
 """The reference's probe results and the shared fixtures, computed once and cached on disk.
 
 The cache entry is keyed by the package versions and the source hashes of the reference, the
-course kit and the probes, so any change recomputes it.  Layout::
+course kit and the probes, so any change recomputes it, and by the device: ``cuda`` adds the CUDA runs
+of the train and predict probes (see plan.CUDA_PLAN) and whether this machine has a GPU.  Layout::
 
     <cache>/<key>/artifacts/   fixtures every worker reads (data, tiny models, adapters, batches)
     <cache>/<key>/results/     the reference's probe results (JSON + safetensors); hidden from submissions
@@ -71,6 +72,10 @@ def cache_key(device: str, ref: Path) -> str:
     digest = hashlib.sha256()
     digest.update(json.dumps(versions(), sort_keys=True).encode())
     digest.update(device.encode())
+    if device == "cuda":  # the CUDA runs say "not available" on a machine without a GPU: not for one with it
+        from grader.sandbox import gpu_devices
+
+        digest.update(b"gpu" if gpu_devices() else b"no-gpu")
     for root in (ref, REPO_ROOT / "vqa", GRADER_DIR / "probes"):
         if root.is_dir():
             _hash_tree(digest, root)
@@ -140,7 +145,7 @@ class ReferenceStore:
         if device in self._loaded:
             return self._loaded[device]
         root = self.entry(device)
-        keys = [call.key for call in plan_mod.PLAN]
+        keys = [call.key for call in plan_mod.plan_for(device)]
         self.cache_dir.mkdir(parents=True, exist_ok=True)
         with open(self.cache_dir / f"{root.name}.lock", "w") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)
@@ -159,7 +164,7 @@ class ReferenceStore:
                 shutil.rmtree(child) if child.is_dir() and not child.is_symlink() else child.unlink()
         scratch = Path(tempfile.mkdtemp(prefix="grader-ref-"))
         zygote = Zygote(sandbox_mode=self.sandbox_mode, writable=[str(root)], cwd=str(scratch / "zygote"),
-                        env=vqa_env(artifacts), log_path=str(scratch / "zygote.log"))
+                        env=vqa_env(artifacts), log_path=str(scratch / "zygote.log"), cuda=device == "cuda")
         try:
             zygote.start()
             runner = ProbeRunner(zygote, timeout=self.timeout, memory_mb=self.memory_mb)
@@ -168,7 +173,7 @@ class ReferenceStore:
             setup = runner.run([plan_mod.ProbeCall("setup", "setup", "setup")], config)["setup"]
             if not setup.ok:
                 raise ReferenceError(f"building the fixtures failed: {setup.describe()}\n{setup.output[-3000:]}")
-            results = runner.run(list(plan_mod.PLAN), config)
+            results = runner.run(list(plan_mod.plan_for(device)), config)
             for key, result in results.items():
                 if not result.ok:
                     raise ReferenceError(f"the reference failed probe {key}: {result.describe()}\n"

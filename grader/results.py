@@ -15,9 +15,13 @@ class CheckResult:
     hint: str = ""
     title: str = ""
     output: str = ""  # the submission's captured output for this check's probe (truncated)
+    skipped: bool = False  # not run here (a CUDA check without CUDA): not passed, not failed, worth nothing
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        data = asdict(self)
+        if not self.skipped:
+            del data["skipped"]  # only skipped checks carry the field
+        return data
 
     @classmethod
     def from_dict(cls, data: dict) -> "CheckResult":
@@ -74,7 +78,7 @@ class GradeResult:
 
     @property
     def passed(self) -> bool:
-        return all(c.passed for e in self.exercises.values() for c in e.checks)
+        return all(c.passed or c.skipped for e in self.exercises.values() for c in e.checks)
 
     def checks(self):
         for exercise in self.exercises.values():

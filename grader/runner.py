@@ -62,18 +62,30 @@ class ProbeRunner:
     _restart_lock = threading.Lock()
 
     def run(self, calls: list[ProbeCall], config: dict, lanes: int = 2) -> dict[str, CallResult]:
-        """Run ``calls``; with two lanes, two children share the work (about equal halves), in parallel."""
+        """Run ``calls``; with two lanes, two children share the work (about equal halves), in parallel.
+
+        The CUDA calls always run in a child of their own, without the address-space limit (CUDA reserves
+        far more virtual memory than any limit would allow); the time limit still holds."""
+        ordered = list(calls)
+        cuda = [c for c in calls if c.cuda]
+        calls = [c for c in calls if not c.cuda]
         second = ("lora", "train")
         groups = [[c for c in calls if c.exercise not in second], [c for c in calls if c.exercise in second]]
+        if lanes < 2:
+            groups = [calls]
         groups = [g for g in groups if g]
-        if lanes < 2 or len(groups) < 2:
-            return self._run_lane(calls, config)
+        limits = [self.memory_mb] * len(groups)
+        if cuda:
+            groups.append(cuda)
+            limits.append(0)
+        if len(groups) < 2:
+            return self._run_lane(groups[0], config, limits[0]) if groups else {}
         results: list[dict] = [{} for _ in groups]
         errors: list[BaseException] = []
 
         def lane(n):
             try:
-                results[n] = self._run_lane(groups[n], {**config, "scratch": f"{config['scratch']}-{n}"})
+                results[n] = self._run_lane(groups[n], {**config, "scratch": f"{config['scratch']}-{n}"}, limits[n])
             except BaseException as exc:  # noqa: BLE001 - re-raised below
                 errors.append(exc)
 
@@ -87,10 +99,10 @@ class ProbeRunner:
         merged = {}
         for part in results:
             merged.update(part)
-        return {call.key: merged[call.key] for call in calls}
+        return {call.key: merged[call.key] for call in ordered}
 
-    def _run_lane(self, calls: list[ProbeCall], config: dict) -> dict[str, CallResult]:
-        config = {**config, "memory_mb": self.memory_mb}
+    def _run_lane(self, calls: list[ProbeCall], config: dict, memory_mb: int | None = None) -> dict[str, CallResult]:
+        config = {**config, "memory_mb": self.memory_mb if memory_mb is None else memory_mb}
         results: dict[str, CallResult] = {}
         child: Child | None = None
         load_failed: dict[str, CallResult] = {}

@@ -4,6 +4,7 @@ view of the system and only the given folders writable."""
 from __future__ import annotations
 
 import functools
+import glob
 import os
 import shutil
 import subprocess
@@ -49,12 +50,18 @@ def resolve(mode: str) -> tuple[str, str | None]:
     return "none", f"running without a sandbox: {reason}"
 
 
-def prefix(mode: str, writable: list[str], readable: list[str] = (), hidden: list[str] = ()) -> list[str]:
+def gpu_devices() -> list[str]:
+    """The NVIDIA device files of this machine (what CUDA opens), empty where there is no GPU."""
+    return sorted(glob.glob("/dev/nvidia*"))
+
+
+def prefix(mode: str, writable: list[str], readable: list[str] = (), hidden: list[str] = (),
+           devices: list[str] = ()) -> list[str]:
     """The command prefix that runs a program in the sandbox (empty for ``none``).
 
     The system is visible read-only, ``/tmp`` is a private empty tmpfs, ``readable`` folders (which may lie
     under ``/tmp``) are bound read-only, ``hidden`` folders are covered by an empty tmpfs, ``writable``
-    folders are bound read-write, and there is no network.
+    folders are bound read-write, ``devices`` (the GPU's, for --device cuda) are visible, and there is no network.
     """
     if mode == "none":
         return []
@@ -69,5 +76,8 @@ def prefix(mode: str, writable: list[str], readable: list[str] = (), hidden: lis
     for path in writable:
         os.makedirs(path, exist_ok=True)
         args += ["--bind", path, path]
+    for path in devices:
+        if os.path.exists(path):
+            args += ["--dev-bind", path, path]
     args += ["--unshare-all", "--die-with-parent", "--new-session", "--"]
     return args

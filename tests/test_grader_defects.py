@@ -124,3 +124,39 @@ def test_message_names_shapes(grader, tmp_path):
                                           "            max_length=self.question_max_length,\n", ""))
     check = next(c for c in result.checks() if c.name == "dataset.item_shapes")
     assert "input_ids: got shape [512], expected [32]" in check.message
+
+
+def test_messages_in_vietnamese(tmp_path):
+    """With lang="vi" a failed check's message is Vietnamese in every writer, with no English got/expected left."""
+    import json
+    import re
+
+    from grader import outputs
+
+    sub = make_submission(tmp_path / "vi", "dataset.py", "            max_length=self.question_max_length,\n", "")
+    train = sub / "train.py"
+    train.write_text(train.read_text().replace(
+        "        with _autocast(device, amp_dtype):\n            loss = model(",
+        '        inputs.pop("attention_mask")\n        with _autocast(device, amp_dtype):\n            loss = model(', 1))
+    with Grader(sandbox="none", cache_dir=CACHE, timeout=60, lang="vi") as vi:
+        result = vi.grade(sub, ["dataset", "train"])
+    checks = {c.name: c for c in result.checks()}
+    shapes = checks["dataset.item_shapes"].message
+    assert shapes == "input_ids: nhận được kích thước [512], mong đợi [32] (độ dài mặc định 32 và 8)"
+    mask = checks["train.attention_mask_passed"].message
+    assert mask.startswith("4 trên 4 lượt forward khi train không nhận attention_mask (mô hình chỉ nhận [")
+    english = re.compile(r"\b(got|expected|raised|differ|times|values)\b")
+    for name in ("dataset.item_shapes", "dataset.item_values", "train.attention_mask_passed",
+                 "train.one_epoch_returns_mean_loss", "train.one_epoch_weights"):
+        message = checks[name].message
+        assert message and not english.search(message), (name, message)
+        assert "nhận được" in message or "trên" in message or "mong đợi" in message, (name, message)
+    assert "mong đợi" in checks["train.one_epoch_returns_mean_loss"].message
+    data = json.loads(json.dumps(result.to_dict(), ensure_ascii=False))
+    assert data["lang"] == "vi"
+    assert data["exercises"]["dataset"]["checks"][1]["message"] == shapes
+    gradescope = json.dumps(outputs.to_gradescope(result), ensure_ascii=False)
+    junit = outputs.to_junit_xml(result)
+    for text in (gradescope, junit):
+        assert "nhận được kích thước [512], mong đợi [32]" in text and "gợi ý:" in text
+        assert "got shape" not in text

@@ -1,7 +1,8 @@
 """Checks: pytest tests that compare the submission's probe results with the reference's.
 
-Each check is a plain test function with ``@points(n)``; titles and hints live in
-``grader/hints.toml``.  The ``probes`` fixture comes from the grader's pytest plugin.
+Each check is a plain test function with ``@points(n)``; titles, hints and the messages a check fails
+with (keys and named fields) live in ``grader/hints.toml``.  The ``probes`` fixture comes from the
+grader's pytest plugin.
 """
 
 from __future__ import annotations
@@ -10,6 +11,8 @@ import math
 
 import numpy as np
 import pytest
+
+from grader.i18n import Msg, where
 
 
 def points(value: float):
@@ -26,34 +29,51 @@ class CheckFailed(AssertionError):
     pass
 
 
-def fail(message: str):
-    pytest.fail(message, pytrace=False)
+def _message(message, fields) -> Msg:
+    return message if isinstance(message, Msg) else Msg(message, **fields)
 
 
-def expect(condition: bool, message: str) -> None:
+def fail(message, /, **fields):
+    """Fail the check with message ``message`` (a key of hints.toml, or a :class:`Msg`) and its fields."""
+    msg = _message(message, fields)
+    exc = pytest.fail.Exception(msg.render("en"), pytrace=False)
+    exc.grader_msg = msg  # the plugin renders it in the learner's language
+    raise exc
+
+
+def skip(message, /, **fields):
+    """Skip the check (it is not scored), saying why."""
+    msg = _message(message, fields)
+    exc = pytest.skip.Exception(msg.render("en"), allow_module_level=False)
+    exc.grader_msg = msg
+    raise exc
+
+
+def expect(condition: bool, message, /, **fields) -> None:
     if not condition:
-        fail(message)
+        fail(message, **fields)
 
 
-def error_text(error: dict) -> str:
+def error_text(error: dict):
+    """The submission's error, as a message (what it raised, and where)."""
     if not isinstance(error, dict):
         return str(error)
     if error.get("kind") == "not_implemented":
         first = str(error.get("message", "")).split(". ")[0].replace("NotImplementedError: ", "")
-        return f"not implemented yet: {first}"
-    text = str(error.get("message", "error"))
+        return Msg("not_implemented_detail", detail=first)
+    text = Msg.from_dict(error.get("msg")) or str(error.get("message", "error"))
     if error.get("where"):
-        text += f" (at {error['where']})"
+        return Msg("error_at", text=text, where=where(error["where"]))
     return text
 
 
-def section(data: dict, name: str, what: str):
+def section(data: dict, name: str, what):
     """``data[name]``, failing the check with the submission's error when that part raised."""
     value = data.get(name) if isinstance(data, dict) else None
     if isinstance(value, dict) and "error" in value and len(value) == 1:
-        fail(f"{what} raised: {error_text(value['error'])}")
+        fail("raised", what=what, error=error_text(value["error"]))
     if value is None:
-        fail(f"{what}: no result")
+        fail("no_result", what=what)
     return value
 
 
@@ -61,7 +81,7 @@ def shape(value) -> str:
     return "[" + ", ".join(str(v) for v in value) + "]"
 
 
-def first_difference(got: np.ndarray, expected: np.ndarray, atol: float = 0.0, rtol: float = 0.0) -> str:
+def first_difference(got: np.ndarray, expected: np.ndarray, atol: float = 0.0, rtol: float = 0.0) -> Msg:
     g, e = got.reshape(-1), expected.reshape(-1)
     if atol or rtol:
         bad = ~np.isclose(g.astype(np.float64), e.astype(np.float64), atol=atol, rtol=rtol)
@@ -69,22 +89,22 @@ def first_difference(got: np.ndarray, expected: np.ndarray, atol: float = 0.0, r
         bad = g != e
     idx = int(np.argmax(bad))
     where = np.unravel_index(idx, got.shape) if got.shape else ()
-    return (f"first difference at index {list(map(int, where))}: got {g[idx]!r}, expected {e[idx]!r} "
-            f"({int(bad.sum())} of {bad.size} values differ)")
+    return Msg("first_difference", index=list(map(int, where)), got=repr(g[idx]), expected=repr(e[idx]),
+               count=int(bad.sum()), size=bad.size)
 
 
-def compare_tensor(name: str, got, expected, *, atol: float = 0.0, rtol: float = 0.0) -> str | None:
+def compare_tensor(name, got, expected, *, atol: float = 0.0, rtol: float = 0.0) -> Msg | None:
     """None when equal (or allclose), else a message like ``labels: got shape [1, 8], expected [8]``."""
     if got is None:
-        return f"{name}: missing"
+        return Msg("tensor_missing", name=name)
     if got.shape != expected.shape:
-        return f"{name}: got shape {shape(got.shape)}, expected {shape(expected.shape)}"
+        return Msg("tensor_shape", name=name, got=shape(got.shape), expected=shape(expected.shape))
     if atol or rtol:
         if got.dtype.kind not in "fiub" or not np.allclose(got.astype(np.float64), expected.astype(np.float64),
                                                           atol=atol, rtol=rtol):
-            return f"{name}: values differ, {first_difference(got, expected, atol, rtol)}"
+            return Msg("tensor_values", name=name, difference=first_difference(got, expected, atol, rtol))
     elif not np.array_equal(got, expected):
-        return f"{name}: values differ, {first_difference(got, expected)}"
+        return Msg("tensor_values", name=name, difference=first_difference(got, expected))
     return None
 
 
@@ -97,5 +117,11 @@ def close(a, b, rel: float = 1e-4, abs_: float = 1e-6) -> bool:
 
 def as_number(value, what: str) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        fail(f"{what} should return a number (a Python float); got {value!r:.120}")
+        fail("not_a_number", what=what, value=value)
     return float(value)
+
+
+def cuda_check(fn):
+    """Mark a check that runs on CUDA: listed only with ``--device cuda``, skipped when CUDA is not there."""
+    fn.cuda = True
+    return fn

@@ -3,6 +3,7 @@
 import numpy as np
 
 from grader.checks import compare_tensor, error_text, expect, fail, points, section, shape
+from grader.i18n import Msg
 
 KEYS = ["input_ids", "attention_mask", "pixel_values", "labels"]
 
@@ -13,10 +14,10 @@ def _items(probes, key):
     return got, ref
 
 
-def _item(items, idx, what="dataset[%d]"):
+def _item(items, idx):
     item = items[idx]
     if "error" in item:
-        fail(f"{what % idx} raised: {error_text(item['error'])}")
+        fail("raised", what=f"dataset[{idx}]", error=error_text(item["error"]))
     return item
 
 
@@ -24,8 +25,8 @@ def _item(items, idx, what="dataset[%d]"):
 def test_item_keys(probes):
     got, ref = _items(probes, "dataset.items")
     item = _item(got["items"], 0)
-    expect(item["keys"] == ref["items"][0]["keys"],
-           f"dataset[0] keys: got {item['keys']}, expected {ref['items'][0]['keys']}")
+    expect(item["keys"] == ref["items"][0]["keys"], "dataset.item_keys", got=item["keys"],
+           expected=ref["items"][0]["keys"])
 
 
 def _shapes(probes, key, what):
@@ -36,25 +37,25 @@ def _shapes(probes, key, what):
             want = ref_item["fields"][name]
             have = item["fields"].get(name)
             if have is None:
-                fail(f"dataset[{idx}] has no {name!r}")
+                fail("dataset.no_key", idx=idx, name=repr(name))
             if "shape" not in have:
-                fail(f"dataset[{idx}][{name!r}] should be a tensor, got {have.get('type')}")
+                fail("dataset.not_a_tensor", idx=idx, name=repr(name), type=have.get("type"))
             if have["shape"] != want["shape"]:
-                fail(f"{name}: got shape {shape(have['shape'])}, expected {shape(want['shape'])}{what}")
+                fail("dataset.shape", name=name, got=shape(have["shape"]), expected=shape(want["shape"]), what=what)
             if have["dtype"] != want["dtype"]:
-                fail(f"{name}: got dtype {have['dtype']}, expected {want['dtype']}{what}")
+                fail("dataset.dtype", name=name, got=have["dtype"], expected=want["dtype"], what=what)
     if "collate" in got and "error" in got["collate"]:
-        fail(f"items do not collate into a batch: {error_text(got['collate']['error'])}")
+        fail("dataset.no_collate", error=error_text(got["collate"]["error"]))
 
 
 @points(4)
 def test_item_shapes(probes):
-    _shapes(probes, "dataset.items", " (default lengths 32 and 8)")
+    _shapes(probes, "dataset.items", Msg("dataset.default_lengths"))
 
 
 @points(3)
 def test_max_lengths(probes):
-    _shapes(probes, "dataset.items_short", " (question_max_length=6, answer_max_length=3)")
+    _shapes(probes, "dataset.items_short", Msg("dataset.short_lengths"))
 
 
 @points(4)
@@ -71,8 +72,8 @@ def test_item_values(probes):
     st, rt = probes.student_tensors("dataset.items_short"), probes.reference_tensors("dataset.items_short")
     for idx in range(len(ref_s["items"])):
         for name in ("input_ids", "labels"):
-            problem = compare_tensor(f"with lengths 6 and 3, dataset[{idx}][{name!r}]", st.get(f"item{idx}.{name}"),
-                                     rt[f"item{idx}.{name}"])
+            problem = compare_tensor(Msg("dataset.with_short_lengths", item=f"dataset[{idx}][{name!r}]"),
+                                     st.get(f"item{idx}.{name}"), rt[f"item{idx}.{name}"])
             if problem:
                 fail(problem)
 
@@ -91,8 +92,7 @@ def test_image_matches_pid(probes):
             if pixels is not None and pixels.shape == expected.shape:
                 for other in range(n):
                     if other != idx and np.allclose(pixels, rt[f"item{other}.pixel_values"], atol=1e-4):
-                        fail(f"dataset[{idx}] shows the image of pid {ref['pids'][other]}, "
-                             f"expected the image of pid {ref['pids'][idx]}")
+                        fail("dataset.wrong_image", idx=idx, got=ref["pids"][other], expected=ref["pids"][idx])
             fail(problem)
 
 
@@ -100,13 +100,13 @@ def test_image_matches_pid(probes):
 def test_len(probes):
     got, ref = _items(probes, "dataset.items")
     length = section(got, "len", "len(dataset)")
-    expect(length == ref["len"], f"len(dataset): got {length!r}, expected {ref['len']}")
+    expect(length == ref["len"], "dataset.len", got=repr(length), expected=ref["len"])
 
 
 def _get_split(got, name, what):
     call = got["calls"][name]
     if "error" in call:
-        fail(f"load_splits({what}) raised: {error_text(call['error'])}")
+        fail("raised", what=f"load_splits({what})", error=error_text(call["error"]))
     return call
 
 
@@ -118,16 +118,14 @@ def test_splits(probes):
         call = _get_split(got, name, what)
         train, valid = call["train"], call["valid"]
         both = set(train) & set(valid)
-        expect(not both, f"load_splits({what}): train and valid share {len(both)} records "
-                         f"(e.g. pid {sorted(both)[0] if both else ''}); they must be disjoint")
+        expect(not both, "dataset.splits_overlap", what=what, count=len(both),
+               pid=sorted(both)[0] if both else "")
         missing = set(everything) - set(train) - set(valid)
-        expect(not missing and len(train) + len(valid) == len(everything),
-               f"load_splits({what}): the splits hold {len(train) + len(valid)} records, "
-               f"expected all {len(everything)} once each")
+        expect(not missing and len(train) + len(valid) == len(everything), "dataset.splits_incomplete",
+               what=what, count=len(train) + len(valid), total=len(everything))
         want = len(ref["calls"][name]["valid"])
-        expect(abs(len(valid) - want) <= 1,
-               f"load_splits({what}): got {len(valid)} validation records, expected {want} "
-               f"({fraction:g} of {len(everything)})")
+        expect(abs(len(valid) - want) <= 1, "dataset.splits_fraction", what=what, got=len(valid), expected=want,
+               fraction=fraction, total=len(everything))
 
 
 @points(2)
@@ -136,15 +134,14 @@ def test_splits_seeded(probes):
     a = _get_split(got, "quarter_42", "data_dir, 0.25, 42")
     b = _get_split(got, "quarter_42_again", "data_dir, 0.25, 42")
     c = _get_split(got, "quarter_7", "data_dir, 0.25, 7")
-    expect(a == b, "load_splits with the same seed gave two different splits (the global random state "
-                   "leaked in: use random.Random(seed))")
-    expect(a["valid"] != c["valid"], "load_splits with seeds 42 and 7 gave the same split: the seed is ignored")
+    expect(a == b, "dataset.splits_not_reproducible")
+    expect(a["valid"] != c["valid"], "dataset.splits_seed_ignored")
 
 
 def _loaders(got, name):
     value = got.get(name, {})
     if "error" in value:
-        fail(f"build_dataloaders raised: {error_text(value['error'])}")
+        fail("raised", what="build_dataloaders", error=error_text(value["error"]))
     return value
 
 
@@ -153,21 +150,17 @@ def test_train_loader_shuffled(probes):
     got = probes.student("dataset.loaders")
     a, b, c = _loaders(got, "seed0"), _loaders(got, "seed0_again"), _loaders(got, "seed1")
     order = a["train"]["order"]
-    expect(sorted(order) == list(range(20)),
-           f"the train loader should yield each of the 20 items once per epoch; got items {order}")
-    expect(order != list(range(20)), "the train loader keeps the items in order: shuffle it")
-    expect(order == b["train"]["order"],
-           "two train loaders built with seed=0 give different orders: give the DataLoader a torch.Generator "
-           "seeded with `seed`")
-    expect(order != c["train"]["order"], "train loaders built with seeds 0 and 1 give the same order")
+    expect(sorted(order) == list(range(20)), "dataset.train_loader_items", got=order)
+    expect(order != list(range(20)), "dataset.train_loader_in_order")
+    expect(order == b["train"]["order"], "dataset.train_loader_not_seeded")
+    expect(order != c["train"]["order"], "dataset.train_loader_seed_ignored")
 
 
 @points(1)
 def test_valid_loader_in_order(probes):
     got = probes.student("dataset.loaders")
     order = _loaders(got, "seed0")["valid"]["order"]
-    expect(order == list(range(100, 110)), f"the valid loader should keep the order 0..9; got "
-                                           f"{[o - 100 for o in order]}")
+    expect(order == list(range(100, 110)), "dataset.valid_loader_order", got=[o - 100 for o in order])
 
 
 @points(1)
@@ -176,4 +169,4 @@ def test_loader_batches(probes):
     value = _loaders(got, "seed0")
     for part in ("train", "valid"):
         have, want = value[part]["shapes"], ref["seed0"][part]["shapes"]
-        expect(have == want, f"{part} batches (batch_size=4): got shapes {have[:2]}..., expected {want[:2]}...")
+        expect(have == want, "dataset.batch_shapes", part=part, got=have[:2], expected=want[:2])

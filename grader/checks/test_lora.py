@@ -1,6 +1,7 @@
 """Checks of exercise "lora" (15 points)."""
 
 from grader.checks import error_text, expect, fail, points
+from grader.i18n import Msg
 
 CONFIG_TEXT = {
     "defaults": "build_lora_model(model)",
@@ -13,7 +14,7 @@ def _built(probes, name):
     got, ref = probes.student("lora.build"), probes.reference("lora.build")
     value = got.get(name, {})
     if "error" in value:
-        fail(f"{CONFIG_TEXT[name]} raised: {error_text(value['error'])}")
+        fail("raised", what=CONFIG_TEXT[name], error=error_text(value["error"]))
     return value, ref[name]
 
 
@@ -28,18 +29,19 @@ def _compare_trainable(name, got, ref):
     if extra or missing:
         parts = []
         if extra:
-            parts.append(f"{len(extra)} unexpected trainable (e.g. {extra[0]})")
+            parts.append(Msg("lora.unexpected_trainable", count=len(extra), example=extra[0]))
         if missing:
-            parts.append(f"{len(missing)} missing (e.g. {missing[0]})")
-        fail(f"{CONFIG_TEXT[name]}: trainable parameters differ from the reference's: " + "; ".join(parts))
-    expect(sum(have.values()) == sum(want.values()),
-           f"{CONFIG_TEXT[name]}: {sum(have.values())} trainable values, expected {sum(want.values())}")
+            parts.append(Msg("lora.missing_trainable", count=len(missing), example=missing[0]))
+        fail("lora.trainable_differ", what=CONFIG_TEXT[name], first=parts[0],
+             second=Msg("lora.and_then", text=parts[1]) if len(parts) > 1 else "")
+    expect(sum(have.values()) == sum(want.values()), "lora.trainable_count", what=CONFIG_TEXT[name],
+           got=sum(have.values()), expected=sum(want.values()))
 
 
 @points(2)
 def test_returns_peft_model(probes):
     got, _ = _built(probes, "defaults")
-    expect(got["is_peft"], f"build_lora_model should return a peft.PeftModel; got {got['type']}")
+    expect(got["is_peft"], "lora.not_peft", got=got["type"])
 
 
 @points(4)
@@ -62,19 +64,20 @@ def test_rank_alpha_dropout(probes):
         for layer, adapters in ref["layers"].items():
             have = got["layers"].get(layer)
             if have is None:
-                fail(f"{CONFIG_TEXT[name]}: no LoRA layer at {layer}")
+                fail("lora.no_layer", what=CONFIG_TEXT[name], layer=layer)
             for adapter, want in adapters.items():
                 h = have.get(adapter) or next(iter(have.values()), {})
-                for field, label in (("r", "rank r"), ("scaling", "scaling lora_alpha / r"), ("dropout", "lora_dropout")):
+                for field in ("r", "scaling", "dropout"):
                     if h.get(field) != want[field]:
-                        fail(f"{CONFIG_TEXT[name]}: {layer}: {label} is {h.get(field)}, expected {want[field]}")
+                        fail("lora.layer_setting", what=CONFIG_TEXT[name], layer=layer,
+                             label=Msg(f"lora.label_{field}"), got=h.get(field), expected=want[field])
 
 
 @points(2)
 def test_everything_else_frozen(probes):
     got, _ = _built(probes, "defaults")
     wrong = [n for n, _, grad in got["params"] if grad and "lora_" not in n]
-    expect(not wrong, f"{len(wrong)} parameters outside LoRA are trainable (e.g. {wrong[0] if wrong else ''})")
+    expect(not wrong, "lora.outside_trainable", count=len(wrong), example=wrong[0] if wrong else "")
 
 
 @points(1)
@@ -82,5 +85,5 @@ def test_no_bias_training(probes):
     for name in CONFIG_TEXT:
         got, _ = _built(probes, name)
         wrong = [n for n, _, grad in got["params"] if grad and n.endswith(".bias")]
-        expect(not wrong, f"{CONFIG_TEXT[name]}: {len(wrong)} bias parameters are trainable (e.g. {wrong[0] if wrong else ''});"
-                          " use bias='none'")
+        expect(not wrong, "lora.bias_trainable", what=CONFIG_TEXT[name], count=len(wrong),
+               example=wrong[0] if wrong else "")

@@ -1,13 +1,14 @@
 """Checks of exercise "predict" (25 points). The probes read a reference-saved adapter folder."""
 
-from grader.checks import error_text, expect, fail, points
+from grader.checks import cuda_check, error_text, expect, fail, points, skip
+from grader.i18n import Msg
 
 
-def _answers(probes, part, what):
-    got, ref = probes.student("predict.answers"), probes.reference("predict.answers")
+def _answers(probes, part, what, key="predict.answers"):
+    got, ref = probes.student(key), probes.reference(key)
     value = got.get(part, {})
     if "error" in value:
-        fail(f"{what} raised: {error_text(value['error'])}")
+        fail("raised", what=what, error=error_text(value["error"]))
     return got, ref, value, ref[part]
 
 
@@ -18,19 +19,19 @@ def _norm(answer):
 def _compare(questions, have, want, what):
     for n, (h, w) in enumerate(zip(have, want)):
         if not isinstance(h, str):
-            fail(f"{what} should return a str; got {h!r:.80}")
+            fail("predict.not_a_str", what=what, got=h)
         if _norm(h) != _norm(w):
             item, question = questions[n]
-            fail(f"{what}: for image {item} and {question!r} got {h!r}, expected {w!r}")
-    expect(len(have) == len(want), f"{what}: got {len(have)} answers, expected {len(want)}")
+            fail("predict.answer_differs", what=what, item=item, question=repr(question), got=repr(h),
+                 expected=repr(w))
+    expect(len(have) == len(want), "predict.answer_count", what=what, got=len(have), expected=len(want))
 
 
 @points(5)
 def test_load_for_inference(probes):
     got, ref, have, want = _answers(probes, "load", "load_for_inference(model_dir, cpu)")
-    _compare(got["questions"], have["answers"], want["answers"],
-             "the model from load_for_inference (with its LoRA adapter) answers differently")
-    expect(not have["training"], "load_for_inference returned the model in training mode: call model.eval()")
+    _compare(got["questions"], have["answers"], want["answers"], Msg("predict.loaded_model_answers"))
+    expect(not have["training"], "predict.training_mode")
 
 
 @points(8)
@@ -50,20 +51,19 @@ def test_no_special_tokens(probes):
     got, ref, have, _ = _answers(probes, "answer", "answer_question")
     for answer in have["answers"]:
         found = [tok for tok in got["special_tokens"] if isinstance(answer, str) and tok in answer]
-        expect(not found, f"the answer {answer!r} contains special tokens {found}: decode with skip_special_tokens=True")
+        expect(not found, "predict.special_tokens", answer=repr(answer), found=found)
 
 
 @points(2)
 def test_float32_inputs_on_cpu(probes):
     got, ref, have, want = _answers(probes, "answer", "answer_question")
-    expect(have["dtypes"] == want["dtypes"],
-           f"pixel values reached the model as {have['dtypes']}, expected {want['dtypes']} (the model's dtype)")
+    expect(have["dtypes"] == want["dtypes"], "predict.pixel_dtype", got=have["dtypes"], expected=want["dtypes"])
 
 
 def _folder(probes):
     got, ref = probes.student("predict.folder"), probes.reference("predict.folder")
     if got.get("error"):
-        fail(f"predict_folder(model, processor, test_dir, cpu) raised: {error_text(got['error'])}")
+        fail("raised", what="predict_folder(model, processor, test_dir, cpu)", error=error_text(got["error"]))
     return got, ref
 
 
@@ -71,7 +71,7 @@ def _folder(probes):
 def test_predict_folder_ids(probes):
     got, ref = _folder(probes)
     have, want = sorted(got["answers"]), sorted(ref["answers"])
-    expect(have == want, f"predict_folder keys: got {have}, expected every test item id {want}")
+    expect(have == want, "predict.folder_keys", got=have, expected=want)
 
 
 @points(2)
@@ -79,4 +79,24 @@ def test_predict_folder_answers(probes):
     got, ref = _folder(probes)
     for item, want in sorted(ref["answers"].items()):
         have = got["answers"].get(item)
-        expect(_norm(have) == _norm(want), f"predict_folder: item {item}: got {have!r}, expected {want!r}")
+        expect(_norm(have) == _norm(want), "predict.folder_answer", item=item, got=repr(have), expected=repr(want))
+
+
+# ---------------------------------------------------------------- on CUDA (with --device cuda; worth no points)
+@points(0)
+@cuda_check
+def test_cuda_answers(probes):
+    key = "predict.answers_cuda"
+    if not probes.has(key):
+        skip("cuda.not_requested")
+    if not probes.reference(key).get("cuda"):
+        skip("cuda.not_available")
+    if not probes.student(key).get("cuda"):
+        skip("cuda.not_available")
+    got, ref, have, want = _answers(probes, "load", "load_for_inference(model_dir, cuda)", key)
+    _compare(got["questions"], have["answers"], want["answers"], Msg("predict.loaded_model_answers"))
+    expect(have["device"] == want["device"], "cuda.model_device", got=have["device"], expected=want["device"])
+    got, ref, have, want = _answers(probes, "answer", "answer_question(model, processor, image, question, cuda)", key)
+    _compare(got["questions"], have["answers"], want["answers"], "answer_question")
+    expect(have["devices"] == want["devices"], "cuda.pixel_device", got=have["devices"], expected=want["devices"])
+    expect(have["dtypes"] == want["dtypes"], "predict.pixel_dtype", got=have["dtypes"], expected=want["dtypes"])

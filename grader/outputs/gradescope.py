@@ -14,13 +14,15 @@ def to_gradescope(result: GradeResult, visibility: str = "visible") -> dict:
     for n_ex, exercise in enumerate(result.exercises.values(), start=1):
         for n_check, check in enumerate(exercise.checks, start=1):
             lines = []
-            if not check.passed:
+            if check.skipped:
+                lines.append(f"{i18n.message('skipped', result.lang)}: {check.message}")
+            elif not check.passed:
                 lines.append(check.message)
                 if check.hint:
                     lines.append(f"{i18n.message('hint', result.lang)}: {check.hint}")
                 if check.output:
                     lines.append(f"{i18n.message('output', result.lang)}:\n{check.output}")
-            tests.append({
+            test = {
                 "name": f"{exercise.name}: {check.title}",
                 "number": f"{n_ex}.{n_check}",
                 "score": check.score,
@@ -29,7 +31,10 @@ def to_gradescope(result: GradeResult, visibility: str = "visible") -> dict:
                 "output": "\n".join(lines),
                 "tags": [exercise.name],
                 "visibility": visibility,
-            })
+            }
+            if check.skipped:  # Gradescope knows only passed and failed: a skipped check (0/0) says so in its output
+                del test["status"]
+            tests.append(test)
     summary = [f"{name}: {fmt_points(ex.score)}/{fmt_points(ex.max_score)}" + (f" ({ex.summary})" if ex.summary else "")
                for name, ex in result.exercises.items()]
     return {

@@ -27,6 +27,10 @@ def render(result: GradeResult, console: Console | None = None, *, verbose: bool
         colour = "green" if ex.score == ex.max_score else "red"
         console.print(f"[bold {colour}]{name}[/] [dim]{pts}[/]")
         for check in ex.checks:
+            if check.skipped:
+                console.print(f"  [dim]– {escape(check.title)} ({escape(i18n.message('skipped', lang))}: "
+                              f"{escape(check.message)})[/]")
+                continue
             mark = "[green]✔[/]" if check.passed else "[red]✘[/]"
             console.print(f"  {mark} {escape(check.title)} [dim]({fmt_points(check.score)}/"
                           f"{fmt_points(check.max_score)})[/]")

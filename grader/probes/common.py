@@ -178,30 +178,103 @@ class ForwardSpy:
 
 
 class SpyScaler:
-    """A GradScaler stand-in (scale 1) that counts how it is used."""
+    """A GradScaler stand-in that counts how it is used: scale 1 on its own, or a real GradScaler's
+    behaviour when given one (``inner``, on CUDA)."""
 
-    def __init__(self):
+    def __init__(self, inner=None):
         self.counts = {"scale": 0, "step": 0, "update": 0, "unscale_": 0}
+        self._inner = inner
 
     def scale(self, loss):
         self.counts["scale"] += 1
-        return loss * 1.0
+        return self._inner.scale(loss) if self._inner is not None else loss * 1.0
 
     def step(self, optimizer, *args, **kwargs):
         self.counts["step"] += 1
+        if self._inner is not None:
+            return self._inner.step(optimizer, *args, **kwargs)
         return optimizer.step(*args, **kwargs)
 
     def update(self, *args, **kwargs):
         self.counts["update"] += 1
+        if self._inner is not None:
+            return self._inner.update(*args, **kwargs)
 
     def unscale_(self, optimizer):
         self.counts["unscale_"] += 1
+        if self._inner is not None:
+            return self._inner.unscale_(optimizer)
 
     def is_enabled(self):
         return True
 
     def get_scale(self):
-        return 1.0
+        return self._inner.get_scale() if self._inner is not None else 1.0
+
+    def __getattr__(self, name):  # anything else a GradScaler has (state_dict, ...)
+        inner = self.__dict__.get("_inner")
+        if inner is None:
+            raise AttributeError(name)
+        return getattr(inner, name)
+
+
+# The device the CUDA probes use instead of "cuda" (None: the real one). Only this package's own tests set it,
+# in-process, to run the CUDA code paths on a machine without a GPU.
+CUDA_STAND_IN: str | None = None
+
+
+def cuda_device():
+    """(torch.device("cuda"), None) when CUDA can be used in this worker, else (None, why not)."""
+    if CUDA_STAND_IN is not None:
+        return torch.device(CUDA_STAND_IN), None
+    try:
+        if torch.cuda._is_in_bad_fork():
+            return None, "CUDA was initialised before the worker forked"
+        if not torch.cuda.is_available():
+            return None, "torch.cuda.is_available() is False"
+    except Exception as exc:  # noqa: BLE001 - a broken driver is "no CUDA" here
+        return None, f"{type(exc).__name__}: {exc}"[:200]
+    return torch.device("cuda"), None
+
+
+def grad_scaler(device):
+    """A real GradScaler for ``device`` (torch.amp.GradScaler("cuda") on CUDA)."""
+    return torch.amp.GradScaler(device.type)
+
+
+class GradScalerCounter:
+    """Counts scale / step / update calls on every torch.amp.GradScaler (and subclasses such as the
+    deprecated torch.cuda.amp.GradScaler) while active; the calls themselves are unchanged."""
+
+    OPS = ("scale", "step", "update")
+
+    def __init__(self):
+        self.counts = {op: 0 for op in self.OPS}
+        self.created = 0
+        self._saved = {}
+
+    def __enter__(self):
+        cls = torch.amp.GradScaler
+        counts = self
+
+        for op in self.OPS + ("__init__",):
+            original = cls.__dict__[op]
+            self._saved[op] = original
+
+            def wrapper(*args, _original=original, _op=op, **kwargs):
+                if _op == "__init__":
+                    counts.created += 1
+                else:
+                    counts.counts[_op] += 1
+                return _original(*args, **kwargs)
+
+            setattr(cls, op, wrapper)
+        return self
+
+    def __exit__(self, *exc):
+        for op, original in self._saved.items():
+            setattr(torch.amp.GradScaler, op, original)
+        self._saved = {}
 
 
 def snapshot(model) -> dict:

@@ -6,7 +6,7 @@ import torch
 
 from grader.probes import common
 from grader.probes.common import attempt
-from grader.probes.runtime import probe, to_plain
+from grader.probes.runtime import ProbeError, probe, to_plain
 
 N_ITEMS = 6
 
@@ -62,19 +62,24 @@ def items(ctx, question_max_length=None, answer_max_length=None):
             out["collate"] = {"ok": True, "shapes": {str(k): list(v.shape) for k, v in batch.items()
                                                       if isinstance(v, torch.Tensor)}}
         else:
-            out["collate"] = {"error": batch if not ok else {"message": "the collated batch is not a dict"}}
+            out["collate"] = {"error": batch if not ok else {"message": "the collated batch is not a dict",
+                                                             "msg": {"key": "probe.collated_not_dict", "fields": {}}}}
     return out, tensors
 
 
 def _split_ids(value):
     if not (isinstance(value, (tuple, list)) and len(value) == 2):
-        raise TypeError(f"load_splits must return (train, valid); it returned {type(value).__name__}")
+        raise ProbeError("probe.splits_not_pair",
+                         f"load_splits must return (train, valid); it returned {type(value).__name__}",
+                         type=type(value).__name__)
     out = []
     for part in value:
         ids = []
         for record in list(part):
             if not isinstance(record, dict) or "pid" not in record:
-                raise TypeError(f"each record must be a dict with question, answer and pid; got {record!r:.80}")
+                raise ProbeError("probe.record_not_dict",
+                                 f"each record must be a dict with question, answer and pid; got {record!r:.80}",
+                                 record=f"{record!r:.80}")
             ids.append(str(record["pid"]))
         out.append(ids)
     return out
@@ -121,7 +126,8 @@ def _order(loader):
     order, shapes = [], []
     for batch in loader:
         if not isinstance(batch, dict):
-            raise TypeError(f"a batch should be a dict of tensors, got {type(batch).__name__}")
+            raise ProbeError("probe.batch_not_dict", f"a batch should be a dict of tensors, got {type(batch).__name__}",
+                             type=type(batch).__name__)
         order.extend(int(v) for v in batch["input_ids"][:, 0])
         shapes.append({k: list(v.shape) for k, v in batch.items() if isinstance(v, torch.Tensor)})
     return {"order": order, "shapes": shapes}

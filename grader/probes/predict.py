@@ -50,9 +50,17 @@ def _pairs(ctx):
     return pairs
 
 
+def _model_device(model):
+    try:
+        return next(model.parameters()).device
+    except (StopIteration, AttributeError, TypeError):
+        return torch.device("cpu")
+
+
 def _trusted_answer(model, processor, image, question, max_new_tokens=10):
     encoding = processor(images=image, text=question, return_tensors="pt")
-    encoding = {k: v for k, v in encoding.items() if k != "token_type_ids"}
+    device = _model_device(model)
+    encoding = {k: v.to(device) for k, v in encoding.items() if k != "token_type_ids"}
     with torch.no_grad():
         out = model.generate(**encoding, max_new_tokens=max_new_tokens)
     return processor.decode(out[0], skip_special_tokens=True).strip()
@@ -65,6 +73,7 @@ class _VisionSpy:
         from transformers.models.blip.modeling_blip import BlipVisionModel
 
         self.dtypes: list[str] = []
+        self.devices: list[str] = []
         self.handles = [m.register_forward_pre_hook(self._pre, with_kwargs=True)
                         for m in model.modules() if isinstance(m, BlipVisionModel)]
 
@@ -72,6 +81,7 @@ class _VisionSpy:
         pixels = kwargs.get("pixel_values", args[0] if args else None)
         if isinstance(pixels, torch.Tensor):
             self.dtypes.append(str(pixels.dtype).replace("torch.", ""))
+            self.devices.append(pixels.device.type)
 
     def remove(self):
         for h in self.handles:
@@ -79,7 +89,14 @@ class _VisionSpy:
 
 
 @probe("predict.answers", "predict")
-def answers(ctx):
+def answers(ctx, device="cpu"):
+    on_cuda = device == "cuda"
+    if on_cuda:
+        device, why = common.cuda_device()
+        if device is None:
+            return {"cuda": False, "reason": why}
+    else:
+        device = torch.device(device)
     module = ctx.impl("predict")
     pairs = _pairs(ctx)
     out = {"questions": [[item, q] for item, _, q in pairs]}
@@ -88,23 +105,27 @@ def answers(ctx):
 
     # load_for_inference, judged by what the loaded model answers (trusted generation)
     ctx.seed(0)
-    ok, loaded = attempt(lambda: module.load_for_inference(str(ctx.artifacts / common.PREDICT_MODEL),
-                                                           torch.device("cpu")), ctx)
+    ok, loaded = attempt(lambda: module.load_for_inference(str(ctx.artifacts / common.PREDICT_MODEL), device), ctx)
     if ok:
         if isinstance(loaded, (tuple, list)) and len(loaded) == 2:
             model, processor = loaded
             ok2, got = attempt(lambda: [_trusted_answer(model, processor, img, q) for _, img, q in pairs[:3]], ctx)
             out["load"] = {"answers": got, "training": bool(getattr(model, "training", False))} if ok2 \
                 else {"error": got}
+            if ok2 and on_cuda:
+                out["load"]["device"] = _model_device(model).type
         else:
             out["load"] = {"error": {"kind": "error", "message":
                                      f"load_for_inference must return (model, processor); got {type(loaded).__name__}",
-                                     "where": None}}
+                                     "where": None,
+                                     "msg": {"key": "probe.must_return_pair",
+                                             "fields": {"type": type(loaded).__name__}}}}
     else:
         out["load"] = {"error": loaded}
 
     # answer_question on the trusted model
     model, processor = _trusted_model(ctx)
+    model = model.to(device)
     spy = _VisionSpy(model)
 
     def ask(max_new_tokens=None):
@@ -112,16 +133,20 @@ def answers(ctx):
         for _, image, question in (pairs if max_new_tokens is None else pairs[::2]):
             kwargs = {} if max_new_tokens is None else {"max_new_tokens": max_new_tokens}
             ctx.seed(0)
-            got.append(to_plain(module.answer_question(model, processor, image, question, torch.device("cpu"),
-                                                       **kwargs)))
+            got.append(to_plain(module.answer_question(model, processor, image, question, device, **kwargs)))
         return got
 
     ok, got = attempt(ask, ctx)
     out["answer"] = {"answers": got, "dtypes": sorted(set(spy.dtypes))} if ok else {"error": got}
+    if ok and on_cuda:
+        out["answer"]["devices"] = sorted(set(spy.devices))
+    spy.devices.clear()
     spy.dtypes.clear()
     ok, got = attempt(lambda: ask(SHORT), ctx)
     out["short"] = {"answers": got, "max_new_tokens": SHORT} if ok else {"error": got}
     spy.remove()
+    if on_cuda:
+        out.update({"cuda": True, "device": device.type})
     return out
 
 
@@ -137,5 +162,6 @@ def folder(ctx):
         return {"ids": ids, "error": got}
     if not isinstance(got, dict):
         return {"ids": ids, "error": {"kind": "error", "where": None,
-                                      "message": f"predict_folder must return a dict, got {type(got).__name__}"}}
+                                      "message": f"predict_folder must return a dict, got {type(got).__name__}",
+                                      "msg": {"key": "probe.folder_not_dict", "fields": {"type": type(got).__name__}}}}
     return {"ids": ids, "answers": {str(k): to_plain(v) for k, v in got.items()}}

@@ -48,6 +48,10 @@ class LoadError(Exception):
 def preload() -> None:
     """Import everything a probe needs, before any fork and before the guard is armed."""
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    if os.environ.get("GRADER_WORKER_CUDA"):
+        # importing bitsandbytes (peft does) queries the GPU, which initialises CUDA in this process: every
+        # child forked afterwards could not use CUDA. The grading never needs it.
+        sys.modules.setdefault("bitsandbytes", None)
     import numpy  # noqa: F401
     import PIL.Image  # noqa: F401
     import safetensors.torch  # noqa: F401
@@ -218,14 +222,32 @@ def _format_exception(exc: BaseException, folder: Path | None) -> dict:
     if where is None and tb:
         frame = tb[-1]
         where = f"{Path(frame.filename).name}:{frame.lineno} in {frame.name}"
+    msg = None  # the message as data, for the judge to show in the learner's language
     if isinstance(exc, SystemExit):
         message = f"the code called sys.exit({exc.code!r})"
+        msg = {"key": "sys_exit", "fields": {"code": repr(exc.code)[:200]}}
     elif isinstance(exc, MemoryError):
         message = "ran out of memory (MemoryError): the worker's memory limit was reached"
+        msg = {"key": "memory_error", "fields": {}}
     else:
         text = str(exc).strip().splitlines()
         message = f"{type(exc).__name__}: {text[0][:500] if text else ''}".rstrip(": ")
-    return {"type": type(exc).__name__, "message": message, "where": where}
+        if type(exc) is ProbeError:
+            message = f"TypeError: {exc.args[0][:500]}"
+            msg = {"key": "type_error", "fields": {"text": exc.msg}}
+    info = {"type": type(exc).__name__ if type(exc) is not ProbeError else "TypeError", "message": message,
+            "where": where}
+    if msg is not None:
+        info["msg"] = msg
+    return info
+
+
+class ProbeError(TypeError):
+    """A probe's own complaint about what the implementation returned, with its message as data."""
+
+    def __init__(self, key: str, text: str, **fields):
+        super().__init__(text)
+        self.msg = {"key": key, "fields": fields}
 
 
 def _error_response(exc: BaseException, ctx: Context) -> dict:

@@ -45,10 +45,21 @@ class _CountingOptimizer:
         model.zero_grad = model_zero_grad
 
 
+def _device(name):
+    """(torch.device, None) for the probe's device, or (None, why) when CUDA was asked for and is not there."""
+    if name == "cuda":
+        return common.cuda_device()
+    return torch.device(name), None
+
+
 @probe("train.one_epoch", "train")
-def one_epoch(ctx, amp=False):
+def one_epoch(ctx, amp=False, device="cpu"):
+    on_cuda = device == "cuda"
+    device, why = _device(device)
+    if device is None:
+        return {"cuda": False, "reason": why}
     module = ctx.impl("train")
-    model = common.init_model(ctx)
+    model = common.init_model(ctx).to(device)
     loader = common.loader(ctx, common.TRAIN_ITEMS)
     params = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(params, lr=common.LR_TRAIN)
@@ -58,11 +69,14 @@ def one_epoch(ctx, amp=False):
     frozen = {name for name, p in model.named_parameters() if not p.requires_grad}
     kwargs = {}
     scaler = None
-    if amp:
+    if amp and on_cuda:  # the contract on CUDA: fp16 autocast and a real GradScaler (counted)
+        scaler = SpyScaler(common.grad_scaler(device))
+        kwargs = {"scaler": scaler, "amp_dtype": torch.float16}
+    elif amp:
         scaler = SpyScaler()
         kwargs = {"scaler": scaler, "amp_dtype": torch.bfloat16}
     ctx.seed(0)
-    ok, value = attempt(lambda: module.train_one_epoch(model, loader, optimizer, torch.device("cpu"), **kwargs), ctx)
+    ok, value = attempt(lambda: module.train_one_epoch(model, loader, optimizer, device, **kwargs), ctx)
     spy.remove()
     out = {
         "returned": to_plain(value) if ok else None,
@@ -73,6 +87,8 @@ def one_epoch(ctx, amp=False):
         "frozen_changed": common.changed(before, model, frozen)[:20],
         "batches": len(loader),
     }
+    if on_cuda:
+        out.update({"cuda": True, "device": device.type, "amp_dtype": "float16" if amp else None})
     return out, common.trainable_tensors(model, "trainable.")
 
 
@@ -99,11 +115,15 @@ def evaluate(ctx):
 
 
 @probe("train.fit", "train")
-def fit(ctx):
+def fit(ctx, device="cpu"):
     from safetensors.torch import load_file
 
+    on_cuda = device == "cuda"
+    device, why = _device(device)
+    if device is None:
+        return {"cuda": False, "reason": why}
     module = ctx.impl("train")
-    model = common.init_model(ctx)
+    model = common.init_model(ctx).to(device)
     train_loader = common.loader(ctx, common.TRAIN_ITEMS)
     valid_loader = common.loader(ctx, common.CONFLICT_ITEMS)
     out_dir = ctx.fresh_dir("fit-out")
@@ -134,10 +154,12 @@ def fit(ctx):
 
     model.save_pretrained = save_pretrained
     handle = register_optimizer_step_pre_hook(step_hook)
+    scalers = common.GradScalerCounter()
     ctx.seed(0)
     try:
-        ok, value = attempt(lambda: module.fit(model, train_loader, valid_loader, str(out_dir), torch.device("cpu"),
-                                               epochs=FIT_EPOCHS, lr=FIT_LR, gamma=FIT_GAMMA), ctx)
+        with scalers:
+            ok, value = attempt(lambda: module.fit(model, train_loader, valid_loader, str(out_dir), device,
+                                                   epochs=FIT_EPOCHS, lr=FIT_LR, gamma=FIT_GAMMA), ctx)
     finally:
         handle.remove()
         spy.remove()
@@ -147,7 +169,7 @@ def fit(ctx):
     if adapter.is_file():
         for key, tensor in load_file(str(adapter)).items():
             tensors[f"saved.{key}"] = tensor.float()
-    return {
+    out = {
         "returned": to_plain(value) if ok else None,
         "error": None if ok else value,
         "optimizers": list(optimizers.values()),
@@ -158,4 +180,8 @@ def fit(ctx):
         "mask_missing_calls": sum(1 for c in spy.calls if not c["attention_mask"]),
         "forward_calls": len(spy.calls),
         "settings": {"epochs": FIT_EPOCHS, "lr": FIT_LR, "gamma": FIT_GAMMA},
-    }, tensors
+    }
+    if on_cuda:
+        out.update({"cuda": True, "device": device.type, "calls": spy.calls,
+                    "grad_scaler": {**scalers.counts, "created": scalers.created}})
+    return out, tensors
