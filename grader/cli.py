@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from grader import EXERCISES
+from grader import EXERCISES, batch_cli
 from grader.api import DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT, Grader, UsageError, resolve_submission
 from grader.results import GradeResult
 
@@ -67,8 +67,10 @@ def watch(grader: Grader, path, exercises, *, verbose=False, interval: float = 1
         return code
 
 
-@click.command(context_settings={"help_option_names": ["-h", "--help"]})
-@click.argument("path", type=click.Path(file_okay=False, path_type=str))
+@click.command(cls=batch_cli.BundleAwareCommand, context_settings={"help_option_names": ["-h", "--help"]})
+@click.argument("path", required=False, type=click.Path(file_okay=False, path_type=str))
+@batch_cli.batch_dir_option
+@batch_cli.batch_options
 @click.option("--exercise", "-e", "exercises", multiple=True, type=click.Choice(EXERCISES),
               help="Grade only this exercise (repeatable).")
 @click.option("--lang", type=click.Choice(["en", "vi"]), default="en", show_default=True,
@@ -90,13 +92,21 @@ def watch(grader: Grader, path, exercises, *, verbose=False, interval: float = 1
 @click.option("--gradescope", "gradescope_path", type=click.Path(dir_okay=False),
               help="Write Gradescope's results.json.")
 @click.option("--junit", "junit_path", type=click.Path(dir_okay=False), help="Write JUnit XML.")
-def main(path, exercises, lang, verbose, watch_mode, device, sandbox, timeout, memory_mb, cache_dir, json_path,
-         gradescope_path, junit_path):
+def main(path, batch_dir, exercises, lang, verbose, watch_mode, device, sandbox, timeout, memory_mb, cache_dir,
+         json_path, gradescope_path, junit_path, **batch_params):
     """Grade the submission folder PATH (solutions/, exercises/, or any folder with the four modules).
 
     Exit code: 0 when every check passes, 1 when some fail, 2 for a usage error, 3 when the grader
     itself cannot run (no worker, a failing reference).
+
+    \b
+    Instructors: grade --batch DIR grades a whole class (see the batch options below);
+    grade bundle gradescope OUT.zip | grade bundle github-classroom DIR write autograders for those platforms.
     """
+    if batch_dir:
+        sys.exit(batch_cli.run_from_params(click.get_current_context().params))
+    if path is None:
+        raise click.UsageError("give a submission folder PATH, or --batch DIR")
     writers = dict(json_path=json_path, gradescope_path=gradescope_path, junit_path=junit_path)
     try:
         resolve_submission(path)

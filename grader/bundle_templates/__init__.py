@@ -1,0 +1,1 @@
+"""Jinja2 templates of the autograder bundles (package data)."""
