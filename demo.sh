@@ -18,7 +18,7 @@ step "4. Answer the test split with the saved adapter"
 vqa predict --model-dir runs/demo-model --out runs/demo-model/predictions.jsonl || exit 1
 
 step "5. The quiz, answered from a file (the answer key: 10/10)"
-printf '1=d,2=a,3=d,4=d,5=b,6=b,7=d,8=d,9=c,10=b\n' > runs/quiz-answers.txt
+mkdir -p runs/quiz && printf '1=d,2=a,3=d,4=d,5=b,6=b,7=d,8=d,9=c,10=b\n' > runs/quiz-answers.txt
 quiz run --lang en --exam --answers runs/quiz-answers.txt --student demo --out runs/quiz/demo.json || exit 1
 
 step "6. Grade a small class (the reference and the stubs) and write the report"

@@ -12,6 +12,8 @@ import torch
 from PIL import Image
 from transformers import BlipForQuestionAnswering, BlipProcessor
 
+QUESTION_MAX_LENGTH = 32  # the length VQADataset pads questions to in training
+
 
 def load_for_inference(model_dir, device):
     """Return (model, processor) from a folder the pipeline wrote, the model in eval mode on ``device``.
@@ -33,12 +35,17 @@ def load_for_inference(model_dir, device):
 def answer_question(model, processor, image, question, device, max_new_tokens=10):
     """Answer one question about one PIL image; return the decoded text without special tokens.
 
-    TODO: encode image (as RGB) and question with the processor; move the tensors to ``device`` keeping
-    pixel values in the model's dtype (the seed cast them to float16 while the model was float32);
-    model.generate(..., max_new_tokens=max_new_tokens) without gradients; decode with skip_special_tokens=True.
-    TODO: mã hoá ảnh (RGB) và câu hỏi; đưa tensor lên ``device``, giữ pixel_values cùng dtype với mô hình
-    (bản gốc ép float16 trong khi mô hình là float32); generate với max_new_tokens, không tính gradient;
-    giải mã với skip_special_tokens=True.
+    TODO: encode image (as RGB) and question with the processor exactly as in training (VQADataset's
+    defaults: padding="max_length", max_length=QUESTION_MAX_LENGTH, truncation=True): BLIP's answer decoder
+    looks at every question position, padding included, so another padding gives other answers; move the
+    tensors to ``device`` keeping pixel values in the model's dtype (the seed cast them to float16 while the
+    model was float32); model.generate(..., max_new_tokens=max_new_tokens) without gradients; decode with
+    skip_special_tokens=True.
+    TODO: mã hoá ảnh (RGB) và câu hỏi giống hệt lúc huấn luyện (như VQADataset: padding="max_length",
+    max_length=QUESTION_MAX_LENGTH, truncation=True): bộ giải mã của BLIP nhìn mọi vị trí của câu hỏi, kể cả
+    phần pad, nên pad khác sẽ cho câu trả lời khác; đưa tensor lên ``device``, giữ pixel_values cùng dtype với
+    mô hình (bản gốc ép float16 trong khi mô hình là float32); generate với max_new_tokens, không tính
+    gradient; giải mã với skip_special_tokens=True.
     """
     raise NotImplementedError(
         "Exercise predict: write answer_question (see the TODO in its docstring). "

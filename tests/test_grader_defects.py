@@ -80,6 +80,9 @@ DEFECTS = [
      "    with open(os.path.join(model_dir, 'adapter_config.json')) as fh:\n"
      "        base = json.load(fh)['base_model_name_or_path']\n"
      "    model = BlipForQuestionAnswering.from_pretrained(base).to(device)", "predict", ["load_for_inference"]),
+    ("question_not_padded_as_in_training", "predict.py",
+     '        padding="max_length",\n        max_length=QUESTION_MAX_LENGTH,\n        truncation=True,\n', "",
+     "predict", ["answer_question"]),
     ("keyed_by_question", "predict.py", "            answers[item_id] = answer_question(",
      "            answers[question] = answer_question(", "predict", ["predict_folder_ids"]),
 ]
