@@ -16,25 +16,13 @@ import pytest
 from click.testing import CliRunner
 
 from grader.batch_cli import batch_command
+from mutants import copy_impl
 
 REPO = Path(__file__).resolve().parent.parent
 CACHE = Path(tempfile.gettempdir()) / "mllm-vqa-lab-test-grader-cache"
 KEY = {"Q1": "resnet", "Q2": "contrastive-search", "Q3": "beats", "Q4": "cosine-similarity", "Q5": "audioldm",
        "Q6": "vicuna", "Q7": "audio-generation", "Q8": "imagebind", "Q9": "tiny-transformer", "Q10": "vicuna"}
 CALL_TIMEOUT, SUBMISSION_TIMEOUT = 10, 40
-
-
-def copy_impl(src: str, dest: Path, edits: dict[str, list[tuple[str, str]]] | None = None) -> Path:
-    """Copy solutions/ or exercises/ to ``dest``, applying (old, new) text edits per file (each must apply)."""
-    shutil.copytree(REPO / src, dest, ignore=shutil.ignore_patterns("__pycache__", "__init__.py"))
-    for name, changes in (edits or {}).items():
-        path = dest / name
-        text = path.read_text(encoding="utf-8")
-        for old, new in changes:
-            assert old in text, f"{src}/{name} no longer contains {old!r}: update this test's mutation"
-            text = text.replace(old, new, 1)
-        path.write_text(text, encoding="utf-8")
-    return dest
 
 
 def zip_folder(folder: Path, archive: Path, top: str | None = None) -> Path:

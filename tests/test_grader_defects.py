@@ -2,27 +2,22 @@
 
 from __future__ import annotations
 
-import shutil
 import tempfile
 from pathlib import Path
 
 import pytest
 
 from grader.api import Grader
+from mutants import copy_impl
 
 ROOT = Path(__file__).resolve().parent.parent
 SOLUTIONS = ROOT / "solutions"
 CACHE = Path(tempfile.gettempdir()) / "grader-test-cache"
 
 
-def make_submission(dest: Path, file: str, old: str, new: str, count: int = 1) -> Path:
-    """Copy solutions/ to ``dest`` and replace one snippet in one file (the snippet must be there)."""
-    shutil.copytree(SOLUTIONS, dest, ignore=shutil.ignore_patterns("__pycache__"))
-    path = dest / file
-    text = path.read_text()
-    assert text.count(old) == 1, f"snippet not found once in {file}: {old!r}"
-    path.write_text(text.replace(old, new, count))
-    return dest
+def make_submission(dest: Path, file: str, old: str, new: str) -> Path:
+    """The reference with one snippet of one file replaced (the snippet must be there once)."""
+    return copy_impl("solutions", dest, {file: [(old, new)]})
 
 
 # (id, file, old, new, exercise, checks that must fail)

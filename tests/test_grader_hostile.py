@@ -13,21 +13,85 @@ import pytest
 from grader import sandbox
 from grader.api import Grader
 from grader.client import Zygote
+from mutants import copy_impl
 
 ROOT = Path(__file__).resolve().parent.parent
 SOLUTIONS = ROOT / "solutions"
-HOSTILE = Path(__file__).resolve().parent / "submissions"
 CACHE = Path(tempfile.gettempdir()) / "grader-test-cache"
 EXERCISES = ("dataset", "lora", "train", "predict")
 
+# Hostile submissions, as edits to the reference (tests/mutants.py); the other modules stay the reference's.
+PATCH_PYTEST = '''
+# try to make every test pass, wherever pytest runs
+try:
+    import _pytest.outcomes
+    import _pytest.runner
+    import pytest
+
+    pytest.fail = lambda *args, **kwargs: None
+    _pytest.outcomes.fail = lambda *args, **kwargs: None
+    _pytest.runner.call_and_report = lambda item, when, log=True, **kwargs: None
+except Exception:
+    pass
+'''
+RIGGED_CONFTEST = '''# A conftest that would turn every failure into a pass if pytest ever loaded it.
+import pytest
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    report = outcome.get_result()
+    report.outcome = "passed"
+    report.longrepr = None
+'''
+LORA_BODY = "    config = LoraConfig(\n"
+HOSTILE = {
+    # dataset exhausts memory in load_splits, lora never returns, evaluate calls sys.exit,
+    # answer_question calls os._exit
+    "crashes": dict(edits={
+        "dataset.py": [('    path = os.path.join(str(data_dir), "train.jsonl")\n',
+                        "    hog = [bytearray(256 * 1024 * 1024) for _ in range(1000)]  # more than any limit\n"
+                        '    path = os.path.join(str(data_dir), "train.jsonl")\n')],
+        "lora.py": [(LORA_BODY, "    while True:  # never returns\n        pass\n" + LORA_BODY)],
+        "train.py": [("import contextlib\n", "import contextlib\nimport sys\n"),
+                     ("    device = torch.device(device)\n    model.eval()\n",
+                      "    sys.exit(3)\n    device = torch.device(device)\n    model.eval()\n")],
+        "predict.py": [("    device = torch.device(device)\n    encoding = processor(",
+                        "    os._exit(7)\n    device = torch.device(device)\n    encoding = processor(")],
+    }),
+    # dataset floods its output and leaves background processes behind, lora segfaults,
+    # train patches pytest (and ships a conftest.py) while not training at all
+    "sneaky": dict(edits={
+        "dataset.py": [("import torch\nfrom PIL import Image\n",
+                        "import subprocess\nimport sys\n\nimport torch\nfrom PIL import Image\n\n"
+                        "# background processes the grader must not leave behind (one in the worker's group,"
+                        " one escaping it)\n"
+                        'subprocess.Popen(["sleep", "3131"])\nsubprocess.Popen(["setsid", "sleep", "3132"])\n'),
+                       ("        record = self.records[idx]\n",
+                        "        record = self.records[idx]\n"
+                        '        sys.stdout.write("flood " * 400_000 + "\\n")  # about 2.4 MB per item\n')],
+        "lora.py": [(LORA_BODY, "    import ctypes\n\n    ctypes.string_at(0)  # segmentation fault\n" + LORA_BODY)],
+        "train.py": [("from tqdm.auto import tqdm\n", "from tqdm.auto import tqdm\n" + PATCH_PYTEST),
+                     ("            loss.backward()\n            optimizer.step()\n",
+                      "            pass  # no training at all\n")],
+    }, files={"conftest.py": RIGGED_CONFTEST}),
+    # lora re-exports the reference, train imports the grader, dataset imports the reference by a
+    # computed name at run time
+    "reference": dict(edits={
+        "dataset.py": [('    """Read data_dir/train.jsonl',
+                        "    import importlib\n\n"
+                        '    reference = importlib.import_module("sol" + "utions.data" + "set")\n'
+                        "    return reference.load_splits(data_dir, valid_fraction, seed)\n"
+                        '    """Read data_dir/train.jsonl')],
+        "train.py": [("from tqdm.auto import tqdm\n", "import grader  # noqa: F401\nfrom tqdm.auto import tqdm\n")],
+    }, files={"lora.py": '"""Re-exports the reference."""\n\nfrom solutions.lora import build_lora_model  # noqa: F401\n'}),
+}
+
 
 def assemble(name: str, dest: Path) -> Path:
-    """A hostile folder completed with the reference's other modules."""
-    shutil.copytree(SOLUTIONS, dest, ignore=shutil.ignore_patterns("__pycache__"))
-    for path in (HOSTILE / name).iterdir():
-        if path.suffix == ".py":
-            shutil.copyfile(path, dest / path.name)
-    return dest
+    """A hostile submission: the reference with the edits of ``HOSTILE[name]``."""
+    return copy_impl("solutions", dest, **HOSTILE[name])
 
 
 def processes_with(needle: str) -> list[int]:
@@ -57,7 +121,7 @@ def full(result, exercise):
 
 def test_crashes_cost_only_their_exercise(grader, tmp_path):
     start = time.monotonic()
-    result = grader.grade(assemble("hostile_crashes", tmp_path / "sub"))
+    result = grader.grade(assemble("crashes", tmp_path / "sub"))
     assert time.monotonic() - start < 120
     # dataset: MemoryError in load_splits costs the split checks only
     splits = {c.name: c for c in result.exercises["dataset"].checks}
@@ -77,7 +141,7 @@ def test_crashes_cost_only_their_exercise(grader, tmp_path):
 
 
 def test_flood_segfault_and_patching(grader, tmp_path):
-    result = grader.grade(assemble("hostile_sneaky", tmp_path / "sub"))
+    result = grader.grade(assemble("sneaky", tmp_path / "sub"))
     # the flood is captured and truncated, it costs nothing
     assert full(result, "dataset"), [(c.name, c.message) for c in result.exercises["dataset"].checks if not c.passed]
     # segfault in build_lora_model
@@ -94,7 +158,7 @@ def test_flood_segfault_and_patching(grader, tmp_path):
 
 
 def test_error_message_points_at_the_line(grader, tmp_path):
-    sub = assemble("hostile_sneaky", tmp_path / "sub")
+    sub = assemble("sneaky", tmp_path / "sub")
     (sub / "lora.py").write_text((SOLUTIONS / "lora.py").read_text().replace(
         "    config = LoraConfig(", "    print('x' * 1000)\n    raise ValueError('boom')\n    config = LoraConfig(", 1))
     result = grader.grade(sub, ["lora"])
@@ -103,7 +167,7 @@ def test_error_message_points_at_the_line(grader, tmp_path):
 
 
 def test_reference_imports_get_no_credit(grader, tmp_path):
-    result = grader.grade(assemble("hostile_reference", tmp_path / "sub"))
+    result = grader.grade(assemble("reference", tmp_path / "sub"))
     for exercise in ("lora", "train", "dataset"):
         ex = result.exercises[exercise]
         assert ex.score == 0 and ex.status == "imports_reference", (exercise, ex.summary)

@@ -1,15 +1,14 @@
 """The `vqa` command: the pipeline end to end, and plain errors for bad input."""
 
 import json
-import shutil
 
 import pytest
 import torch
 from click.testing import CliRunner
 
+from mutants import copy_impl
 from vqa import data
 from vqa.cli import main
-from vqa.impl import resolve_folder
 
 
 def run(*args):
@@ -56,11 +55,8 @@ def test_exercises_stop_at_the_first_stub_with_its_name(tmp_path, small_data, ti
 
 
 def test_a_learners_error_points_at_their_line(tmp_path, small_data, tiny_random_dir):
-    folder = tmp_path / "mine"
-    shutil.copytree(resolve_folder("solutions"), folder)
-    source = (folder / "dataset.py").read_text().replace("        record = self.records[idx]\n",
-                                                        "        record = self.records[idx]\n        1 / 0\n")
-    (folder / "dataset.py").write_text(source)
+    folder = copy_impl("solutions", tmp_path / "mine", {"dataset.py": [
+        ("        record = self.records[idx]\n", "        record = self.records[idx]\n        1 / 0\n")]})
     result = run("train", "--impl", folder, "--data", small_data, "--model", tiny_random_dir, "--out", tmp_path / "o")
     assert result.exit_code == 1
     assert "ZeroDivisionError" in result.output and "dataset.py:" in result.output
