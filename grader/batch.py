@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Callable, Iterable
 
 from grader import archive
+from vqa.files import write_json_atomic
 
 RECORD_FORMAT = "vqa-batch-record/1"
 EXERCISE_POINTS = {"dataset": 25, "lora": 15, "train": 35, "predict": 25}
@@ -160,29 +161,6 @@ class BatchSummary:
 
 def utc_now() -> str:
     return datetime.now(timezone.utc).replace(microsecond=0).isoformat()
-
-
-def write_text_atomic(path: str | Path, text: str, *, encoding: str = "utf-8") -> None:
-    """Write next to ``path`` then ``os.replace``: a reader (or a Ctrl-C) never leaves half a file."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        with open(tmp, "w", encoding=encoding, newline="") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            tmp.unlink()
-        except OSError:
-            pass
-        raise
-
-
-def write_json_atomic(path: str | Path, data) -> None:
-    write_text_atomic(path, json.dumps(data, ensure_ascii=False, indent=2) + "\n")
 
 
 def grader_fingerprint() -> str:

@@ -142,7 +142,7 @@ def gradescope_results(record) -> dict:
 
 def write_student_files(record, out_dir: str | Path, lang: str | None = None) -> None:
     """Write ``feedback/<id>.md``, ``feedback/<id>.html`` and ``gradescope/<id>.json`` atomically."""
-    from grader.batch import write_json_atomic, write_text_atomic
+    from vqa.files import write_json_atomic, write_text_atomic
 
     out_dir = Path(out_dir)
     student = record["student"] if isinstance(record, dict) else record.student

@@ -25,6 +25,7 @@ from pathlib import Path
 from grader import plan as plan_mod
 from grader.client import REPO_ROOT, CallResult, Zygote
 from grader.runner import ProbeRunner
+from vqa.files import user_cache_dir
 
 GRADER_DIR = Path(__file__).resolve().parent
 VERSIONED = ("torch", "transformers", "peft", "numpy", "safetensors", "pillow", "tokenizers")
@@ -35,11 +36,8 @@ class ReferenceError(RuntimeError):
 
 
 def default_cache_dir() -> Path:
-    env = os.environ.get("GRADER_CACHE")
-    if env:
-        return Path(env).expanduser()
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base) / "mllm-vqa-grader"
+    """Where the reference's probe results are cached (``$GRADER_CACHE`` or the user cache folder)."""
+    return user_cache_dir("GRADER_CACHE", "mllm-vqa-grader")
 
 
 def reference_dir() -> Path:

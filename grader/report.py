@@ -24,7 +24,8 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
-from grader.batch import EXERCISE_POINTS, FAILED, Record, write_json_atomic, write_text_atomic
+from grader.batch import EXERCISE_POINTS, FAILED, Record
+from vqa.files import write_json_atomic, write_text_atomic
 from grader.feedback import describe_flag, environment, fmt_points
 
 LMS_FORMATS = ("moodle", "canvas")

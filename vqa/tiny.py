@@ -14,12 +14,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import shutil
 import tempfile
 from pathlib import Path
 
 from vqa import vocab
+from vqa.files import user_cache_dir
 from vqa.quiet import quiet_libraries
 
 TINY_RANDOM = "tiny-random"
@@ -31,11 +31,7 @@ RECIPE_VERSION = "2"  # bump when the architecture, vocabulary or pretraining re
 
 def cache_root() -> Path:
     """Folder holding the tiny models (``$VQA_CACHE`` or the user cache folder)."""
-    env = os.environ.get("VQA_CACHE")
-    if env:
-        return Path(env).expanduser()
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base) / "mllm-vqa-lab"
+    return user_cache_dir("VQA_CACHE", "mllm-vqa-lab")
 
 
 def build_processor():
