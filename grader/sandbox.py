@@ -8,6 +8,8 @@ import glob
 import os
 import shutil
 import subprocess
+import sys
+from pathlib import Path
 
 MODES = ("auto", "bwrap", "none")
 
@@ -55,19 +57,33 @@ def gpu_devices() -> list[str]:
     return sorted(glob.glob("/dev/nvidia*"))
 
 
+def python_paths() -> list[str]:
+    """The interpreter, its libraries and this package's code where they lie under ``/tmp``, which the
+    sandbox replaces with an empty tmpfs (a virtualenv or a checkout in /tmp must stay visible)."""
+    candidates = {sys.prefix, sys.base_prefix, sys.exec_prefix, os.path.dirname(os.path.realpath(sys.executable)),
+                  str(Path(__file__).resolve().parent.parent), *(p for p in sys.path if p)}
+    found = set()
+    for path in candidates:
+        real = os.path.realpath(path)
+        if (real == "/tmp" or real.startswith("/tmp/")) and os.path.isdir(real):
+            found.add(real)
+    return sorted(found)
+
+
 def prefix(mode: str, writable: list[str], readable: list[str] = (), hidden: list[str] = (),
            devices: list[str] = ()) -> list[str]:
     """The command prefix that runs a program in the sandbox (empty for ``none``).
 
-    The system is visible read-only, ``/tmp`` is a private empty tmpfs, ``readable`` folders (which may lie
-    under ``/tmp``) are bound read-only, ``hidden`` folders are covered by an empty tmpfs, ``writable``
+    The system is visible read-only, ``/tmp`` is a private empty tmpfs (but for the Python installation and
+    this package, see :func:`python_paths`), ``readable`` folders (which may lie under ``/tmp``) are bound
+    read-only, ``hidden`` folders are covered by an empty tmpfs, ``writable``
     folders are bound read-write, ``devices`` (the GPU's, for --device cuda) are visible, and there is no network.
     """
     if mode == "none":
         return []
     args = [shutil.which("bwrap") or "bwrap", "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc",
             "--tmpfs", "/tmp"]
-    for path in readable:
+    for path in [*python_paths(), *readable]:
         if path and os.path.exists(path):
             args += ["--ro-bind", path, path]
     for path in hidden:

@@ -67,3 +67,21 @@ def test_judge_does_not_import_torch():
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           cwd=Path(__file__).resolve().parent.parent)
     assert proc.returncode == 0, proc.stderr
+
+
+def test_sandbox_keeps_a_python_installed_under_tmp_visible(tmp_path, monkeypatch):
+    """/tmp is a private tmpfs in the sandbox: a virtualenv or checkout there must be bound back in."""
+    import sys
+
+    from grader import sandbox
+
+    venv = tmp_path / "venv"
+    venv.mkdir()
+    monkeypatch.setattr(sys, "prefix", str(venv))
+    paths = sandbox.python_paths()
+    assert str(venv.resolve()) in paths
+    assert all(p == "/tmp" or p.startswith("/tmp/") for p in paths)
+    args = sandbox.prefix("bwrap", writable=[str(tmp_path / "work")])
+    bound = [args[i + 1] for i, a in enumerate(args) if a == "--ro-bind"]
+    assert str(venv.resolve()) in bound
+    assert args.index("--tmpfs") < args.index(str(venv.resolve()))  # bound after /tmp is emptied
