@@ -75,6 +75,8 @@ def test_sandbox_keeps_a_python_installed_under_tmp_visible(tmp_path, monkeypatc
 
     from grader import sandbox
 
+    if not str(tmp_path.resolve()).startswith("/tmp/"):
+        pytest.skip("the temporary folder is not under /tmp here")
     venv = tmp_path / "venv"
     venv.mkdir()
     monkeypatch.setattr(sys, "prefix", str(venv))
