@@ -16,6 +16,8 @@ import random
 from dataclasses import dataclass
 from pathlib import Path
 
+from PIL import Image
+
 from vqa import icons, vocab
 
 TRAIN_FILE = "train.jsonl"
@@ -32,7 +34,7 @@ class DataError(ValueError):
 class Sample:
     question: str
     answer: str
-    image: "icons.Image.Image"
+    image: Image.Image
 
 
 def make_sample(rng: random.Random, style: icons.Style, max_count: int = 6, multi_digit: float = 0.05,
@@ -116,7 +118,7 @@ def read_records(data_dir: str | Path) -> list[dict]:
 
 def check_image(path: Path, what: str) -> None:
     """Open and fully decode one image, or raise a DataError saying which item's image is missing or corrupt."""
-    from PIL import Image, UnidentifiedImageError
+    from PIL import UnidentifiedImageError
 
     if not path.is_file():
         raise DataError(f"{what}: image not found at {path}")
