@@ -92,6 +92,7 @@ def test_defect5_validation_computes_no_gradients(reference, lora_model, loaders
     assert all(torch.equal(p, before[n]) for n, p in lora_model.named_parameters())
 
 
+@pytest.mark.filterwarnings("ignore:Detected call of `lr_scheduler.step\\(\\)` before")  # training is faked here
 def test_defect6_best_model_tracking_works_past_epoch_two(reference, lora_model, loaders, tmp_path, monkeypatch):
     losses = iter([1.0, 2.0, 0.5, 0.7, 0.4])
     monkeypatch.setattr(reference.train, "evaluate", lambda *a, **k: next(losses))
