@@ -59,26 +59,22 @@ def setup(ctx):
                 param.copy_(torch.randn(param.shape, generator=gen) * 0.5)
     base.save_pretrained(art / common.PREDICT_BASE)
     processor.save_pretrained(art / common.PREDICT_BASE)
-    # the LoRA model the train probes start from; B is non-zero so both LoRA matrices get gradients
-    torch.manual_seed(0)
-    model = get_peft_model(BlipForQuestionAnswering.from_pretrained(art / common.PREDICT_BASE),
-                           LoraConfig(r=16, lora_alpha=32, lora_dropout=0.05, bias="none",
-                                      target_modules=["query", "key"]))
-    with torch.no_grad():
-        for name, param in model.named_parameters():
-            if "lora_B" in name:
-                param.copy_(torch.randn(param.shape, generator=gen) * 0.02)
-    model.save_pretrained(art / common.INIT_ADAPTER)
+    def lora_with_b(scale: float):
+        """The seed's LoRA on the base, with B drawn at ``scale`` instead of zeros."""
+        torch.manual_seed(0)
+        model = get_peft_model(BlipForQuestionAnswering.from_pretrained(art / common.PREDICT_BASE),
+                               LoraConfig(r=16, lora_alpha=32, lora_dropout=0.05, bias="none",
+                                          target_modules=["query", "key"]))
+        with torch.no_grad():
+            for name, param in model.named_parameters():
+                if "lora_B" in name:
+                    param.copy_(torch.randn(param.shape, generator=gen) * scale)
+        return model
 
-    torch.manual_seed(0)
-    adapted = get_peft_model(BlipForQuestionAnswering.from_pretrained(art / common.PREDICT_BASE),
-                             LoraConfig(r=16, lora_alpha=32, lora_dropout=0.05, bias="none",
-                                        target_modules=["query", "key"]))
-    with torch.no_grad():
-        for name, param in adapted.named_parameters():
-            if "lora_B" in name:
-                param.copy_(torch.randn(param.shape, generator=gen) * 1.0)
-    adapted.save_pretrained(art / common.PREDICT_MODEL)
+    # the LoRA model the train probes start from; B is non-zero so both LoRA matrices get gradients
+    lora_with_b(0.02).save_pretrained(art / common.INIT_ADAPTER)
+    # the adapter the predict checks load: strong enough that answers differ with and without it
+    lora_with_b(1.0).save_pretrained(art / common.PREDICT_MODEL)
     processor.save_pretrained(art / common.PREDICT_MODEL)
     (art / "fixtures.json").write_text(json.dumps({"n_train": N_TRAIN, "n_test": N_TEST}))
     return {"artifacts": str(art)}
