@@ -34,9 +34,9 @@ def test_saved_folder_loads_with_the_real_from_pretrained_calls(tiny_random_dir)
 
 
 def test_cached_model_is_reused_not_rebuilt(tiny_random_dir):
-    stamp = (tiny_random_dir / "tiny.json").stat().st_mtime_ns
+    stamp = (tiny_random_dir / "complete.json").stat().st_mtime_ns
     assert tiny.tiny_model_dir("tiny-random") == tiny_random_dir
-    assert (tiny_random_dir / "tiny.json").stat().st_mtime_ns == stamp
+    assert (tiny_random_dir / "complete.json").stat().st_mtime_ns == stamp
 
 
 def test_tokenizer_knows_every_word_of_the_generated_questions_and_answers(tmp_path, processor):

@@ -1,12 +1,13 @@
-"""Files: atomic writes (a reader, a crash or a Ctrl-C never leaves half a file behind) and cache folders."""
+"""Files: atomic writes (a reader, a crash or a Ctrl-C never leaves half a file behind) and cached folders."""
 
 from __future__ import annotations
 
 import json
 import os
+import shutil
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 
 def write_text_atomic(path: str | Path, text: str, *, encoding: str = "utf-8") -> None:
@@ -39,3 +40,31 @@ def user_cache_dir(env_var: str, name: str) -> Path:
     if env:
         return Path(env).expanduser()
     return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / name
+
+
+STAMP = "complete.json"
+
+
+def cached_dir(target: str | Path, build: Callable[[Path], object], stamp: dict) -> Path:
+    """``target`` when it was built with this ``stamp``; else ``build`` it in a temp folder beside it and
+    rename that into place, so that a crash or Ctrl-C never leaves a half-built folder to be reused."""
+    target = Path(target)
+    try:
+        if json.loads((target / STAMP).read_text(encoding="utf-8")) == stamp:
+            return target
+    except (OSError, ValueError):
+        pass
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=target.name + ".", dir=target.parent))
+    try:
+        build(tmp)
+        (tmp / STAMP).write_text(json.dumps(stamp), encoding="utf-8")
+        shutil.rmtree(target, ignore_errors=True)
+        try:
+            tmp.rename(target)
+        except OSError:  # another process won the race: keep theirs
+            shutil.rmtree(tmp, ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return target

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Callable
 
 from vqa import data, evaluate, metrics, models, tiny
+from vqa.files import cached_dir
 from vqa.impl import Implementation
 
 DEMO_DATA = {"n_train": 800, "n_test": 200, "seed": 3, "style": "shifted"}
@@ -55,16 +56,7 @@ def call_student(impl: Implementation, exercise: str, name: str, *args, **kwargs
 def demo_data_dir() -> Path:
     """The generated shifted-style icon data the demo fine-tunes on (made once, cached)."""
     folder = tiny.cache_root() / f"demo-data-v{tiny.RECIPE_VERSION}"
-    if not (folder / data.TEST_ANSWERS).is_file():
-        import shutil
-        import tempfile
-
-        folder.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(dir=folder.parent))
-        data.generate_dataset(tmp, **DEMO_DATA)
-        shutil.rmtree(folder, ignore_errors=True)
-        tmp.rename(folder)
-    return folder
+    return cached_dir(folder, lambda tmp: data.generate_dataset(tmp, **DEMO_DATA), {"data": DEMO_DATA})
 
 
 def train(impl: Implementation, *, data_dir: str | None, model_name: str, out_dir: str | Path,

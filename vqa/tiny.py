@@ -12,14 +12,10 @@ exactly like the hub model, so every code path is the real one.
 
 from __future__ import annotations
 
-import hashlib
-import json
-import shutil
-import tempfile
 from pathlib import Path
 
 from vqa import vocab
-from vqa.files import user_cache_dir
+from vqa.files import cached_dir, user_cache_dir
 from vqa.quiet import quiet_libraries
 
 TINY_RANDOM = "tiny-random"
@@ -94,33 +90,6 @@ def build_random_model(seed: int = 0):
     return model
 
 
-def _atomic_save(target: Path, write) -> Path:
-    """Write a model folder next to ``target`` and rename it into place, so a crash never leaves half a model."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=target.name + ".", dir=target.parent))
-    try:
-        write(tmp)
-        (tmp / "tiny.json").write_text(json.dumps({"recipe": RECIPE_VERSION}))
-        try:
-            tmp.rename(target)
-        except OSError:  # another process won the race: keep theirs
-            shutil.rmtree(tmp, ignore_errors=True)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    return target
-
-
-def _is_complete(path: Path) -> bool:
-    marker = path / "tiny.json"
-    if not marker.is_file():
-        return False
-    try:
-        return json.loads(marker.read_text()).get("recipe") == RECIPE_VERSION
-    except (OSError, ValueError):
-        return False
-
-
 def save_random_model(out_dir: str | Path, seed: int = 0) -> Path:
     """Save ``tiny-random`` (model + processor) to ``out_dir``."""
     out = Path(out_dir)
@@ -135,22 +104,13 @@ def tiny_model_dir(name: str = TINY_RANDOM, *, progress: bool = False) -> Path:
     if name not in TINY_NAMES:
         raise ValueError(f"unknown tiny model {name!r}; choose one of {', '.join(TINY_NAMES)}")
     path = cache_root() / f"{name}-v{RECIPE_VERSION}"
-    if _is_complete(path):
-        return path
-    if path.exists():
-        shutil.rmtree(path, ignore_errors=True)
+    stamp = {"model": name, "recipe": RECIPE_VERSION}
     if name == TINY_RANDOM:
-        return _atomic_save(path, lambda tmp: save_random_model(tmp))
-    from vqa.pretrain import pretrain_tiny
+        return cached_dir(path, save_random_model, stamp)
 
-    return _atomic_save(path, lambda tmp: pretrain_tiny(tiny_model_dir(TINY_RANDOM), tmp, progress=progress))
+    def pretrain(tmp: Path) -> None:
+        from vqa.pretrain import pretrain_tiny
 
+        pretrain_tiny(tiny_model_dir(TINY_RANDOM), tmp, progress=progress)
 
-def fingerprint(path: str | Path) -> str:
-    """A short hash of a model folder's files, to key caches on."""
-    digest = hashlib.sha256()
-    for file in sorted(Path(path).rglob("*")):
-        if file.is_file():
-            digest.update(file.name.encode())
-            digest.update(file.read_bytes())
-    return digest.hexdigest()[:16]
+    return cached_dir(path, pretrain, stamp)
