@@ -123,10 +123,3 @@ def load_implementation(folder: str | Path) -> Implementation:
     root = resolve_folder(folder)
     modules = {exercise: load_exercise(root, exercise) for exercise in EXERCISES}
     return Implementation(folder=root, **modules)
-
-
-def not_implemented_message(err: BaseException) -> str | None:
-    """The exercise text of a stub's NotImplementedError, or None when ``err`` is something else."""
-    if isinstance(err, NotImplementedError):
-        return str(err) or "not implemented yet"
-    return None
