@@ -136,6 +136,8 @@ class Grader:
             student = runner.run(calls, config)
         finally:
             shutil.rmtree(work, ignore_errors=True)
+        for call in student.values():
+            learner_paths(call, copy, folder)
         result = self._judge(folder, exercises, student, reference.results)
         result.execution_time = round(time.perf_counter() - start, 3)
         return result
@@ -222,6 +224,39 @@ class Grader:
                         check.message = ex.summary
         grade.flags = flags
         return grade
+
+
+def display_path(folder: Path) -> str:
+    """The folder as a learner's editor finds it: relative to the working directory when inside it."""
+    try:
+        return os.path.relpath(folder) if folder.resolve().is_relative_to(Path.cwd().resolve()) else str(folder)
+    except (OSError, ValueError):
+        return str(folder)
+
+
+def learner_paths(call: CallResult, copy: Path, folder: Path) -> None:
+    """Make the places a call's errors name point at the learner's own files, not the worker's copy of them:
+    ``…/submission/dataset.py:73`` and ``dataset.py:73 in f`` both become ``exercises/dataset.py:73``."""
+    shown = display_path(folder)
+    prefix = str(copy) + os.sep
+
+    def fix(value, key=None):
+        if isinstance(value, str):
+            value = value.replace(prefix, shown + os.sep).replace(str(copy), shown)
+            file = value.split(":", 1)[0]
+            if key == "where" and file.endswith(".py") and not os.path.isabs(file) and (folder / file).is_file():
+                value = os.path.join(shown, value)
+            return value
+        if isinstance(value, dict):
+            return {k: fix(v, k) for k, v in value.items()}
+        if isinstance(value, list):
+            return [fix(v) for v in value]
+        return value
+
+    call.message = fix(call.message)
+    call.output = fix(call.output)
+    call.where = fix(call.where, "where")
+    call.data = fix(call.data)
 
 
 def grade_submission(path, *, exercises=None, lang: str = "en", device: str = "cpu", sandbox: str = "auto",

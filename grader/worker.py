@@ -74,6 +74,35 @@ def describe_status(status: int) -> dict:
 # --------------------------------------------------------------------------- child
 
 
+def _writable_home(scratch: str) -> None:
+    """Point the home, temp and library cache folders into the child's scratch folder (the only writable place
+    in the sandbox), so that submission code can use its libraries normally: ``datasets.load_dataset``
+    writes its cache, ``tempfile`` its files, matplotlib its config. Modules the zygote imported already
+    read these variables at import; their copies are updated too."""
+    folders = {
+        "HOME": scratch,
+        "TMPDIR": os.path.join(scratch, "tmp"),
+        "XDG_CACHE_HOME": os.path.join(scratch, ".cache"),
+        "HF_HOME": os.path.join(scratch, ".cache", "huggingface"),
+        "HF_DATASETS_CACHE": os.path.join(scratch, ".cache", "huggingface", "datasets"),
+        "MPLCONFIGDIR": os.path.join(scratch, ".config", "matplotlib"),
+    }
+    for name, path in folders.items():
+        os.makedirs(path, exist_ok=True)
+        os.environ[name] = path
+    import tempfile
+
+    tempfile.tempdir = None
+    from huggingface_hub import constants
+
+    home = folders["HF_HOME"]
+    constants.HF_HOME = home
+    constants.HF_HUB_CACHE = constants.HUGGINGFACE_HUB_CACHE = os.path.join(home, "hub")
+    constants.HF_ASSETS_CACHE = constants.HUGGINGFACE_ASSETS_CACHE = os.path.join(home, "assets")
+    constants.HF_XET_CACHE = os.path.join(home, "xet")
+    constants.HF_TOKEN_PATH = os.path.join(home, "token")
+
+
 def _child(fds: list[int], config: dict) -> None:
     os.setsid()
     _die_with_parent()
@@ -86,15 +115,10 @@ def _child(fds: list[int], config: dict) -> None:
     os.close(out_fd)
     scratch = config["scratch"]
     os.makedirs(scratch, exist_ok=True)
-    os.makedirs(os.path.join(scratch, "tmp"), exist_ok=True)
     os.chdir(scratch)
-    os.environ["TMPDIR"] = os.path.join(scratch, "tmp")
     if config.get("token"):
         os.environ["GRADER_CHILD_TOKEN"] = config["token"]
-    os.environ["HOME"] = scratch
-    import tempfile
-
-    tempfile.tempdir = None
+    _writable_home(scratch)
 
     memory_mb = config.get("memory_mb")
     if memory_mb:

@@ -81,6 +81,15 @@ def shape(value) -> str:
     return "[" + ", ".join(str(v) for v in value) + "]"
 
 
+def plain(value, digits: int = 6):
+    """A number as a learner reads it: ``0.108966`` rather than ``np.float32(0.10896612)``; other values as they are."""
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float):
+        return float(f"{value:.{digits}g}")
+    return value
+
+
 def first_difference(got: np.ndarray, expected: np.ndarray, atol: float = 0.0, rtol: float = 0.0) -> Msg:
     g, e = got.reshape(-1), expected.reshape(-1)
     if atol or rtol:
@@ -89,12 +98,14 @@ def first_difference(got: np.ndarray, expected: np.ndarray, atol: float = 0.0, r
         bad = g != e
     idx = int(np.argmax(bad))
     where = np.unravel_index(idx, got.shape) if got.shape else ()
-    return Msg("first_difference", index=list(map(int, where)), got=repr(g[idx]), expected=repr(e[idx]),
+    return Msg("first_difference", index=list(map(int, where)), got=repr(plain(g[idx])), expected=repr(plain(e[idx])),
                count=int(bad.sum()), size=bad.size)
 
 
 def compare_tensor(name, got, expected, *, atol: float = 0.0, rtol: float = 0.0) -> Msg | None:
     """None when equal (or allclose), else a message like ``labels: got shape [1, 8], expected [8]``."""
+    if expected is None:
+        return Msg("tensor_missing", name=name)
     if got is None:
         return Msg("tensor_missing", name=name)
     if got.shape != expected.shape:

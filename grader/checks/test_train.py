@@ -1,6 +1,8 @@
 """Checks of exercise "train" (35 points). Every probe starts from the reference-built model and batches."""
 
-from grader.checks import as_number, close, compare_tensor, cuda_check, error_text, expect, fail, points, skip
+import math
+
+from grader.checks import as_number, close, compare_tensor, cuda_check, error_text, expect, fail, plain, points, skip
 from grader.i18n import Msg
 
 ONE = "train_one_epoch(model, loader, optimizer, device=cpu)"
@@ -14,7 +16,16 @@ def _run(probes, key, what):
     return got, probes.reference(key)
 
 
-def _weights(probes, key, prefix, what, atol=1e-5, rtol=1e-4):
+# Tolerances for weights compared with the reference's after one epoch (AdamW, lr 1e-3, 4 steps from a
+# LoRA start with B != 0). Spread measured between equivalent runs of the reference (largest |difference|):
+# plain loop vs tqdm loop 0 (each forward is seeded by its index); 1 vs 2 threads 1.1e-6; other CPU code
+# paths (ATEN_CPU_CAPABILITY=avx2: 4.5e-5, =default: 1.3e-4). One AdamW step moves a weight by up to 1e-3.
+ONE_EPOCH_ATOL = 2e-4
+# With bfloat16 autocast: 1 vs 2 threads 0, avx2 2.2e-6, default 2.9e-3.
+AMP_ATOL, AMP_RTOL = 2e-3, 2e-2
+
+
+def _weights(probes, key, prefix, what, atol=ONE_EPOCH_ATOL, rtol=0.0):
     st, rt = probes.student_tensors(key), probes.reference_tensors(key)
     names = sorted(k for k in rt if k.startswith(prefix))
     if not names:
@@ -46,14 +57,12 @@ def test_one_epoch_weights(probes):
 
 @points(3)
 def test_one_epoch_returns_mean_loss(probes):
-    got, ref = _run(probes, "train.one_epoch", ONE)
+    got, _ = _run(probes, "train.one_epoch", ONE)
     value = as_number(got["returned"], "train_one_epoch")
     losses = [c["loss"] for c in got["calls"] if c.get("loss") is not None]
     expect(losses, "train.no_loss")
     mean = sum(losses) / len(losses)
     expect(close(value, mean), "train.not_mean_loss", value=value, count=len(losses), mean=mean)
-    expect(close(value, ref["returned"], rel=1e-3), "train.returned_loss", what="train_one_epoch", value=value,
-           expected=ref["returned"])
 
 
 @points(2)
@@ -101,7 +110,7 @@ def test_autocast(probes):
     plain, _ = _run(probes, "train.one_epoch", ONE)
     expect(not any(c["autocast"] for c in plain["calls"]), "train.autocast_without_amp")
     _weights(probes, "train.one_epoch_amp", "trainable.", Msg("train.weights_with_autocast", dtype="bfloat16"),
-             atol=2e-3, rtol=2e-2)
+             atol=AMP_ATOL, rtol=AMP_RTOL)
 
 
 EVAL = "evaluate(model, loader, device=cpu)"
@@ -150,6 +159,27 @@ def _history(probes, key="train.fit", what=FIT):
     return got, ref, history
 
 
+def _epoch_means(got, epochs: int, training: bool) -> list:
+    """The mean loss of the learner's own forward calls in each epoch's training (or validation) stage."""
+    stage = "train" if training else "valid"
+    means = []
+    for n in range(1, epochs + 1):
+        losses = [c["loss"] for c in got["losses"] if c["stage"] == f"{stage}{n}" and c["loss"] is not None]
+        means.append(sum(losses) / len(losses) if losses else None)
+    return means
+
+
+def _best_flags(losses: list) -> list:
+    """Whether each epoch's validation loss beats every earlier one: when fit should save."""
+    flags, best = [], math.inf
+    for loss in losses:
+        better = isinstance(loss, (int, float)) and not isinstance(loss, bool) and loss < best
+        flags.append(better)
+        if better:
+            best = loss
+    return flags
+
+
 @points(1)
 def test_fit_history(probes):
     got, ref, history = _history(probes)
@@ -157,10 +187,11 @@ def test_fit_history(probes):
         keys = sorted(row)
         expect(keys == HISTORY_KEYS, "train.history_keys", n=n, got=keys, expected=HISTORY_KEYS)
         expect(row["epoch"] == n + 1, "train.history_epoch", n=n, got=row["epoch"], expected=n + 1)
-    for n, (row, want) in enumerate(zip(history, ref["returned"])):
-        for key in ("train_loss", "valid_loss"):
-            expect(close(row[key], want[key], rel=1e-3), "train.history_loss", n=n, key=repr(key), got=row[key],
-                   expected=want[key])
+    for key, training in (("train_loss", True), ("valid_loss", False)):
+        for n, (row, mean) in enumerate(zip(history, _epoch_means(got, len(history), training))):
+            if mean is not None:
+                expect(close(row[key], mean, rel=1e-4), "train.history_loss", n=n, key=repr(key), got=row[key],
+                       expected=mean)
 
 
 @points(2)
@@ -176,19 +207,28 @@ def test_fit_learning_rate(probes):
 
 @points(2)
 def test_fit_saves_only_improvements(probes):
-    got, ref, history = _history(probes)
+    got, _, history = _history(probes)
+    losses = [row.get("valid_loss") for row in history]
     have = [row.get("saved") for row in history]
-    want = [row["saved"] for row in ref["returned"]]
-    losses = [round(row["valid_loss"], 4) for row in ref["returned"]]
-    expect(have == want, "train.saved_per_epoch", got=have, expected=want, losses=losses)
-    expect(got["saves"] == ref["saves"], "train.save_count", got=got["saves"], expected=ref["saves"])
+    want = _best_flags(losses)
+    expect(have == want, "train.saved_per_epoch", got=have, expected=want, losses=[plain(v, 4) for v in losses])
+    expect(got["saves"] == sum(want), "train.save_count", got=got["saves"], expected=sum(want))
 
 
 @points(2)
 def test_fit_keeps_best_weights(probes):
-    got, ref, _ = _history(probes)
+    got, _, history = _history(probes)
     expect("adapter_model.safetensors" in got["saved_files"], "train.no_adapter_saved", got=got["saved_files"])
-    _weights(probes, "train.fit", "saved.", Msg("train.saved_not_best"), atol=1e-4, rtol=1e-3)
+    flags = _best_flags([row.get("valid_loss") for row in history])
+    best = max((n for n, flag in enumerate(flags) if flag), default=None)
+    if best is None:
+        fail("train.no_best_epoch", losses=[plain(row.get("valid_loss"), 4) for row in history])
+    st = probes.student_tensors("train.fit")
+    names = sorted(k[len("saved."):] for k in st if k.startswith("saved."))
+    for name in names:
+        problem = compare_tensor(name, st[f"saved.{name}"], st.get(f"epoch{best + 1}.{name}"), atol=1e-6)
+        if problem:
+            fail("prefixed", what=Msg("train.saved_not_best", epoch=best + 1), text=problem)
 
 
 @points(1)
@@ -261,11 +301,7 @@ def test_cuda_fit(probes):
     for op in ("scale", "step", "update"):
         have, want = got["grad_scaler"][op], ref["grad_scaler"][op]
         expect(have == want, "cuda.fit_scaler", op=op, got=have, expected=want)
+    losses = [row.get("valid_loss") for row in history]
     have = [row.get("saved") for row in history]
-    want = [row["saved"] for row in ref["returned"]]
-    losses = [round(row["valid_loss"], 4) for row in ref["returned"]]
-    expect(have == want, "train.saved_per_epoch", got=have, expected=want, losses=losses)
-    for n, (row, want_row) in enumerate(zip(history, ref["returned"])):
-        for key in ("train_loss", "valid_loss"):
-            expect(close(row.get(key), want_row[key], rel=5e-2, abs_=1e-3), "train.history_loss", n=n,
-                   key=repr(key), got=row.get(key), expected=want_row[key])
+    want = _best_flags(losses)
+    expect(have == want, "train.saved_per_epoch", got=have, expected=want, losses=[plain(v, 4) for v in losses])

@@ -16,7 +16,6 @@ PREDICT_BASE = "predict-base"  # tiny-random with larger random weights: answers
 PREDICT_MODEL = "predict-model"  # an adapter on PREDICT_BASE + the processor: what the pipeline saves
 TRAIN_ITEMS = "train-items.safetensors"
 VALID_ITEMS = "valid-items.safetensors"
-CONFLICT_ITEMS = "conflict-items.safetensors"  # the train inputs with other answers: valid loss rises as it learns
 BATCH_KEYS = ("input_ids", "attention_mask", "pixel_values", "labels")
 LR_TRAIN = 1e-3
 
@@ -137,10 +136,20 @@ def inner_blip(model):
 
 
 class ForwardSpy:
-    """Records, for each forward of the BLIP model, what it was given and the state it ran in."""
+    """Records, for each forward of the BLIP model, what it was given and the state it ran in.
 
-    def __init__(self, model):
+    With ``seed``, the global RNG is re-seeded before call ``n`` with ``seed + n``: dropout masks then depend
+    on the call's index alone, not on what the submission drew from the RNG before (a progress bar around the
+    loader, a shuffled sampler, a ``random`` call), so equivalent submissions train to the same weights.
+    ``stage`` is a label the probe moves on (e.g. "train1", "valid1"); each call records the current one.
+    ``loss_offset`` is added to the loss the model returns (the fit probe's designed validation losses).
+    """
+
+    def __init__(self, model, seed: int | None = None):
         self.calls: list[dict] = []
+        self.seed = seed
+        self.stage = ""
+        self.loss_offset = 0.0
         blip = inner_blip(model)
         self._handles = [
             blip.register_forward_pre_hook(self._pre, with_kwargs=True),
@@ -148,6 +157,8 @@ class ForwardSpy:
         ]
 
     def _pre(self, module, args, kwargs):
+        if self.seed is not None:
+            torch.manual_seed(self.seed + len(self.calls))
         mask = kwargs.get("attention_mask")
         device_type = "cpu"
         ids = kwargs.get("input_ids")
@@ -163,14 +174,18 @@ class ForwardSpy:
             "autocast_dtype": str(torch.get_autocast_dtype(device_type)).replace("torch.", "")
             if torch.is_autocast_enabled(device_type) else None,
             "device": device_type,
+            "stage": self.stage,
             "loss": None,
         })
 
     def _post(self, module, args, kwargs, output):
         loss = getattr(output, "loss", None)
+        if isinstance(loss, torch.Tensor) and self.loss_offset:
+            loss = output.loss = loss + self.loss_offset
         if isinstance(loss, torch.Tensor) and self.calls:
             self.calls[-1]["loss"] = float(loss.detach().float().item())
             self.calls[-1]["loss_requires_grad"] = bool(loss.requires_grad)
+        return output
 
     def remove(self):
         for handle in self._handles:

@@ -16,15 +16,11 @@ N_TRAIN = 24
 N_TEST = 6
 
 
-def _save_items(dataset, indices, path, scramble=0):
+def _save_items(dataset, indices, path):
     from safetensors.torch import save_file
 
     items = [dataset[i] for i in indices]
     stacked = {key: torch.stack([item[key] for item in items]).contiguous() for key in common.BATCH_KEYS}
-    if scramble:  # random word ids where the answers were: the more the model learns, the worse it does here
-        labels = stacked["labels"]
-        gen = torch.Generator().manual_seed(3)
-        stacked["labels"] = torch.randint(0, scramble, labels.shape, generator=gen)
     save_file(stacked, str(path))
 
 
@@ -45,9 +41,6 @@ def setup(ctx):
     dataset = ctx.impl("dataset").VQADataset(records, processor, common.image_dir(ctx))
     _save_items(dataset, range(0, 16), art / common.TRAIN_ITEMS)
     _save_items(dataset, range(16, 24), art / common.VALID_ITEMS)
-    # the train inputs with random labels: a validation loss that does not fall every epoch
-    _save_items(dataset, range(0, 16), art / common.CONFLICT_ITEMS,
-                scramble=len(processor.tokenizer))
 
     # the model the predict probes load: large random weights so answers depend on the image and the
     # question, and an adapter that changes them (a learner who drops the adapter gets other answers)

@@ -16,6 +16,13 @@ from grader.probes.runtime import probe, to_plain
 FIT_EPOCHS = 4
 FIT_LR = 3e-2
 FIT_GAMMA = 0.5
+# Added to the loss of each validation forward in fit, per epoch: the validation losses then improve at
+# epochs 1 and 2 and not at 3 and 4 (epoch 4 beats epoch 3 but not the best) by construction, on any CPU.
+# Training moves the true validation loss by well under 1 between epochs on this fixture (measured:
+# 9.00, 9.62, 8.74, 8.92), against the gaps of 4 below; tests/test_grader_fixtures.py asserts the margin.
+# Saving every epoch, comparing with the previous epoch only, or never updating the best give other flags.
+FIT_VALID_OFFSETS = (0.0, -4.0, 4.0, 0.0)
+SEED = 0  # each forward call n re-seeds the RNG with SEED + n (see ForwardSpy)
 
 
 class _CountingOptimizer:
@@ -64,7 +71,7 @@ def one_epoch(ctx, amp=False, device="cpu"):
     params = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(params, lr=common.LR_TRAIN)
     counter = _CountingOptimizer(optimizer, model)
-    spy = ForwardSpy(model)
+    spy = ForwardSpy(model, seed=SEED)
     before = common.snapshot(model)
     frozen = {name for name, p in model.named_parameters() if not p.requires_grad}
     kwargs = {}
@@ -98,7 +105,7 @@ def evaluate(ctx):
     model = common.init_model(ctx)
     model.train()  # evaluate must switch to eval mode itself
     loader = common.loader(ctx, common.VALID_ITEMS)
-    spy = ForwardSpy(model)
+    spy = ForwardSpy(model, seed=SEED)
     before = common.snapshot(model)
     ctx.seed(0)
     ok, value = attempt(lambda: module.evaluate(model, loader, torch.device("cpu")), ctx)
@@ -114,6 +121,36 @@ def evaluate(ctx):
     }
 
 
+class _EpochLoader(torch.utils.data.DataLoader):
+    """fit's validation loader: pass k calls ``on_pass(k)`` first, then labels the spy's stage and sets the
+    pass's loss offset while it serves the batches, so the probe knows which forward belongs to which epoch."""
+
+    def __init__(self, tensors: dict, spy: ForwardSpy, on_pass, offsets):
+        self._spy = spy
+        self._on_pass = on_pass
+        self._offsets = offsets
+        self.passes = 0
+        super().__init__(common.ItemsDataset(tensors), batch_size=4, shuffle=False)
+
+    def __iter__(self):
+        k = self.passes
+        self.passes += 1
+        self._on_pass(k)
+        try:
+            for batch in super().__iter__():
+                self._spy.stage = f"valid{k + 1}"
+                self._spy.loss_offset = self._offsets[k] if k < len(self._offsets) else 0.0
+                yield batch
+        finally:
+            self._spy.loss_offset = 0.0
+            self._spy.stage = f"train{k + 2}"
+
+
+def _adapter_name(name: str) -> str:
+    """A trainable parameter's name as save_pretrained writes it (without the adapter's name)."""
+    return name.replace(".default.", ".")
+
+
 @probe("train.fit", "train")
 def fit(ctx, device="cpu"):
     from safetensors.torch import load_file
@@ -125,9 +162,18 @@ def fit(ctx, device="cpu"):
     module = ctx.impl("train")
     model = common.init_model(ctx).to(device)
     train_loader = common.loader(ctx, common.TRAIN_ITEMS)
-    valid_loader = common.loader(ctx, common.CONFLICT_ITEMS)
+    spy = ForwardSpy(model, seed=SEED)
+    spy.stage = "train1"
+    tensors = {}
+
+    def on_pass(k):  # the weights each validation pass sees: what a save in that epoch should write
+        if k < FIT_EPOCHS:
+            for name, p in model.named_parameters():
+                if p.requires_grad:
+                    tensors[f"epoch{k + 1}.{_adapter_name(name)}"] = p.detach().float().clone()
+
+    valid_loader = _EpochLoader(common.load_items(ctx, common.VALID_ITEMS), spy, on_pass, FIT_VALID_OFFSETS)
     out_dir = ctx.fresh_dir("fit-out")
-    spy = ForwardSpy(model)
     frozen = {name for name, p in model.named_parameters() if not p.requires_grad}
     trainable_ids = {id(p) for p in model.parameters() if p.requires_grad}
     before = common.snapshot(model)
@@ -149,7 +195,7 @@ def fit(ctx, device="cpu"):
     original_save = model.save_pretrained
 
     def save_pretrained(*args, **kwargs):
-        saves.append(len(spy.calls))
+        saves.append(spy.stage)
         return original_save(*args, **kwargs)
 
     model.save_pretrained = save_pretrained
@@ -163,7 +209,6 @@ def fit(ctx, device="cpu"):
     finally:
         handle.remove()
         spy.remove()
-    tensors = {}
     saved_files = sorted(p.name for p in out_dir.iterdir()) if out_dir.is_dir() else []
     adapter = out_dir / "adapter_model.safetensors"
     if adapter.is_file():
@@ -174,11 +219,14 @@ def fit(ctx, device="cpu"):
         "error": None if ok else value,
         "optimizers": list(optimizers.values()),
         "saves": len(saves),
+        "save_stages": saves,
         "saved_files": saved_files,
         "frozen_changed": common.changed(before, model, frozen)[:20],
         "autocast_calls": sum(1 for c in spy.calls if c["autocast"]),
         "mask_missing_calls": sum(1 for c in spy.calls if not c["attention_mask"]),
         "forward_calls": len(spy.calls),
+        "losses": [{"stage": c["stage"], "training": c["training"], "loss": c["loss"]} for c in spy.calls],
+        "valid_passes": valid_loader.passes,
         "settings": {"epochs": FIT_EPOCHS, "lr": FIT_LR, "gamma": FIT_GAMMA},
     }
     if on_cuda:
