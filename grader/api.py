@@ -181,11 +181,17 @@ class Grader:
         grade = GradeResult(flags=flags, versions=versions(), notes=notes, submission=str(folder), lang=lang)
         for exercise in exercises:
             grade.exercises[exercise] = ExerciseResult(exercise)
+        symptom_roots: dict[str, str] = {}
         for name, exercise, pts in plugin.order:
             outcome = plugin.outcomes.get(name)
             passed = bool(outcome and outcome.passed)
             skipped = bool(outcome and outcome.skipped)
             title, hint = i18n.check_text(name, lang)
+            if not passed and outcome and outcome.msg is not None:
+                hint = i18n.symptom_hint(outcome.msg, lang) or hint
+                root = i18n.symptom(outcome.msg).get("root")
+                if root and root != name:
+                    symptom_roots[name] = root
             message = "" if passed else (outcome.text(lang) if outcome else i18n.message("check_not_run", lang))
             output = ""
             if not passed and not skipped and outcome:
@@ -194,6 +200,8 @@ class Grader:
             grade.exercises[exercise].checks.append(CheckResult(
                 name=name, score=pts if passed else 0.0, max_score=pts, passed=passed, message=message,
                 hint="" if passed or skipped else hint, title=title, output=output, skipped=skipped))
+        for exercise in exercises:
+            root_causes(grade.exercises[exercise].checks, plugin.depends, lang, symptom_roots)
         for exercise in exercises:
             ex = grade.exercises[exercise]
             status = statuses[exercise]
@@ -224,6 +232,28 @@ class Grader:
                         check.message = ex.summary
         grade.flags = flags
         return grade
+
+
+def root_causes(checks: list[CheckResult], depends: dict[str, list[str]], lang: str,
+                symptom_roots: dict[str, str] | None = None) -> None:
+    """Point each failed check whose failure another failed check explains at that check: the check its
+    symptom belongs to, one it declares it depends on, or an earlier one that failed with the very same
+    message (one exception seen by several checks). Its hint then says "follows from …" instead of sending
+    the learner after a second bug. Points do not change."""
+    failed = {c.name: c for c in checks if not c.passed and not c.skipped}
+    seen: dict[str, CheckResult] = {}
+    for check in checks:
+        if check.name not in failed:
+            continue
+        candidates = [(symptom_roots or {}).get(check.name), *depends.get(check.name, ())]
+        root = next((failed[d] for d in candidates if d in failed and d != check.name), None)
+        if root is None and check.message:
+            root = seen.get(check.message)
+        if root is not None:
+            root = failed.get(root.caused_by, root)
+            check.caused_by = root.name
+            check.hint = i18n.message("follows_from", lang, check=root.title)
+        seen.setdefault(check.message, check)
 
 
 def display_path(folder: Path) -> str:

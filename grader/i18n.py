@@ -102,6 +102,24 @@ def message_keys(lang: str) -> set[str]:
     return keys
 
 
+def symptom(msg: Msg) -> dict:
+    """The entry of hints.toml's [symptoms."<key>"] for what a check observed (its message key, or a message
+    inside it): a list returned instead of a str says more than the check's general hint. Empty if none."""
+    symptoms = table().get("symptoms", {})
+    todo = [msg]
+    while todo:
+        current = todo.pop(0)
+        if current.key in symptoms:
+            return symptoms[current.key]
+        todo.extend(v for v in current.fields.values() if isinstance(v, Msg))
+    return {}
+
+
+def symptom_hint(msg: Msg, lang: str = "en") -> str:
+    entry = symptom(msg)
+    return entry.get(lang) or entry.get("en") or ""
+
+
 def check_text(name: str, lang: str = "en") -> tuple[str, str]:
     """(title, hint) of a check."""
     entry = table().get("checks", {}).get(name, {})

@@ -26,6 +26,7 @@ PLAN: tuple[ProbeCall, ...] = (
     ProbeCall("train.one_epoch", "train.one_epoch", "train"),
     ProbeCall("train.one_epoch_amp", "train.one_epoch", "train", {"amp": True}),
     ProbeCall("train.evaluate", "train.evaluate", "train"),
+    ProbeCall("train.evaluate_amp", "train.evaluate", "train", {"amp": True}),
     ProbeCall("train.fit", "train.fit", "train"),
     ProbeCall("predict.answers", "predict.answers", "predict"),
     ProbeCall("predict.folder", "predict.folder", "predict"),

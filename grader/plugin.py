@@ -102,6 +102,7 @@ class GraderPlugin:
         self.exercises = list(exercises)
         self.device = device
         self.order: list[tuple[str, str, float]] = []  # (check name, exercise, points)
+        self.depends: dict[str, list[str]] = {}  # check name -> the checks whose failure explains its own
         self.outcomes: dict[str, Outcome] = {}
         self._names: dict[str, str] = {}
         self._msgs: dict[str, Msg] = {}
@@ -123,6 +124,7 @@ class GraderPlugin:
             name = f"{exercise}.{item.name[len('test_'):]}"
             self._names[item.nodeid] = name
             self.order.append((name, exercise, float(getattr(item.function, "points", 0))))
+            self.depends[name] = [f"{exercise}.{dep}" for dep in getattr(item.function, "depends_on", ())]
             keep.append(item)
         if drop:
             config.hook.pytest_deselected(items=drop)

@@ -16,11 +16,14 @@ class CheckResult:
     title: str = ""
     output: str = ""  # the submission's captured output for this check's probe (truncated)
     skipped: bool = False  # not run here (a CUDA check without CUDA): not passed, not failed, worth nothing
+    caused_by: str = ""  # a failed check whose failure explains this one's (its hint then says so)
 
     def to_dict(self) -> dict:
         data = asdict(self)
         if not self.skipped:
             del data["skipped"]  # only skipped checks carry the field
+        if not self.caused_by:
+            del data["caused_by"]
         return data
 
     @classmethod

@@ -25,6 +25,17 @@ def points(value: float):
     return mark
 
 
+def depends_on(*checks: str):
+    """Declare the checks (of the same exercise) whose failure explains this one's: when one of them fails
+    too, this check's feedback says "follows from" it instead of its own hint. Sets an attribute only."""
+
+    def mark(fn):
+        fn.depends_on = tuple(checks)
+        return fn
+
+    return mark
+
+
 class CheckFailed(AssertionError):
     pass
 

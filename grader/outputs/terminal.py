@@ -37,7 +37,9 @@ def render(result: GradeResult, console: Console | None = None, *, verbose: bool
             if not check.passed or verbose:
                 if check.message:
                     console.print(f"      {escape(check.message)}")
-                if check.hint and not check.passed:
+                if check.hint and not check.passed and check.caused_by:
+                    console.print(f"      [yellow]↳ {escape(check.hint)}[/]")
+                elif check.hint and not check.passed:
                     console.print(f"      [cyan]{escape(i18n.message('hint', lang))}:[/] {escape(check.hint)}")
                 if check.output and (verbose or not check.passed):
                     tail = check.output.strip().splitlines()[-5:]

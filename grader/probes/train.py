@@ -100,15 +100,16 @@ def one_epoch(ctx, amp=False, device="cpu"):
 
 
 @probe("train.evaluate", "train")
-def evaluate(ctx):
+def evaluate(ctx, amp=False):
     module = ctx.impl("train")
     model = common.init_model(ctx)
     model.train()  # evaluate must switch to eval mode itself
     loader = common.loader(ctx, common.VALID_ITEMS)
     spy = ForwardSpy(model, seed=SEED)
     before = common.snapshot(model)
+    kwargs = {"amp_dtype": torch.bfloat16} if amp else {}
     ctx.seed(0)
-    ok, value = attempt(lambda: module.evaluate(model, loader, torch.device("cpu")), ctx)
+    ok, value = attempt(lambda: module.evaluate(model, loader, torch.device("cpu"), **kwargs), ctx)
     spy.remove()
     grads = [name for name, p in model.named_parameters() if p.grad is not None]
     return {
