@@ -1,4 +1,4 @@
-"""Exercise "predict" (seed 2.5): load the saved model and answer questions about images.
+"""Exercise "predict" (lab section 2.5): load the saved model and answer questions about images.
 
 Bài tập "predict" (mục 2.5): nạp mô hình đã lưu và trả lời câu hỏi về ảnh.
 """
@@ -38,7 +38,7 @@ def answer_question(model, processor, image, question, device, max_new_tokens=10
     TODO: encode image (as RGB) and question with the processor exactly as in training (VQADataset's
     defaults: padding="max_length", max_length=QUESTION_MAX_LENGTH, truncation=True): BLIP's answer decoder
     looks at every question position, padding included, so another padding gives other answers; move the
-    tensors to ``device`` keeping pixel values in the model's dtype (the seed cast them to float16 while the
+    tensors to ``device`` keeping pixel values in the model's dtype (the original lab cast them to float16 while the
     model was float32); model.generate(..., max_new_tokens=max_new_tokens) without gradients; decode with
     skip_special_tokens=True.
     TODO: mã hoá ảnh (RGB) và câu hỏi giống hệt lúc huấn luyện (như VQADataset: padding="max_length",

@@ -1,4 +1,4 @@
-"""Exercise "dataset" (seed 2.1 and 2.3): turn IconQA records into model-ready tensors, split, and batch them.
+"""Exercise "dataset" (lab section 2.1 and 2.3): turn IconQA records into model-ready tensors, split, and batch them.
 
 Bài tập "dataset" (mục 2.1 và 2.3): biến các bản ghi IconQA thành tensor cho mô hình, chia tập và tạo batch.
 """
@@ -74,10 +74,12 @@ def load_splits(data_dir, valid_fraction=0.1, seed=42):
     """Read data_dir/train.jsonl and split it into (train, valid) lists of records.
 
     TODO: the two splits must be disjoint and together hold every record; valid gets round(n * valid_fraction)
-    records (at least one); shuffle with random.Random(seed) so the same seed gives the same split.
-    The seed used ds['test'] twice: training and validation were the same data.
+    records (at least one); shuffle with a generator seeded with ``seed`` (e.g. random.Random(seed)) so the
+    same seed gives the same split, whatever the global random state.
+    The original lab used ds['test'] twice: training and validation were the same data.
     TODO: hai tập phải rời nhau và gộp lại đủ mọi bản ghi; valid có round(n * valid_fraction) bản ghi (ít nhất
-    một); xáo trộn bằng random.Random(seed) để cùng seed cho cùng cách chia. Bản gốc dùng ds['test'] hai lần.
+    một); xáo trộn bằng bộ sinh số ngẫu nhiên khởi tạo từ ``seed`` (ví dụ random.Random(seed)) để cùng seed cho
+    cùng cách chia, bất kể trạng thái ngẫu nhiên toàn cục. Bản gốc dùng ds['test'] hai lần.
     """
     # BEGIN SOLUTION
     path = os.path.join(str(data_dir), "train.jsonl")
@@ -96,7 +98,7 @@ def build_dataloaders(train_dataset, valid_dataset, batch_size=8, num_workers=0,
     """Return (train_loader, valid_loader).
 
     TODO: shuffle the training data with a torch.Generator seeded with ``seed`` (reproducible order);
-    keep validation in order. The seed used train_dataloader / valid_dataloader without ever building them.
+    keep validation in order. The original lab used train_dataloader / valid_dataloader without ever building them.
     TODO: xáo trộn dữ liệu train bằng torch.Generator với ``seed`` (thứ tự lặp lại được); giữ nguyên thứ tự
     tập valid. Bản gốc dùng train_dataloader / valid_dataloader mà chưa hề tạo.
     """

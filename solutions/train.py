@@ -1,4 +1,4 @@
-"""Exercise "train" (seed 2.4): the training loop, on GPU (fp16 autocast + GradScaler) and on CPU.
+"""Exercise "train" (lab section 2.4): the training loop, on GPU (fp16 autocast + GradScaler) and on CPU.
 
 Bài tập "train" (mục 2.4): vòng lặp huấn luyện, chạy được trên GPU (fp16 autocast + GradScaler) và CPU.
 """
@@ -24,7 +24,7 @@ def train_one_epoch(model, loader, optimizer, device, scaler=None, amp_dtype=Non
     """Train one pass over ``loader`` and return the mean batch loss (a float).
 
     TODO: model.train(); for each batch move input_ids, attention_mask, pixel_values and labels to
-    ``device`` and pass all four to the model (the seed forgot attention_mask in training); run the forward
+    ``device`` and pass all four to the model (the original lab forgot attention_mask in training); run the forward
     pass under torch.autocast(device_type=device.type, dtype=amp_dtype) when amp_dtype is given (never a
     hard-coded 'cuda'); optimizer.zero_grad() every step; with a scaler: scaler.scale(loss).backward(),
     scaler.step(optimizer), scaler.update(); without: loss.backward(), optimizer.step().
@@ -57,7 +57,7 @@ def train_one_epoch(model, loader, optimizer, device, scaler=None, amp_dtype=Non
 def evaluate(model, loader, device, amp_dtype=None):
     """Return the mean validation loss, without changing any weight.
 
-    TODO: model.eval(); run under torch.no_grad() (the seed computed gradients during validation);
+    TODO: model.eval(); run under torch.no_grad() (the original lab computed gradients during validation);
     pass the same four inputs as in training; autocast as in train_one_epoch.
     TODO: model.eval(); chạy trong torch.no_grad() (bản gốc vẫn tính gradient khi validate); truyền đủ
     bốn đầu vào như khi train; autocast như trong train_one_epoch.
@@ -83,7 +83,7 @@ def fit(model, train_loader, valid_loader, out_dir, device, epochs=1, lr=4e-5, g
     TODO: AdamW over the trainable parameters only, lr=lr; ExponentialLR(optimizer, gamma) stepped once per
     epoch (no verbose=: removed in torch 2.7); on CUDA use fp16 autocast and torch.amp.GradScaler("cuda")
     (torch.cuda.amp.GradScaler is deprecated), on CPU neither; model.save_pretrained(out_dir) only when the
-    validation loss beats the best so far — store the number, not the list (the seed's bug).
+    validation loss beats the best so far — store the number, not the list (the original lab's bug).
     TODO: AdamW chỉ trên tham số trainable, lr=lr; ExponentialLR(optimizer, gamma) mỗi epoch một lần (không
     có verbose=); trên CUDA dùng fp16 autocast và torch.amp.GradScaler("cuda"), trên CPU thì không;
     chỉ save_pretrained(out_dir) khi valid loss tốt hơn trước — lưu con số, không lưu cả list (lỗi bản gốc).

@@ -112,9 +112,10 @@ def _get_split(got, name, what):
 
 @points(3)
 def test_splits(probes):
-    got, ref = probes.student("dataset.splits"), probes.reference("dataset.splits")
+    got = probes.student("dataset.splits")
     everything = got["all"]
-    for name, what, fraction in (("default", "data_dir", 0.1), ("quarter_42", "data_dir, 0.25, 42", 0.25)):
+    for name, what, fraction in (("default", "data_dir", 0.1), ("quarter_42", "data_dir, 0.25, 42", 0.25),
+                                 ("fraction_015", "data_dir, 0.15, 42", 0.15), ("fraction_001", "data_dir, 0.01, 42", 0.01)):
         call = _get_split(got, name, what)
         train, valid = call["train"], call["valid"]
         both = set(train) & set(valid)
@@ -123,8 +124,8 @@ def test_splits(probes):
         missing = set(everything) - set(train) - set(valid)
         expect(not missing and len(train) + len(valid) == len(everything), "dataset.splits_incomplete",
                what=what, count=len(train) + len(valid), total=len(everything))
-        want = len(ref["calls"][name]["valid"])
-        expect(abs(len(valid) - want) <= 1, "dataset.splits_fraction", what=what, got=len(valid), expected=want,
+        want = max(1, round(len(everything) * fraction))
+        expect(len(valid) == want, "dataset.splits_fraction", what=what, got=len(valid), expected=want,
                fraction=fraction, total=len(everything))
 
 

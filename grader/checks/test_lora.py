@@ -40,8 +40,9 @@ def _compare_trainable(name, got, ref):
 
 @points(2)
 def test_returns_peft_model(probes):
-    got, _ = _built(probes, "defaults")
+    got, ref = _built(probes, "defaults")
     expect(got["is_peft"], "lora.not_peft", got=got["type"])
+    expect(got["type"] == ref["type"], "lora.task_wrapper", got=got["type"], expected=ref["type"])
 
 
 @points(4)

@@ -95,6 +95,9 @@ def splits(ctx):
         "quarter_42": {"valid_fraction": 0.25, "seed": 42},
         "quarter_42_again": {"valid_fraction": 0.25, "seed": 42},
         "quarter_7": {"valid_fraction": 0.25, "seed": 7},
+        # 24 records: 3.6 rounds to 4 (int() gives 3), 0.24 to 0 (at least one, so 1)
+        "fraction_015": {"valid_fraction": 0.15, "seed": 42},
+        "fraction_001": {"valid_fraction": 0.01, "seed": 42},
     }
     for name, kwargs in calls.items():
         ctx.seed(1000 + len(out["calls"]))  # a different global state each call: the split must not depend on it
