@@ -127,6 +127,39 @@ DEFECTS = [
 ]
 
 
+# The feedback a learner reads for a natural mistake: (root-cause check, a phrase of its message or hint).
+# The first failed check shown in the exercise is that check or names it ("follows from"), and every other
+# failed check of the exercise follows from it: no second hint sends the learner after a bug they do not have.
+FEEDBACK = {
+    "pad_to_512": ("item_shapes", "got shape [512], expected [32]"),
+    "labels_unpadded": ("item_shapes", "labels"),
+    "no_squeeze": ("item_shapes", "squeeze"),
+    "same_data_twice": ("splits", "ds['test'] twice"),
+    "valid_fraction_floored": ("splits", "round(0.15 × 24)"),
+    "split_not_seeded": ("splits_seeded", "seed"),
+    "valid_shuffled": ("valid_loader_in_order", "valid"),
+    "task_type_set": ("returns_peft_model", "task_type"),
+    "not_a_peft_model": ("returns_peft_model", "PeftModel"),
+    "no_attention_mask": ("attention_mask_passed", "attention_mask"),
+    "no_train_mode": ("train_mode", "model.train()"),
+    "no_zero_grad": ("gradients_zeroed_each_step", "zero_grad"),
+    "returns_last_loss": ("one_epoch_returns_mean_loss", "sum(losses) / len(losses)"),
+    "scaler_ignored": ("scaler_used", "scaler.scale"),
+    "cuda_autocast": ("autocast", "'cuda'"),
+    "evaluate_with_grad": ("evaluate_eval_mode_no_grad", "no_grad"),
+    "evaluate_train_mode": ("evaluate_eval_mode_no_grad", "model.eval()"),
+    "saves_every_epoch": ("fit_saves_only_improvements", "your validation losses"),
+    "compares_with_previous_epoch": ("fit_saves_only_improvements", "beats the best so far"),
+    "fixed_gamma": ("fit_learning_rate", "gamma"),
+    "adamw_on_everything": ("fit_optimises_trainable_only", "trainable"),
+    "batch_decode_list": ("answer_question", "batch_decode"),
+    "max_length_not_max_new_tokens": ("max_new_tokens", "max_new_tokens=max_new_tokens"),
+    "special_tokens_kept": ("no_special_tokens", "skip_special_tokens=True"),
+    "adapter_dropped": ("load_for_inference", "adapter"),
+    "keyed_by_question": ("predict_folder_ids", "folder"),
+}
+
+
 @pytest.fixture(scope="module")
 def grader():
     with Grader(sandbox="none", cache_dir=CACHE, timeout=60) as g:
@@ -159,6 +192,16 @@ def test_defect_costs_points_only_in_its_exercise(defect, grader, tmp_path):
         if other != exercise:
             lost = [(c.name, c.message) for c in other_ex.checks if not c.passed]
             assert not lost, f"{name} cost points in {other}: {lost}"
+    if name in FEEDBACK:
+        root, phrase = FEEDBACK[name]
+        root = f"{exercise}.{root}"
+        shown = [c for c in ex.checks if not c.passed and not c.skipped]
+        assert shown[0].name == root or shown[0].caused_by == root, \
+            f"{name}: the first failed check is {shown[0].name}, not {root}"
+        explained = [(c.name, c.hint) for c in shown if c.name != root and c.caused_by != root]
+        assert not explained, f"{name}: checks failing for another reason than {root}: {explained}"
+        text = f"{failed[root.split('.', 1)[1]].message} {failed[root.split('.', 1)[1]].hint}"
+        assert phrase in text, f"{name}: {phrase!r} not in {text!r}"
 
 
 def test_message_names_shapes(grader, tmp_path):

@@ -52,9 +52,20 @@ def keys_used() -> dict[str, str]:
 def test_code_uses_messages():
     used = keys_used()
     assert len(used) > 100, "the checks fail with message keys"
-    for key in ("dataset.shape", "train.no_attention_mask", "train.returned_loss", "train.saved_per_epoch",
+    for key in ("dataset.shape", "train.no_attention_mask", "train.not_mean_loss", "train.saved_per_epoch",
                 "first_difference", "not_implemented_detail", "timeout", "worker_crash", "cuda.not_available"):
         assert key in used, key
+
+
+def test_symptom_hints_name_real_messages_and_checks():
+    """Each [symptoms] entry answers a message the checks use, in every language, and its root is a check."""
+    used = keys_used()
+    symptoms = i18n.table()["symptoms"]
+    assert len(symptoms) >= 5
+    for key, entry in symptoms.items():
+        assert key in used, key
+        assert all(entry.get(lang) for lang in i18n.LANGS), key
+        assert entry.get("root") in (None, *i18n.table()["checks"]), key
 
 
 @pytest.mark.parametrize("lang", i18n.LANGS)

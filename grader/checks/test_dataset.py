@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from grader.checks import compare_tensor, error_text, expect, fail, points, section, shape
+from grader.checks import compare_tensor, depends_on, error_text, expect, fail, points, section, shape
 from grader.i18n import Msg
 
 KEYS = ["input_ids", "attention_mask", "pixel_values", "labels"]
@@ -49,16 +49,19 @@ def _shapes(probes, key, what):
 
 
 @points(4)
+@depends_on("item_keys")
 def test_item_shapes(probes):
     _shapes(probes, "dataset.items", Msg("dataset.default_lengths"))
 
 
 @points(3)
+@depends_on("item_shapes")
 def test_max_lengths(probes):
     _shapes(probes, "dataset.items_short", Msg("dataset.short_lengths"))
 
 
 @points(4)
+@depends_on("item_shapes", "max_lengths")
 def test_item_values(probes):
     got, ref = _items(probes, "dataset.items")
     st, rt = probes.student_tensors("dataset.items"), probes.reference_tensors("dataset.items")
@@ -79,6 +82,7 @@ def test_item_values(probes):
 
 
 @points(2)
+@depends_on("item_shapes")
 def test_image_matches_pid(probes):
     got, ref = _items(probes, "dataset.items")
     st, rt = probes.student_tensors("dataset.items"), probes.reference_tensors("dataset.items")
@@ -130,6 +134,7 @@ def test_splits(probes):
 
 
 @points(2)
+@depends_on("splits")
 def test_splits_seeded(probes):
     got = probes.student("dataset.splits")
     a = _get_split(got, "quarter_42", "data_dir, 0.25, 42")

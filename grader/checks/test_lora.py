@@ -1,6 +1,6 @@
 """Checks of exercise "lora" (15 points)."""
 
-from grader.checks import error_text, expect, fail, points
+from grader.checks import depends_on, error_text, expect, fail, points
 from grader.i18n import Msg
 
 CONFIG_TEXT = {
@@ -46,12 +46,14 @@ def test_returns_peft_model(probes):
 
 
 @points(4)
+@depends_on("returns_peft_model")
 def test_trainable_defaults(probes):
     got, ref = _built(probes, "defaults")
     _compare_trainable("defaults", got, ref)
 
 
 @points(3)
+@depends_on("returns_peft_model")
 def test_trainable_other_settings(probes):
     for name in ("r4_value", "r8_key"):
         got, ref = _built(probes, name)
@@ -59,6 +61,7 @@ def test_trainable_other_settings(probes):
 
 
 @points(3)
+@depends_on("returns_peft_model")
 def test_rank_alpha_dropout(probes):
     for name in CONFIG_TEXT:
         got, ref = _built(probes, name)
@@ -75,6 +78,7 @@ def test_rank_alpha_dropout(probes):
 
 
 @points(2)
+@depends_on("returns_peft_model")
 def test_everything_else_frozen(probes):
     got, _ = _built(probes, "defaults")
     wrong = [n for n, _, grad in got["params"] if grad and "lora_" not in n]
@@ -82,6 +86,7 @@ def test_everything_else_frozen(probes):
 
 
 @points(1)
+@depends_on("returns_peft_model")
 def test_no_bias_training(probes):
     for name in CONFIG_TEXT:
         got, _ = _built(probes, name)

@@ -47,12 +47,14 @@ def test_load_for_inference(probes):
 
 
 @points(8)
+@depends_on("no_special_tokens")
 def test_answer_question(probes):
     got, ref, have, want = _answers(probes, "answer", "answer_question(model, processor, image, question, cpu)")
     _compare(got["questions"], have["answers"], want["answers"], "answer_question")
 
 
 @points(3)
+@depends_on("no_special_tokens")
 def test_max_new_tokens(probes):
     got, ref, have, want = _answers(probes, "short", "answer_question(..., max_new_tokens=2)")
     _compare(got["questions"], have["answers"], want["answers"], "answer_question(..., max_new_tokens=2)")
@@ -87,7 +89,7 @@ def test_predict_folder_ids(probes):
 
 
 @points(2)
-@depends_on("answer_question")
+@depends_on("predict_folder_ids", "answer_question")
 def test_predict_folder_answers(probes):
     got, ref = _folder(probes)
     for item, want in sorted(ref["answers"].items()):

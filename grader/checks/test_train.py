@@ -177,6 +177,7 @@ def _best_flags(losses: list) -> list:
 
 
 @points(1)
+@depends_on("one_epoch_returns_mean_loss")
 def test_fit_history(probes):
     got, ref, history = _history(probes)
     for n, row in enumerate(history):

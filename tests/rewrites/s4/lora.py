@@ -1,0 +1,14 @@
+"""Exercise "lora"."""
+
+from __future__ import annotations
+
+from peft import LoraConfig, get_peft_model
+
+
+def build_lora_model(model, r=16, lora_alpha=32, lora_dropout=0.05, target_modules=("query", "key")):
+    """Return a PeftModel around ``model`` in which only the LoRA matrices are trainable."""
+    config = LoraConfig(lora_alpha=lora_alpha, r=r, target_modules=list(target_modules), bias="none",
+                        lora_dropout=lora_dropout)
+    lora_model = get_peft_model(model, config)
+    lora_model.print_trainable_parameters()
+    return lora_model
