@@ -1,5 +1,5 @@
 """The learner's view: per exercise, each check with ✔/✘ and points; for a failure what was expected,
-what was got, and the hint; then the total, and ``Points X/Y`` last (GitHub Classroom)."""
+what was got, and the hint; then one score line, ``Points X/Y`` (GitHub Classroom's form)."""
 
 from __future__ import annotations
 
@@ -10,8 +10,9 @@ from grader import i18n
 from grader.results import GradeResult, fmt_points
 
 
-def points_line(result: GradeResult) -> str:
-    return f"Points {fmt_points(result.score)}/{fmt_points(result.max_score)}"
+def points_line(result: GradeResult, lang: str = "en") -> str:
+    """The one score line, last: ``Points X/Y`` (GitHub Classroom's form), ``Điểm X/Y`` in Vietnamese."""
+    return f"{i18n.message('points', lang)} {fmt_points(result.score)}/{fmt_points(result.max_score)}"
 
 
 def render(result: GradeResult, console: Console | None = None, *, verbose: bool = False) -> None:
@@ -25,7 +26,9 @@ def render(result: GradeResult, console: Console | None = None, *, verbose: bool
             console.print(f"[bold red]✘ {name}[/] [dim]{pts}[/]  {escape(ex.summary)}")
             continue
         colour = "green" if ex.score == ex.max_score else "red"
-        console.print(f"[bold {colour}]{name}[/] [dim]{pts}[/]")
+        roots = [c for c in ex.checks if not c.passed and not c.skipped and not c.caused_by]
+        lead = f"  [yellow]{escape(i18n.message('start_with', lang))}: ✘ {escape(roots[0].title)}[/]" if roots else ""
+        console.print(f"[bold {colour}]{name}[/] [dim]{pts}[/]{lead}")
         for check in ex.checks:
             if check.skipped:
                 console.print(f"  [dim]– {escape(check.title)} ({escape(i18n.message('skipped', lang))}: "
@@ -48,6 +51,4 @@ def render(result: GradeResult, console: Console | None = None, *, verbose: bool
                         console.print(f"        [dim]{escape(line[:200])}[/]")
     if verbose and result.flags:
         console.print(f"[dim]flags: {', '.join(result.flags)}[/]")
-    console.print(f"[bold]{escape(i18n.message('score', lang))}: {fmt_points(result.score)}/"
-                  f"{fmt_points(result.max_score)}[/]")
-    console.print(points_line(result), markup=False)
+    console.print(points_line(result, lang), style="bold", markup=False)
