@@ -51,8 +51,9 @@ def pretrain_tiny(base_dir: str | Path, out_dir: str | Path, *, steps: int = STE
                   progress: bool = False) -> Path:
     """Train every weight of the model in ``base_dir`` on generated source-style icons; save to ``out_dir``."""
     import torch
-    from tqdm.auto import tqdm
     from transformers import BlipForQuestionAnswering, BlipProcessor
+
+    from vqa.progress import bar as progress_bar
 
     torch.manual_seed(seed)
     model = BlipForQuestionAnswering.from_pretrained(base_dir)
@@ -65,7 +66,7 @@ def pretrain_tiny(base_dir: str | Path, out_dir: str | Path, *, steps: int = STE
     optimizer = torch.optim.AdamW(model.parameters(), lr=LR)
     generator = torch.Generator().manual_seed(seed)
     model.train()
-    bar = tqdm(range(steps), desc="Pretraining tiny-pretrained (once)", disable=not progress)
+    bar = progress_bar(range(steps), desc="Pretraining tiny-pretrained", disable=not progress)
     for _ in bar:
         index = torch.randint(0, len(records), (BATCH_SIZE,), generator=generator)
         loss = model(**{k: v[index] for k, v in tensors.items()}).loss
