@@ -1,4 +1,4 @@
-"""Shared fixtures: a test-wide cache for the tiny models, tiny data sets, and the reference implementation."""
+"""Shared fixtures: the shipped tiny models, a test-wide cache (demo data), tiny data sets, the reference."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-# Tiny models are built once and reused across runs; never touch the user's own cache from tests.
+# The demo data are generated once and reused across runs; never touch the user's own cache from tests.
 os.environ.setdefault("VQA_CACHE", str(Path(tempfile.gettempdir()) / "mllm-vqa-lab-test-cache"))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -23,7 +23,7 @@ def tiny_random_dir():
 
 @pytest.fixture(scope="session")
 def tiny_pretrained_dir():
-    """The demo's base (built once per cache: about a minute on 2 cores)."""
+    """The demo's base, shipped with the package."""
     from vqa.tiny import tiny_model_dir
 
     return tiny_model_dir("tiny-pretrained")

@@ -1,5 +1,8 @@
 """The tiny offline BLIP: deterministic, loadable like the real one, and a tokenizer that covers the data."""
 
+from pathlib import Path
+
+import pytest
 import torch
 from transformers import BlipForQuestionAnswering, BlipProcessor
 
@@ -33,10 +36,48 @@ def test_saved_folder_loads_with_the_real_from_pretrained_calls(tiny_random_dir)
     assert model.config.text_config.sep_token_id == processor.tokenizer.sep_token_id
 
 
-def test_cached_model_is_reused_not_rebuilt(tiny_random_dir):
-    stamp = (tiny_random_dir / "complete.json").stat().st_mtime_ns
-    assert tiny.tiny_model_dir("tiny-random") == tiny_random_dir
-    assert (tiny_random_dir / "complete.json").stat().st_mtime_ns == stamp
+SAVED_ONLY = {"architectures", "dtype", "torch_dtype", "transformers_version", "_name_or_path"}
+
+
+def recipe_fields(config: dict) -> dict:
+    """A config's settings without what save_pretrained adds (nested sub-configs alike)."""
+    return {k: recipe_fields(v) if isinstance(v, dict) else v for k, v in config.items() if k not in SAVED_ONLY}
+
+
+@pytest.mark.parametrize("name", tiny.TINY_NAMES)
+def test_shipped_models_load_and_match_the_recipes_architecture_and_vocabulary(name):
+    folder = tiny.tiny_model_dir(name)
+    model = BlipForQuestionAnswering.from_pretrained(folder)
+    processor = BlipProcessor.from_pretrained(folder)
+    assert recipe_fields(model.config.to_diff_dict()) == recipe_fields(tiny.build_config().to_diff_dict())
+    assert processor.tokenizer.get_vocab() == vocab.token_to_id()
+    assert processor.image_processor.to_dict() == tiny.build_processor().image_processor.to_dict()
+    assert {k: tuple(v.shape) for k, v in model.state_dict().items()} == \
+        {k: tuple(v.shape) for k, v in tiny.build_random_model(0).state_dict().items()}
+    assert all(torch.isfinite(v).all() for v in model.state_dict().values())
+    assert (folder / "model.safetensors").stat().st_size < 2_000_000
+
+
+def test_tiny_models_are_shipped_in_the_package_not_built_in_the_cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("VQA_CACHE", str(tmp_path / "cache"))
+    package = Path(tiny.__file__).resolve().parent
+    for name in tiny.TINY_NAMES:
+        folder = tiny.tiny_model_dir(name)
+        assert folder.resolve().is_relative_to(package / "models_data"), folder
+    assert not (tmp_path / "cache").exists()
+
+
+def test_package_data_globs_take_every_shipped_file():
+    try:
+        import tomllib
+    except ModuleNotFoundError:  # Python 3.10
+        import tomli as tomllib
+    root = Path(tiny.__file__).resolve().parent
+    config = tomllib.loads((root.parent / "pyproject.toml").read_text(encoding="utf-8"))
+    globs = config["tool"]["setuptools"]["package-data"]["vqa"]
+    files = [p.relative_to(root) for p in (root / "models_data").rglob("*") if p.is_file()]
+    assert files
+    assert all(any(f.match(g) for g in globs) for f in files), files
 
 
 def test_tokenizer_knows_every_word_of_the_generated_questions_and_answers(tmp_path, processor):
@@ -60,10 +101,14 @@ def test_image_processor_resizes_to_the_tiny_size(processor):
 
 
 def test_unknown_tiny_name_is_refused():
-    import pytest
-
     with pytest.raises(ValueError, match="tiny-random"):
         tiny.tiny_model_dir("tiny-huge")
+
+
+def test_a_missing_shipped_model_says_how_to_rebuild_it(tmp_path, monkeypatch):
+    monkeypatch.setattr(tiny, "SHIPPED_DIR", tmp_path)
+    with pytest.raises(FileNotFoundError, match="vqa build-models"):
+        tiny.tiny_model_dir("tiny-pretrained")
 
 
 def test_vocabulary_has_no_duplicates():

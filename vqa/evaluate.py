@@ -13,7 +13,8 @@ def predict_batched(model, processor, data_dir: str | Path, device, batch_size: 
     """{id: answer} for every test item, generated in batches without gradients."""
     import torch
     from PIL import Image
-    from tqdm.auto import tqdm
+
+    from vqa.progress import bar
 
     items = data.read_test_items(data_dir)
     root = Path(data_dir) / data.TEST_DIR
@@ -21,7 +22,7 @@ def predict_batched(model, processor, data_dir: str | Path, device, batch_size: 
     answers: dict[str, str] = {}
     dtype = next(model.parameters()).dtype
     model.eval()
-    for start in tqdm(range(0, len(ids), batch_size), desc="answering", disable=not progress, leave=False):
+    for start in bar(range(0, len(ids), batch_size), desc="answering", disable=not progress, leave=False):
         chunk = ids[start:start + batch_size]
         images = []
         for item_id in chunk:

@@ -29,10 +29,10 @@ def resolve_device(name: str = "auto"):
     return torch.device(name)
 
 
-def resolve_model(name: str, *, progress: bool = True) -> str:
-    """``tiny`` (= tiny-pretrained) or ``tiny-random`` → its cached folder; a folder → itself; else a hub id."""
+def resolve_model(name: str) -> str:
+    """``tiny`` (= tiny-pretrained) or ``tiny-random`` → its shipped folder; a folder → itself; else a hub id."""
     if name in ("tiny", tiny.TINY_PRETRAINED):
-        return str(tiny.tiny_model_dir(tiny.TINY_PRETRAINED, progress=progress))
+        return str(tiny.tiny_model_dir(tiny.TINY_PRETRAINED))
     if name == tiny.TINY_RANDOM:
         return str(tiny.tiny_model_dir(tiny.TINY_RANDOM))
     path = Path(name).expanduser()

@@ -1,4 +1,5 @@
-"""Pretraining ``tiny-pretrained``: full training of the tiny BLIP on source-style icons, seeded, once.
+"""Pretraining ``tiny-pretrained``: full training of the tiny BLIP on source-style icons, seeded. The package
+ships its result; ``vqa build-models`` reruns it.
 
 It stands in for the large-scale pretraining of blip-vqa-base, so that the demo's LoRA step has a base
 that already knows the task and only has to adapt to a new visual style, as in the real lab.
@@ -48,24 +49,25 @@ def both_label_forms(tensors: dict, tokenizer) -> dict:
 
 
 def pretrain_tiny(base_dir: str | Path, out_dir: str | Path, *, steps: int = STEPS, seed: int = 0,
-                  progress: bool = False) -> Path:
+                  n_images: int = N_IMAGES, progress: bool = False) -> Path:
     """Train every weight of the model in ``base_dir`` on generated source-style icons; save to ``out_dir``."""
     import torch
-    from tqdm.auto import tqdm
     from transformers import BlipForQuestionAnswering, BlipProcessor
+
+    from vqa.progress import bar as progress_bar
 
     torch.manual_seed(seed)
     model = BlipForQuestionAnswering.from_pretrained(base_dir)
     processor = BlipProcessor.from_pretrained(base_dir)
     with tempfile.TemporaryDirectory() as tmp:
-        folder = data.generate_dataset(tmp, n_train=N_IMAGES, n_test=0, seed=seed + 1000, style="source")
+        folder = data.generate_dataset(tmp, n_train=n_images, n_test=0, seed=seed + 1000, style="source")
         records = data.read_records(folder)
         tensors = encode_records(processor, records, folder / data.TRAIN_IMAGES)
     tensors = both_label_forms(tensors, processor.tokenizer)
     optimizer = torch.optim.AdamW(model.parameters(), lr=LR)
     generator = torch.Generator().manual_seed(seed)
     model.train()
-    bar = tqdm(range(steps), desc="Pretraining tiny-pretrained (once)", disable=not progress)
+    bar = progress_bar(range(steps), desc="Pretraining tiny-pretrained", disable=not progress)
     for _ in bar:
         index = torch.randint(0, len(records), (BATCH_SIZE,), generator=generator)
         loss = model(**{k: v[index] for k, v in tensors.items()}).loss

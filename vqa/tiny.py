@@ -1,13 +1,17 @@
 """Tiny offline BLIP models: the real classes and `from_pretrained` paths, at a size a laptop trains in seconds.
 
-Two named models live in the cache folder (``$VQA_CACHE`` or ``~/.cache/mllm-vqa-lab``):
+Two named models ship with the package (``vqa/models_data/<name>/``: safetensors weights, config, processor):
 
-* ``tiny-random``: random weights from a fixed seed; the grader's fixtures use it (builds in about a second).
+* ``tiny-random``: random weights from a fixed seed; the grader's fixtures use it.
 * ``tiny-pretrained``: ``tiny-random`` fully trained on icons in the *source* style. It plays the part of the
   pretrained ``Salesforce/blip-vqa-base`` in the demo, which then fine-tunes it with LoRA on a *shifted* style.
 
-Both are saved with ``save_pretrained`` and loaded with ``BlipForQuestionAnswering.from_pretrained(path)``,
-exactly like the hub model, so every code path is the real one.
+They are shipped, not built on each machine: floating-point results differ between CPUs, so the same
+pretraining recipe gives another base model on another processor (and another demo). ``vqa build-models
+--out DIR`` rebuilds both from the recipe below (seeded); maintainers copy the result into the package.
+
+Both load with ``BlipForQuestionAnswering.from_pretrained(path)``, exactly like the hub model, so every code
+path is the real one.
 """
 
 from __future__ import annotations
@@ -15,18 +19,20 @@ from __future__ import annotations
 from pathlib import Path
 
 from vqa import vocab
-from vqa.files import cached_dir, user_cache_dir
+from vqa.files import user_cache_dir
 from vqa.quiet import quiet_libraries
 
 TINY_RANDOM = "tiny-random"
 TINY_PRETRAINED = "tiny-pretrained"
 TINY_NAMES = (TINY_RANDOM, TINY_PRETRAINED)
 IMAGE_SIZE = 48
-RECIPE_VERSION = "2"  # bump when the architecture, vocabulary or pretraining recipe changes
+RECIPE_VERSION = "3"  # bump when the architecture, vocabulary, pretraining recipe or demo data change
+SHIPPED_DIR = Path(__file__).parent / "models_data"
 
 
 def cache_root() -> Path:
-    """Folder holding the tiny models (``$VQA_CACHE`` or the user cache folder)."""
+    """Folder for what the kit makes on a user's machine, such as the demo data (``$VQA_CACHE`` or the
+    user cache folder). The tiny models are not there: they ship with the package."""
     return user_cache_dir("VQA_CACHE", "mllm-vqa-lab")
 
 
@@ -99,18 +105,23 @@ def save_random_model(out_dir: str | Path, seed: int = 0) -> Path:
     return out
 
 
-def tiny_model_dir(name: str = TINY_RANDOM, *, progress: bool = False) -> Path:
-    """Return the folder of a tiny model, building and caching it on first use."""
+def tiny_model_dir(name: str = TINY_RANDOM) -> Path:
+    """Return the shipped folder of a tiny model (model + processor, ready for ``from_pretrained``)."""
     if name not in TINY_NAMES:
         raise ValueError(f"unknown tiny model {name!r}; choose one of {', '.join(TINY_NAMES)}")
-    path = cache_root() / f"{name}-v{RECIPE_VERSION}"
-    stamp = {"model": name, "recipe": RECIPE_VERSION}
-    if name == TINY_RANDOM:
-        return cached_dir(path, save_random_model, stamp)
+    path = SHIPPED_DIR / name
+    if not (path / "config.json").is_file():
+        raise FileNotFoundError(f"{path}: the shipped tiny model is missing (a broken install?). Reinstall the "
+                                f"package, or rebuild the models with `vqa build-models --out {SHIPPED_DIR}`.")
+    return path
 
-    def pretrain(tmp: Path) -> None:
-        from vqa.pretrain import pretrain_tiny
 
-        pretrain_tiny(tiny_model_dir(TINY_RANDOM), tmp, progress=progress)
+def build_models(out_dir: str | Path, *, progress: bool = False) -> dict[str, Path]:
+    """Rebuild every tiny model from its recipe into ``out_dir/<name>/`` (seeded; the pretraining takes
+    minutes). The weights depend on the CPU's floating-point code paths; the package ships one build."""
+    from vqa.pretrain import pretrain_tiny
 
-    return cached_dir(path, pretrain, stamp)
+    out = Path(out_dir)
+    random_dir = save_random_model(out / TINY_RANDOM)
+    pretrained_dir = pretrain_tiny(random_dir, out / TINY_PRETRAINED, progress=progress)
+    return {TINY_RANDOM: random_dir, TINY_PRETRAINED: pretrained_dir}
