@@ -5,5 +5,3 @@ plain data that probes produced inside a separate worker process.
 """
 
 __version__ = "0.1.0"
-
-EXERCISES = ("dataset", "lora", "train", "predict")

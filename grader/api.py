@@ -9,7 +9,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from grader import EXERCISES, guard, i18n
+from grader import guard, i18n
 from grader import plan as plan_mod
 from grader import sandbox as sandbox_mod
 from grader.client import REPO_ROOT, CallResult, Zygote
@@ -17,6 +17,7 @@ from grader.plugin import GraderPlugin, ProbeStore, Status, run_checks
 from grader.reference import GRADER_DIR, ReferenceStore, versions, vqa_env
 from grader.results import CheckResult, ExerciseResult, GradeResult
 from grader.runner import ProbeRunner, copy_submission
+from vqa.course import EXERCISES, stub_task
 
 DEFAULT_TIMEOUT = 60.0  # seconds per probe call; the tiny fixtures need about one
 DEFAULT_MEMORY_MB = 2048  # address space a worker child may add on top of the imported libraries
@@ -94,6 +95,13 @@ class Grader:
             artifacts.mkdir(parents=True, exist_ok=True)
             self._zygote.start()
         return self
+
+    def warm(self) -> None:
+        """Start the worker, load (or compute) the reference and wait until the worker has its imports done:
+        the batch calls this once per slot, so no student's clock pays for start-up."""
+        self.start()
+        self.references.get(self.device)
+        self._zygote.wait_ready()
 
     def close(self) -> None:
         if self._zygote is not None:
@@ -220,10 +228,7 @@ class Grader:
                     _errors(r.data, errors)
             if ex.checks and not any(c.passed for c in ex.checks) and errors and \
                     all(e.get("kind") == "not_implemented" for e in errors):
-                first = str(errors[0].get("message", "")).replace("NotImplementedError: ", "").split(". ")[0]
-                first = first.split(" (see")[0]
-                if first.startswith("Exercise ") and ": " in first:
-                    first = first.split(": ", 1)[1]
+                first = stub_task(errors[0].get("message", ""))
                 ex.status = "not_implemented"
                 ex.summary = f"{i18n.message('not_implemented', lang)}: {first}"
                 flags.append(f"not_implemented:{exercise}")

@@ -35,10 +35,10 @@ from pathlib import Path
 from typing import Callable, Iterable
 
 from grader import archive
+from vqa.course import TOTAL_POINTS
 from vqa.files import write_json_atomic
 
 RECORD_FORMAT = "vqa-batch-record/1"
-EXERCISE_POINTS = {"dataset": 25, "lora": 15, "train": 35, "predict": 25}
 HASH_MAX_BYTES = 64 * 1024 * 1024
 SKIP_NAMES = ("__MACOSX", "__pycache__")
 GRADED, FAILED = "graded", "failed"
@@ -120,7 +120,7 @@ class Record:
 
     @property
     def max_score(self) -> float:
-        return float((self.result or {}).get("max_score") or sum(EXERCISE_POINTS.values()))
+        return float((self.result or {}).get("max_score") or TOTAL_POINTS)
 
     @property
     def flags(self) -> list[str]:
@@ -282,11 +282,7 @@ class GraderEngine:
 
     def warm(self) -> None:
         """Start the worker and load (or compute) the reference now, not on the first student's clock."""
-        self.grader.start()
-        self.grader.references.get("cpu")
-        zygote = getattr(self.grader, "_zygote", None)
-        if zygote is not None and hasattr(zygote, "wait_ready"):
-            zygote.wait_ready()
+        self.grader.warm()
 
     def grade(self, folder: str) -> dict:
         return self.grader.grade(folder, self.exercises).to_dict()

@@ -17,6 +17,7 @@ import click
 
 from grader import batch as batch_mod
 from grader import report as report_mod
+from vqa.course import EXERCISES
 
 EXIT_OK, EXIT_START_FAILED, EXIT_INTERRUPTED = 0, 3, 130  # 3: as grade, when the grader itself cannot run
 
@@ -179,7 +180,7 @@ def batch_options(fn):
 @click.option("--sandbox", type=click.Choice(["auto", "bwrap", "none"]), default="auto", show_default=True)
 @click.option("--device", default="cpu", show_default=True)
 @click.option("--lang", type=click.Choice(["en", "vi"]), default="en", show_default=True)
-@click.option("--exercise", "exercises", multiple=True, type=click.Choice(list(batch_mod.EXERCISE_POINTS)),
+@click.option("--exercise", "exercises", multiple=True, type=click.Choice(EXERCISES),
               help="Grade only these exercises (repeatable).")
 @click.option("--cache-dir", type=click.Path(file_okay=False), default=None,
               help="Where the reference's results are cached.")

@@ -8,9 +8,10 @@ from pathlib import Path
 
 import click
 
-from grader import EXERCISES, batch_cli
+from grader import batch_cli
 from grader.api import DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT, Grader, UsageError, resolve_submission
 from grader.results import GradeResult
+from vqa.course import EXERCISES
 
 
 def write_outputs(result: GradeResult, *, json_path=None, gradescope_path=None, junit_path=None) -> None:

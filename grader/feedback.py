@@ -12,6 +12,9 @@ from pathlib import Path
 
 import jinja2
 
+from grader.outputs.gradescope import to_gradescope
+from grader.results import GradeResult, fmt_points
+
 TEXT = {
     "en": {
         "title": "Feedback", "score": "Score", "exercise": "Exercise", "points": "Points", "check": "Check",
@@ -59,12 +62,6 @@ def describe_flag(flag: str, lang: str = "en") -> str:
     if text is None:
         return flag
     return f"{arg}: {text}" if arg else text
-
-
-def fmt_points(value) -> str:
-    """``25`` for whole numbers, ``12.5`` otherwise."""
-    value = float(value or 0)
-    return str(int(value)) if value.is_integer() else f"{value:.2f}".rstrip("0").rstrip(".")
 
 
 @functools.lru_cache(maxsize=1)
@@ -115,29 +112,7 @@ def gradescope_results(record) -> dict:
     if data.get("status") != "graded" or not result:
         return {"score": 0, "output": f"Not graded: {data.get('reason') or 'unknown reason'}",
                 "visibility": "visible", "stdout_visibility": "visible", "tests": []}
-    try:
-        from grader.outputs import gradescope  # the grader's own writer, when it offers a dict builder
-
-        builder = getattr(gradescope, "to_gradescope", None) or getattr(gradescope, "results_json", None)
-        if builder is not None:
-            from grader.results import GradeResult
-
-            return builder(GradeResult.from_dict(result))
-    except ImportError:
-        pass
-    tests = []
-    for ex_name, ex in (result.get("exercises") or {}).items():
-        for check in ex.get("checks") or []:
-            text = "\n\n".join(x for x in (check.get("message"), check.get("hint") and f"Hint: {check['hint']}") if x)
-            tests.append({
-                "name": check.get("title") or check["name"], "number": check["name"],
-                "score": check.get("score", 0), "max_score": check.get("max_score", 0),
-                "status": "passed" if check.get("passed") else "failed", "output": text,
-                "tags": [ex_name], "visibility": "visible",
-            })
-    flags = [describe_flag(f) for f in result.get("flags") or []]
-    return {"score": result.get("score", 0), "execution_time": result.get("execution_time", 0),
-            "output": "; ".join(flags), "visibility": "visible", "stdout_visibility": "visible", "tests": tests}
+    return to_gradescope(GradeResult.from_dict(result))
 
 
 def write_student_files(record, out_dir: str | Path, lang: str | None = None) -> None:

@@ -16,6 +16,7 @@ import pytest
 
 from grader.client import CallResult
 from grader.i18n import Msg, where
+from vqa.course import stub_sentence
 
 CHECKS_DIR = Path(__file__).resolve().parent / "checks"
 
@@ -75,7 +76,7 @@ def _fail(msg: Msg):
 def describe_failure(result: CallResult):
     """What went wrong in a probe call, as a message (plain text where only the submission's words exist)."""
     if result.kind == "not_implemented":
-        return Msg("not_implemented_detail", detail=result.message.replace("NotImplementedError: ", "").split(". ")[0])
+        return Msg("not_implemented_detail", detail=stub_sentence(result.message))
     text = Msg.from_dict(result.msg) or result.message
     if result.kind in ("timeout", "crash", "memory"):
         return text

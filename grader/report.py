@@ -24,9 +24,10 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
-from grader.batch import EXERCISE_POINTS, FAILED, Record
+from grader.batch import FAILED, Record
 from vqa.files import write_json_atomic, write_text_atomic
 from grader.feedback import describe_flag, environment, fmt_points
+from vqa.course import POINTS
 
 LMS_FORMATS = ("moodle", "canvas")
 PROBLEM_FLAGS = ("timeout", "crash", "memory", "imports_reference")
@@ -132,7 +133,7 @@ class ClassSummary:
 
 
 def _exercise_names(records: list[Record]) -> list[str]:
-    names = list(EXERCISE_POINTS)
+    names = list(POINTS)
     for rec in records:
         for name in (rec.result or {}).get("exercises", {}):
             if name not in names:
@@ -176,7 +177,7 @@ def summarize(records: list[Record], *, similar: list | None = None, similarity_
     exercises = []
     for name in names:
         maxes = [float((rec.result or {}).get("exercises", {}).get(name, {}).get("max_score", 0)) for rec in records]
-        max_score = max(maxes, default=0.0) or float(EXERCISE_POINTS.get(name, 0))
+        max_score = max(maxes, default=0.0) or float(POINTS.get(name, 0))
         scores = [r.exercises.get(name, 0.0) for r in graded]
         skipped = sum(1 for rec in records if (rec.result or {}).get("exercises", {}).get(name, {})
                       .get("status", "graded") != "graded")

@@ -112,5 +112,7 @@ class GradeResult:
         )
 
 
-def fmt_points(value: float) -> str:
+def fmt_points(value: float | None) -> str:
+    """``25`` for whole numbers, ``12.5`` otherwise."""
+    value = float(value or 0)
     return str(int(value)) if float(value).is_integer() else f"{value:.2f}".rstrip("0").rstrip(".")

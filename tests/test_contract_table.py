@@ -11,6 +11,7 @@ import pytest
 
 from contract_table import ROWS
 from test_grader_defects import DEFECTS
+from vqa import course
 
 ROOT = Path(__file__).resolve().parent.parent
 VIETNAMESE = set("ạảấầẩẫậắằẳẵặẹẻẽếềểễệỉịọỏốồổỗộớờởỡợụủứừửữựỳỵỷỹđ")
@@ -19,7 +20,7 @@ VIETNAMESE = set("ạảấầẩẫậắằẳẵặẹẻẽếềểễệ�
 def docstrings() -> dict[str, str]:
     """{"exercise.function": its docstring on one line} for every function and class of the stubs."""
     out = {}
-    for exercise in ("dataset", "lora", "train", "predict"):
+    for exercise in course.EXERCISES:
         tree = ast.parse((ROOT / "exercises" / f"{exercise}.py").read_text(encoding="utf-8"))
         for node in ast.walk(tree):
             if isinstance(node, (ast.FunctionDef, ast.ClassDef)) and ast.get_docstring(node):

@@ -18,12 +18,13 @@ import pytest
 
 from grader import plan
 from grader.results import CheckResult, ExerciseResult, GradeResult
+from vqa import course
 
 ROOT = Path(__file__).resolve().parent.parent
 SOLUTIONS = ROOT / "solutions"
 CACHE = Path(tempfile.gettempdir()) / "grader-test-cache"
 CUDA_CHECKS = {"train.cuda_one_epoch", "train.cuda_fit", "predict.cuda_answers"}
-POINTS = {"dataset": 25, "lora": 15, "train": 35, "predict": 25}
+POINTS = course.POINTS
 
 
 def cuda_available() -> bool:

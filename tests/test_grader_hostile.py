@@ -14,11 +14,12 @@ from grader import sandbox
 from grader.api import Grader
 from grader.client import Zygote
 from mutants import copy_impl
+from vqa import course
 
 ROOT = Path(__file__).resolve().parent.parent
 SOLUTIONS = ROOT / "solutions"
 CACHE = Path(tempfile.gettempdir()) / "grader-test-cache"
-EXERCISES = ("dataset", "lora", "train", "predict")
+EXERCISES = course.EXERCISES
 
 # Hostile submissions, as edits to the reference (tests/mutants.py); the other modules stay the reference's.
 PATCH_PYTEST = '''

@@ -15,6 +15,7 @@ import pytest
 from grader import outputs
 from grader.api import Grader
 from grader.results import GradeResult
+from vqa import course
 
 ROOT = Path(__file__).resolve().parent.parent
 SOLUTIONS = ROOT / "solutions"
@@ -58,12 +59,12 @@ def test_exercises_not_implemented(tmp_path):
     assert lines[-1] == "Points 0/100"
     flagged = [line for line in lines if "not implemented yet" in line]
     assert len(flagged) == 4, proc.stdout
-    for exercise in ("dataset", "lora", "train", "predict"):
+    for exercise in course.EXERCISES:
         assert sum(exercise in line for line in flagged) >= 1
     assert len(lines) <= 8, "an unimplemented exercise is one line, not a wall of failures"
     data = json.loads((tmp_path / "r.json").read_text())
     assert data["score"] == 0 and data["max_score"] == 100
-    assert {f"not_implemented:{e}" for e in ("dataset", "lora", "train", "predict")} <= set(data["flags"])
+    assert {f"not_implemented:{e}" for e in course.EXERCISES} <= set(data["flags"])
 
 
 def test_usage_errors():
@@ -78,9 +79,8 @@ def test_json_schema(solutions_run):
     for key in ("score", "max_score", "exercises", "flags", "versions"):
         assert key in data
     assert data["score"] == data["max_score"] == 100
-    assert set(data["exercises"]) == {"dataset", "lora", "train", "predict"}
-    assert {n: e["max_score"] for n, e in data["exercises"].items()} == {"dataset": 25, "lora": 15, "train": 35,
-                                                                          "predict": 25}
+    assert set(data["exercises"]) == set(course.EXERCISES)
+    assert {n: e["max_score"] for n, e in data["exercises"].items()} == course.POINTS
     for exercise in data["exercises"].values():
         assert exercise["checks"]
         for check in exercise["checks"]:
@@ -106,7 +106,7 @@ def test_junit_parses(solutions_run):
     _, out = solutions_run
     xml = junitparser.JUnitXml.fromfile(str(out / "j.xml"))
     suites = list(xml)
-    assert [s.name for s in suites] == ["dataset", "lora", "train", "predict"]
+    assert [s.name for s in suites] == list(course.EXERCISES)
     cases = [case for suite in suites for case in suite]
     assert len(cases) == 40 and all(case.is_passed for case in cases)
 

@@ -9,10 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from grader import EXERCISES, guard, i18n
+from grader import guard, i18n
+from vqa import course
+from vqa.course import EXERCISES
 from grader.results import CheckResult, ExerciseResult, GradeResult
 
-POINTS = {"dataset": 25, "lora": 15, "train": 35, "predict": 25}
+POINTS = course.POINTS
 
 
 def check_functions(exercise):

@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 from grader.i18n import Msg, where
+from vqa.course import stub_sentence
 
 
 def points(value: float):
@@ -70,8 +71,7 @@ def error_text(error: dict):
     if not isinstance(error, dict):
         return str(error)
     if error.get("kind") == "not_implemented":
-        first = str(error.get("message", "")).split(". ")[0].replace("NotImplementedError: ", "")
-        return Msg("not_implemented_detail", detail=first)
+        return Msg("not_implemented_detail", detail=stub_sentence(error.get("message", "")))
     text = Msg.from_dict(error.get("msg")) or str(error.get("message", "error"))
     if error.get("where"):
         return Msg("error_at", text=text, where=where(error["where"]))

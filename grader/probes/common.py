@@ -8,6 +8,7 @@ from pathlib import Path
 import torch
 
 from grader.probes.runtime import _format_exception
+from vqa.course import is_stub_error
 
 # fixture layout inside the artifacts folder (written once by the reference's set-up probe)
 DATA = "data"
@@ -80,7 +81,7 @@ def attempt(fn, ctx):
         raise
     except BaseException as exc:  # noqa: BLE001
         info = _format_exception(exc, ctx.folder)
-        if isinstance(exc, NotImplementedError) and str(exc).startswith("Exercise"):
+        if is_stub_error(exc):
             info["kind"] = "not_implemented"
         else:
             info["kind"] = "error"

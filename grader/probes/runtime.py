@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from grader import protocol
+from vqa.course import is_stub_error
 
 PROBES: dict[str, "ProbeSpec"] = {}
 
@@ -63,22 +64,13 @@ def preload() -> None:
     import torch.utils.data  # noqa: F401
 
     import vqa.data  # noqa: F401
+    import vqa.impl  # noqa: F401
     import vqa.tiny  # noqa: F401
-
-    try:
-        import vqa.impl  # noqa: F401
-    except ImportError:  # pragma: no cover - older kit
-        pass
 
     from grader import guard  # noqa: F401
     from grader.probes import common  # noqa: F401
     from grader.probes import dataset, lora, predict, setup, train  # noqa: F401
     from grader.probes import selftest  # noqa: F401
-
-    try:
-        vqa.tiny._quiet_transformers()
-    except Exception:  # noqa: BLE001
-        pass
 
 
 # --------------------------------------------------------------------------- context
@@ -134,31 +126,16 @@ class Context:
 
 
 def load_exercise(folder: Path, exercise: str):
-    try:
-        from vqa import impl
-    except ImportError:  # pragma: no cover
-        impl = None
-    if impl is not None and hasattr(impl, "load_exercise"):
-        try:
-            return impl.load_exercise(folder, exercise)
-        except impl.ImplementationError as exc:
-            raise LoadError(str(exc)) from None
-        except BaseException as exc:  # noqa: BLE001 - module-level code of the submission
-            if isinstance(exc, (KeyboardInterrupt,)):
-                raise
-            raise LoadError(_format_exception(exc, folder)["message"]) from exc
-    import importlib.util
+    from vqa import impl
 
-    path = folder / f"{exercise}.py"
-    if not path.is_file():
-        raise LoadError(f"{path.name} is missing from {folder}")
-    spec = importlib.util.spec_from_file_location(f"_submission_{exercise}", path)
-    module = importlib.util.module_from_spec(spec)
     try:
-        spec.loader.exec_module(module)
-    except BaseException as exc:  # noqa: BLE001
+        return impl.load_exercise(folder, exercise)
+    except impl.ImplementationError as exc:
+        raise LoadError(str(exc)) from None
+    except BaseException as exc:  # noqa: BLE001 - module-level code of the submission
+        if isinstance(exc, (KeyboardInterrupt,)):
+            raise
         raise LoadError(_format_exception(exc, folder)["message"]) from exc
-    return module
 
 
 # --------------------------------------------------------------------------- plain data
@@ -255,7 +232,7 @@ def _error_response(exc: BaseException, ctx: Context) -> dict:
         return {"ok": False, "kind": "load_error", "type": "LoadError", "message": str(exc)[:2000], "where": None}
     info = _format_exception(exc, ctx.folder)
     kind = "error"
-    if isinstance(exc, NotImplementedError) and str(exc).startswith("Exercise"):
+    if is_stub_error(exc):
         kind = "not_implemented"
     elif isinstance(exc, MemoryError):
         kind = "memory"
