@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from grader.batch_cli import batch_command
+from grader.batch.cli import batch_command
 from mutants import copy_impl
 from vqa import course
 

@@ -55,14 +55,14 @@ def test_rows_quote_the_stubs():
 
 @pytest.mark.parametrize("row", ROWS, ids=[f"{r[0]}: {r[1][:40]}" for r in ROWS])
 def test_row_names_a_check_and_a_wrong_submission(row):
-    from grader import i18n
+    from grader.judge import messages
 
     where, words, check, mutant, note = row
     if check is None or mutant is None:
         assert note, f"{where} {words!r}: a row without a check or a mutant says why"
     if check is None:
         return
-    assert check in i18n.table()["checks"], f"unknown check {check}"
+    assert check in messages.table()["checks"], f"unknown check {check}"
     assert check.split(".")[0] == where.split(".")[0]
     if mutant is not None:
         defects = {d[0]: d for d in DEFECTS}

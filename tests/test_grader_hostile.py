@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from grader import sandbox
-from grader.api import Grader
-from grader.client import Zygote
+from grader.worker import sandbox
+from grader.judge.grade import Grader
+from grader.worker.handle import Zygote
 from mutants import copy_impl
 from vqa import course
 

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from grader import outputs
-from grader.api import Grader
-from grader.results import GradeResult
+from grader.reports import writers
+from grader.judge.grade import Grader
+from grader.judge.results import GradeResult
 from vqa import course
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -119,18 +119,18 @@ def test_failed_check_in_every_writer(grader, tmp_path):
     result = grader.grade(sub)
     n_failed = sum(not c.passed for c in result.checks())
     assert result.exercises["lora"].score < 15 and n_failed >= 2
-    gs = outputs.to_gradescope(result)
+    gs = writers.to_gradescope(result)
     failed = [t for t in gs["tests"] if t["status"] == "failed"]
     assert len(failed) == n_failed and all("hint" in t["output"] for t in failed)
     assert gs["score"] == result.score
     junitparser = pytest.importorskip("junitparser")
-    (tmp_path / "j.xml").write_text(outputs.to_junit_xml(result))
+    (tmp_path / "j.xml").write_text(writers.to_junit_xml(result))
     cases = [case for suite in junitparser.JUnitXml.fromfile(str(tmp_path / "j.xml")) for case in suite]
     assert sum(not case.is_passed for case in cases) == n_failed
     from rich.console import Console
 
     console = Console(record=True, width=200)
-    outputs.render(result, console)
+    writers.render(result, console)
     text = console.export_text()
     assert text.strip().splitlines()[-1] == f"Points {int(result.score)}/100"
     assert "bias parameters are trainable" in text and "hint:" in text
@@ -152,7 +152,7 @@ def test_exercise_filter_and_language(grader):
     assert list(result.exercises) == ["lora"] and result.max_score == 15
     with Grader(sandbox="none", cache_dir=CACHE, lang="vi") as vi:
         assert vi.lang == "vi"
-    from grader import i18n
+    from grader.judge import messages
 
-    title, hint = i18n.check_text("train.attention_mask_passed", "vi")
+    title, hint = messages.check_text("train.attention_mask_passed", "vi")
     assert "attention_mask" in title and "Bản gốc" in hint

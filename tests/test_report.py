@@ -9,7 +9,8 @@ import re
 import shutil
 from pathlib import Path
 
-from grader import feedback, report
+from grader.reports import feedback
+from grader.reports import class_report as report
 from grader.batch import Record
 from vqa import course
 
@@ -60,7 +61,7 @@ def sample_records(code_root: Path):
         Record("mallory", "mallory.zip", "failed",
                reason="mallory.zip: refused: path '../evil.py' points outside the folder ('..')"),
     ]
-    from grader.similarity import find_similar
+    from grader.reports.similarity import find_similar
 
     pairs = find_similar(folders)
     quiz_dir = code_root / "quiz"

@@ -97,7 +97,7 @@ def check_report_in_browser(html: Path, workdir: Path, *, students: int, expect_
 def sample_report(tmp_path_factory):
     from test_report import sample_records
 
-    from grader import report
+    from grader.reports import class_report as report
 
     out = tmp_path_factory.mktemp("report")
     records, pairs, quiz = sample_records(tmp_path_factory.mktemp("code"))

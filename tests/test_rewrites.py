@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from grader.api import Grader
+from grader.judge.grade import Grader
 
 REWRITES = Path(__file__).resolve().parent / "rewrites"
 FOLDERS = sorted(p for p in REWRITES.iterdir() if p.is_dir() and (p / "train.py").is_file())

@@ -1,22 +1,24 @@
-"""Command-line entry points for instructors: ``grade --batch DIR`` and ``grade bundle ...``.
+"""``grade --batch DIR``: the instructor's command family for a whole class.
 
-Plain functions (:func:`run_batch_command`, :func:`write_bundle`) do the work; the click objects
-here only parse options, so the main ``grade`` command can reuse them:
+The plain function :func:`run_batch_command` does the work and its signature gives every option's
+default; the click objects here only parse options, so the main ``grade`` command can reuse them:
 
-* :data:`batch_command` — a standalone command (``python -m grader.batch_cli DIR --out OUT``);
-* :func:`batch_options` — a decorator adding the batch-only options to another command;
-* :data:`bundle_group` — ``bundle gradescope OUT.zip`` and ``bundle github-classroom DIR``.
+* :data:`batch_command` — a standalone command (``python -m grader.batch.cli DIR --out OUT``);
+* :func:`batch_options` — a decorator adding the batch-only options to another command.
 """
 
 from __future__ import annotations
 
+import inspect
 import sys
 from pathlib import Path
 
 import click
 
 from grader import batch as batch_mod
-from grader import report as report_mod
+from grader.reports import class_report as report_mod
+from grader.judge import messages
+from grader.worker import limits
 from vqa.course import EXERCISES
 
 EXIT_OK, EXIT_START_FAILED, EXIT_INTERRUPTED = 0, 3, 130  # 3: as grade, when the grader itself cannot run
@@ -28,8 +30,9 @@ def _console():
     return Console(stderr=True, highlight=False)
 
 
-def run_batch_command(batch_dir: str | Path, out: str | Path | None = None, *, jobs: int = 0, timeout: float = 60.0,
-                      memory_mb: int = 2048, submission_timeout: float = 900.0, sandbox: str = "auto",
+def run_batch_command(batch_dir: str | Path, out: str | Path | None = None, *, jobs: int = 0,
+                      timeout: float = limits.CALL_TIMEOUT, memory_mb: int = limits.MEMORY_MB,
+                      submission_timeout: float = limits.SUBMISSION_TIMEOUT, sandbox: str = "auto",
                       device: str = "cpu", lang: str = "en", exercises: tuple[str, ...] | None = None,
                       cache_dir: str | None = None, force: bool = False, retry_failed: bool = False,
                       quiz: str | Path | None = None,
@@ -73,7 +76,7 @@ def write_class_files(records: list, out: Path, *, quiz=None, lms=None, lms_item
     """Similarity, quiz and the class outputs (grades.csv, report.html/json, LMS CSV) from ``records``."""
     pairs, note = [], None
     if similarity:
-        from grader import similarity as sim
+        from grader.reports import similarity as sim
 
         folders = {r.student: r.folder for r in records if r.folder and Path(r.folder).is_dir()}
         try:
@@ -110,6 +113,9 @@ def print_summary(summary: batch_mod.BatchSummary, out: Path, console=None) -> N
                   soft_wrap=True)
 
 
+_DEFAULTS = inspect.signature(run_batch_command).parameters
+
+
 def run_from_params(params: dict) -> int:
     """:func:`run_batch_command` from a click command's ``ctx.params`` (the ``grade`` command's names)."""
     names = ("jobs", "timeout", "memory_mb", "submission_timeout", "sandbox", "device", "lang", "cache_dir", "force",
@@ -124,23 +130,6 @@ batch_dir_option = click.option(
     help="Grade every submission in this folder (a subfolder or a .zip per student; the name is the student id).")
 
 
-class BundleAwareCommand(click.Command):
-    """A command that hands ``bundle ...`` to :data:`bundle_group`, so ``grade bundle gradescope OUT.zip``
-    works next to ``grade PATH`` (use ``@click.command(cls=BundleAwareCommand)``)."""
-
-    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
-        if args and args[0] == "bundle":
-            ctx.meta["bundle_args"] = list(args[1:])
-            return []
-        return super().parse_args(ctx, args)
-
-    def invoke(self, ctx: click.Context):
-        if "bundle_args" in ctx.meta:
-            return bundle_group.main(args=ctx.meta["bundle_args"], prog_name=f"{ctx.command_path} bundle",
-                                     standalone_mode=False)
-        return super().invoke(ctx)
-
-
 def batch_options(fn):
     """Add the options only a batch needs (``--out``, ``--jobs``, ``--submission-timeout``, ``--force``,
     ``--retry-failed``, ``--quiz``, ``--lms``, ``--lms-item``, ``--similarity-threshold``, ``--no-similarity``,
@@ -148,9 +137,10 @@ def batch_options(fn):
     decorators = [
         click.option("--out", "out", type=click.Path(file_okay=False), default=None,
                      help="Where results go (default: <DIR>-graded)."),
-        click.option("--jobs", "-j", type=click.IntRange(min=0), default=0, show_default=True,
+        click.option("--jobs", "-j", type=click.IntRange(min=0), default=_DEFAULTS["jobs"].default, show_default=True,
                      help="Submissions graded at once (0: the number of cores)."),
-        click.option("--submission-timeout", type=click.FloatRange(min=1), default=900, show_default=True,
+        click.option("--submission-timeout", type=click.FloatRange(min=1), default=_DEFAULTS["submission_timeout"].default,
+                     show_default=True,
                      help="Seconds one whole submission may take before it is recorded as failed."),
         click.option("--force", is_flag=True, help="Grade again even submissions that have not changed."),
         click.option("--retry-failed", is_flag=True,
@@ -159,8 +149,9 @@ def batch_options(fn):
                      help="A folder of quiz attempt files to add quiz scores and item statistics."),
         click.option("--lms", type=click.Choice(report_mod.LMS_FORMATS), default=None,
                      help="Also write a gradebook import CSV for this LMS."),
-        click.option("--lms-item", default="VQA lab", show_default=True, help="The grade item's name in the LMS."),
-        click.option("--similarity-threshold", type=click.FloatRange(0, 1), default=0.75, show_default=True,
+        click.option("--lms-item", default=_DEFAULTS["lms_item"].default, show_default=True, help="The grade item's name in the LMS."),
+        click.option("--similarity-threshold", type=click.FloatRange(0, 1),
+                     default=_DEFAULTS["similarity_threshold"].default, show_default=True,
                      help="Flag pairs sharing at least this share of their own code."),
         click.option("--no-similarity", is_flag=True, help="Skip the similarity check."),
         click.option("--progress/--no-progress", default=None, help="Show a progress bar (default: on a terminal)."),
@@ -173,13 +164,15 @@ def batch_options(fn):
 @click.command("batch", context_settings={"help_option_names": ["-h", "--help"]})
 @click.argument("batch_dir", type=click.Path(exists=True, file_okay=False))
 @batch_options
-@click.option("--timeout", type=click.FloatRange(min=1), default=60, show_default=True,
-              help="Seconds per probe call (as grade --timeout).")
-@click.option("--memory-mb", type=click.IntRange(min=64), default=2048, show_default=True,
+@click.option("--timeout", type=click.FloatRange(min=limits.MIN_CALL_TIMEOUT), default=_DEFAULTS["timeout"].default,
+              show_default=True, help="Seconds per probe call (as grade --timeout).")
+@click.option("--memory-mb", type=click.IntRange(min=limits.MIN_MEMORY_MB), default=_DEFAULTS["memory_mb"].default,
+              show_default=True,
               help="Memory a worker may use on top of the imported libraries, MiB (as grade --memory-mb).")
-@click.option("--sandbox", type=click.Choice(["auto", "bwrap", "none"]), default="auto", show_default=True)
-@click.option("--device", default="cpu", show_default=True)
-@click.option("--lang", type=click.Choice(["en", "vi"]), default="en", show_default=True)
+@click.option("--sandbox", type=click.Choice(["auto", "bwrap", "none"]), default=_DEFAULTS["sandbox"].default,
+              show_default=True)
+@click.option("--device", default=_DEFAULTS["device"].default, show_default=True)
+@click.option("--lang", type=click.Choice(messages.LANGS), default=_DEFAULTS["lang"].default, show_default=True)
 @click.option("--exercise", "exercises", multiple=True, type=click.Choice(EXERCISES),
               help="Grade only these exercises (repeatable).")
 @click.option("--cache-dir", type=click.Path(file_okay=False), default=None,
@@ -195,50 +188,6 @@ def batch_command(batch_dir, out, jobs, submission_timeout, force, retry_failed,
                              lms_item=lms_item, similarity=not no_similarity, similarity_threshold=similarity_threshold,
                              progress=progress)
     sys.exit(code)
-
-
-# --------------------------------------------------------------------------- bundles
-
-
-@click.group("bundle", context_settings={"help_option_names": ["-h", "--help"]})
-def bundle_group():
-    """Package the grader for an autograding platform."""
-
-
-@bundle_group.command("gradescope")
-@click.argument("out_zip", type=click.Path(dir_okay=False))
-@click.option("--source", default=None,
-              help="What setup.sh pip installs (a wheel, sdist, git URL or requirement; default: this package's "
-                   "source, bundled).")
-@click.option("--lang", type=click.Choice(["en", "vi"]), default="en", show_default=True)
-@click.option("--timeout", type=click.FloatRange(min=1), default=60, show_default=True)
-def bundle_gradescope(out_zip, source, lang, timeout):
-    """Write a Gradescope autograder zip (setup.sh, run_autograder) to OUT_ZIP."""
-    from grader import bundle
-
-    try:
-        path = bundle.write_gradescope(out_zip, source=source, lang=lang, timeout=timeout)
-    except (bundle.BundleError, OSError) as exc:
-        raise click.ClickException(str(exc)) from None
-    click.echo(f"wrote {path} (upload it as the autograder of a Gradescope programming assignment)")
-
-
-@bundle_group.command("github-classroom")
-@click.argument("out_dir", type=click.Path(file_okay=False))
-@click.option("--source", default=None,
-              help="What the workflow pip installs (default: git+<this checkout's origin URL>).")
-@click.option("--lang", type=click.Choice(["en", "vi"]), default="en", show_default=True)
-@click.option("--timeout", type=click.FloatRange(min=1), default=60, show_default=True)
-def bundle_github_classroom(out_dir, source, lang, timeout):
-    """Write .github/workflows/classroom.yml (and its grading script) into OUT_DIR, the starter repository."""
-    from grader import bundle
-
-    try:
-        paths = bundle.write_github_classroom(out_dir, source=source, lang=lang, timeout=timeout)
-    except (bundle.BundleError, OSError) as exc:
-        raise click.ClickException(str(exc)) from None
-    for p in paths:
-        click.echo(f"wrote {p}")
 
 
 if __name__ == "__main__":

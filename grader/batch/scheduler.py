@@ -1,7 +1,7 @@
 """Grading a folder of submissions in parallel, one result file per student, resumable.
 
 ``BATCH_DIR`` holds one subfolder or one ``.zip`` per student (the name is the student id).
-Each submission is graded by a *slot*: a long-lived judge process (``python -m grader.batch
+Each submission is graded by a *slot*: a long-lived judge process (``python -m grader.batch.slot
 --slot``) that keeps one worker zygote (torch, transformers and peft imported once) and the
 reference's results for the whole run, so a submission costs only its own probe calls.  The
 parent hands out submissions, enforces a per-submission time limit (a slot that overruns is
@@ -20,7 +20,6 @@ after an interruption grades only what is missing or changed.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import selectors
@@ -29,307 +28,18 @@ import subprocess
 import sys
 import time
 from collections import deque
-from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
+from dataclasses import asdict
 from pathlib import Path
-from typing import Callable, Iterable
+from typing import Callable
 
-from grader import archive
-from vqa.course import TOTAL_POINTS
+from grader.batch import archive
+from grader.batch.discovery import Entry, content_hash, discover
+from grader.batch.records import (FAILED, GRADED, BatchOptions, BatchSummary, Record, load_record, record_path,
+                                  utc_now)
 from vqa.files import write_json_atomic
 
-RECORD_FORMAT = "vqa-batch-record/1"
-HASH_MAX_BYTES = 64 * 1024 * 1024
-SKIP_NAMES = ("__MACOSX", "__pycache__")
-GRADED, FAILED = "graded", "failed"
 
-
-# --------------------------------------------------------------------------- options and records
-
-
-@dataclass
-class BatchOptions:
-    """How to grade a batch; the limits mirror ``grade``'s own options."""
-
-    jobs: int = 0  # 0: the number of cores
-    timeout: float = 60.0  # per probe call (``grade --timeout``)
-    memory_mb: int = 2048  # per worker child, on top of the imported libraries (``grade --memory-mb``)
-    submission_timeout: float = 900.0  # whole submission, enforced by the batch
-    start_timeout: float = 900.0  # a slot's start-up (the first one may compute the reference)
-    sandbox: str = "auto"
-    device: str = "cpu"
-    lang: str = "en"
-    exercises: tuple[str, ...] | None = None
-    cache_dir: str | None = None
-    force: bool = False  # grade again even when nothing changed
-    retry_failed: bool = False  # grade again the submissions recorded as failed (timeouts, unreadable)
-    limits: archive.Limits = field(default_factory=archive.Limits)
-    # module:factory building the grading engine in a slot (GRADER_BATCH_ENGINE: a stand-in for tests)
-    engine: str = field(default_factory=lambda: os.environ.get("GRADER_BATCH_ENGINE", "grader.batch:default_engine"))
-
-    def resolved_jobs(self) -> int:
-        return self.jobs if self.jobs > 0 else max(1, os.cpu_count() or 1)
-
-    def key(self) -> str:
-        """What makes two gradings comparable: options that change scores, and the grader's code."""
-        digest = hashlib.sha256()
-        digest.update(json.dumps({
-            "exercises": sorted(self.exercises) if self.exercises else None, "device": self.device,
-            "timeout": self.timeout, "memory_mb": self.memory_mb, "lang": self.lang, "engine": self.engine,
-        }, sort_keys=True).encode())
-        digest.update(grader_fingerprint().encode())
-        return digest.hexdigest()[:16]
-
-
-@dataclass
-class Entry:
-    """One submission found in the batch folder."""
-
-    student: str
-    path: Path
-    kind: str  # "folder" | "zip"
-
-
-@dataclass
-class Record:
-    """What the batch knows about one student: written to ``students/<id>.json``."""
-
-    student: str
-    source: str
-    status: str  # "graded" | "failed"
-    reason: str | None = None
-    content_hash: str | None = None
-    options_key: str | None = None
-    folder: str | None = None  # the code that was graded (for similarity and side-by-side views)
-    seconds: float = 0.0
-    graded_at: str = ""
-    result: dict | None = None
-    format: str = RECORD_FORMAT
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict) -> "Record":
-        names = {f for f in cls.__dataclass_fields__}
-        return cls(**{k: v for k, v in data.items() if k in names})
-
-    @property
-    def score(self) -> float:
-        return float((self.result or {}).get("score") or 0.0)
-
-    @property
-    def max_score(self) -> float:
-        return float((self.result or {}).get("max_score") or TOTAL_POINTS)
-
-    @property
-    def flags(self) -> list[str]:
-        flags = list((self.result or {}).get("flags") or [])
-        if self.status == FAILED:
-            flags.insert(0, "not_graded")
-        return flags
-
-
-@dataclass
-class BatchSummary:
-    """The outcome of one run."""
-
-    records: list[Record]
-    graded: list[str] = field(default_factory=list)
-    reused: list[str] = field(default_factory=list)
-    failed: list[str] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)  # duplicates, ignored files
-    interrupted: bool = False
-    seconds: float = 0.0
-
-    def problems(self) -> list[tuple[str, str]]:
-        """(student, reason) for every submission that failed or was flagged as crashing / hanging."""
-        out = []
-        for rec in self.records:
-            if rec.status == FAILED:
-                out.append((rec.student, rec.reason or "not graded"))
-                continue
-            bad = [f for f in rec.flags if f in ("timeout", "crash", "memory", "output_truncated")
-                   or f.startswith(("timeout", "crash"))]
-            if bad:
-                out.append((rec.student, "flagged: " + ", ".join(bad)))
-        return out
-
-
-# --------------------------------------------------------------------------- small helpers
-
-
-def utc_now() -> str:
-    return datetime.now(timezone.utc).replace(microsecond=0).isoformat()
-
-
-def grader_fingerprint() -> str:
-    """A hash of the code that decides grades (checks, probes, plan, reference): changes re-grade."""
-    root = Path(__file__).resolve().parent
-    digest = hashlib.sha256()
-    paths = [*root.glob("checks/**/*.py"), *root.glob("probes/**/*.py"),
-             *(root / n for n in ("plan.py", "api.py", "results.py", "worker.py", "hints.toml")),
-             *root.parent.glob("solutions/*.py")]
-    for path in sorted(p for p in paths if p.is_file()):
-        digest.update(path.relative_to(root.parent).as_posix().encode())
-        digest.update(path.read_bytes())
-    from grader import __version__
-
-    digest.update(__version__.encode())
-    return digest.hexdigest()[:16]
-
-
-def content_hash(entry: Entry) -> str:
-    """SHA-256 of what the student handed in: the zip's bytes, or the folder's files and names."""
-    digest = hashlib.sha256()
-    if entry.kind == "zip":
-        with open(entry.path, "rb") as fh:
-            for chunk in iter(lambda: fh.read(1 << 20), b""):
-                digest.update(chunk)
-        return digest.hexdigest()
-    total = 0
-    for root, dirs, files in os.walk(entry.path):
-        dirs[:] = sorted(d for d in dirs if not d.startswith(".") and d not in SKIP_NAMES)
-        for name in sorted(files):
-            path = Path(root) / name
-            rel = path.relative_to(entry.path).as_posix()
-            digest.update(rel.encode() + b"\0")
-            if path.is_symlink():
-                digest.update(b"link:" + os.readlink(path).encode())
-                continue
-            try:
-                size = path.stat().st_size
-                if total + size > HASH_MAX_BYTES:
-                    digest.update(f"size:{size}".encode())
-                    continue
-                total += size
-                digest.update(path.read_bytes())
-            except OSError as exc:
-                digest.update(f"error:{exc.errno}".encode())
-    return digest.hexdigest()
-
-
-def discover(batch_dir: str | Path, exclude: Iterable[str | Path] = ()) -> tuple[list[Entry], list[str]]:
-    """The submissions in ``batch_dir`` (sorted by student id) and notes on what was left out.
-
-    ``exclude``: folders that are not submissions (the output folder, when it sits inside ``batch_dir``).
-    """
-    batch_dir = Path(batch_dir)
-    skip = {Path(p).resolve() for p in exclude}
-    if not batch_dir.is_dir():
-        raise FileNotFoundError(f"{batch_dir}: no such folder (expected one subfolder or .zip per student)")
-    entries: dict[str, Entry] = {}
-    notes: list[str] = []
-    for path in sorted(batch_dir.iterdir(), key=lambda p: p.name):
-        if path.name.startswith(".") or path.name in SKIP_NAMES or path.resolve() in skip:
-            continue
-        if path.is_dir():
-            entry = Entry(path.name, path, "folder")
-        elif path.suffix.lower() == ".zip":
-            entry = Entry(path.stem, path, "zip")
-        else:
-            notes.append(f"{path.name}: ignored (not a folder or a .zip)")
-            continue
-        if entry.student in entries:
-            notes.append(f"{path.name}: ignored: {entries[entry.student].path.name} has the same student id")
-            continue
-        entries[entry.student] = entry
-    return list(entries.values()), notes
-
-
-def record_path(out_dir: Path, student: str) -> Path:
-    return out_dir / "students" / f"{student}.json"
-
-
-def load_record(path: Path) -> Record | None:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    if not isinstance(data, dict) or data.get("format") != RECORD_FORMAT:
-        return None
-    return Record.from_dict(data)
-
-
-def load_records(out_dir: str | Path, students: Iterable[str] | None = None) -> list[Record]:
-    """Records on disk (all of them, or those of ``students``), sorted by student id."""
-    out_dir = Path(out_dir)
-    if students is None:
-        paths = sorted((out_dir / "students").glob("*.json"))
-    else:
-        paths = [record_path(out_dir, s) for s in sorted(students)]
-    return [r for r in (load_record(p) for p in paths) if r is not None]
-
-
-# --------------------------------------------------------------------------- the slot (judge process)
-
-
-def default_engine(options: dict) -> "GraderEngine":
-    """The grading engine of a slot: one :class:`grader.api.Grader` (one worker zygote) for every submission."""
-    return GraderEngine(options)
-
-
-class GraderEngine:
-    """Adapts :class:`grader.api.Grader` to the slot: ``warm()`` once, ``grade(folder) -> dict`` many times."""
-
-    def __init__(self, options: dict):
-        from grader.api import Grader
-
-        self.exercises = options.get("exercises") or None
-        self.grader = Grader(lang=options["lang"], device=options["device"], sandbox=options["sandbox"],
-                             timeout=options["timeout"], memory_mb=options["memory_mb"],
-                             cache_dir=options.get("cache_dir"))
-
-    def warm(self) -> None:
-        """Start the worker and load (or compute) the reference now, not on the first student's clock."""
-        self.grader.warm()
-
-    def grade(self, folder: str) -> dict:
-        return self.grader.grade(folder, self.exercises).to_dict()
-
-    def close(self) -> None:
-        self.grader.close()
-
-
-def _load_factory(spec: str) -> Callable:
-    import importlib
-
-    module, _, name = spec.partition(":")
-    return getattr(importlib.import_module(module), name)
-
-
-def slot_main(reply_fd: int) -> int:
-    """Serve grading requests (JSON lines on stdin) and answer on ``reply_fd``; first line: options."""
-    reply = os.fdopen(reply_fd, "w", encoding="utf-8", buffering=1)
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when a slot stops
-    options = json.loads(sys.stdin.readline())
-    try:
-        engine = _load_factory(options["engine"])(options)
-        warm = getattr(engine, "warm", None)
-        if warm:
-            warm()
-    except BaseException as exc:  # noqa: BLE001 - tell the parent in words, not a traceback only
-        import traceback
-
-        traceback.print_exc()
-        reply.write(json.dumps({"ready": False, "error": f"{type(exc).__name__}: {exc}"}) + "\n")
-        return 1
-    reply.write(json.dumps({"ready": True}) + "\n")
-    for line in sys.stdin:
-        request = json.loads(line)
-        start = time.perf_counter()
-        try:
-            result = engine.grade(request["folder"])
-            answer = {"ok": True, "result": result}
-        except BaseException as exc:  # noqa: BLE001
-            import traceback
-
-            traceback.print_exc()
-            answer = {"ok": False, "error": f"the grader failed on this submission: {type(exc).__name__}: {exc}"}
-        answer.update(id=request["id"], seconds=round(time.perf_counter() - start, 3))
-        reply.write(json.dumps(answer, allow_nan=False, default=str) + "\n")
-    engine.close()
-    return 0
+# --------------------------------------------------------------------------- the parent's handle on a slot
 
 
 class Slot:
@@ -350,11 +60,11 @@ class Slot:
     def start(self) -> None:
         read_fd, write_fd = os.pipe()
         env = dict(os.environ)
-        env["PYTHONPATH"] = str(Path(__file__).resolve().parent.parent) + (
+        env["PYTHONPATH"] = str(Path(__file__).resolve().parents[2]) + (
             os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
         with open(self.log_path, "ab") as log:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "grader.batch", "--slot", "--reply-fd", str(write_fd)],
+                [sys.executable, "-m", "grader.batch.slot", "--slot", "--reply-fd", str(write_fd)],
                 stdin=subprocess.PIPE, stdout=log, stderr=subprocess.STDOUT, pass_fds=[write_fd],
                 start_new_session=True, env=env)
         os.close(write_fd)
@@ -518,7 +228,7 @@ def run_batch(batch_dir: str | Path, out_dir: str | Path, options: BatchOptions 
     Ctrl-C loses only the submissions in flight; ``summary.interrupted`` is then True and the
     KeyboardInterrupt is not re-raised.  Raises :class:`SlotStartError` when grading cannot start at all.
     """
-    from grader import feedback
+    from grader.reports import feedback
 
     options = options or BatchOptions()
     out_dir = Path(out_dir)
@@ -662,17 +372,3 @@ def _drive(slots: list[Slot], todo: deque, finish: Callable[[Record], None], bar
                 retire(slot)
     finally:
         selector.close()
-
-
-def main(argv: list[str] | None = None) -> int:
-    import argparse
-
-    parser = argparse.ArgumentParser(prog="python -m grader.batch", description="internal: a batch grading slot")
-    parser.add_argument("--slot", action="store_true", required=True)
-    parser.add_argument("--reply-fd", type=int, required=True)
-    args = parser.parse_args(argv)
-    return slot_main(args.reply_fd)
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -11,7 +11,7 @@
 
 Every script takes its install source from ``GRADER_SOURCE`` and its folders from environment
 variables (``AUTOGRADER_ROOT``, ``GRADE``, ``PYTHON``, ``PIP``), so they run outside the platform too.
-``python -m grader.bundle classroom-result RESULT.json`` prints the reporter's base64 payload.
+``python -m grader.bundles.build classroom-result RESULT.json`` prints the reporter's base64 payload.
 """
 
 from __future__ import annotations
@@ -26,7 +26,9 @@ from pathlib import Path
 
 import jinja2
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+from grader.worker import limits
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
 SOURCE_ITEMS = ("pyproject.toml", "README.md", "LICENSE", "vqa", "grader", "quiz", "solutions", "exercises")
 SKIP = ("__pycache__", ".pytest_cache", ".mypy_cache", ".ruff_cache")
 EXEC_MODE = 0o755
@@ -37,7 +39,7 @@ class BundleError(RuntimeError):
 
 
 def _env() -> jinja2.Environment:
-    return jinja2.Environment(loader=jinja2.FileSystemLoader(str(Path(__file__).parent / "bundle_templates")),
+    return jinja2.Environment(loader=jinja2.FileSystemLoader(str(Path(__file__).parent / "templates")),
                               keep_trailing_newline=True, undefined=jinja2.StrictUndefined)
 
 
@@ -70,7 +72,7 @@ def _add(zf: zipfile.ZipFile, name: str, data: bytes | str, *, executable: bool 
     zf.writestr(info, data.encode() if isinstance(data, str) else data)
 
 
-def write_gradescope(out_zip: str | Path, *, source: str | None = None, lang: str = "en", timeout: float = 60,
+def write_gradescope(out_zip: str | Path, *, source: str | None = None, lang: str = "en", timeout: float = limits.CALL_TIMEOUT,
                      extra_args: list[str] | None = None) -> Path:
     """Write the Gradescope autograder zip; ``source`` is what ``setup.sh`` installs.
 
@@ -112,7 +114,7 @@ def default_classroom_source() -> str | None:
     return f"git+{url}" if url else None
 
 
-def write_github_classroom(out_dir: str | Path, *, source: str | None = None, lang: str = "en", timeout: float = 60,
+def write_github_classroom(out_dir: str | Path, *, source: str | None = None, lang: str = "en", timeout: float = limits.CALL_TIMEOUT,
                            extra_args: list[str] | None = None) -> list[Path]:
     """Write the Classroom workflow and its two scripts into the starter repository ``out_dir``."""
     source = source or default_classroom_source()
@@ -169,7 +171,7 @@ def main(argv: list[str] | None = None) -> int:
     if len(argv) == 2 and argv[0] == "classroom-result":
         print(classroom_payload(argv[1]))
         return 0
-    print("usage: python -m grader.bundle classroom-result RESULT.json", file=sys.stderr)
+    print("usage: python -m grader.bundles.build classroom-result RESULT.json", file=sys.stderr)
     return 2
 
 

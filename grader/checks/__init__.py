@@ -1,7 +1,7 @@
 """Checks: pytest tests that compare the submission's probe results with the reference's.
 
 Each check is a plain test function with ``@points(n)``; titles, hints and the messages a check fails
-with (keys and named fields) live in ``grader/hints.toml``.  The ``probes`` fixture comes from the
+with (keys and named fields) live in ``grader/judge/hints.toml``.  The ``probes`` fixture comes from the
 grader's pytest plugin.
 """
 
@@ -12,7 +12,7 @@ import math
 import numpy as np
 import pytest
 
-from grader.i18n import Msg, where
+from grader.judge.messages import Msg, where
 from vqa.course import stub_sentence
 
 

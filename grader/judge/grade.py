@@ -9,18 +9,16 @@ import tempfile
 import time
 from pathlib import Path
 
-from grader import guard, i18n
-from grader import plan as plan_mod
-from grader import sandbox as sandbox_mod
-from grader.client import REPO_ROOT, CallResult, Zygote
-from grader.plugin import GraderPlugin, ProbeStore, Status, run_checks
-from grader.reference import GRADER_DIR, ReferenceStore, versions, vqa_env
-from grader.results import CheckResult, ExerciseResult, GradeResult
-from grader.runner import ProbeRunner, copy_submission
+from grader.worker import guard, limits
+from grader.judge import messages
+from grader.judge import plan as plan_mod
+from grader.worker import sandbox as sandbox_mod
+from grader.worker.handle import REPO_ROOT, CallResult, Zygote
+from grader.judge.session import GraderPlugin, ProbeStore, Status, run_checks
+from grader.judge.reference import GRADER_DIR, ReferenceStore, versions, vqa_env
+from grader.judge.results import CheckResult, ExerciseResult, GradeResult
+from grader.worker.lanes import ProbeRunner, copy_submission
 from vqa.course import EXERCISES, stub_task
-
-DEFAULT_TIMEOUT = 60.0  # seconds per probe call; the tiny fixtures need about one
-DEFAULT_MEMORY_MB = 2048  # address space a worker child may add on top of the imported libraries
 
 
 class UsageError(ValueError):
@@ -55,10 +53,10 @@ class Grader:
     """Grades submissions; keeps a worker and the reference's results between them."""
 
     def __init__(self, *, lang: str = "en", device: str = "cpu", sandbox: str = "auto",
-                 timeout: float = DEFAULT_TIMEOUT, memory_mb: int = DEFAULT_MEMORY_MB,
+                 timeout: float = limits.CALL_TIMEOUT, memory_mb: int = limits.MEMORY_MB,
                  cache_dir: str | os.PathLike | None = None, output_limit: int = 4096):
-        if lang not in i18n.LANGS:
-            raise UsageError(f"unknown language {lang!r}; choose one of {', '.join(i18n.LANGS)}")
+        if lang not in messages.LANGS:
+            raise UsageError(f"unknown language {lang!r}; choose one of {', '.join(messages.LANGS)}")
         if device not in ("cpu", "cuda"):
             raise UsageError(f"unknown device {device!r}; choose cpu or cuda")
         try:
@@ -66,7 +64,7 @@ class Grader:
         except sandbox_mod.SandboxError as exc:
             raise UsageError(str(exc)) from None
         if note:  # the same note, in the learner's language
-            note = i18n.message("sandbox_none", lang, reason=sandbox_mod.bwrap_status()[1])
+            note = messages.message("sandbox_none", lang, reason=sandbox_mod.bwrap_status()[1])
         self.notes = [note] if note else []
         self.lang = lang
         self.device = device
@@ -165,11 +163,11 @@ class Grader:
             if static or dynamic:
                 what = " and ".join(static or sorted({v.split()[-1].split("/")[-1] for v in dynamic}))
                 detail = "; ".join(([f"imports {s}" for s in static] + dynamic)[:3])
-                statuses[exercise] = Status("imports_reference", i18n.message(
+                statuses[exercise] = Status("imports_reference", messages.message(
                     "imports_reference", lang, file=f"{exercise}.py", what=what, detail=detail))
                 flags.append(f"imports_reference:{exercise}")
             elif load is not None:
-                statuses[exercise] = Status("load_error", f"{exercise}.py {i18n.message('load_error', lang)}: "
+                statuses[exercise] = Status("load_error", f"{exercise}.py {messages.message('load_error', lang)}: "
                                                           f"{load.message}")
                 flags.append(f"load_error:{exercise}")
             else:
@@ -185,7 +183,7 @@ class Grader:
         notes = list(self.notes)
         cuda_keys = [call.key for call in plan_mod.CUDA_PLAN if call.key in reference]
         if self.device == "cuda" and cuda_keys and not all((reference[k].data or {}).get("cuda") for k in cuda_keys):
-            notes.append(i18n.message("cuda_unavailable_note", lang))
+            notes.append(messages.message("cuda_unavailable_note", lang))
         grade = GradeResult(flags=flags, versions=versions(), notes=notes, submission=str(folder), lang=lang)
         for exercise in exercises:
             grade.exercises[exercise] = ExerciseResult(exercise)
@@ -194,13 +192,13 @@ class Grader:
             outcome = plugin.outcomes.get(name)
             passed = bool(outcome and outcome.passed)
             skipped = bool(outcome and outcome.skipped)
-            title, hint = i18n.check_text(name, lang)
+            title, hint = messages.check_text(name, lang)
             if not passed and outcome and outcome.msg is not None:
-                hint = i18n.symptom_hint(outcome.msg, lang) or hint
-                root = i18n.symptom(outcome.msg).get("root")
+                hint = messages.symptom_hint(outcome.msg, lang) or hint
+                root = messages.symptom(outcome.msg).get("root")
                 if root and root != name:
                     symptom_roots[name] = root
-            message = "" if passed else (outcome.text(lang) if outcome else i18n.message("check_not_run", lang))
+            message = "" if passed else (outcome.text(lang) if outcome else messages.message("check_not_run", lang))
             output = ""
             if not passed and not skipped and outcome:
                 output = "\n".join(student[k].output for k in dict.fromkeys(outcome.touched)
@@ -230,7 +228,7 @@ class Grader:
                     all(e.get("kind") == "not_implemented" for e in errors):
                 first = stub_task(errors[0].get("message", ""))
                 ex.status = "not_implemented"
-                ex.summary = f"{i18n.message('not_implemented', lang)}: {first}"
+                ex.summary = f"{messages.message('not_implemented', lang)}: {first}"
                 flags.append(f"not_implemented:{exercise}")
                 for check in ex.checks:
                     if not check.skipped:
@@ -257,7 +255,7 @@ def root_causes(checks: list[CheckResult], depends: dict[str, list[str]], lang: 
         if root is not None:
             root = failed.get(root.caused_by, root)
             check.caused_by = root.name
-            check.hint = i18n.message("follows_from", lang, check=root.title)
+            check.hint = messages.message("follows_from", lang, check=root.title)
         seen.setdefault(check.message, check)
 
 
@@ -295,9 +293,9 @@ def learner_paths(call: CallResult, copy: Path, folder: Path) -> None:
 
 
 def grade_submission(path, *, exercises=None, lang: str = "en", device: str = "cpu", sandbox: str = "auto",
-                     timeout: float = DEFAULT_TIMEOUT, memory_mb: int = DEFAULT_MEMORY_MB,
+                     timeout: float = limits.CALL_TIMEOUT, memory_mb: int = limits.MEMORY_MB,
                      cache_dir=None) -> GradeResult:
-    """Grade one submission folder and return the result (see grader.results)."""
+    """Grade one submission folder and return the result (see grader.judge.results)."""
     with Grader(lang=lang, device=device, sandbox=sandbox, timeout=timeout, memory_mb=memory_mb,
                 cache_dir=cache_dir) as grader:
         return grader.grade(path, exercises)

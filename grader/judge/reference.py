@@ -22,12 +22,12 @@ from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 
-from grader import plan as plan_mod
-from grader.client import REPO_ROOT, CallResult, Zygote
-from grader.runner import ProbeRunner
+from grader.judge import plan as plan_mod
+from grader.worker.handle import REPO_ROOT, CallResult, Zygote
+from grader.worker.lanes import ProbeRunner
 from vqa.files import user_cache_dir
 
-GRADER_DIR = Path(__file__).resolve().parent
+GRADER_DIR = Path(__file__).resolve().parents[1]
 VERSIONED = ("torch", "transformers", "peft", "numpy", "safetensors", "pillow", "tokenizers")
 
 
@@ -71,13 +71,13 @@ def cache_key(device: str, ref: Path) -> str:
     digest.update(json.dumps(versions(), sort_keys=True).encode())
     digest.update(device.encode())
     if device == "cuda":  # the CUDA runs say "not available" on a machine without a GPU: not for one with it
-        from grader.sandbox import gpu_devices
+        from grader.worker.sandbox import gpu_devices
 
         digest.update(b"gpu" if gpu_devices() else b"no-gpu")
     for root in (ref, REPO_ROOT / "vqa", GRADER_DIR / "probes"):
         if root.is_dir():
             _hash_tree(digest, root)
-    for name in ("worker.py", "plan.py", "protocol.py"):
+    for name in ("worker/zygote.py", "judge/plan.py", "worker/protocol.py"):
         digest.update((GRADER_DIR / name).read_bytes())
     return digest.hexdigest()[:20]
 

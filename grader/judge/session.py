@@ -14,11 +14,11 @@ from pathlib import Path
 
 import pytest
 
-from grader.client import CallResult
-from grader.i18n import Msg, where
+from grader.worker.handle import CallResult
+from grader.judge.messages import Msg, where
 from vqa.course import stub_sentence
 
-CHECKS_DIR = Path(__file__).resolve().parent / "checks"
+CHECKS_DIR = Path(__file__).resolve().parents[1] / "checks"
 
 
 @dataclass

@@ -1,6 +1,6 @@
 """A probe for testing the worker itself: calls ``selftest()`` in a module of the submission."""
 
-from grader.probes.runtime import probe
+from grader.probes.registry import probe
 from vqa.course import EXERCISES
 
 

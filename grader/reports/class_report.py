@@ -2,7 +2,7 @@
 
 The numbers come from :func:`summarize` (plain data, also written as ``report.json``); the HTML is
 one self-contained file (inline CSS, SVG and a little JS; nothing fetched) rendered with jinja2 from
-``grader/templates/report.html.j2``.
+``grader/reports/templates/report.html.j2``.
 
 LMS exports (``--lms``), kept deliberately small:
 
@@ -24,9 +24,9 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
-from grader.batch import FAILED, Record
+from grader.batch.records import FAILED, Record
 from vqa.files import write_json_atomic, write_text_atomic
-from grader.feedback import describe_flag, environment, fmt_points
+from grader.reports.feedback import describe_flag, environment, fmt_points
 from vqa.course import POINTS
 
 LMS_FORMATS = ("moodle", "canvas")

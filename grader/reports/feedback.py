@@ -12,8 +12,8 @@ from pathlib import Path
 
 import jinja2
 
-from grader.outputs.gradescope import to_gradescope
-from grader.results import GradeResult, fmt_points
+from grader.reports.writers.gradescope import to_gradescope
+from grader.judge.results import GradeResult, fmt_points
 
 TEXT = {
     "en": {
@@ -66,7 +66,7 @@ def describe_flag(flag: str, lang: str = "en") -> str:
 
 @functools.lru_cache(maxsize=1)
 def environment() -> jinja2.Environment:
-    """The jinja2 environment for ``grader/templates`` (HTML autoescaped, Markdown not)."""
+    """The jinja2 environment for ``grader/reports/templates`` (HTML autoescaped, Markdown not)."""
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(Path(__file__).parent / "templates")),
         autoescape=jinja2.select_autoescape(enabled_extensions=("html", "html.j2"), default_for_string=False),

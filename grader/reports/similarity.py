@@ -83,7 +83,7 @@ def find_similar(folders: dict[str, str | Path], boilerplate_dir: str | Path | N
         raise SimilarityUnavailable(f"similarity check skipped: copydetect is not installed ({exc}); "
                                     "pip install copydetect") from None
     if boilerplate_dir is None:
-        boilerplate_dir = Path(__file__).resolve().parent.parent / "exercises"
+        boilerplate_dir = Path(__file__).resolve().parents[2] / "exercises"
     win = GUARANTEE - NOISE + 1
     boiler: dict[str, list[int]] = {}
     for name in FILES:

@@ -20,9 +20,10 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from grader import protocol, sandbox
+from grader.worker import protocol
+from grader.worker import sandbox
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+REPO_ROOT = Path(__file__).resolve().parents[2]
 TOKEN_VAR = "GRADER_RUN_TOKEN"
 CHILD_TOKEN_VAR = "GRADER_CHILD_TOKEN"
 CUDA_VAR = "GRADER_WORKER_CUDA"  # set for a zygote whose children may use CUDA (--device cuda)
@@ -46,7 +47,7 @@ class CallResult:
     output_bytes: int = 0
     violations: list = field(default_factory=list)
     seconds: float = 0.0
-    msg: dict | None = None  # the message as data ({"key", "fields"}; see grader.i18n.Msg) where the grader wrote it
+    msg: dict | None = None  # the message as data ({"key", "fields"}; see grader.judge.messages.Msg) where the grader wrote it
 
     def describe(self) -> str:
         text = self.message
@@ -129,7 +130,7 @@ class Zygote:
         ctl, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         cmd = sandbox.prefix(self.sandbox_mode, [self.cwd, *self.writable], self.readable, self.hidden,
                              sandbox.gpu_devices() if self.cuda else ())
-        cmd += [sys.executable, "-m", "grader.worker", "--ctl-fd", str(theirs.fileno())]
+        cmd += [sys.executable, "-m", "grader.worker.zygote", "--ctl-fd", str(theirs.fileno())]
         log = open(self.log_path, "wb") if self.log_path else subprocess.DEVNULL
         try:
             self.proc = subprocess.Popen(cmd, pass_fds=[theirs.fileno()], start_new_session=True, cwd=self.cwd,

@@ -7,8 +7,8 @@ import shutil
 import threading
 from pathlib import Path
 
-from grader.client import CallResult, Child, Zygote
-from grader.plan import ProbeCall
+from grader.worker.handle import CallResult, Child, Zygote
+from grader.judge.plan import ProbeCall
 
 COPY_MAX_FILES = 200
 COPY_MAX_BYTES = 5 * 1024 * 1024

@@ -1,6 +1,6 @@
 """The worker: the only process that runs submission code.
 
-``python -m grader.worker --ctl-fd N`` starts a *zygote*: it imports torch,
+``python -m grader.worker.zygote --ctl-fd N`` starts a *zygote*: it imports torch,
 transformers, peft and the probes once, runs no submission code itself, and
 forks one *child* per submission on request.  A child starts its own session
 (so the judge can kill its whole process group), sends its output to a pipe the
@@ -28,7 +28,7 @@ import socket
 import sys
 import traceback
 
-from grader import protocol
+from grader.worker import protocol
 
 _PR_SET_PDEATHSIG = 1
 
@@ -128,9 +128,9 @@ def _child(fds: list[int], config: dict) -> None:
     signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # an over-long write raises OSError instead
 
     sock = socket.socket(fileno=sock_fd)
-    from grader.probes import runtime
+    from grader.probes import serve
 
-    runtime.serve(sock, config)
+    serve.serve(sock, config)
 
 
 # --------------------------------------------------------------------------- zygote
@@ -145,9 +145,9 @@ def zygote(ctl_fd: int) -> int:
     _set_limit(resource.RLIMIT_CORE, 0)
     ctl = socket.socket(fileno=ctl_fd)
     try:
-        from grader.probes import runtime
+        from grader.probes import serve
 
-        runtime.preload()
+        serve.preload()
     except BaseException:  # noqa: BLE001 - report any start-up failure to the judge
         _reply(ctl, {"ready": False, "error": traceback.format_exc(limit=8)})
         return 1
@@ -214,7 +214,7 @@ def zygote(ctl_fd: int) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m grader.worker")
+    parser = argparse.ArgumentParser(prog="python -m grader.worker.zygote")
     parser.add_argument("--ctl-fd", type=int, required=True)
     args = parser.parse_args(argv)
     return zygote(args.ctl_fd)

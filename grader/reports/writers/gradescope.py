@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from grader import i18n
-from grader.results import GradeResult, fmt_points
+from grader.judge import messages
+from grader.judge.results import GradeResult, fmt_points
 
 
 def to_gradescope(result: GradeResult, visibility: str = "visible") -> dict:
@@ -15,13 +15,13 @@ def to_gradescope(result: GradeResult, visibility: str = "visible") -> dict:
         for n_check, check in enumerate(exercise.checks, start=1):
             lines = []
             if check.skipped:
-                lines.append(f"{i18n.message('skipped', result.lang)}: {check.message}")
+                lines.append(f"{messages.message('skipped', result.lang)}: {check.message}")
             elif not check.passed:
                 lines.append(check.message)
                 if check.hint:
-                    lines.append(f"{i18n.message('hint', result.lang)}: {check.hint}")
+                    lines.append(f"{messages.message('hint', result.lang)}: {check.hint}")
                 if check.output:
-                    lines.append(f"{i18n.message('output', result.lang)}:\n{check.output}")
+                    lines.append(f"{messages.message('output', result.lang)}:\n{check.output}")
             test = {
                 "name": f"{exercise.name}: {check.title}",
                 "number": f"{n_ex}.{n_check}",

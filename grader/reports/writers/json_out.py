@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from grader.results import GradeResult
+from grader.judge.results import GradeResult
 
 
 def dumps(result: GradeResult, *, timings: bool = True) -> str:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
-from grader import i18n
-from grader.results import GradeResult, fmt_points
+from grader.judge import messages
+from grader.judge.results import GradeResult, fmt_points
 
 
 def to_junit_xml(result: GradeResult) -> str:
@@ -26,7 +26,7 @@ def to_junit_xml(result: GradeResult) -> str:
                 ET.SubElement(case, "skipped", message=check.message[:500])
             elif not check.passed:
                 failure = ET.SubElement(case, "failure", message=check.message[:500], type="CheckFailed")
-                hint = check.hint and f"{i18n.message('hint', result.lang)}: {check.hint}"
+                hint = check.hint and f"{messages.message('hint', result.lang)}: {check.hint}"
                 failure.text = "\n".join(filter(None, [check.message, hint, check.output]))
             out = ET.SubElement(case, "system-out")
             out.text = f"points {fmt_points(check.score)}/{fmt_points(check.max_score)}"

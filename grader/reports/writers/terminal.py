@@ -6,20 +6,20 @@ from __future__ import annotations
 from rich.console import Console
 from rich.markup import escape
 
-from grader import i18n
-from grader.results import GradeResult, fmt_points
+from grader.judge import messages
+from grader.judge.results import GradeResult, fmt_points
 
 
 def points_line(result: GradeResult, lang: str = "en") -> str:
     """The one score line, last: ``Points X/Y`` (GitHub Classroom's form), ``Điểm X/Y`` in Vietnamese."""
-    return f"{i18n.message('points', lang)} {fmt_points(result.score)}/{fmt_points(result.max_score)}"
+    return f"{messages.message('points', lang)} {fmt_points(result.score)}/{fmt_points(result.max_score)}"
 
 
 def render(result: GradeResult, console: Console | None = None, *, verbose: bool = False) -> None:
     console = console or Console(highlight=False, soft_wrap=True)
     lang = result.lang
     for note in result.notes:
-        console.print(f"[yellow]{escape(i18n.message('sandbox_fallback', lang))}: {escape(note)}[/]")
+        console.print(f"[yellow]{escape(messages.message('sandbox_fallback', lang))}: {escape(note)}[/]")
     for name, ex in result.exercises.items():
         pts = f"{fmt_points(ex.score)}/{fmt_points(ex.max_score)}"
         if ex.status != "graded":
@@ -27,11 +27,11 @@ def render(result: GradeResult, console: Console | None = None, *, verbose: bool
             continue
         colour = "green" if ex.score == ex.max_score else "red"
         roots = [c for c in ex.checks if not c.passed and not c.skipped and not c.caused_by]
-        lead = f"  [yellow]{escape(i18n.message('start_with', lang))}: ✘ {escape(roots[0].title)}[/]" if roots else ""
+        lead = f"  [yellow]{escape(messages.message('start_with', lang))}: ✘ {escape(roots[0].title)}[/]" if roots else ""
         console.print(f"[bold {colour}]{name}[/] [dim]{pts}[/]{lead}")
         for check in ex.checks:
             if check.skipped:
-                console.print(f"  [dim]– {escape(check.title)} ({escape(i18n.message('skipped', lang))}: "
+                console.print(f"  [dim]– {escape(check.title)} ({escape(messages.message('skipped', lang))}: "
                               f"{escape(check.message)})[/]")
                 continue
             mark = "[green]✔[/]" if check.passed else "[red]✘[/]"
@@ -43,10 +43,10 @@ def render(result: GradeResult, console: Console | None = None, *, verbose: bool
                 if check.hint and not check.passed and check.caused_by:
                     console.print(f"      [yellow]↳ {escape(check.hint)}[/]")
                 elif check.hint and not check.passed:
-                    console.print(f"      [cyan]{escape(i18n.message('hint', lang))}:[/] {escape(check.hint)}")
+                    console.print(f"      [cyan]{escape(messages.message('hint', lang))}:[/] {escape(check.hint)}")
                 if check.output and (verbose or not check.passed):
                     tail = check.output.strip().splitlines()[-5:]
-                    console.print(f"      [dim]{escape(i18n.message('output', lang))}:[/]")
+                    console.print(f"      [dim]{escape(messages.message('output', lang))}:[/]")
                     for line in tail:
                         console.print(f"        [dim]{escape(line[:200])}[/]")
     if verbose and result.flags:
