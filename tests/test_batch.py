@@ -19,6 +19,8 @@ from grader.batch.cli import batch_command
 from mutants import copy_impl
 from vqa import course
 
+pytestmark = pytest.mark.slow  # grades many submissions end to end: `pytest -m "not slow"` skips it
+
 REPO = Path(__file__).resolve().parent.parent
 CACHE = Path(tempfile.gettempdir()) / "mllm-vqa-lab-test-grader-cache"
 KEY = {"Q1": "resnet", "Q2": "contrastive-search", "Q3": "beats", "Q4": "cosine-similarity", "Q5": "audioldm",

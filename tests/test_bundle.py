@@ -22,6 +22,8 @@ from click.testing import CliRunner
 from grader.bundles import build as bundle
 from grader.bundles.cli import bundle_group
 
+pytestmark = pytest.mark.slow  # grades many submissions end to end: `pytest -m "not slow"` skips it
+
 REPO = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 GRADE = shutil.which("grade", path=str(BIN)) or shutil.which("grade")

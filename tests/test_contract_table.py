@@ -13,6 +13,8 @@ from contract_table import ROWS
 from test_grader_defects import DEFECTS
 from vqa import course
 
+pytestmark = pytest.mark.slow  # grades many submissions end to end: `pytest -m "not slow"` skips it
+
 ROOT = Path(__file__).resolve().parent.parent
 VIETNAMESE = set("ạảấầẩẫậắằẳẵặẹẻẽếềểễệỉịọỏốồổỗộớờởỡợụủứừửữựỳỵỷỹđ")
 

@@ -10,6 +10,8 @@ import pytest
 from grader.judge.grade import Grader
 from mutants import copy_impl
 
+pytestmark = pytest.mark.slow  # grades many submissions end to end: `pytest -m "not slow"` skips it
+
 ROOT = Path(__file__).resolve().parent.parent
 SOLUTIONS = ROOT / "solutions"
 CACHE = Path(tempfile.gettempdir()) / "grader-test-cache"

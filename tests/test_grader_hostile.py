@@ -16,6 +16,8 @@ from grader.worker.handle import Zygote
 from mutants import copy_impl
 from vqa import course
 
+pytestmark = pytest.mark.slow  # grades many submissions end to end: `pytest -m "not slow"` skips it
+
 ROOT = Path(__file__).resolve().parent.parent
 SOLUTIONS = ROOT / "solutions"
 CACHE = Path(tempfile.gettempdir()) / "grader-test-cache"
