@@ -9,14 +9,14 @@ import tempfile
 import time
 from pathlib import Path
 
-from grader.worker import guard, limits
 from grader.judge import messages
 from grader.judge import plan as plan_mod
+from grader.judge.reference import ReferenceStore, versions, vqa_env
+from grader.judge.results import CheckResult, ExerciseResult, GradeResult
+from grader.judge.session import GraderPlugin, ProbeStore, Status, run_checks
+from grader.worker import guard, limits
 from grader.worker import sandbox as sandbox_mod
 from grader.worker.handle import REPO_ROOT, CallResult, Zygote
-from grader.judge.session import GraderPlugin, ProbeStore, Status, run_checks
-from grader.judge.reference import GRADER_DIR, ReferenceStore, versions, vqa_env
-from grader.judge.results import CheckResult, ExerciseResult, GradeResult
 from grader.worker.lanes import ProbeRunner, copy_submission
 from vqa.course import EXERCISES, stub_task
 
