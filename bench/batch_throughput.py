@@ -56,7 +56,7 @@ def batch_command() -> list[str]:
     help_text = subprocess.run([*grade_command(), "--help"], capture_output=True, text=True).stdout
     if "--batch" in help_text:
         return [*grade_command(), "--batch"]
-    return [sys.executable, "-m", "grader.batch_cli"]
+    return [sys.executable, "-m", "grader.batch.cli"]
 
 
 def run(cmd: list[str]) -> float:

@@ -1,27 +1,36 @@
-"""``grade PATH``: a thin click layer over grader.api (logic lives in plain functions)."""
+"""``grade PATH``: the learner's command, a thin click layer over :class:`grader.judge.grade.Grader`, whose
+signature gives the options' defaults. ``grade --batch DIR`` hands over to :mod:`grader.batch.cli` and
+``grade bundle ...`` to :mod:`grader.bundles.cli`. Runs in the judge process: no torch."""
 
 from __future__ import annotations
 
+import inspect
 import sys
 import time
 from pathlib import Path
 
 import click
 
-from grader import EXERCISES, batch_cli
-from grader.api import DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT, Grader, UsageError, resolve_submission
-from grader.results import GradeResult
+from grader.batch import cli as batch_cli
+from grader.bundles.cli import BundleAwareCommand
+from grader.judge import messages
+from grader.judge.grade import Grader, UsageError, resolve_submission
+from grader.judge.results import GradeResult
+from grader.worker import limits
+from vqa.course import EXERCISES
+
+_DEFAULTS = inspect.signature(Grader).parameters
 
 
 def write_outputs(result: GradeResult, *, json_path=None, gradescope_path=None, junit_path=None) -> None:
-    from grader import outputs
+    from grader.reports import writers
 
     if json_path:
-        outputs.write_json(result, json_path)
+        writers.write_json(result, json_path)
     if gradescope_path:
-        outputs.write_gradescope(result, gradescope_path)
+        writers.write_gradescope(result, gradescope_path)
     if junit_path:
-        outputs.write_junit(result, junit_path)
+        writers.write_junit(result, junit_path)
 
 
 def exit_code(result: GradeResult) -> int:
@@ -41,7 +50,7 @@ def snapshot_mtimes(folder: Path) -> dict:
 
 
 def grade_once(grader: Grader, path, exercises, *, verbose=False, **writers) -> int:
-    from grader.outputs import render
+    from grader.reports.writers import render
 
     result = grader.grade(path, exercises)
     render(result, verbose=verbose)
@@ -67,24 +76,27 @@ def watch(grader: Grader, path, exercises, *, verbose=False, interval: float = 1
         return code
 
 
-@click.command(cls=batch_cli.BundleAwareCommand, context_settings={"help_option_names": ["-h", "--help"]})
+@click.command(cls=BundleAwareCommand, context_settings={"help_option_names": ["-h", "--help"]})
 @click.argument("path", required=False, type=click.Path(file_okay=False, path_type=str))
 @batch_cli.batch_dir_option
 @batch_cli.batch_options
 @click.option("--exercise", "-e", "exercises", multiple=True, type=click.Choice(EXERCISES),
               help="Grade only this exercise (repeatable).")
-@click.option("--lang", type=click.Choice(["en", "vi"]), default="en", show_default=True,
+@click.option("--lang", type=click.Choice(messages.LANGS), default=_DEFAULTS["lang"].default, show_default=True,
               help="Language of titles, hints and messages.")
 @click.option("-v", "--verbose", is_flag=True, help="Show every check's detail.")
 @click.option("--watch", "watch_mode", is_flag=True, help="Grade again whenever a file in PATH is saved.")
-@click.option("--device", type=click.Choice(["cpu", "cuda"]), default="cpu", show_default=True,
+@click.option("--device", type=click.Choice(["cpu", "cuda"]), default=_DEFAULTS["device"].default, show_default=True,
               help="Also run the train and predict checks on CUDA when it is there (worth no points: "
                    "the score is the cpu's).")
-@click.option("--sandbox", type=click.Choice(["auto", "bwrap", "none"]), default="auto", show_default=True,
+@click.option("--sandbox", type=click.Choice(["auto", "bwrap", "none"]), default=_DEFAULTS["sandbox"].default,
+              show_default=True,
               help="Run the worker under bubblewrap (no network, read-only system).")
-@click.option("--timeout", type=click.FloatRange(min=0.1), default=DEFAULT_TIMEOUT, show_default=True,
+@click.option("--timeout", type=click.FloatRange(min=limits.MIN_CALL_TIMEOUT), default=_DEFAULTS["timeout"].default,
+              show_default=True,
               help="Seconds allowed per probe call.")
-@click.option("--memory-mb", type=click.IntRange(min=64), default=DEFAULT_MEMORY_MB, show_default=True,
+@click.option("--memory-mb", type=click.IntRange(min=limits.MIN_MEMORY_MB), default=_DEFAULTS["memory_mb"].default,
+              show_default=True,
               help="Memory a worker may use on top of the imported libraries (MiB).")
 @click.option("--cache-dir", type=click.Path(file_okay=False), default=None,
               help="Where the reference's results are cached (default: the user cache folder).")
@@ -115,8 +127,8 @@ def main(path, batch_dir, exercises, lang, verbose, watch_mode, device, sandbox,
     except UsageError as exc:
         click.echo(f"Error: {exc}", err=True)
         sys.exit(2)
-    from grader.client import WorkerStartError
-    from grader.reference import ReferenceError as ReferenceFailure
+    from grader.worker.handle import WorkerStartError
+    from grader.judge.reference import ReferenceError as ReferenceFailure
 
     try:
         with grader:

@@ -9,7 +9,7 @@ import click
 
 from quiz import export as exporting
 from quiz.bank import Bank, BankError, dump_bank, load_bank
-from vqa.files import write_json_atomic, write_text_atomic
+from quiz.files import write_json_atomic, write_text_atomic
 from quiz.grading import format_report, grade_attempts, write_csv, write_json
 from quiz.messages import default_lang, t
 from quiz.session import (

@@ -13,7 +13,7 @@ from typing import Iterable, Sequence
 
 from quiz import stats
 from quiz.bank import Bank, load_bank
-from vqa.files import write_json_atomic, write_text_atomic
+from quiz.files import write_json_atomic, write_text_atomic
 from quiz.session import ATTEMPT_FORMAT
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from grader.archive import ArchiveError, Limits, unpack_zip
+from grader.batch.archive import ArchiveError, Limits, unpack_zip
 
 FILES = {"dataset.py": "x = 1\n", "lora.py": "y = 2\n", "train.py": "", "predict.py": ""}
 

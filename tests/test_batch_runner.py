@@ -140,7 +140,7 @@ def test_discovery_notes_duplicates_and_stray_files(tmp_path):
 def test_ctrl_c_keeps_every_finished_result_and_a_rerun_finishes(tmp_path):
     subs = make(tmp_path / "subs", **{f"s{i:02d}": "SLOW" for i in range(8)})
     out = tmp_path / "out"
-    code = (f"import sys; from grader.batch_cli import run_batch_command;"
+    code = (f"import sys; from grader.batch.cli import run_batch_command;"
             f"sys.exit(run_batch_command({str(subs)!r}, {str(out)!r}, jobs=1, progress=False, similarity=False))")
     env = {**os.environ, "GRADER_BATCH_ENGINE": ENGINE}
     proc = subprocess.Popen([sys.executable, "-c", code], stderr=subprocess.PIPE, text=True, env=env)
@@ -166,7 +166,7 @@ def test_ctrl_c_keeps_every_finished_result_and_a_rerun_finishes(tmp_path):
 def test_command_line_lists_the_problems_at_the_end(tmp_path, monkeypatch):
     from click.testing import CliRunner
 
-    from grader.batch_cli import batch_command
+    from grader.batch.cli import batch_command
 
     subs = make(tmp_path / "subs", alice="GOOD", hang="HANG")
     (subs / "broken.zip").write_text("not a zip")
@@ -185,7 +185,7 @@ def test_the_grade_command_can_take_batch_options(tmp_path, monkeypatch):
     import click
     from click.testing import CliRunner
 
-    from grader.batch_cli import batch_dir_option, batch_options, run_from_params
+    from grader.batch.cli import batch_dir_option, batch_options, run_from_params
 
     @click.command()
     @click.argument("path", required=False)

@@ -19,8 +19,10 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from grader import bundle
-from grader.batch_cli import bundle_group
+from grader.bundles import build as bundle
+from grader.bundles.cli import bundle_group
+
+pytestmark = pytest.mark.slow  # grades many submissions end to end: `pytest -m "not slow"` skips it
 
 REPO = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -66,7 +68,7 @@ def test_gradescope_zip_holds_the_scripts_and_the_source(gradescope_zip):
         modes = {i.filename: stat.S_IMODE(i.external_attr >> 16) for i in zf.infolist()}
         setup = zf.read("setup.sh").decode()
     assert {"setup.sh", "run_autograder", "source/pyproject.toml", "source/solutions/dataset.py",
-            "source/grader/templates/report.html.j2", "source/grader/bundle_templates/run_autograder.j2"} <= names
+            "source/grader/reports/templates/report.html.j2", "source/grader/bundles/templates/run_autograder.j2"} <= names
     assert not [n for n in names if "__pycache__" in n or n.endswith(".pyc") or n.startswith("source/tests/")]
     assert modes["setup.sh"] & 0o111 and modes["run_autograder"] & 0o111
     assert "$PIP install --no-cache-dir torch --index-url https://download.pytorch.org/whl/cpu" in setup
@@ -94,7 +96,7 @@ def test_the_bundled_source_builds_a_complete_wheel(gradescope_zip, tmp_path):
     assert proc.returncode == 0, proc.stderr[-2000:]
     wheel = next((tmp_path / "wheels").glob("*.whl"))
     names = set(zipfile.ZipFile(wheel).namelist())
-    assert {"grader/templates/report.html.j2", "grader/templates/feedback.md.j2", "grader/bundle_templates/setup.sh.j2",
+    assert {"grader/reports/templates/report.html.j2", "grader/reports/templates/feedback.md.j2", "grader/bundles/templates/setup.sh.j2",
             "solutions/train.py", "exercises/train.py", "grader/cli.py"} <= names
 
 
@@ -186,7 +188,7 @@ def test_bundle_commands(tmp_path, monkeypatch):
 
 
 def test_a_grade_command_hands_bundle_to_the_bundle_commands(tmp_path):
-    from grader.batch_cli import BundleAwareCommand
+    from grader.bundles.cli import BundleAwareCommand
 
     seen = []
 

@@ -11,6 +11,9 @@ import pytest
 
 from contract_table import ROWS
 from test_grader_defects import DEFECTS
+from vqa import course
+
+pytestmark = pytest.mark.slow  # grades many submissions end to end: `pytest -m "not slow"` skips it
 
 ROOT = Path(__file__).resolve().parent.parent
 VIETNAMESE = set("ạảấầẩẫậắằẳẵặẹẻẽếềểễệỉịọỏốồổỗộớờởỡợụủứừửữựỳỵỷỹđ")
@@ -19,7 +22,7 @@ VIETNAMESE = set("ạảấầẩẫậắằẳẵặẹẻẽếềểễệ�
 def docstrings() -> dict[str, str]:
     """{"exercise.function": its docstring on one line} for every function and class of the stubs."""
     out = {}
-    for exercise in ("dataset", "lora", "train", "predict"):
+    for exercise in course.EXERCISES:
         tree = ast.parse((ROOT / "exercises" / f"{exercise}.py").read_text(encoding="utf-8"))
         for node in ast.walk(tree):
             if isinstance(node, (ast.FunctionDef, ast.ClassDef)) and ast.get_docstring(node):
@@ -54,14 +57,14 @@ def test_rows_quote_the_stubs():
 
 @pytest.mark.parametrize("row", ROWS, ids=[f"{r[0]}: {r[1][:40]}" for r in ROWS])
 def test_row_names_a_check_and_a_wrong_submission(row):
-    from grader import i18n
+    from grader.judge import messages
 
     where, words, check, mutant, note = row
     if check is None or mutant is None:
         assert note, f"{where} {words!r}: a row without a check or a mutant says why"
     if check is None:
         return
-    assert check in i18n.table()["checks"], f"unknown check {check}"
+    assert check in messages.table()["checks"], f"unknown check {check}"
     assert check.split(".")[0] == where.split(".")[0]
     if mutant is not None:
         defects = {d[0]: d for d in DEFECTS}

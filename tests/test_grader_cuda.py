@@ -16,14 +16,15 @@ from pathlib import Path
 
 import pytest
 
-from grader import plan
-from grader.results import CheckResult, ExerciseResult, GradeResult
+from grader.judge import plan
+from grader.judge.results import CheckResult, ExerciseResult, GradeResult
+from vqa import course
 
 ROOT = Path(__file__).resolve().parent.parent
 SOLUTIONS = ROOT / "solutions"
 CACHE = Path(tempfile.gettempdir()) / "grader-test-cache"
 CUDA_CHECKS = {"train.cuda_one_epoch", "train.cuda_fit", "predict.cuda_answers"}
-POINTS = {"dataset": 25, "lora": 15, "train": 35, "predict": 25}
+POINTS = course.POINTS
 
 
 def cuda_available() -> bool:
@@ -51,7 +52,7 @@ def test_cuda_checks_are_declared_and_worth_nothing():
 
 
 def test_skipped_check_in_the_result_and_writers():
-    from grader import outputs
+    from grader.reports import writers
 
     result = GradeResult(exercises={"train": ExerciseResult("train", [
         CheckResult("train.a", 2, 2, True, title="A"),
@@ -61,9 +62,9 @@ def test_skipped_check_in_the_result_and_writers():
     assert data["exercises"]["train"]["checks"][1]["skipped"] is True
     assert "skipped" not in data["exercises"]["train"]["checks"][0]
     assert GradeResult.from_dict(data).to_dict() == data
-    gs = outputs.to_gradescope(result)
+    gs = writers.to_gradescope(result)
     assert "status" not in gs["tests"][1] and "CUDA not available" in gs["tests"][1]["output"]
-    xml = outputs.to_junit_xml(result)
+    xml = writers.to_junit_xml(result)
     assert 'skipped="1"' in xml and "<skipped" in xml and 'failures="0"' in xml
 
 
@@ -99,30 +100,30 @@ def test_device_cuda_without_cuda(tmp_path):
 
 @pytest.fixture(scope="module")
 def artifacts():
-    from grader.reference import ReferenceStore
+    from grader.judge.reference import ReferenceStore
 
     return ReferenceStore(CACHE).get("cpu").artifacts
 
 
 def run_cuda_probes(folder: Path, artifacts: Path, scratch: Path, monkeypatch) -> dict:
     """The CUDA plan's probes on ``folder``, in this process, as the judge would receive them."""
-    from grader.client import CallResult, decode_tensors
-    from grader.probes import common, predict, runtime, train  # noqa: F401 - registers the probes
+    from grader.worker.handle import CallResult, decode_tensors
+    from grader.probes import common, context, plain, predict, registry, train  # noqa: F401 - registers the probes
 
     monkeypatch.setattr(common, "CUDA_STAND_IN", "cpu")
-    ctx = runtime.Context({"role": "student", "folder": str(folder), "artifacts": str(artifacts),
+    ctx = context.Context({"role": "student", "folder": str(folder), "artifacts": str(artifacts),
                            "scratch": str(scratch)})
     out = {}
     for call in plan.CUDA_PLAN:
-        result = runtime.PROBES[call.probe].fn(ctx, **call.args)
+        result = registry.PROBES[call.probe].fn(ctx, **call.args)
         data, tensors = result if isinstance(result, tuple) else (result, {})
         out[call.key] = CallResult(ok=True, data=json.loads(json.dumps(data)),
-                                   tensors=decode_tensors(runtime._pack(tensors)))
+                                   tensors=decode_tensors(plain.pack(tensors)))
     return out
 
 
 def cuda_outcomes(student: dict, reference: dict) -> dict:
-    from grader.plugin import GraderPlugin, ProbeStore, Status, run_checks
+    from grader.judge.session import GraderPlugin, ProbeStore, Status, run_checks
 
     exercise_of = {call.key: call.exercise for call in plan.plan_for("cuda")}
     store = ProbeStore(student, reference, {"train": Status(), "predict": Status()}, exercise_of)

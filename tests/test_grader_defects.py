@@ -7,8 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from grader.api import Grader
+from grader.judge.grade import Grader
 from mutants import copy_impl
+
+pytestmark = pytest.mark.slow  # grades many submissions end to end: `pytest -m "not slow"` skips it
 
 ROOT = Path(__file__).resolve().parent.parent
 SOLUTIONS = ROOT / "solutions"
@@ -219,7 +221,7 @@ def test_messages_in_vietnamese(tmp_path):
     import json
     import re
 
-    from grader import outputs
+    from grader.reports import writers
 
     sub = make_submission(tmp_path / "vi", "dataset.py", "            max_length=self.question_max_length,\n", "")
     train = sub / "train.py"
@@ -244,8 +246,8 @@ def test_messages_in_vietnamese(tmp_path):
     data = json.loads(json.dumps(result.to_dict(), ensure_ascii=False))
     assert data["lang"] == "vi"
     assert data["exercises"]["dataset"]["checks"][1]["message"] == shapes
-    gradescope = json.dumps(outputs.to_gradescope(result), ensure_ascii=False)
-    junit = outputs.to_junit_xml(result)
+    gradescope = json.dumps(writers.to_gradescope(result), ensure_ascii=False)
+    junit = writers.to_junit_xml(result)
     for text in (gradescope, junit):
         assert "nhận được kích thước [512], mong đợi [32]" in text and "gợi ý:" in text
         assert "got shape" not in text

@@ -14,7 +14,7 @@ CACHE = Path(tempfile.gettempdir()) / "grader-test-cache"
 
 @pytest.fixture(scope="module")
 def reference():
-    from grader.reference import ReferenceStore
+    from grader.judge.reference import ReferenceStore
 
     return ReferenceStore(CACHE).get("cpu")
 
@@ -58,10 +58,10 @@ def test_predict_fixture_answers_depend_on_adapter_processor_and_padding(referen
     import torch
     from transformers import BlipForQuestionAnswering, BlipProcessor
 
-    from grader.probes import common, predict, runtime
+    from grader.probes import common, context, predict
 
     art = reference.artifacts
-    ctx = runtime.Context({"role": "reference", "folder": ".", "artifacts": str(art),
+    ctx = context.Context({"role": "reference", "folder": ".", "artifacts": str(art),
                            "scratch": tempfile.mkdtemp()})
     pairs = predict._pairs(ctx)
     tuned = BlipForQuestionAnswering.from_pretrained(art / common.PREDICT_MODEL).eval()

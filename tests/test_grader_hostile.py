@@ -10,15 +10,18 @@ from pathlib import Path
 
 import pytest
 
-from grader import sandbox
-from grader.api import Grader
-from grader.client import Zygote
+from grader.worker import sandbox
+from grader.judge.grade import Grader
+from grader.worker.handle import Zygote
 from mutants import copy_impl
+from vqa import course
+
+pytestmark = pytest.mark.slow  # grades many submissions end to end: `pytest -m "not slow"` skips it
 
 ROOT = Path(__file__).resolve().parent.parent
 SOLUTIONS = ROOT / "solutions"
 CACHE = Path(tempfile.gettempdir()) / "grader-test-cache"
-EXERCISES = ("dataset", "lora", "train", "predict")
+EXERCISES = course.EXERCISES
 
 # Hostile submissions, as edits to the reference (tests/mutants.py); the other modules stay the reference's.
 PATCH_PYTEST = '''

@@ -9,13 +9,14 @@ from pathlib import Path
 
 import pytest
 
-from grader import i18n
-from grader.i18n import Msg
+from grader.judge import messages
+from grader.judge.messages import Msg
 
 GRADER = Path(__file__).resolve().parent.parent / "grader"
 # where messages are built: the checks, the plugin, the judge, the worker's client and the probes
 SOURCES = sorted([*GRADER.glob("checks/*.py"), *GRADER.glob("probes/*.py"),
-                  *(GRADER / name for name in ("api.py", "plugin.py", "client.py", "cli.py", "i18n.py"))])
+                  *(GRADER / name for name in ("judge/grade.py", "judge/session.py", "worker/handle.py", "cli.py",
+                                                "judge/messages.py"))])
 MESSAGE_CALLS = {"fail", "expect", "skip", "Msg", "_fail", "message"}
 
 
@@ -39,7 +40,7 @@ def keys_used() -> dict[str, str]:
                     found[args[0].value] = f"{path.name}:{node.lineno}"
                 elif args and isinstance(args[0], ast.JoinedStr) and name == "Msg":  # Msg(f"lora.label_{field}")
                     prefix = "".join(v.value for v in args[0].values if isinstance(v, ast.Constant))
-                    for key in i18n.message_keys("en"):
+                    for key in messages.message_keys("en"):
                         if key.startswith(prefix):
                             found[key] = f"{path.name}:{node.lineno}"
             elif isinstance(node, ast.Dict):
@@ -60,33 +61,33 @@ def test_code_uses_messages():
 def test_symptom_hints_name_real_messages_and_checks():
     """Each [symptoms] entry answers a message the checks use, in every language, and its root is a check."""
     used = keys_used()
-    symptoms = i18n.table()["symptoms"]
+    symptoms = messages.table()["symptoms"]
     assert len(symptoms) >= 5
     for key, entry in symptoms.items():
         assert key in used, key
-        assert all(entry.get(lang) for lang in i18n.LANGS), key
-        assert entry.get("root") in (None, *i18n.table()["checks"]), key
+        assert all(entry.get(lang) for lang in messages.LANGS), key
+        assert entry.get("root") in (None, *messages.table()["checks"]), key
 
 
-@pytest.mark.parametrize("lang", i18n.LANGS)
+@pytest.mark.parametrize("lang", messages.LANGS)
 def test_every_message_key_exists_in_each_language(lang):
-    missing = {key: where for key, where in keys_used().items() if key not in i18n.message_keys(lang)}
+    missing = {key: where for key, where in keys_used().items() if key not in messages.message_keys(lang)}
     assert not missing, f"message keys without a {lang} text: {missing}"
 
 
 def test_both_languages_have_the_same_messages_and_fields():
-    table = i18n.table()
+    table = messages.table()
     assert set(table["messages"]["en"]) == set(table["messages"]["vi"])
     for key in table["messages"]["en"]:
         assert fields(table["messages"]["en"][key]) == fields(table["messages"]["vi"][key]), key
     for key, entry in table["msg"].items():
-        assert set(entry) == set(i18n.LANGS), f"msg {key!r} has {sorted(entry)}, needs {list(i18n.LANGS)}"
+        assert set(entry) == set(messages.LANGS), f"msg {key!r} has {sorted(entry)}, needs {list(messages.LANGS)}"
         assert entry["en"].strip() and entry["vi"].strip(), key
         assert fields(entry["en"]) == fields(entry["vi"]), f"msg {key!r}: different fields in en and vi"
 
 
 def test_vietnamese_texts_are_translated():
-    for key, entry in i18n.table()["msg"].items():
+    for key, entry in messages.table()["msg"].items():
         words = set(re.findall(r"[A-Za-z]+", re.sub(r"\{[^}]*\}", " ", entry["vi"])))
         leftover = words & {"got", "expected", "should", "raised", "missing", "times", "the", "of", "was", "is"}
         assert not leftover, (key, entry["vi"], leftover)

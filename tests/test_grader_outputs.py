@@ -12,9 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from grader import outputs
-from grader.api import Grader
-from grader.results import GradeResult
+from grader.reports import writers
+from grader.judge.grade import Grader
+from grader.judge.results import GradeResult
+from vqa import course
 
 ROOT = Path(__file__).resolve().parent.parent
 SOLUTIONS = ROOT / "solutions"
@@ -58,12 +59,12 @@ def test_exercises_not_implemented(tmp_path):
     assert lines[-1] == "Points 0/100"
     flagged = [line for line in lines if "not implemented yet" in line]
     assert len(flagged) == 4, proc.stdout
-    for exercise in ("dataset", "lora", "train", "predict"):
+    for exercise in course.EXERCISES:
         assert sum(exercise in line for line in flagged) >= 1
     assert len(lines) <= 8, "an unimplemented exercise is one line, not a wall of failures"
     data = json.loads((tmp_path / "r.json").read_text())
     assert data["score"] == 0 and data["max_score"] == 100
-    assert {f"not_implemented:{e}" for e in ("dataset", "lora", "train", "predict")} <= set(data["flags"])
+    assert {f"not_implemented:{e}" for e in course.EXERCISES} <= set(data["flags"])
 
 
 def test_usage_errors():
@@ -78,9 +79,8 @@ def test_json_schema(solutions_run):
     for key in ("score", "max_score", "exercises", "flags", "versions"):
         assert key in data
     assert data["score"] == data["max_score"] == 100
-    assert set(data["exercises"]) == {"dataset", "lora", "train", "predict"}
-    assert {n: e["max_score"] for n, e in data["exercises"].items()} == {"dataset": 25, "lora": 15, "train": 35,
-                                                                          "predict": 25}
+    assert set(data["exercises"]) == set(course.EXERCISES)
+    assert {n: e["max_score"] for n, e in data["exercises"].items()} == course.POINTS
     for exercise in data["exercises"].values():
         assert exercise["checks"]
         for check in exercise["checks"]:
@@ -106,7 +106,7 @@ def test_junit_parses(solutions_run):
     _, out = solutions_run
     xml = junitparser.JUnitXml.fromfile(str(out / "j.xml"))
     suites = list(xml)
-    assert [s.name for s in suites] == ["dataset", "lora", "train", "predict"]
+    assert [s.name for s in suites] == list(course.EXERCISES)
     cases = [case for suite in suites for case in suite]
     assert len(cases) == 40 and all(case.is_passed for case in cases)
 
@@ -119,18 +119,18 @@ def test_failed_check_in_every_writer(grader, tmp_path):
     result = grader.grade(sub)
     n_failed = sum(not c.passed for c in result.checks())
     assert result.exercises["lora"].score < 15 and n_failed >= 2
-    gs = outputs.to_gradescope(result)
+    gs = writers.to_gradescope(result)
     failed = [t for t in gs["tests"] if t["status"] == "failed"]
     assert len(failed) == n_failed and all("hint" in t["output"] for t in failed)
     assert gs["score"] == result.score
     junitparser = pytest.importorskip("junitparser")
-    (tmp_path / "j.xml").write_text(outputs.to_junit_xml(result))
+    (tmp_path / "j.xml").write_text(writers.to_junit_xml(result))
     cases = [case for suite in junitparser.JUnitXml.fromfile(str(tmp_path / "j.xml")) for case in suite]
     assert sum(not case.is_passed for case in cases) == n_failed
     from rich.console import Console
 
     console = Console(record=True, width=200)
-    outputs.render(result, console)
+    writers.render(result, console)
     text = console.export_text()
     assert text.strip().splitlines()[-1] == f"Points {int(result.score)}/100"
     assert "bias parameters are trainable" in text and "hint:" in text
@@ -152,7 +152,7 @@ def test_exercise_filter_and_language(grader):
     assert list(result.exercises) == ["lora"] and result.max_score == 15
     with Grader(sandbox="none", cache_dir=CACHE, lang="vi") as vi:
         assert vi.lang == "vi"
-    from grader import i18n
+    from grader.judge import messages
 
-    title, hint = i18n.check_text("train.attention_mask_passed", "vi")
+    title, hint = messages.check_text("train.attention_mask_passed", "vi")
     assert "attention_mask" in title and "Bản gốc" in hint

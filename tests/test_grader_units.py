@@ -9,10 +9,13 @@ from pathlib import Path
 
 import pytest
 
-from grader import EXERCISES, guard, i18n
-from grader.results import CheckResult, ExerciseResult, GradeResult
+from grader.worker import guard
+from grader.judge import messages
+from vqa import course
+from vqa.course import EXERCISES
+from grader.judge.results import CheckResult, ExerciseResult, GradeResult
 
-POINTS = {"dataset": 25, "lora": 15, "train": 35, "predict": 25}
+POINTS = course.POINTS
 
 
 def check_functions(exercise):
@@ -30,10 +33,10 @@ def test_points_add_up(exercise):
 
 @pytest.mark.parametrize("exercise", EXERCISES)
 def test_every_check_has_title_and_hint_in_both_languages(exercise):
-    table = i18n.table()["checks"]
+    table = messages.table()["checks"]
     for name in check_functions(exercise):
         assert name in table, f"{name} missing from hints.toml"
-        for lang in i18n.LANGS:
+        for lang in messages.LANGS:
             assert table[name]["title"][lang] and table[name]["hint"][lang], (name, lang)
 
 
@@ -62,7 +65,7 @@ def test_result_round_trip():
 
 
 def test_judge_does_not_import_torch():
-    code = ("import sys, grader.cli, grader.api, grader.plugin, grader.outputs, grader.checks.test_train; "
+    code = ("import sys, grader.cli, grader.judge.grade, grader.judge.session, grader.reports.writers, grader.checks.test_train; "
             "assert 'torch' not in sys.modules and 'transformers' not in sys.modules, 'heavy import'")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           cwd=Path(__file__).resolve().parent.parent)
@@ -73,7 +76,7 @@ def test_sandbox_keeps_a_python_installed_under_tmp_visible(tmp_path, monkeypatc
     """/tmp is a private tmpfs in the sandbox: a virtualenv or checkout there must be bound back in."""
     import sys
 
-    from grader import sandbox
+    from grader.worker import sandbox
 
     if not str(tmp_path.resolve()).startswith("/tmp/"):
         pytest.skip("the temporary folder is not under /tmp here")

@@ -9,11 +9,13 @@ import re
 import shutil
 from pathlib import Path
 
-from grader import feedback, report
+from grader.reports import feedback
+from grader.reports import class_report as report
 from grader.batch import Record
+from vqa import course
 
 REPO = Path(__file__).resolve().parent.parent
-POINTS = {"dataset": 25, "lora": 15, "train": 35, "predict": 25}
+POINTS = course.POINTS
 KEY = {"Q1": "resnet", "Q2": "contrastive-search", "Q3": "beats", "Q4": "cosine-similarity", "Q5": "audioldm",
        "Q6": "vicuna", "Q7": "audio-generation", "Q8": "imagebind", "Q9": "tiny-transformer", "Q10": "vicuna"}
 
@@ -59,7 +61,7 @@ def sample_records(code_root: Path):
         Record("mallory", "mallory.zip", "failed",
                reason="mallory.zip: refused: path '../evil.py' points outside the folder ('..')"),
     ]
-    from grader.similarity import find_similar
+    from grader.reports.similarity import find_similar
 
     pairs = find_similar(folders)
     quiz_dir = code_root / "quiz"
@@ -81,7 +83,7 @@ def test_grades_csv_has_one_row_per_student_and_opens_in_excel(tmp_path):
     assert raw.startswith(b"\xef\xbb\xbf"), "no UTF-8 BOM: Excel would garble non-ASCII names"
     rows = list(csv.DictReader(io.StringIO(raw.decode("utf-8-sig"))))
     assert [r["student"] for r in rows] == [r.student for r in records]
-    assert list(rows[0]) == ["student", "dataset", "lora", "train", "predict", "total", "max_score", "quiz",
+    assert list(rows[0]) == ["student", *course.EXERCISES, "total", "max_score", "quiz",
                              "status", "flags", "reason"]
     by = {r["student"]: r for r in rows}
     assert by["alice"]["total"] == "100" and by["alice"]["quiz"] == "10" and by["bob"]["quiz"] == "9"

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.slow  # grades many submissions end to end: `pytest -m "not slow"` skips it
+
 CHROMIUM = next((p for p in ("/usr/bin/chromium", "/usr/bin/chromium-browser") if Path(p).exists()), None)
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
          "--disable-background-networking", "--disable-component-update", "--disable-sync"]
@@ -97,7 +99,7 @@ def check_report_in_browser(html: Path, workdir: Path, *, students: int, expect_
 def sample_report(tmp_path_factory):
     from test_report import sample_records
 
-    from grader import report
+    from grader.reports import class_report as report
 
     out = tmp_path_factory.mktemp("report")
     records, pairs, quiz = sample_records(tmp_path_factory.mktemp("code"))

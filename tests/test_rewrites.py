@@ -13,7 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from grader.api import Grader
+from grader.judge.grade import Grader
+
+pytestmark = pytest.mark.slow  # grades many submissions end to end: `pytest -m "not slow"` skips it
 
 REWRITES = Path(__file__).resolve().parent / "rewrites"
 FOLDERS = sorted(p for p in REWRITES.iterdir() if p.is_dir() and (p / "train.py").is_file())

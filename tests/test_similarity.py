@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from grader.similarity import SimilarityUnavailable, find_similar
+from grader.reports.similarity import SimilarityUnavailable, find_similar
 
 REPO = Path(__file__).resolve().parent.parent
 

@@ -15,13 +15,8 @@ import types
 from dataclasses import dataclass
 from pathlib import Path
 
-EXERCISES = ("dataset", "lora", "train", "predict")
-CONTRACT = {
-    "dataset": ("VQADataset", "load_splits", "build_dataloaders"),
-    "lora": ("build_lora_model",),
-    "train": ("train_one_epoch", "evaluate", "fit"),
-    "predict": ("load_for_inference", "answer_question", "predict_folder"),
-}
+from vqa.course import CONTRACT, EXERCISES
+
 BUILTIN = {"solutions", "exercises"}
 
 

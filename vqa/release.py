@@ -10,7 +10,7 @@ import re
 import shutil
 from pathlib import Path
 
-from vqa.impl import EXERCISES
+from vqa.course import EXERCISES, stub_message
 
 BEGIN = "# BEGIN SOLUTION"
 END = "# END SOLUTION"
@@ -64,12 +64,8 @@ def stub_source(source: str, exercise: str, filename: str = "<source>") -> str:
             inside = number
             indent = line[: len(line) - len(line.lstrip())]
             name = _enclosing_name(lines, number - 1)
-            out.append(
-                f'{indent}raise NotImplementedError(\n'
-                f'{indent}    "Exercise {exercise}: write {name} (see the TODO in its docstring). "\n'
-                f'{indent}    "Bài tập {exercise}: hãy viết {name} (xem TODO trong docstring)."\n'
-                f'{indent})\n'
-            )
+            en, vi = stub_message(exercise, name)
+            out.append(f'{indent}raise NotImplementedError(\n{indent}    "{en}"\n{indent}    "{vi}"\n{indent})\n')
         elif stripped == END:
             if inside is None:
                 raise ReleaseError(f"{filename}:{number}: {END} without {BEGIN}")

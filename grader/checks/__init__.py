@@ -1,7 +1,7 @@
 """Checks: pytest tests that compare the submission's probe results with the reference's.
 
 Each check is a plain test function with ``@points(n)``; titles, hints and the messages a check fails
-with (keys and named fields) live in ``grader/hints.toml``.  The ``probes`` fixture comes from the
+with (keys and named fields) live in ``grader/judge/hints.toml``.  The ``probes`` fixture comes from the
 grader's pytest plugin.
 """
 
@@ -12,7 +12,8 @@ import math
 import numpy as np
 import pytest
 
-from grader.i18n import Msg, where
+from grader.judge.messages import Msg, where
+from vqa.course import stub_sentence
 
 
 def points(value: float):
@@ -70,8 +71,7 @@ def error_text(error: dict):
     if not isinstance(error, dict):
         return str(error)
     if error.get("kind") == "not_implemented":
-        first = str(error.get("message", "")).split(". ")[0].replace("NotImplementedError: ", "")
-        return Msg("not_implemented_detail", detail=first)
+        return Msg("not_implemented_detail", detail=stub_sentence(error.get("message", "")))
     text = Msg.from_dict(error.get("msg")) or str(error.get("message", "error"))
     if error.get("where"):
         return Msg("error_at", text=text, where=where(error["where"]))

@@ -3,7 +3,7 @@
 import numpy as np
 
 from grader.checks import compare_tensor, depends_on, error_text, expect, fail, points, section, shape
-from grader.i18n import Msg
+from grader.judge.messages import Msg
 
 KEYS = ["input_ids", "attention_mask", "pixel_values", "labels"]
 

@@ -1,7 +1,7 @@
 """Checks of exercise "lora" (15 points)."""
 
 from grader.checks import depends_on, error_text, expect, fail, points
-from grader.i18n import Msg
+from grader.judge.messages import Msg
 
 CONFIG_TEXT = {
     "defaults": "build_lora_model(model)",

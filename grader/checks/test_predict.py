@@ -1,7 +1,7 @@
 """Checks of exercise "predict" (25 points). The probes read a reference-saved adapter folder."""
 
 from grader.checks import cuda_check, depends_on, error_text, expect, fail, points, skip
-from grader.i18n import Msg
+from grader.judge.messages import Msg
 
 
 def _answers(probes, part, what, key="predict.answers"):

@@ -4,7 +4,7 @@ import math
 
 from grader.checks import (as_number, close, compare_tensor, cuda_check, depends_on, error_text, expect, fail, plain,
                            points, skip)
-from grader.i18n import Msg
+from grader.judge.messages import Msg
 
 ONE = "train_one_epoch(model, loader, optimizer, device=cpu)"
 AMP = "train_one_epoch(..., scaler=<scaler>, amp_dtype=torch.bfloat16)"

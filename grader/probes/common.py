@@ -7,7 +7,8 @@ from pathlib import Path
 
 import torch
 
-from grader.probes.runtime import _format_exception
+from grader.probes.errors import format_exception
+from vqa.course import is_stub_error
 
 # fixture layout inside the artifacts folder (written once by the reference's set-up probe)
 DATA = "data"
@@ -79,8 +80,8 @@ def attempt(fn, ctx):
     except (KeyboardInterrupt, SystemExit, MemoryError):
         raise
     except BaseException as exc:  # noqa: BLE001
-        info = _format_exception(exc, ctx.folder)
-        if isinstance(exc, NotImplementedError) and str(exc).startswith("Exercise"):
+        info = format_exception(exc, ctx.folder)
+        if is_stub_error(exc):
             info["kind"] = "not_implemented"
         else:
             info["kind"] = "error"

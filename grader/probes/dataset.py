@@ -6,7 +6,9 @@ import torch
 
 from grader.probes import common
 from grader.probes.common import attempt
-from grader.probes.runtime import ProbeError, probe, to_plain
+from grader.probes.errors import ProbeError
+from grader.probes.plain import to_plain
+from grader.probes.registry import probe
 
 N_ITEMS = 6
 

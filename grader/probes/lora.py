@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from grader.probes import common
 from grader.probes.common import attempt
-from grader.probes.runtime import probe
+from grader.probes.registry import probe
 
 CONFIGS = {
     "defaults": {},

@@ -12,7 +12,8 @@ import torch
 
 from grader.probes import common
 from grader.probes.common import attempt
-from grader.probes.runtime import probe, to_plain
+from grader.probes.plain import to_plain
+from grader.probes.registry import probe
 
 N_IMAGES = 3
 QUESTIONS_PER_IMAGE = 2

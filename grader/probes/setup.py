@@ -11,7 +11,7 @@ import json
 import torch
 
 from grader.probes import common
-from grader.probes.runtime import probe
+from grader.probes.registry import probe
 
 N_TRAIN = 24
 N_TEST = 6

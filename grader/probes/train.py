@@ -11,7 +11,8 @@ from torch.optim.optimizer import register_optimizer_step_pre_hook
 
 from grader.probes import common
 from grader.probes.common import ForwardSpy, SpyScaler, attempt
-from grader.probes.runtime import probe, to_plain
+from grader.probes.plain import to_plain
+from grader.probes.registry import probe
 
 FIT_EPOCHS = 4
 FIT_LR = 3e-2

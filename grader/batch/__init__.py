@@ -1,0 +1,18 @@
+"""Batch grading, ``grade --batch DIR``. ``scheduler`` and ``cli`` run in the instructor's parent process:
+they find the submissions (``discovery``, ``archive`` for zips), keep one record per student on disk
+(``records``, keyed by the ``fingerprint`` of the code that grades), start slots and hand out work.
+``slot`` runs in each slot process: one judge (``grader.judge.grade.Grader``) for many submissions. May
+import the judge, ``grader.reports``, ``quiz.grading`` (for ``--quiz``), ``vqa.course`` and ``vqa.files``;
+no torch.
+
+The names most callers need are here: ``run_batch``, ``BatchOptions``, ``discover``, ``load_record``, …
+"""
+
+from grader.batch.discovery import Entry, content_hash, discover
+from grader.batch.fingerprint import grader_fingerprint
+from grader.batch.records import (FAILED, GRADED, BatchOptions, BatchSummary, Record, load_record, load_records,
+                                  record_path)
+from grader.batch.scheduler import SlotStartError, run_batch
+
+__all__ = ["Entry", "content_hash", "discover", "grader_fingerprint", "FAILED", "GRADED", "BatchOptions",
+           "BatchSummary", "Record", "load_record", "load_records", "record_path", "SlotStartError", "run_batch"]

@@ -1,0 +1,79 @@
+"""Finding the submissions in a batch folder (a subfolder or a ``.zip`` per student) and hashing each."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable
+
+HASH_MAX_BYTES = 64 * 1024 * 1024
+SKIP_NAMES = ("__MACOSX", "__pycache__")
+
+
+@dataclass
+class Entry:
+    """One submission found in the batch folder."""
+
+    student: str
+    path: Path
+    kind: str  # "folder" | "zip"
+
+
+def content_hash(entry: Entry) -> str:
+    """SHA-256 of what the student handed in: the zip's bytes, or the folder's files and names."""
+    digest = hashlib.sha256()
+    if entry.kind == "zip":
+        with open(entry.path, "rb") as fh:
+            for chunk in iter(lambda: fh.read(1 << 20), b""):
+                digest.update(chunk)
+        return digest.hexdigest()
+    total = 0
+    for root, dirs, files in os.walk(entry.path):
+        dirs[:] = sorted(d for d in dirs if not d.startswith(".") and d not in SKIP_NAMES)
+        for name in sorted(files):
+            path = Path(root) / name
+            rel = path.relative_to(entry.path).as_posix()
+            digest.update(rel.encode() + b"\0")
+            if path.is_symlink():
+                digest.update(b"link:" + os.readlink(path).encode())
+                continue
+            try:
+                size = path.stat().st_size
+                if total + size > HASH_MAX_BYTES:
+                    digest.update(f"size:{size}".encode())
+                    continue
+                total += size
+                digest.update(path.read_bytes())
+            except OSError as exc:
+                digest.update(f"error:{exc.errno}".encode())
+    return digest.hexdigest()
+
+
+def discover(batch_dir: str | Path, exclude: Iterable[str | Path] = ()) -> tuple[list[Entry], list[str]]:
+    """The submissions in ``batch_dir`` (sorted by student id) and notes on what was left out.
+
+    ``exclude``: folders that are not submissions (the output folder, when it sits inside ``batch_dir``).
+    """
+    batch_dir = Path(batch_dir)
+    skip = {Path(p).resolve() for p in exclude}
+    if not batch_dir.is_dir():
+        raise FileNotFoundError(f"{batch_dir}: no such folder (expected one subfolder or .zip per student)")
+    entries: dict[str, Entry] = {}
+    notes: list[str] = []
+    for path in sorted(batch_dir.iterdir(), key=lambda p: p.name):
+        if path.name.startswith(".") or path.name in SKIP_NAMES or path.resolve() in skip:
+            continue
+        if path.is_dir():
+            entry = Entry(path.name, path, "folder")
+        elif path.suffix.lower() == ".zip":
+            entry = Entry(path.stem, path, "zip")
+        else:
+            notes.append(f"{path.name}: ignored (not a folder or a .zip)")
+            continue
+        if entry.student in entries:
+            notes.append(f"{path.name}: ignored: {entries[entry.student].path.name} has the same student id")
+            continue
+        entries[entry.student] = entry
+    return list(entries.values()), notes

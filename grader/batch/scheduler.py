@@ -1,0 +1,374 @@
+"""Grading a folder of submissions in parallel, one result file per student, resumable.
+
+``BATCH_DIR`` holds one subfolder or one ``.zip`` per student (the name is the student id).
+Each submission is graded by a *slot*: a long-lived judge process (``python -m grader.batch.slot
+--slot``) that keeps one worker zygote (torch, transformers and peft imported once) and the
+reference's results for the whole run, so a submission costs only its own probe calls.  The
+parent hands out submissions, enforces a per-submission time limit (a slot that overruns is
+killed with its workers and replaced) and writes each result atomically as soon as it arrives.
+
+Output layout (``OUT``)::
+
+    students/<id>.json      the batch record: status, reason, content hash, the grade result
+    gradescope/<id>.json    Gradescope-style results.json for that student
+    feedback/<id>.md|.html  the learner's feedback page
+    .work/                  unpacked zips and slot logs (safe to delete)
+
+A record whose content hash and options key match the current run is reused, so re-running
+after an interruption grades only what is missing or changed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import selectors
+import signal
+import subprocess
+import sys
+import time
+from collections import deque
+from dataclasses import asdict
+from pathlib import Path
+from typing import Callable
+
+from grader.batch import archive
+from grader.batch.discovery import Entry, content_hash, discover
+from grader.batch.records import (FAILED, GRADED, BatchOptions, BatchSummary, Record, load_record, record_path,
+                                  utc_now)
+from vqa.files import write_json_atomic
+
+
+# --------------------------------------------------------------------------- the parent's handle on a slot
+
+
+class Slot:
+    """The parent's handle on one slot process."""
+
+    def __init__(self, number: int, options: BatchOptions, log_dir: Path):
+        self.number = number
+        self.options = options
+        self.log_path = log_dir / f"slot-{number}.log"
+        self.proc: subprocess.Popen | None = None
+        self.reader = None
+        self.ready = False
+        self.task: tuple[Entry, Record] | None = None
+        self.deadline = 0.0
+        self.started = 0.0
+        self._buf = b""
+
+    def start(self) -> None:
+        read_fd, write_fd = os.pipe()
+        env = dict(os.environ)
+        env["PYTHONPATH"] = str(Path(__file__).resolve().parents[2]) + (
+            os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+        with open(self.log_path, "ab") as log:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "grader.batch.slot", "--slot", "--reply-fd", str(write_fd)],
+                stdin=subprocess.PIPE, stdout=log, stderr=subprocess.STDOUT, pass_fds=[write_fd],
+                start_new_session=True, env=env)
+        os.close(write_fd)
+        os.set_blocking(read_fd, False)
+        self.reader = read_fd
+        self._buf = b""
+        self.ready = False
+        self.started = time.monotonic()
+        self.deadline = self.started + self.options.start_timeout
+        exercises = list(self.options.exercises) if self.options.exercises else None
+        payload = {**asdict(self.options), "exercises": exercises}
+        payload.pop("limits")
+        self._send(payload)
+
+    def _send(self, message: dict) -> None:
+        self.proc.stdin.write((json.dumps(message) + "\n").encode())
+        self.proc.stdin.flush()
+
+    def submit(self, entry: Entry, record: Record, request_id: int) -> None:
+        self.task = (entry, record)
+        self.started = time.monotonic()
+        self.deadline = self.started + self.options.submission_timeout
+        self._send({"id": request_id, "folder": record.folder})
+
+    def read_messages(self) -> tuple[list[dict], bool]:
+        """Complete messages available now, and whether the slot closed its end."""
+        closed = False
+        while True:
+            try:
+                chunk = os.read(self.reader, 1 << 16)
+            except BlockingIOError:
+                break
+            if not chunk:
+                closed = True
+                break
+            self._buf += chunk
+        messages = []
+        while b"\n" in self._buf:
+            line, self._buf = self._buf.split(b"\n", 1)
+            if line.strip():
+                try:
+                    messages.append(json.loads(line))
+                except ValueError:
+                    pass
+        return messages, closed
+
+    def log_tail(self, lines: int = 6) -> str:
+        try:
+            text = self.log_path.read_text(errors="replace").strip().splitlines()
+        except OSError:
+            return ""
+        return "\n".join(text[-lines:])
+
+    def kill(self) -> None:
+        if self.proc is not None:
+            try:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+            try:
+                self.proc.stdin.close()
+            except OSError:
+                pass
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:  # pragma: no cover
+                pass
+        if self.reader is not None:
+            try:
+                os.close(self.reader)
+            except OSError:
+                pass
+        self.proc, self.reader, self.ready, self.task = None, None, False, None
+
+    def stop(self) -> None:
+        """Ask politely (close stdin: the slot closes its worker), then make sure."""
+        if self.proc is not None and self.task is None:
+            try:
+                self.proc.stdin.close()
+                self.proc.wait(timeout=10)
+            except (OSError, subprocess.TimeoutExpired):
+                pass
+        self.kill()
+
+
+class SlotStartError(RuntimeError):
+    """No slot could start: an environment problem (missing packages, the reference failing), not a student's."""
+
+
+# --------------------------------------------------------------------------- the run
+
+
+def prepare(entry: Entry, out_dir: Path, options: BatchOptions, options_key: str | None = None) -> Record:
+    """Hash and (for zips) unpack one submission; a failure becomes a ``failed`` record."""
+    record = Record(student=entry.student, source=entry.path.name, status=GRADED,
+                    options_key=options_key or options.key())
+    try:
+        record.content_hash = content_hash(entry)
+    except OSError as exc:
+        return _fail(record, f"{entry.path.name}: cannot read ({exc.strerror or exc})")
+    if entry.kind == "zip":
+        try:
+            folder = archive.unpack_zip(entry.path, out_dir / ".work" / "unpacked" / entry.student, options.limits)
+        except archive.ArchiveError as exc:
+            return _fail(record, str(exc))
+    else:
+        try:
+            folder = archive.submission_root(entry.path)
+        except OSError as exc:
+            return _fail(record, f"{entry.path.name}: cannot read ({exc.strerror or exc})")
+    record.folder = str(folder.resolve())
+    if not any(folder.glob("*.py")):
+        return _fail(record, f"{entry.path.name}: no Python files found "
+                             "(expected dataset.py, lora.py, train.py, predict.py)")
+    return record
+
+
+def _fail(record: Record, reason: str) -> Record:
+    record.status, record.reason, record.graded_at = FAILED, reason, utc_now()
+    return record
+
+
+class _Progress:
+    """A rich progress bar (counts and time left), or nothing when not wanted."""
+
+    def __init__(self, total: int, enabled: bool):
+        self.bar = None
+        if enabled and total:
+            from rich.console import Console
+            from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn,
+                                       TimeRemainingColumn)
+
+            self.bar = Progress(TextColumn("[bold]grading"), BarColumn(), MofNCompleteColumn(),
+                                TextColumn("{task.fields[failed]} failed"), TimeElapsedColumn(),
+                                TextColumn("left"), TimeRemainingColumn(), console=Console(stderr=True),
+                                transient=False)
+            self.task = self.bar.add_task("grading", total=total, failed=0)
+            self.bar.start()
+        self.failed = 0
+
+    def advance(self, record: Record) -> None:
+        if record.status == FAILED:
+            self.failed += 1
+        if self.bar:
+            self.bar.update(self.task, advance=1, failed=self.failed)
+
+    def log(self, text: str) -> None:
+        if self.bar:
+            self.bar.console.print(text, markup=False, highlight=False)
+
+    def close(self) -> None:
+        if self.bar:
+            self.bar.stop()
+
+
+def run_batch(batch_dir: str | Path, out_dir: str | Path, options: BatchOptions | None = None, *,
+              progress: bool = True, on_record: Callable[[Record], None] | None = None) -> BatchSummary:
+    """Grade every submission in ``batch_dir`` into ``out_dir``; returns what happened.
+
+    Each finished submission is written at once (``students/``, ``gradescope/``, ``feedback/``), so a
+    Ctrl-C loses only the submissions in flight; ``summary.interrupted`` is then True and the
+    KeyboardInterrupt is not re-raised.  Raises :class:`SlotStartError` when grading cannot start at all.
+    """
+    from grader.reports import feedback
+
+    options = options or BatchOptions()
+    out_dir = Path(out_dir)
+    start = time.monotonic()
+    entries, notes = discover(batch_dir, exclude=[out_dir])
+    key = options.key()  # once per run: every record of a run is comparable
+    (out_dir / "students").mkdir(parents=True, exist_ok=True)
+    summary = BatchSummary(records=[], notes=notes)
+    todo: deque[tuple[Entry, Record]] = deque()
+    done: dict[str, Record] = {}
+    prepared: dict[str, Record] = {}
+    bar = _Progress(len(entries), progress)
+
+    def finish(record: Record) -> None:
+        write_json_atomic(record_path(out_dir, record.student), record.to_dict())
+        feedback.write_student_files(record, out_dir, lang=options.lang)
+        done[record.student] = record
+        (summary.failed if record.status == FAILED else summary.graded).append(record.student)
+        bar.advance(record)
+        if on_record:
+            on_record(record)
+
+    slots: list[Slot] = []
+    try:
+        for entry in entries:
+            record = prepare(entry, out_dir, options, key)
+            prepared[entry.student] = record
+            old = None if options.force else load_record(record_path(out_dir, entry.student))
+            if (old is not None and old.content_hash == record.content_hash and old.options_key == record.options_key
+                    and (old.status == GRADED or not options.retry_failed)):
+                if record.folder:
+                    old.folder = record.folder
+                done[entry.student] = old
+                summary.reused.append(entry.student)
+                bar.advance(old)
+                continue
+            if record.status == FAILED:
+                finish(record)
+            else:
+                todo.append((entry, record))
+        if todo:
+            log_dir = out_dir / ".work" / "logs"
+            log_dir.mkdir(parents=True, exist_ok=True)
+            slots = [Slot(i, options, log_dir) for i in range(min(options.resolved_jobs(), len(todo)))]
+            _drive(slots, todo, finish, bar)
+    except KeyboardInterrupt:
+        summary.interrupted = True
+    finally:
+        for slot in slots:
+            slot.stop()
+        bar.close()
+    for student, record in prepared.items():  # written to disk just as a Ctrl-C arrived
+        if student not in done:
+            old = load_record(record_path(out_dir, student))
+            if old is not None and (old.content_hash, old.options_key) == (record.content_hash, record.options_key):
+                done[student] = old
+    summary.records = [done[e.student] for e in entries if e.student in done]
+    summary.seconds = round(time.monotonic() - start, 2)
+    return summary
+
+
+def _drive(slots: list[Slot], todo: deque, finish: Callable[[Record], None], bar: _Progress) -> None:
+    """Keep every slot busy until ``todo`` is empty and nothing is in flight; replace slots that die."""
+    selector = selectors.DefaultSelector()
+    request_id = 0
+    start_failures: list[str] = []
+    max_failures = len(slots) + 1
+
+    def retire(slot: Slot) -> None:
+        try:
+            selector.unregister(slot.reader)
+        except (KeyError, ValueError):
+            pass
+        slot.kill()
+
+    try:
+        while todo or any(s.task for s in slots):
+            if len(start_failures) >= max_failures:
+                raise SlotStartError("grading could not start:\n" + "\n".join(start_failures[-2:]))
+            for slot in slots:
+                if slot.proc is None and todo:
+                    try:
+                        slot.start()
+                    except OSError as exc:  # the slot died at once (its log says why)
+                        start_failures.append(f"a grading process could not start: {exc}\n{slot.log_tail()}")
+                        slot.kill()
+                        continue
+                    selector.register(slot.reader, selectors.EVENT_READ, slot)
+                if slot.ready and slot.task is None and todo:
+                    entry, record = todo.popleft()
+                    request_id += 1
+                    try:
+                        slot.submit(entry, record, request_id)
+                    except OSError:  # the slot went away between two submissions: hand the work to a new one
+                        slot.task = None
+                        todo.appendleft((entry, record))
+                        retire(slot)
+            live = [s for s in slots if s.proc is not None]
+            wait = max(0.05, min(s.deadline for s in live) - time.monotonic()) if live else 0.05
+            for key, _ in selector.select(min(wait, 1.0)):
+                slot: Slot = key.data
+                messages, closed = slot.read_messages()
+                for message in messages:
+                    if "ready" in message:
+                        slot.ready = bool(message["ready"])
+                        if not slot.ready:
+                            start_failures.append(message.get("error") or "unknown error")
+                            closed = True
+                    elif slot.task is not None and message.get("id") is not None:
+                        _, record = slot.task
+                        slot.task = None
+                        record.seconds = message.get("seconds", 0.0)
+                        record.graded_at = utc_now()
+                        if message.get("ok"):
+                            record.result = message["result"]
+                        else:
+                            _fail(record, message.get("error") or "the grader failed")
+                        finish(record)
+                if closed:
+                    if slot.task is not None:
+                        entry, record = slot.task
+                        slot.task = None
+                        finish(_fail(record, f"{entry.path.name}: the grading process stopped unexpectedly "
+                                             f"({slot.log_tail(1) or 'no message'})"))
+                    elif not slot.ready and not start_failures:
+                        start_failures.append(f"a grading process exited while starting:\n{slot.log_tail()}")
+                    retire(slot)
+            now = time.monotonic()
+            for slot in slots:
+                if slot.proc is None or now <= slot.deadline:
+                    continue
+                if slot.task is not None:
+                    entry, record = slot.task
+                    slot.task = None
+                    limit = slot.options.submission_timeout
+                    finish(_fail(record, f"{entry.path.name}: grading took longer than {limit:g} s "
+                                         "(the per-submission limit; an endless loop?)"))
+                else:
+                    start_failures.append(f"a grading process did not start within "
+                                          f"{slot.options.start_timeout:g} s\n{slot.log_tail()}")
+                retire(slot)
+    finally:
+        selector.close()

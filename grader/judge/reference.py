@@ -1,0 +1,186 @@
+"""The reference's probe results and the shared fixtures, computed once and cached on disk.
+
+The cache entry is keyed by the package versions and the source hashes of the reference, the
+course kit and the probes, so any change recomputes it, and by the device: ``cuda`` adds the CUDA runs
+of the train and predict probes (see plan.CUDA_PLAN) and whether this machine has a GPU.  Layout::
+
+    <cache>/<key>/artifacts/   fixtures every worker reads (data, tiny models, adapters, batches)
+    <cache>/<key>/results/     the reference's probe results (JSON + safetensors); hidden from submissions
+    <cache>/<key>/complete.json
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import json
+import os
+import shutil
+import sys
+import tempfile
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+
+from grader.judge import plan as plan_mod
+from grader.worker.handle import REPO_ROOT, CallResult, Zygote
+from grader.worker.lanes import ProbeRunner
+from vqa.files import user_cache_dir
+
+GRADER_DIR = Path(__file__).resolve().parents[1]
+VERSIONED = ("torch", "transformers", "peft", "numpy", "safetensors", "pillow", "tokenizers")
+
+
+class ReferenceError(RuntimeError):
+    """The reference itself failed a probe: a problem of the course package, not of the submission."""
+
+
+def default_cache_dir() -> Path:
+    """Where the reference's probe results are cached (``$GRADER_CACHE`` or the user cache folder)."""
+    return user_cache_dir("GRADER_CACHE", "mllm-vqa-grader")
+
+
+def reference_dir() -> Path:
+    env = os.environ.get("GRADER_REFERENCE")
+    return Path(env).resolve() if env else (REPO_ROOT / "solutions").resolve()
+
+
+def versions() -> dict:
+    out = {"python": ".".join(map(str, sys.version_info[:3]))}
+    for name in VERSIONED:
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            out[name] = None
+    from grader import __version__
+
+    out["grader"] = __version__
+    return out
+
+
+def _hash_tree(digest, root: Path) -> None:
+    for path in sorted(root.rglob("*.py")):
+        if "__pycache__" in path.parts:
+            continue
+        digest.update(str(path.relative_to(root)).encode())
+        digest.update(path.read_bytes())
+
+
+def cache_key(device: str, ref: Path) -> str:
+    digest = hashlib.sha256()
+    digest.update(json.dumps(versions(), sort_keys=True).encode())
+    digest.update(device.encode())
+    if device == "cuda":  # the CUDA runs say "not available" on a machine without a GPU: not for one with it
+        from grader.worker.sandbox import gpu_devices
+
+        digest.update(b"gpu" if gpu_devices() else b"no-gpu")
+    for root in (ref, REPO_ROOT / "vqa", GRADER_DIR / "probes"):
+        if root.is_dir():
+            _hash_tree(digest, root)
+    for name in ("worker/zygote.py", "judge/plan.py", "worker/protocol.py"):
+        digest.update((GRADER_DIR / name).read_bytes())
+    return digest.hexdigest()[:20]
+
+
+@dataclass
+class Reference:
+    key: str
+    root: Path
+    results: dict[str, CallResult]
+
+    @property
+    def artifacts(self) -> Path:
+        return self.root / "artifacts"
+
+    @property
+    def results_dir(self) -> Path:
+        return self.root / "results"
+
+
+def _save(results_dir: Path, key: str, result: CallResult) -> None:
+    from safetensors.numpy import save_file
+
+    (results_dir / f"{key}.json").write_text(json.dumps(result.to_json()))
+    if result.tensors:
+        save_file(result.tensors, str(results_dir / f"{key}.safetensors"))
+
+
+def _load(results_dir: Path, keys) -> dict[str, CallResult]:
+    from safetensors.numpy import load_file
+
+    out = {}
+    for key in keys:
+        data = json.loads((results_dir / f"{key}.json").read_text())
+        tensor_file = results_dir / f"{key}.safetensors"
+        tensors = load_file(str(tensor_file)) if tensor_file.is_file() else {}
+        out[key] = CallResult.from_json(data, tensors)
+    return out
+
+
+def vqa_env(artifacts: Path) -> dict:
+    return {"VQA_CACHE": str(artifacts / "vqa-cache"), "HF_HOME": str(artifacts.parent / "hf-home")}
+
+
+class ReferenceStore:
+    """Gives the reference's results for a device, from the disk cache or by running it once."""
+
+    def __init__(self, cache_dir: str | Path | None = None, *, sandbox_mode: str = "none", timeout: float = 120.0,
+                 memory_mb: int = 4096, reference: str | Path | None = None):
+        self.cache_dir = Path(cache_dir) if cache_dir else default_cache_dir()
+        self.sandbox_mode = sandbox_mode
+        self.timeout = timeout
+        self.memory_mb = memory_mb
+        self.reference = Path(reference).resolve() if reference else reference_dir()
+        self._loaded: dict[str, Reference] = {}
+
+    def entry(self, device: str) -> Path:
+        return self.cache_dir / cache_key(device, self.reference)
+
+    def cached(self, device: str) -> bool:
+        return (self.entry(device) / "complete.json").is_file()
+
+    def get(self, device: str = "cpu") -> Reference:
+        if device in self._loaded:
+            return self._loaded[device]
+        root = self.entry(device)
+        keys = [call.key for call in plan_mod.plan_for(device)]
+        self.cache_dir.mkdir(parents=True, exist_ok=True)
+        with open(self.cache_dir / f"{root.name}.lock", "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            if not (root / "complete.json").is_file():
+                self._compute(root, device)
+        ref = Reference(root.name, root, _load(root / "results", keys))
+        self._loaded[device] = ref
+        return ref
+
+    def _compute(self, root: Path, device: str) -> None:
+        # clear the entry but keep its folders (a running sandbox may have them mounted)
+        artifacts, results_dir = root / "artifacts", root / "results"
+        for folder in (artifacts, results_dir):
+            folder.mkdir(parents=True, exist_ok=True)
+            for child in folder.iterdir():
+                shutil.rmtree(child) if child.is_dir() and not child.is_symlink() else child.unlink()
+        scratch = Path(tempfile.mkdtemp(prefix="grader-ref-"))
+        zygote = Zygote(sandbox_mode=self.sandbox_mode, writable=[str(root)], cwd=str(scratch / "zygote"),
+                        env=vqa_env(artifacts), log_path=str(scratch / "zygote.log"), cuda=device == "cuda")
+        try:
+            zygote.start()
+            runner = ProbeRunner(zygote, timeout=self.timeout, memory_mb=self.memory_mb)
+            config = {"role": "reference", "folder": str(self.reference), "artifacts": str(artifacts),
+                      "scratch": str(scratch / "child"), "device": device, "guard": None}
+            setup = runner.run([plan_mod.ProbeCall("setup", "setup", "setup")], config)["setup"]
+            if not setup.ok:
+                raise ReferenceError(f"building the fixtures failed: {setup.describe()}\n{setup.output[-3000:]}")
+            results = runner.run(list(plan_mod.plan_for(device)), config)
+            for key, result in results.items():
+                if not result.ok:
+                    raise ReferenceError(f"the reference failed probe {key}: {result.describe()}\n"
+                                         f"{result.output[-3000:]}")
+                _save(results_dir, key, result)
+            (root / "complete.json").write_text(json.dumps({"versions": versions(), "device": device}))
+        except BaseException:
+            (root / "complete.json").unlink(missing_ok=True)
+            raise
+        finally:
+            zygote.close()
+            shutil.rmtree(scratch, ignore_errors=True)

@@ -1,0 +1,126 @@
+"""Per-student pages: the same messages and hints the learner sees from ``grade``, as Markdown and
+HTML files an instructor can upload or mail, plus a Gradescope-style ``results.json``.
+
+Everything reads the plain result dict (``GradeResult.to_dict()``) inside a batch record, so a page
+can be rebuilt from ``students/<id>.json`` alone.
+"""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+
+import jinja2
+
+from grader.reports.writers.gradescope import to_gradescope
+from grader.judge.results import GradeResult, fmt_points
+
+TEXT = {
+    "en": {
+        "title": "Feedback", "score": "Score", "exercise": "Exercise", "points": "Points", "check": "Check",
+        "hint": "Hint", "output": "Your code printed", "not_graded": "Your submission could not be graded",
+        "flags": "Notes", "passed": "passed", "failed": "failed", "graded_at": "Graded",
+        "all_passed": "Every check passed. Well done!",
+    },
+    "vi": {
+        "title": "Nhận xét", "score": "Điểm", "exercise": "Bài", "points": "Điểm", "check": "Kiểm tra",
+        "hint": "Gợi ý", "output": "Mã của bạn đã in ra",
+        "not_graded": "Không chấm được bài nộp của bạn",
+        "flags": "Ghi chú", "passed": "đạt", "failed": "chưa đạt", "graded_at": "Chấm lúc",
+        "all_passed": "Tất cả các bài kiểm tra đều đạt. Làm tốt lắm!",
+    },
+}
+
+FLAG_TEXT = {
+    "en": {
+        "timeout": "some code ran past the time limit (an endless loop?)",
+        "crash": "the worker running your code crashed",
+        "memory": "your code ran out of memory",
+        "imports_reference": "your code tried to import the reference solution or the grader",
+        "not_implemented": "not implemented yet",
+        "load_error": "a module could not be loaded",
+        "output_truncated": "your code printed a lot; the output was cut",
+        "not_graded": "not graded",
+    },
+    "vi": {
+        "timeout": "mã chạy quá giới hạn thời gian (vòng lặp vô hạn?)",
+        "crash": "tiến trình chạy mã của bạn bị lỗi và dừng",
+        "memory": "mã của bạn dùng hết bộ nhớ",
+        "imports_reference": "mã của bạn cố import lời giải mẫu hoặc trình chấm",
+        "not_implemented": "chưa cài đặt",
+        "load_error": "không nạp được một module",
+        "output_truncated": "mã của bạn in ra quá nhiều; phần in ra đã bị cắt",
+        "not_graded": "chưa chấm",
+    },
+}
+
+
+def describe_flag(flag: str, lang: str = "en") -> str:
+    """``not_implemented:dataset`` -> ``dataset: not implemented yet``; unknown flags as they are."""
+    base, _, arg = flag.partition(":")
+    text = FLAG_TEXT.get(lang, FLAG_TEXT["en"]).get(base)
+    if text is None:
+        return flag
+    return f"{arg}: {text}" if arg else text
+
+
+@functools.lru_cache(maxsize=1)
+def environment() -> jinja2.Environment:
+    """The jinja2 environment for ``grader/reports/templates`` (HTML autoescaped, Markdown not)."""
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(Path(__file__).parent / "templates")),
+        autoescape=jinja2.select_autoescape(enabled_extensions=("html", "html.j2"), default_for_string=False),
+        trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True, undefined=jinja2.StrictUndefined,
+    )
+    env.filters["points"] = fmt_points
+    env.filters["flag"] = describe_flag
+    env.filters["md_quote"] = lambda text: "\n".join("> " + line for line in str(text).splitlines())
+    return env
+
+
+def page_context(record, lang: str | None = None) -> dict:
+    """What the feedback templates show, from a batch record (``Record`` or its dict)."""
+    data = record if isinstance(record, dict) else record.to_dict()
+    result = data.get("result") or {}
+    exercises = []
+    for name, ex in (result.get("exercises") or {}).items():
+        exercises.append({"name": name, **ex, "checks": list(ex.get("checks") or [])})
+    lang = lang or result.get("lang") or "en"
+    return {
+        "student": data["student"], "status": data["status"], "reason": data.get("reason"),
+        "graded_at": data.get("graded_at", ""), "score": result.get("score", 0), "lang": lang,
+        "max_score": result.get("max_score", 100), "exercises": exercises,
+        "flags": list(result.get("flags") or []), "t": TEXT.get(lang, TEXT["en"]),
+        "all_passed": bool(exercises) and all(c.get("passed") for e in exercises for c in e["checks"]),
+    }
+
+
+def render_markdown(record, lang: str | None = None) -> str:
+    """The learner's feedback as Markdown."""
+    return environment().get_template("feedback.md.j2").render(**page_context(record, lang))
+
+
+def render_html(record, lang: str | None = None) -> str:
+    """The learner's feedback as one self-contained HTML page."""
+    return environment().get_template("feedback.html.j2").render(**page_context(record, lang))
+
+
+def gradescope_results(record) -> dict:
+    """Gradescope's ``results.json`` for one student (one test per check, all visible)."""
+    data = record if isinstance(record, dict) else record.to_dict()
+    result = data.get("result")
+    if data.get("status") != "graded" or not result:
+        return {"score": 0, "output": f"Not graded: {data.get('reason') or 'unknown reason'}",
+                "visibility": "visible", "stdout_visibility": "visible", "tests": []}
+    return to_gradescope(GradeResult.from_dict(result))
+
+
+def write_student_files(record, out_dir: str | Path, lang: str | None = None) -> None:
+    """Write ``feedback/<id>.md``, ``feedback/<id>.html`` and ``gradescope/<id>.json`` atomically."""
+    from vqa.files import write_json_atomic, write_text_atomic
+
+    out_dir = Path(out_dir)
+    student = record["student"] if isinstance(record, dict) else record.student
+    write_text_atomic(out_dir / "feedback" / f"{student}.md", render_markdown(record, lang))
+    write_text_atomic(out_dir / "feedback" / f"{student}.html", render_html(record, lang))
+    write_json_atomic(out_dir / "gradescope" / f"{student}.json", gradescope_results(record))

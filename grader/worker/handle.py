@@ -1,0 +1,424 @@
+"""Judge side of the worker: start a zygote, fork a child per submission, call
+probes with a time limit, capture and truncate output, kill whole process groups.
+
+Nothing here imports torch.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import selectors
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from grader.worker import protocol
+from grader.worker import sandbox
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+TOKEN_VAR = "GRADER_RUN_TOKEN"
+CHILD_TOKEN_VAR = "GRADER_CHILD_TOKEN"
+CUDA_VAR = "GRADER_WORKER_CUDA"  # set for a zygote whose children may use CUDA (--device cuda)
+
+
+class WorkerStartError(RuntimeError):
+    """The worker could not start (an environment problem, not the submission's)."""
+
+
+@dataclass
+class CallResult:
+    """The outcome of one probe call, as plain data."""
+
+    ok: bool
+    kind: str = "ok"  # ok | error | not_implemented | load_error | memory | exit | timeout | crash | internal
+    data: dict | None = None
+    tensors: dict = field(default_factory=dict)
+    message: str = ""
+    where: str | None = None
+    output: str = ""
+    output_bytes: int = 0
+    violations: list = field(default_factory=list)
+    seconds: float = 0.0
+    msg: dict | None = None  # the message as data ({"key", "fields"}; see grader.judge.messages.Msg) where the grader wrote it
+
+    def describe(self) -> str:
+        text = self.message
+        if self.where and self.kind not in ("timeout", "crash", "load_error"):
+            text += f" (at {self.where})"
+        return text
+
+    # plain data for the on-disk cache of the reference's results
+    def to_json(self) -> dict:
+        return {k: getattr(self, k) for k in ("ok", "kind", "data", "message", "where", "seconds")}
+
+    @classmethod
+    def from_json(cls, data: dict, tensors: dict) -> "CallResult":
+        return cls(tensors=tensors, **data)
+
+
+def decode_tensors(blob: bytes) -> dict:
+    if not blob:
+        return {}
+    from safetensors.numpy import load
+
+    return load(blob)
+
+
+def base_env(extra: dict | None = None) -> dict:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "GRADER_"))}
+    env.update({
+        "HF_HUB_OFFLINE": "1",
+        "TRANSFORMERS_OFFLINE": "1",
+        "HF_DATASETS_OFFLINE": "1",
+        "TOKENIZERS_PARALLELISM": "false",
+        "OMP_NUM_THREADS": "1",
+        "MKL_NUM_THREADS": "1",
+        "PYTHONDONTWRITEBYTECODE": "1",
+        "PYTHONHASHSEED": "0",
+        "PYTHONUNBUFFERED": "1",
+        "PYTHONNOUSERSITE": "1",
+        "TRANSFORMERS_VERBOSITY": "error",
+        "PYTHONWARNINGS": "ignore",
+        "TQDM_DISABLE": "1",
+        "HF_HUB_DISABLE_PROGRESS_BARS": "1",
+    })
+    path = env.get("PYTHONPATH")
+    env["PYTHONPATH"] = str(REPO_ROOT) + (os.pathsep + path if path else "")
+    if extra:
+        env.update(extra)
+    return env
+
+
+class Zygote:
+    """A pre-imported worker parent that forks children on request."""
+
+    def __init__(self, *, sandbox_mode: str = "none", writable: list[str] = (), readable: list[str] = (),
+                 hidden: list[str] = (),
+                 env: dict | None = None, cwd: str, log_path: str | None = None, start_timeout: float = 180.0,
+                 cuda: bool = False):
+        self.sandbox_mode = sandbox_mode
+        self.cuda = cuda
+        if cuda:
+            # the zygote must not touch CUDA (its forked children could not use it): a fork-safe availability
+            # check, and no bitsandbytes (its import queries the GPU); the GPU's device files in the sandbox
+            env = {**(env or {}), "PYTORCH_NVML_BASED_CUDA_CHECK": "1", CUDA_VAR: "1"}
+        self.writable = list(writable)
+        self.readable = list(readable)
+        self.hidden = list(hidden)
+        self.token = uuid.uuid4().hex
+        self.env = base_env({**(env or {}), TOKEN_VAR: self.token})
+        self.cwd = cwd
+        self.log_path = log_path
+        self.start_timeout = start_timeout
+        self.proc: subprocess.Popen | None = None
+        self.ctl: socket.socket | None = None
+        self.ready = False
+        self.info: dict = {}
+        self._lock = threading.RLock()
+
+    # -- life cycle
+    def start(self) -> "Zygote":
+        os.makedirs(self.cwd, exist_ok=True)
+        ctl, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        cmd = sandbox.prefix(self.sandbox_mode, [self.cwd, *self.writable], self.readable, self.hidden,
+                             sandbox.gpu_devices() if self.cuda else ())
+        cmd += [sys.executable, "-m", "grader.worker.zygote", "--ctl-fd", str(theirs.fileno())]
+        log = open(self.log_path, "wb") if self.log_path else subprocess.DEVNULL
+        try:
+            self.proc = subprocess.Popen(cmd, pass_fds=[theirs.fileno()], start_new_session=True, cwd=self.cwd,
+                                         env=self.env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT)
+        finally:
+            theirs.close()
+            if log is not subprocess.DEVNULL:
+                log.close()
+        self.ctl = ctl
+        return self
+
+    def wait_ready(self) -> dict:
+        with self._lock:
+            return self._wait_ready()
+
+    def _wait_ready(self) -> dict:
+        if self.ready:
+            return self.info
+        if self.proc is None:
+            self.start()
+        self.ctl.settimeout(self.start_timeout)
+        try:
+            msg = self.ctl.recv(1 << 20)
+        except (socket.timeout, OSError) as exc:
+            self.close()
+            raise WorkerStartError(f"the worker did not start: {exc}{self._log_tail()}") from None
+        if not msg:
+            self.close()
+            raise WorkerStartError(f"the worker exited while starting{self._log_tail()}")
+        info = json.loads(msg)
+        if not info.get("ready"):
+            self.close()
+            raise WorkerStartError(f"the worker failed to start:\n{info.get('error', '')}")
+        self.ctl.settimeout(30)
+        self.info = info
+        self.ready = True
+        return info
+
+    def _log_tail(self) -> str:
+        if self.log_path and os.path.exists(self.log_path):
+            with open(self.log_path, "rb") as fh:
+                return "\n" + fh.read()[-3000:].decode(errors="replace")
+        return ""
+
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def _request(self, message: dict, fds: list[int] = ()) -> dict:
+        data = json.dumps(message).encode()
+        with self._lock:
+            if self.ctl is None:
+                raise ConnectionError("worker is not running")
+            if fds:
+                socket.send_fds(self.ctl, [data], list(fds))
+            else:
+                self.ctl.send(data)
+            reply = self.ctl.recv(1 << 20)
+        if not reply:
+            raise ConnectionError("worker went away")
+        return json.loads(reply)
+
+    def spawn(self, config: dict, *, output_limit: int = 8192) -> "Child":
+        self.wait_ready()
+        mine, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        read_fd, write_fd = os.pipe()
+        token = uuid.uuid4().hex
+        try:
+            reply = self._request({"op": "spawn", **config, "token": token}, [theirs.fileno(), write_fd])
+        finally:
+            theirs.close()
+            os.close(write_fd)
+        child = Child(self, int(reply["pid"]), mine, read_fd, output_limit)
+        child.token = token
+        return child
+
+    def kill_child(self, pid: int) -> dict | None:
+        try:
+            return self._request({"op": "kill", "pid": pid}).get("status")
+        except (OSError, ValueError):
+            return None
+
+    def close(self) -> None:
+        if self.ctl is not None:
+            try:
+                self.ctl.send(json.dumps({"op": "exit"}).encode())
+            except OSError:
+                pass
+        if self.proc is not None:
+            try:
+                self.proc.wait(timeout=2)
+            except subprocess.TimeoutExpired:
+                pass
+            try:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+            try:
+                self.proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:  # pragma: no cover
+                pass
+        if self.ctl is not None:
+            self.ctl.close()
+            self.ctl = None
+        sweep(self.token)
+        self.proc = None
+        self.ready = False
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+class Child:
+    """One forked worker child serving probe calls for one implementation."""
+
+    def __init__(self, zygote: Zygote, pid: int, sock: socket.socket, out_fd: int, output_limit: int):
+        self.zygote = zygote
+        self.pid = pid
+        self.sock = sock
+        self.out_fd = out_fd
+        os.set_blocking(out_fd, False)
+        self.output_limit = output_limit
+        self._out = io.BytesIO()
+        self._out_total = 0
+        self.dead = False
+        self.status: dict | None = None
+        self.token: str | None = None
+
+    def _drain(self) -> bool:
+        """Read what output is there; False at end of file."""
+        while True:
+            try:
+                chunk = os.read(self.out_fd, 1 << 16)
+            except BlockingIOError:
+                return True
+            except OSError:
+                return False
+            if not chunk:
+                return False
+            room = self.output_limit - self._out.tell()
+            if room > 0:
+                self._out.write(chunk[:room])
+            self._out_total += len(chunk)
+
+    def _take_output(self) -> tuple[str, int]:
+        text = _render_carriage_returns(self._out.getvalue().decode(errors="replace"))
+        total = self._out_total
+        if total > self.output_limit:
+            text += f"\n[output truncated: {total} bytes in all, {self.output_limit} shown]"
+        self._out = io.BytesIO()
+        self._out_total = 0
+        return text, total
+
+    def call(self, request: dict, timeout: float) -> CallResult:
+        if self.dead:
+            return CallResult(ok=False, kind="crash", message="the worker is not running",
+                              msg={"key": "worker_not_running", "fields": {}})
+        deadline = time.monotonic() + timeout
+        try:
+            protocol.send(self.sock, request)
+        except OSError:
+            return self._died(deadline)
+        selector = selectors.DefaultSelector()
+        selector.register(self.sock, selectors.EVENT_READ, "sock")
+        out_open = True
+        selector.register(self.out_fd, selectors.EVENT_READ, "out")
+        try:
+            while True:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return self._timed_out(timeout)
+                events = selector.select(min(remaining, 1.0))
+                ready = {key.data for key, _ in events}
+                if "out" in ready and out_open:
+                    if not self._drain():
+                        out_open = False
+                        selector.unregister(self.out_fd)
+                if "sock" in ready:
+                    self.sock.settimeout(max(remaining, 0.5))
+                    try:
+                        header, blob = protocol.recv(self.sock)
+                    except socket.timeout:
+                        return self._timed_out(timeout)
+                    except (protocol.ChannelClosed, OSError, ValueError, protocol.ProtocolError):
+                        return self._died(deadline)
+                    self._drain()
+                    return self._result(header, blob)
+        finally:
+            selector.close()
+
+    def _result(self, header: dict, blob: bytes) -> CallResult:
+        output, total = self._take_output()
+        try:
+            tensors = decode_tensors(blob)
+        except Exception as exc:  # noqa: BLE001
+            return CallResult(ok=False, kind="internal", message=f"bad tensors from the worker: {exc}", output=output)
+        return CallResult(
+            ok=bool(header.get("ok")), kind="ok" if header.get("ok") else str(header.get("kind", "error")),
+            data=header.get("data"), tensors=tensors, message=str(header.get("message", "")),
+            where=header.get("where"), output=output, output_bytes=total,
+            violations=list(header.get("violations") or []), seconds=float(header.get("seconds", 0.0)),
+            msg=header.get("msg") if isinstance(header.get("msg"), dict) else None,
+        )
+
+    def _finish(self) -> None:
+        if not self.dead:
+            self.dead = True
+            self.status = self.zygote.kill_child(self.pid)
+            if self.token:  # processes that left the child's process group
+                sweep(self.token, CHILD_TOKEN_VAR)
+            end = time.monotonic() + 1.0
+            while time.monotonic() < end and self._drain():
+                time.sleep(0.01)
+            try:
+                self.sock.close()
+            except OSError:
+                pass
+            try:
+                os.close(self.out_fd)
+            except OSError:
+                pass
+
+    def _timed_out(self, timeout: float) -> CallResult:
+        self._finish()
+        output, total = self._take_output()
+        return CallResult(ok=False, kind="timeout", output=output, output_bytes=total,
+                          message=f"timed out after {timeout:g} s (an endless loop? use --timeout to allow more)",
+                          msg={"key": "timeout", "fields": {"seconds": f"{timeout:g}"}})
+
+    def _died(self, deadline: float) -> CallResult:
+        self._finish()
+        output, total = self._take_output()
+        status = self.status or {}
+        if "signal" in status:
+            name = status.get("signal_name")
+            if name == "SIGSEGV":
+                what, key, fields = "crashed with a segmentation fault (SIGSEGV)", "crash_segv", {}
+            elif name == "SIGKILL":
+                what, key, fields = "was killed (SIGKILL; out of memory?)", "crash_killed", {}
+            else:
+                what, key, fields = f"was killed by {name}", "crash_signal", {"name": name}
+        elif "exit_code" in status:
+            what = f"exited with code {status['exit_code']} (os._exit or a fatal error)"
+            key, fields = "crash_exit", {"code": status["exit_code"]}
+        else:
+            what, key, fields = "stopped unexpectedly", "crash_unexpected", {}
+        return CallResult(ok=False, kind="crash", message=f"the worker {what}", output=output, output_bytes=total,
+                          msg={"key": "worker_crash", "fields": {"what": {"key": key, "fields": fields}}})
+
+    def close(self) -> None:
+        if not self.dead:
+            try:
+                self.sock.settimeout(2)
+                protocol.send(self.sock, {"op": "bye"})
+            except OSError:
+                pass
+        self._finish()
+
+
+def _render_carriage_returns(text: str) -> str:
+    """What a terminal would show: a progress bar's earlier states (before a carriage return) are dropped."""
+    if "\r" not in text:
+        return text
+    lines = []
+    for line in text.split("\n"):
+        parts = [p for p in line.split("\r") if p.strip()]
+        lines.append(parts[-1] if parts else "")
+    return "\n".join(lines)
+
+
+def sweep(token: str, var: str = TOKEN_VAR) -> int:
+    """Kill every process still carrying ``token`` in its environment (escaped children); return how many."""
+    needle = f"{var}={token}".encode()
+    killed = 0
+    me = os.getpid()
+    for entry in Path("/proc").iterdir() if Path("/proc").is_dir() else ():
+        if not entry.name.isdigit() or int(entry.name) == me:
+            continue
+        try:
+            environ = (entry / "environ").read_bytes()
+        except OSError:
+            continue
+        if needle in environ:
+            try:
+                os.kill(int(entry.name), signal.SIGKILL)
+                killed += 1
+            except (ProcessLookupError, PermissionError):
+                pass
+    return killed

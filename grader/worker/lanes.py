@@ -1,0 +1,125 @@
+"""Running a plan of probe calls on one implementation, surviving crashes and timeouts."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import threading
+from pathlib import Path
+
+from grader.worker.handle import CallResult, Child, Zygote
+from grader.judge.plan import ProbeCall
+
+COPY_MAX_FILES = 200
+COPY_MAX_BYTES = 5 * 1024 * 1024
+
+
+def copy_submission(src: Path, dst: Path) -> Path:
+    """Copy a submission's small files into the worker's scratch (the worker never sees the original)."""
+    count = 0
+    dst.mkdir(parents=True, exist_ok=True)
+    for root, dirs, files in os.walk(src):
+        dirs[:] = [d for d in dirs if not d.startswith(".") and d != "__pycache__"]
+        rel = Path(root).relative_to(src)
+        for name in sorted(files):
+            path = Path(root) / name
+            try:
+                if path.is_symlink() and not path.resolve().is_file():
+                    continue
+                if path.stat().st_size > COPY_MAX_BYTES:
+                    continue
+            except OSError:
+                continue
+            (dst / rel).mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(path, dst / rel / name)
+            count += 1
+            if count >= COPY_MAX_FILES:
+                return dst
+    return dst
+
+
+class ProbeRunner:
+    """Calls probes in a child of ``zygote``; a crash or timeout costs that call only."""
+
+    def __init__(self, zygote: Zygote, *, timeout: float, memory_mb: int, output_limit: int = 8192):
+        self.zygote = zygote
+        self.timeout = timeout
+        self.memory_mb = memory_mb
+        self.output_limit = output_limit
+        self.restarts = 0
+
+    def _spawn(self, config: dict) -> Child:
+        try:
+            return self.zygote.spawn(config, output_limit=self.output_limit)
+        except (OSError, ValueError, ConnectionError):
+            # the zygote itself died (a child may have killed it): start it again once
+            with self._restart_lock:
+                if not self.zygote.alive():
+                    self.zygote.close()
+                    self.zygote.start()
+            return self.zygote.spawn(config, output_limit=self.output_limit)
+
+    _restart_lock = threading.Lock()
+
+    def run(self, calls: list[ProbeCall], config: dict, lanes: int = 2) -> dict[str, CallResult]:
+        """Run ``calls``; with two lanes, two children share the work (about equal halves), in parallel.
+
+        The CUDA calls always run in a child of their own, without the address-space limit (CUDA reserves
+        far more virtual memory than any limit would allow); the time limit still holds."""
+        ordered = list(calls)
+        cuda = [c for c in calls if c.cuda]
+        calls = [c for c in calls if not c.cuda]
+        second = ("lora", "train")
+        groups = [[c for c in calls if c.exercise not in second], [c for c in calls if c.exercise in second]]
+        if lanes < 2:
+            groups = [calls]
+        groups = [g for g in groups if g]
+        limits = [self.memory_mb] * len(groups)
+        if cuda:
+            groups.append(cuda)
+            limits.append(0)
+        if len(groups) < 2:
+            return self._run_lane(groups[0], config, limits[0]) if groups else {}
+        results: list[dict] = [{} for _ in groups]
+        errors: list[BaseException] = []
+
+        def lane(n):
+            try:
+                results[n] = self._run_lane(groups[n], {**config, "scratch": f"{config['scratch']}-{n}"}, limits[n])
+            except BaseException as exc:  # noqa: BLE001 - re-raised below
+                errors.append(exc)
+
+        threads = [threading.Thread(target=lane, args=(n,), daemon=True) for n in range(len(groups))]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        if errors:
+            raise errors[0]
+        merged = {}
+        for part in results:
+            merged.update(part)
+        return {call.key: merged[call.key] for call in ordered}
+
+    def _run_lane(self, calls: list[ProbeCall], config: dict, memory_mb: int | None = None) -> dict[str, CallResult]:
+        config = {**config, "memory_mb": self.memory_mb if memory_mb is None else memory_mb}
+        results: dict[str, CallResult] = {}
+        child: Child | None = None
+        load_failed: dict[str, CallResult] = {}
+        try:
+            for call in calls:
+                if call.exercise in load_failed:
+                    results[call.key] = load_failed[call.exercise]
+                    continue
+                if child is None or child.dead:
+                    if child is not None:
+                        self.restarts += 1
+                    child = self._spawn(config)
+                result = child.call({"op": "probe", "probe": call.probe, "args": call.args}, self.timeout)
+                results[call.key] = result
+                if result.kind == "load_error":
+                    load_failed[call.exercise] = result
+        finally:
+            if child is not None:
+                child.close()
+        return results
