@@ -1,9 +1,9 @@
 """Every sentence of every TODO in the stubs, the check that enforces it, and the known-wrong submission
-(a mutant of tests/test_grader_defects.py) that breaks that sentence alone.
+(a mutant of tests/test_grader/judge/test_grader_defects.py) that breaks that sentence alone.
 
 A row is (exercise.function, words of the sentence, check, mutant, note). A sentence no check can see on a
 CPU, or that is not a mistake with the lab's processor, names no mutant and says why in its note.
-tests/test_contract_table.py keeps the table complete (every sentence of the stubs has a row) and true (each
+tests/test_grader/judge/test_contract_table.py keeps the table complete (every sentence of the stubs has a row) and true (each
 mutant fails its check in the defects test).
 """
 
@@ -11,7 +11,7 @@ ROWS = [
     # dataset.py
     ("dataset.__getitem__", "open image_dir/<pid>/image.png", "dataset.image_matches_pid", "wrong_image", ""),
     ("dataset.__getitem__", "as RGB", None, None,
-     "BlipProcessor converts images to RGB itself (do_convert_rgb=True; tests/test_contract_table.py checks "
+     "BlipProcessor converts images to RGB itself (do_convert_rgb=True; tests/test_grader/judge/test_contract_table.py checks "
      "that the tensors are equal), so leaving out .convert('RGB') is not a mistake with this processor"),
     ("dataset.__getitem__", "padded and truncated to question_max_length", "dataset.max_lengths",
      "question_length_fixed", ""),

@@ -15,7 +15,7 @@ from vqa import course
 
 pytestmark = pytest.mark.slow  # grades many submissions end to end: `pytest -m "not slow"` skips it
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[3]
 VIETNAMESE = set("ạảấầẩẫậắằẳẵặẹẻẽếềểễệỉịọỏốồổỗộớờởỡợụủứừửữựỳỵỷỹđ")
 
 
@@ -68,7 +68,7 @@ def test_row_names_a_check_and_a_wrong_submission(row):
     assert check.split(".")[0] == where.split(".")[0]
     if mutant is not None:
         defects = {d[0]: d for d in DEFECTS}
-        assert mutant in defects, f"{mutant} is not in tests/test_grader_defects.py"
+        assert mutant in defects, f"{mutant} is not in tests/test_grader/judge/test_grader_defects.py"
         _, _, _, _, exercise, checks = defects[mutant]
         assert f"{exercise}.{check.split('.', 1)[1]}" == check and check.split(".", 1)[1] in checks, \
             f"{mutant} is not shown failing {check}"

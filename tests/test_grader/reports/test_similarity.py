@@ -11,7 +11,7 @@ import pytest
 
 from grader.reports.similarity import SimilarityUnavailable, find_similar
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[3]
 
 OWN_CODE = '''
 def build_lora_model(model, r=16, lora_alpha=32, lora_dropout=0.05, target_modules=("query", "key")):

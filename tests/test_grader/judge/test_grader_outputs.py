@@ -17,7 +17,7 @@ from grader.judge.grade import Grader
 from grader.judge.results import GradeResult
 from vqa import course
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[3]
 SOLUTIONS = ROOT / "solutions"
 CACHE = Path(tempfile.gettempdir()) / "grader-test-cache"
 

@@ -18,7 +18,7 @@ from vqa import course
 
 pytestmark = pytest.mark.slow  # grades many submissions end to end: `pytest -m "not slow"` skips it
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[3]
 SOLUTIONS = ROOT / "solutions"
 CACHE = Path(tempfile.gettempdir()) / "grader-test-cache"
 EXERCISES = course.EXERCISES

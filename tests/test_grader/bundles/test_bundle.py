@@ -24,7 +24,7 @@ from grader.bundles.cli import bundle_group
 
 pytestmark = pytest.mark.slow  # grades many submissions end to end: `pytest -m "not slow"` skips it
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[3]
 BIN = Path(sys.executable).parent
 GRADE = shutil.which("grade", path=str(BIN)) or shutil.which("grade")
 CACHE = Path(tempfile.gettempdir()) / "mllm-vqa-lab-test-grader-cache"

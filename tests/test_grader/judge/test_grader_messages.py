@@ -12,7 +12,7 @@ import pytest
 from grader.judge import messages
 from grader.judge.messages import Msg
 
-GRADER = Path(__file__).resolve().parent.parent / "grader"
+GRADER = Path(__file__).resolve().parents[3] / "grader"
 # where messages are built: the checks, the plugin, the judge, the worker's client and the probes
 SOURCES = sorted([*GRADER.glob("checks/*.py"), *GRADER.glob("probes/*.py"),
                   *(GRADER / name for name in ("judge/grade.py", "judge/session.py", "worker/handle.py", "cli.py",

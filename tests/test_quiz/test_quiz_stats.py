@@ -33,7 +33,7 @@ from quiz.bank import load_bank
 from quiz.cli import main
 from quiz.grading import grade_attempts
 
-FIXTURES = Path(__file__).parent / "fixtures" / "quiz"
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "quiz"
 MATRIX = [[1, 1, 1], [1, 1, 0], [1, 0, 0], [1, 0, 0]]
 R = 0.5 / 0.75**0.5
 

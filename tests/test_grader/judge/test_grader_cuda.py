@@ -20,7 +20,7 @@ from grader.judge import plan
 from grader.judge.results import CheckResult, ExerciseResult, GradeResult
 from vqa import course
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[3]
 SOLUTIONS = ROOT / "solutions"
 CACHE = Path(tempfile.gettempdir()) / "grader-test-cache"
 CUDA_CHECKS = {"train.cuda_one_epoch", "train.cuda_fit", "predict.cuda_answers"}

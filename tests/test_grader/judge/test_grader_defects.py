@@ -12,7 +12,7 @@ from mutants import copy_impl
 
 pytestmark = pytest.mark.slow  # grades many submissions end to end: `pytest -m "not slow"` skips it
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[3]
 SOLUTIONS = ROOT / "solutions"
 CACHE = Path(tempfile.gettempdir()) / "grader-test-cache"
 

@@ -14,7 +14,7 @@ from grader.reports import class_report as report
 from grader.batch import Record
 from vqa import course
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[3]
 POINTS = course.POINTS
 KEY = {"Q1": "resnet", "Q2": "contrastive-search", "Q3": "beats", "Q4": "cosine-similarity", "Q5": "audioldm",
        "Q6": "vicuna", "Q7": "audio-generation", "Q8": "imagebind", "Q9": "tiny-transformer", "Q10": "vicuna"}

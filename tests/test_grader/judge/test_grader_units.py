@@ -68,7 +68,7 @@ def test_judge_does_not_import_torch():
     code = ("import sys, grader.cli, grader.judge.grade, grader.judge.session, grader.reports.writers, grader.checks.test_train; "
             "assert 'torch' not in sys.modules and 'transformers' not in sys.modules, 'heavy import'")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          cwd=Path(__file__).resolve().parent.parent)
+                          cwd=Path(__file__).resolve().parents[3])
     assert proc.returncode == 0, proc.stderr
 
 

@@ -17,7 +17,7 @@ from grader.judge.grade import Grader
 
 pytestmark = pytest.mark.slow  # grades many submissions end to end: `pytest -m "not slow"` skips it
 
-REWRITES = Path(__file__).resolve().parent / "rewrites"
+REWRITES = Path(__file__).resolve().parents[2] / "rewrites"
 FOLDERS = sorted(p for p in REWRITES.iterdir() if p.is_dir() and (p / "train.py").is_file())
 CACHE = Path(tempfile.gettempdir()) / "grader-test-cache"
 
