@@ -1,23 +1,11 @@
-"""The fingerprint of the code that decides grades: a record graded by other code is graded again."""
+"""The fingerprint of everything that decides grades: a record graded by other code or fixtures is graded
+again. The same fingerprint keys the reference cache (grader.judge.reference.fingerprint)."""
 
 from __future__ import annotations
 
-import hashlib
-from pathlib import Path
+from grader.judge.reference import fingerprint
 
 
 def grader_fingerprint() -> str:
-    """A hash of the code that decides grades (checks, probes, plan, reference): changes re-grade."""
-    root = Path(__file__).resolve().parents[1]
-    digest = hashlib.sha256()
-    paths = [*root.glob("checks/**/*.py"), *root.glob("probes/**/*.py"),
-             *(root / n for n in ("judge/plan.py", "judge/grade.py", "judge/results.py", "worker/zygote.py",
-                                    "judge/hints.toml")),
-             *root.parent.glob("solutions/*.py")]
-    for path in sorted(p for p in paths if p.is_file()):
-        digest.update(path.relative_to(root.parent).as_posix().encode())
-        digest.update(path.read_bytes())
-    from grader import __version__
-
-    digest.update(__version__.encode())
-    return digest.hexdigest()[:16]
+    """A hash of the checks, probes, plan, verdicts, messages, the course kit and the reference."""
+    return fingerprint()[:16]

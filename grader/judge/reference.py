@@ -1,7 +1,8 @@
 """The reference's probe results and the shared fixtures, computed once and cached on disk.
 
-The cache entry is keyed by the package versions and the source hashes of the reference, the
-course kit and the probes, so any change recomputes it, and by the device: ``cuda`` adds the CUDA runs
+The cache entry is keyed by :func:`fingerprint` (everything that decides a grade: package versions, the
+reference, the course kit with its shipped models, probes, checks and verdict logic; the batch's re-use rule
+keys on the same), so any change recomputes it, and by the device: ``cuda`` adds the CUDA runs
 of the train and predict probes (see plan.CUDA_PLAN) and whether this machine has a GPU.  Layout::
 
     <cache>/<key>/artifacts/   fixtures every worker reads (data, tiny models, adapters, batches)
@@ -58,27 +59,42 @@ def versions() -> dict:
     return out
 
 
-def _hash_tree(digest, root: Path) -> None:
-    for path in sorted(root.rglob("*.py")):
+KIT_DATA = ("*.py", "*.toml", "*.json", "*.txt", "*.safetensors")  # the kit's code, manifest and shipped models
+DECIDING_FILES = ("judge/plan.py", "judge/grade.py", "judge/results.py", "judge/hints.toml", "worker/zygote.py",
+                  "worker/protocol.py")
+
+
+def _hash_tree(digest, root: Path, patterns=("*.py",)) -> None:
+    for path in sorted({p for pattern in patterns for p in root.rglob(pattern)}):
         if "__pycache__" in path.parts:
             continue
         digest.update(str(path.relative_to(root)).encode())
         digest.update(path.read_bytes())
 
 
-def cache_key(device: str, ref: Path) -> str:
+def fingerprint(ref: Path | None = None) -> str:
+    """One hash of everything that decides a grade: package versions, the reference, the course kit (its
+    fixtures' code, the manifest, the shipped tiny models), the probes, the checks, the plan, the verdict
+    logic and the messages. The reference cache and the batch's re-use rule both key on it."""
     digest = hashlib.sha256()
     digest.update(json.dumps(versions(), sort_keys=True).encode())
+    _hash_tree(digest, Path(ref) if ref is not None else reference_dir())
+    _hash_tree(digest, REPO_ROOT / "vqa", KIT_DATA)
+    for folder in ("probes", "checks"):
+        _hash_tree(digest, GRADER_DIR / folder)
+    for name in DECIDING_FILES:
+        digest.update(name.encode())
+        digest.update((GRADER_DIR / name).read_bytes())
+    return digest.hexdigest()
+
+
+def cache_key(device: str, ref: Path) -> str:
+    digest = hashlib.sha256(fingerprint(ref).encode())
     digest.update(device.encode())
     if device == "cuda":  # the CUDA runs say "not available" on a machine without a GPU: not for one with it
         from grader.worker.sandbox import gpu_devices
 
         digest.update(b"gpu" if gpu_devices() else b"no-gpu")
-    for root in (ref, REPO_ROOT / "vqa", GRADER_DIR / "probes"):
-        if root.is_dir():
-            _hash_tree(digest, root)
-    for name in ("worker/zygote.py", "judge/plan.py", "worker/protocol.py"):
-        digest.update((GRADER_DIR / name).read_bytes())
     return digest.hexdigest()[:20]
 
 
