@@ -249,7 +249,8 @@ def root_causes(checks: list[CheckResult], depends: dict[str, list[str]], lang: 
         if check.name not in failed:
             continue
         candidates = [(symptom_roots or {}).get(check.name), *depends.get(check.name, ())]
-        root = next((failed[d] for d in candidates if d in failed and d != check.name), None)
+        root = next((failed[d] for d in candidates
+                     if d in failed and d != check.name and failed[d].caused_by != check.name), None)
         if root is None and check.message:
             root = seen.get(check.message)
         if root is not None:

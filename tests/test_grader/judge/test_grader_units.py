@@ -90,3 +90,28 @@ def test_sandbox_keeps_a_python_installed_under_tmp_visible(tmp_path, monkeypatc
     bound = [args[i + 1] for i, a in enumerate(args) if a == "--ro-bind"]
     assert str(venv.resolve()) in bound
     assert args.index("--tmpfs") < args.index(str(venv.resolve()))  # bound after /tmp is emptied
+
+
+def test_root_causes_point_dependent_failures_at_one_root():
+    from grader.judge.grade import root_causes
+    from grader.judge.results import CheckResult
+
+    def checks():
+        return [CheckResult("train.a", 0, 2, False, "mask missing", hint="pass the mask", title="A"),
+                CheckResult("train.b", 0, 5, False, "weights differ", hint="own hint", title="B"),
+                CheckResult("train.c", 0, 1, False, "mask missing", hint="own hint", title="C"),
+                CheckResult("train.d", 1, 1, True, title="D"),
+                CheckResult("train.e", 0, 1, False, "other", hint="own hint", title="E")]
+
+    result = checks()
+    root_causes(result, {"train.b": ["train.a", "train.d"]}, "en")
+    a, b, c, d, e = result
+    assert (a.caused_by, a.hint) == ("", "pass the mask")  # the root keeps its hint
+    assert b.caused_by == "train.a" and b.hint.startswith("follows from ✘ “A”")  # declared
+    assert c.caused_by == "train.a"  # the same message as an earlier failure
+    assert e.caused_by == "" and e.hint == "own hint"  # unrelated: its own hint, and points unchanged
+    assert [x.score for x in result] == [0, 0, 0, 1, 0]
+    # two checks naming each other: the first stays a root, so the learner always has a place to start
+    result = checks()
+    root_causes(result, {"train.a": ["train.b"]}, "en", {"train.b": "train.a"})
+    assert result[0].caused_by == "train.b" and result[1].caused_by == ""
