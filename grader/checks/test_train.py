@@ -177,6 +177,16 @@ def _best_flags(losses: list) -> list:
     return flags
 
 
+def _expect_saved_on_improvement(history: list) -> list:
+    """Fail unless each epoch's "saved" flag says whether its own validation loss beat every earlier one;
+    return those flags."""
+    losses = [row.get("valid_loss") for row in history]
+    have = [row.get("saved") for row in history]
+    want = _best_flags(losses)
+    expect(have == want, "train.saved_per_epoch", got=have, expected=want, losses=[plain(v, 4) for v in losses])
+    return want
+
+
 @points(1)
 @depends_on("one_epoch_returns_mean_loss")
 def test_fit_history(probes):
@@ -206,10 +216,7 @@ def test_fit_learning_rate(probes):
 @points(2)
 def test_fit_saves_only_improvements(probes):
     got, _, history = _history(probes)
-    losses = [row.get("valid_loss") for row in history]
-    have = [row.get("saved") for row in history]
-    want = _best_flags(losses)
-    expect(have == want, "train.saved_per_epoch", got=have, expected=want, losses=[plain(v, 4) for v in losses])
+    want = _expect_saved_on_improvement(history)
     expect(got["saves"] == sum(want), "train.save_count", got=got["saves"], expected=sum(want))
 
 
@@ -300,7 +307,4 @@ def test_cuda_fit(probes):
     for op in ("scale", "step", "update"):
         have, want = got["grad_scaler"][op], ref["grad_scaler"][op]
         expect(have == want, "cuda.fit_scaler", op=op, got=have, expected=want)
-    losses = [row.get("valid_loss") for row in history]
-    have = [row.get("saved") for row in history]
-    want = _best_flags(losses)
-    expect(have == want, "train.saved_per_epoch", got=have, expected=want, losses=[plain(v, 4) for v in losses])
+    _expect_saved_on_improvement(history)

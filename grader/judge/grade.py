@@ -194,8 +194,9 @@ class Grader:
             skipped = bool(outcome and outcome.skipped)
             title, hint = messages.check_text(name, lang)
             if not passed and outcome and outcome.msg is not None:
-                hint = messages.symptom_hint(outcome.msg, lang) or hint
-                root = messages.symptom(outcome.msg).get("root")
+                symptom = messages.symptom(outcome.msg)
+                hint = symptom.get(lang) or symptom.get("en") or hint
+                root = symptom.get("root")
                 if root and root != name:
                     symptom_roots[name] = root
             message = "" if passed else (outcome.text(lang) if outcome else messages.message("check_not_run", lang))

@@ -115,11 +115,6 @@ def symptom(msg: Msg) -> dict:
     return {}
 
 
-def symptom_hint(msg: Msg, lang: str = "en") -> str:
-    entry = symptom(msg)
-    return entry.get(lang) or entry.get("en") or ""
-
-
 def check_text(name: str, lang: str = "en") -> tuple[str, str]:
     """(title, hint) of a check."""
     entry = table().get("checks", {}).get(name, {})
