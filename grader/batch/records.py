@@ -12,6 +12,7 @@ from typing import Iterable
 
 from grader.batch import archive
 from grader.batch.fingerprint import grader_fingerprint
+from grader.judge import flags as flag_names
 from grader.worker import limits
 from vqa.course import TOTAL_POINTS
 
@@ -89,7 +90,7 @@ class Record:
     def flags(self) -> list[str]:
         flags = list((self.result or {}).get("flags") or [])
         if self.status == FAILED:
-            flags.insert(0, "not_graded")
+            flags.insert(0, flag_names.make("not_graded"))
         return flags
 
 
@@ -106,14 +107,13 @@ class BatchSummary:
     seconds: float = 0.0
 
     def problems(self) -> list[tuple[str, str]]:
-        """(student, reason) for every submission that failed or was flagged as crashing / hanging."""
+        """(student, reason) for every submission that failed or raised a flag that needs a look (see grader.judge.flags)."""
         out = []
         for rec in self.records:
             if rec.status == FAILED:
                 out.append((rec.student, rec.reason or "not graded"))
                 continue
-            bad = [f for f in rec.flags if f in ("timeout", "crash", "memory", "output_truncated")
-                   or f.startswith(("timeout", "crash"))]
+            bad = [f for f in rec.flags if flag_names.needs_look(f)]
             if bad:
                 out.append((rec.student, "flagged: " + ", ".join(bad)))
         return out

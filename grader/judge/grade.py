@@ -9,6 +9,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from grader.judge import flags as flag_names
 from grader.judge import messages
 from grader.judge import plan as plan_mod
 from grader.judge.reference import ReferenceStore, versions, vqa_env
@@ -165,18 +166,20 @@ class Grader:
                 detail = "; ".join(([f"imports {s}" for s in static] + dynamic)[:3])
                 statuses[exercise] = Status("imports_reference", messages.message(
                     "imports_reference", lang, file=f"{exercise}.py", what=what, detail=detail))
-                flags.append(f"imports_reference:{exercise}")
+                flags.append(flag_names.make("imports_reference", exercise))
             elif load is not None:
                 statuses[exercise] = Status("load_error", f"{exercise}.py {messages.message('load_error', lang)}: "
                                                           f"{load.message}")
-                flags.append(f"load_error:{exercise}")
+                flags.append(flag_names.make("load_error", exercise))
             else:
                 statuses[exercise] = Status()
             for r in results:
-                if r.kind in ("timeout", "crash", "memory", "exit"):
-                    flag = {"memory": "memory", "exit": "exit"}.get(r.kind, r.kind)
-                    if f"{flag}:{exercise}" not in flags:
-                        flags.append(f"{flag}:{exercise}")
+                raised = []
+                if r.kind in flag_names.WORKER_KINDS:
+                    raised.append(flag_names.make(r.kind, exercise))
+                if r.output_bytes > self.output_limit:
+                    raised.append(flag_names.make("output_truncated", exercise))
+                flags.extend(f for f in raised if f not in flags)
         store = ProbeStore(student, reference, statuses, exercise_of)
         plugin = run_checks(GraderPlugin(store, exercises, self.device))
 
@@ -230,7 +233,7 @@ class Grader:
                 first = stub_task(errors[0].get("message", ""))
                 ex.status = "not_implemented"
                 ex.summary = f"{messages.message('not_implemented', lang)}: {first}"
-                flags.append(f"not_implemented:{exercise}")
+                flags.append(flag_names.make("not_implemented", exercise))
                 for check in ex.checks:
                     if not check.skipped:
                         check.message = ex.summary

@@ -13,6 +13,7 @@ from pathlib import Path
 import jinja2
 
 from grader.reports.writers.gradescope import to_gradescope
+from grader.judge.flags import describe as describe_flag
 from grader.judge.results import GradeResult, fmt_points
 
 TEXT = {
@@ -30,39 +31,6 @@ TEXT = {
         "all_passed": "Tất cả các bài kiểm tra đều đạt. Làm tốt lắm!",
     },
 }
-
-FLAG_TEXT = {
-    "en": {
-        "timeout": "some code ran past the time limit (an endless loop?)",
-        "crash": "the worker running your code crashed",
-        "memory": "your code ran out of memory",
-        "imports_reference": "your code tried to import the reference solution or the grader",
-        "not_implemented": "not implemented yet",
-        "load_error": "a module could not be loaded",
-        "output_truncated": "your code printed a lot; the output was cut",
-        "not_graded": "not graded",
-    },
-    "vi": {
-        "timeout": "mã chạy quá giới hạn thời gian (vòng lặp vô hạn?)",
-        "crash": "tiến trình chạy mã của bạn bị lỗi và dừng",
-        "memory": "mã của bạn dùng hết bộ nhớ",
-        "imports_reference": "mã của bạn cố import lời giải mẫu hoặc trình chấm",
-        "not_implemented": "chưa cài đặt",
-        "load_error": "không nạp được một module",
-        "output_truncated": "mã của bạn in ra quá nhiều; phần in ra đã bị cắt",
-        "not_graded": "chưa chấm",
-    },
-}
-
-
-def describe_flag(flag: str, lang: str = "en") -> str:
-    """``not_implemented:dataset`` -> ``dataset: not implemented yet``; unknown flags as they are."""
-    base, _, arg = flag.partition(":")
-    text = FLAG_TEXT.get(lang, FLAG_TEXT["en"]).get(base)
-    if text is None:
-        return flag
-    return f"{arg}: {text}" if arg else text
-
 
 @functools.lru_cache(maxsize=1)
 def environment() -> jinja2.Environment:
