@@ -1,15 +1,16 @@
-"""Similar submissions: copies are found even with names changed; the stub text never counts."""
+"""Similar submissions: copies are found even with names changed; the stub text and the class's common
+passages never count; at a class's size only pairs sharing distinctive code are compared."""
 
 from __future__ import annotations
 
 import re
 import shutil
-import sys
 from pathlib import Path
 
 import pytest
 
-from grader.reports.similarity import SimilarityUnavailable, find_similar
+from grader.reports.similarity import find_similar
+from synthetic_class import build_class
 
 REPO = Path(__file__).resolve().parents[3]
 
@@ -93,10 +94,46 @@ def test_the_stub_text_is_boilerplate_and_own_code_is_not_a_copy(folders):
 
 
 def test_the_threshold_decides(folders):
-    assert find_similar({k: folders[k] for k in ("alice", "bob")}, threshold=1.01) == []
+    assert find_similar({k: folders[k] for k in ("alice", "bob")}, threshold=1.01).pairs == []
 
 
-def test_without_copydetect_the_report_says_why(folders, monkeypatch):
-    monkeypatch.setitem(sys.modules, "copydetect", None)
-    with pytest.raises(SimilarityUnavailable, match="pip install copydetect"):
-        find_similar(folders)
+def test_a_passage_most_of_the_class_shares_is_common_knowledge(tmp_path):
+    """Twelve hand in the same own lora.py: by default that is common knowledge (more than ten share it);
+    counted as evidence (common_share=1), they form one cluster of twelve."""
+    folders = {}
+    for i in range(12):
+        folder = copy("exercises", tmp_path / f"s{i:02d}")
+        (folder / "lora.py").write_text(OWN_CODE)
+        folders[f"s{i:02d}"] = folder
+    assert find_similar(folders).pairs == []
+    everything = find_similar(folders, common_share=1.0)
+    assert len(everything.pairs) == 66
+    assert [c.members for c in everything.clusters] == [sorted(folders)]
+
+
+@pytest.fixture(scope="module")
+def synthetic(tmp_path_factory):
+    return build_class(tmp_path_factory.mktemp("class") / "subs", 200, seed=3, group_sizes=(2, 3, 4))
+
+
+def test_planted_copies_are_found_as_clusters_and_look_alikes_are_not(synthetic):
+    result = find_similar(synthetic.folders)
+    clusters = [set(c.members) for c in result.clusters]
+    for group in synthetic.groups:
+        assert set(group) in clusters, (group, clusters)
+    assert max(len(c) for c in clusters) == 4, "near-duplicates of the reference must not chain into one cluster"
+    assert result.candidates < 200 * 199 / 2 / 10, "only pairs sharing distinctive code are compared"
+    assert all(p.cluster for p in result.pairs)
+
+
+def test_only_the_top_pairs_carry_their_code(synthetic):
+    result = find_similar(synthetic.folders, top=2)
+    assert len(result.pairs) >= 4
+    assert [bool(p.files) for p in result.pairs[:3]] == [True, True, False]
+    assert len(result.shown()) == 2
+    assert "code" not in result.pairs[3].to_dict(with_code=True)
+
+
+def test_the_same_class_gives_the_same_pairs(synthetic):
+    first, second = find_similar(synthetic.folders), find_similar(dict(reversed(list(synthetic.folders.items()))))
+    assert [p.to_dict() for p in first.pairs] == [p.to_dict() for p in second.pairs]
