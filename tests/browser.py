@@ -54,11 +54,12 @@ def open_report(html: Path, workdir: Path):
 def check_report_in_browser(html: Path, workdir: Path, *, students: int, expect_visible: list[str]) -> Path:
     """The checks every report must pass in the browser; returns the screenshot's path."""
     with open_report(html, workdir) as (page, errors, requests):
-        for section in ("#summary", "#distribution", "#exercises", "#checks", "#failures", "#flags", "#similar",
+        for section in ("#summary", "#failures", "#distribution", "#exercises", "#checks", "#flags", "#similar",
                         "#students"):
             assert page.locator(section).is_visible(), f"section {section} is not visible"
         assert page.locator("#count-students").inner_text().strip() == str(students)
-        assert page.locator("#student-table tbody.student").count() == students
+        rows = page.locator("#student-table tr.student")
+        assert rows.count() == students
         assert page.locator("#distribution svg rect").count() == 10
         body = page.locator("body").inner_text()
         for text in expect_visible:
@@ -73,12 +74,18 @@ def check_report_in_browser(html: Path, workdir: Path, *, students: int, expect_
         assert totals() == sorted(totals()) and totals()[0] < totals()[-1]
         total_header.click()
         assert totals() == sorted(totals(), reverse=True)
-        # drill-down: a click on the best student's name shows each of their checks
-        best = page.locator("#student-table tbody.student").first
-        detail = best.locator("tr.detail")
-        assert not detail.is_visible()
-        best.locator("button.who").click()
-        assert detail.is_visible() and detail.locator(".checklist li").first.is_visible()
+        # each name links to the student's own feedback page, next to the report
+        first = rows.first
+        name = first.locator("td").first.locator("a")
+        assert name.get_attribute("href").startswith("feedback/") and name.get_attribute("href").endswith(".html")
+        # "only those that need a look" leaves the flagged and the not graded
+        look = page.locator("#student-table tr.student[data-look='1']").count()
+        page.locator("#only-look").check()
+        assert page.locator("#student-table tr.student:visible").count() == look < students
+        page.locator("#only-look").uncheck()
+        page.locator("#filter").fill(name.inner_text())
+        assert page.locator("#student-table tr.student:visible").count() >= 1
+        page.locator("#filter").fill("")
         shot = workdir / "report.png"
         page.screenshot(path=str(shot), full_page=True)
         page.emulate_media(media="print")
@@ -88,3 +95,10 @@ def check_report_in_browser(html: Path, workdir: Path, *, students: int, expect_
         assert outside == [], f"the report fetched {outside}"
     assert shot.stat().st_size > 10_000
     return shot
+
+
+def first_paint_ms(html: Path, workdir: Path) -> float:
+    """Milliseconds from navigation to the first contentful paint of ``html`` in headless Chromium."""
+    with open_report(html, workdir) as (page, _errors, _requests):
+        return float(page.evaluate(
+            "() => { const e = performance.getEntriesByName('first-contentful-paint')[0]; return e ? e.startTime : -1; }"))

@@ -17,6 +17,7 @@ import click
 
 from grader import batch as batch_mod
 from grader.reports import class_report as report_mod
+from grader.reports import similarity as sim
 from grader.judge import messages
 from grader.worker import limits
 from vqa.course import EXERCISES
@@ -37,7 +38,9 @@ def run_batch_command(batch_dir: str | Path, out: str | Path | None = None, *, j
                       cache_dir: str | None = None, force: bool = False, retry_failed: bool = False,
                       quiz: str | Path | None = None,
                       lms: str | None = None, lms_item: str = "VQA lab", similarity: bool = True,
-                      similarity_threshold: float = 0.75, progress: bool | None = None) -> int:
+                      similarity_threshold: float = sim.DEFAULT_THRESHOLD,
+                      similarity_common_share: float = sim.DEFAULT_COMMON_SHARE, similar_pairs: int = sim.DEFAULT_TOP,
+                      progress: bool | None = None) -> int:
     """Grade ``batch_dir`` into ``out`` (default ``<batch_dir>-graded``), write the class files, print a summary.
 
     Returns the exit code: 0 when the batch ran (failed submissions are listed, not fatal), 2 for a
@@ -65,24 +68,21 @@ def run_batch_command(batch_dir: str | Path, out: str | Path | None = None, *, j
         console.print("[yellow]interrupted:[/] finished results are on disk; run the same command again to "
                       "grade the rest (unchanged submissions are skipped).")
     records = summary.records
-    write_class_files(records, out, quiz=quiz, lms=lms, lms_item=lms_item, similarity=similarity,
-                      threshold=similarity_threshold, console=console)
-    print_summary(summary, out, console)
+    class_summary = write_class_files(records, out, quiz=quiz, lms=lms, lms_item=lms_item, similarity=similarity,
+                                      threshold=similarity_threshold, common_share=similarity_common_share,
+                                      top=similar_pairs, console=console)
+    print_summary(summary, out, console, class_summary)
     return EXIT_INTERRUPTED if summary.interrupted else EXIT_OK
 
 
 def write_class_files(records: list, out: Path, *, quiz=None, lms=None, lms_item="VQA lab", similarity=True,
-                      threshold=0.75, console=None) -> report_mod.ClassSummary:
-    """Similarity, quiz and the class outputs (grades.csv, report.html/json, LMS CSV) from ``records``."""
-    pairs, note = [], None
+                      threshold=sim.DEFAULT_THRESHOLD, common_share=sim.DEFAULT_COMMON_SHARE, top=sim.DEFAULT_TOP,
+                      console=None) -> report_mod.ClassSummary:
+    """Similarity, quiz and the class outputs (grades.csv, similar-pairs.csv, report.html/json, LMS CSV)."""
+    pairs, note = None, None
     if similarity:
-        from grader.reports import similarity as sim
-
         folders = {r.student: r.folder for r in records if r.folder and Path(r.folder).is_dir()}
-        try:
-            pairs = sim.find_similar(folders, threshold=threshold)
-        except sim.SimilarityUnavailable as exc:
-            note = str(exc)
+        pairs = sim.find_similar(folders, threshold=threshold, common_share=common_share, top=top)
     else:
         note = "similarity check turned off (--no-similarity)"
     quiz_data = None
@@ -94,7 +94,8 @@ def write_class_files(records: list, out: Path, *, quiz=None, lms=None, lms_item
                                           lms=lms, lms_item=lms_item)
 
 
-def print_summary(summary: batch_mod.BatchSummary, out: Path, console=None) -> None:
+def print_summary(summary: batch_mod.BatchSummary, out: Path, console=None,
+                  class_summary: report_mod.ClassSummary | None = None) -> None:
     """The end of the run: counts, the submissions that need a look (with reasons), where the files are."""
     console = console or _console()
     console.print(f"[bold]{len(summary.records)}[/] submissions: {len(summary.graded)} graded now, "
@@ -103,13 +104,21 @@ def print_summary(summary: batch_mod.BatchSummary, out: Path, console=None) -> N
     for note in summary.notes:
         console.print(f"  [dim]note:[/] {note}", markup=True)
     problems = summary.problems()
+    if class_summary is not None:  # similarity is known only once the class files are written
+        flagged = dict(problems)
+        for row in class_summary.students:
+            if row.similar_to:
+                similar = f"similar to {', '.join(row.similar_to)}"
+                flagged[row.student] = f"{flagged[row.student]}; {similar}" if row.student in flagged else similar
+        problems = sorted(flagged.items())
     if problems:
         console.print(f"[yellow]{len(problems)} need a look:[/]")
         for student, reason in problems:
             first = reason.splitlines()[0] if reason else ""
             console.print(f"  {first}" if first.startswith(student) else f"  {student}: {first}", markup=False,
                           soft_wrap=True)
-    console.print(f"results in {out}/: grades.csv, report.html, students/, feedback/, gradescope/", markup=False,
+    console.print(f"results in {out}/: grades.csv, report.html, similar-pairs.csv, students/, feedback/, gradescope/",
+                  markup=False,
                   soft_wrap=True)
 
 
@@ -119,7 +128,8 @@ _DEFAULTS = inspect.signature(run_batch_command).parameters
 def run_from_params(params: dict) -> int:
     """:func:`run_batch_command` from a click command's ``ctx.params`` (the ``grade`` command's names)."""
     names = ("jobs", "timeout", "memory_mb", "submission_timeout", "sandbox", "device", "lang", "cache_dir", "force",
-             "retry_failed", "quiz", "lms", "lms_item", "similarity_threshold", "progress")
+             "retry_failed", "quiz", "lms", "lms_item", "similarity_threshold", "similarity_common_share",
+             "similar_pairs", "progress")
     kwargs = {k: params[k] for k in names if params.get(k) is not None}
     return run_batch_command(params["batch_dir"], params.get("out"), exercises=tuple(params.get("exercises") or ()),
                              similarity=not params.get("no_similarity", False), **kwargs)
@@ -132,7 +142,8 @@ batch_dir_option = click.option(
 
 def batch_options(fn):
     """Add the options only a batch needs (``--out``, ``--jobs``, ``--submission-timeout``, ``--force``,
-    ``--retry-failed``, ``--quiz``, ``--lms``, ``--lms-item``, ``--similarity-threshold``, ``--no-similarity``,
+    ``--retry-failed``, ``--quiz``, ``--lms``, ``--lms-item``, ``--similarity-threshold``,
+    ``--similarity-common-share``, ``--similar-pairs``, ``--no-similarity``,
     ``--progress/--no-progress``) to a click command."""
     decorators = [
         click.option("--out", "out", type=click.Path(file_okay=False), default=None,
@@ -152,7 +163,14 @@ def batch_options(fn):
         click.option("--lms-item", default=_DEFAULTS["lms_item"].default, show_default=True, help="The grade item's name in the LMS."),
         click.option("--similarity-threshold", type=click.FloatRange(0, 1),
                      default=_DEFAULTS["similarity_threshold"].default, show_default=True,
-                     help="Flag pairs sharing at least this share of their own code."),
+                     help="Flag pairs sharing at least this share of their distinctive code."),
+        click.option("--similarity-common-share", type=click.FloatRange(0, 1),
+                     default=_DEFAULTS["similarity_common_share"].default, show_default=True,
+                     help="Passages in more than this share of the class are common knowledge, not evidence "
+                          f"(and always those in more than {sim.COMMON_MIN} submissions of a large class)."),
+        click.option("--similar-pairs", type=click.IntRange(min=0), default=_DEFAULTS["similar_pairs"].default,
+                     show_default=True, help="Most similar pairs shown side by side in report.html "
+                                             "(every pair is in similar-pairs.csv)."),
         click.option("--no-similarity", is_flag=True, help="Skip the similarity check."),
         click.option("--progress/--no-progress", default=None, help="Show a progress bar (default: on a terminal)."),
     ]
@@ -178,14 +196,15 @@ def batch_options(fn):
 @click.option("--cache-dir", type=click.Path(file_okay=False), default=None,
               help="Where the reference's results are cached.")
 def batch_command(batch_dir, out, jobs, submission_timeout, force, retry_failed, quiz, lms, lms_item,
-                  similarity_threshold, no_similarity, progress, timeout, memory_mb, sandbox, device, lang, exercises,
-                  cache_dir):
+                  similarity_threshold, similarity_common_share, similar_pairs, no_similarity, progress, timeout,
+                  memory_mb, sandbox, device, lang, exercises, cache_dir):
     """Grade every submission in BATCH_DIR (a subfolder or a .zip per student) in parallel."""
     code = run_batch_command(batch_dir, out, jobs=jobs, timeout=timeout, memory_mb=memory_mb,
                              submission_timeout=submission_timeout, sandbox=sandbox, device=device, lang=lang,
                              exercises=exercises or None, cache_dir=cache_dir, force=force,
                              retry_failed=retry_failed, quiz=quiz, lms=lms,
                              lms_item=lms_item, similarity=not no_similarity, similarity_threshold=similarity_threshold,
+                             similarity_common_share=similarity_common_share, similar_pairs=similar_pairs,
                              progress=progress)
     sys.exit(code)
 

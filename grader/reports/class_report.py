@@ -25,12 +25,12 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from grader.batch.records import FAILED, Record
-from vqa.files import write_json_atomic, write_text_atomic
-from grader.reports.feedback import describe_flag, environment, fmt_points
+from grader.judge import flags as flag_names
+from grader.reports.feedback import environment, fmt_points
 from vqa.course import POINTS
+from vqa.files import write_json_atomic, write_text_atomic
 
 LMS_FORMATS = ("moodle", "canvas")
-PROBLEM_FLAGS = ("timeout", "crash", "memory", "imports_reference")
 _NUMBER = re.compile(r"(?<![\w.])-?\d+\.\d+(?:e-?\d+)?")
 
 
@@ -46,6 +46,11 @@ class StudentRow:
     checks: list[dict]  # {exercise, status, name, title, score, max_score, passed, message, hint}
     similar_to: list[str] = field(default_factory=list)
     quiz: int | None = None
+
+    @property
+    def needs_look(self) -> bool:
+        """Not graded, or a flag that needs an instructor's look (see grader.judge.flags)."""
+        return self.status == FAILED or any(flag_names.needs_look(f) for f in self.flags)
 
 
 @dataclass
@@ -94,7 +99,10 @@ class ClassSummary:
     failures: list[FailureStat]
     flags: dict[str, list[str]]  # flag (base name) -> students
     histogram: list[tuple[int, int, int]]  # (low, high, count) of total scores, in percent
-    similar: list[dict] = field(default_factory=list)  # Pair.to_dict(with_code=True)
+    similar: list[dict] = field(default_factory=list)  # every pair above the threshold: Pair.to_dict()
+    shown: list[dict] = field(default_factory=list)  # the top pairs with their code side by side
+    clusters: list[dict] = field(default_factory=list)  # Cluster.to_dict(), largest first
+    similarity: dict | None = None  # settings and counts of the similarity run
     similarity_note: str | None = None
     quiz: dict | None = None  # quiz.grading.ClassQuizResult.to_dict()
     generated: str = ""
@@ -125,9 +133,7 @@ class ClassSummary:
             "checks": [{**asdict(c), "rate": round(c.rate, 4)} for c in self.checks],
             "failures": [{**asdict(f), "count": f.count} for f in self.failures],
             "flags": self.flags, "histogram": self.histogram,
-            "similar": [{k: v for k, v in p.items() if k != "files"} | {"files": [
-                {"file": f["file"], "similarity": f["similarity"]} for f in p.get("files", [])]}
-                for p in self.similar],
+            "similar": self.similar, "clusters": self.clusters, "similarity": self.similarity,
             "similarity_note": self.similarity_note, "quiz": self.quiz, "generated": self.generated,
         }
 
@@ -168,9 +174,12 @@ def student_rows(records: list[Record]) -> list[StudentRow]:
     return rows
 
 
-def summarize(records: list[Record], *, similar: list | None = None, similarity_note: str | None = None,
+def summarize(records: list[Record], *, similar=None, similarity_note: str | None = None,
               quiz: dict | None = None) -> ClassSummary:
-    """Everything the report shows, as plain data."""
+    """Everything the report shows, as plain data.
+
+    ``similar``: a :class:`grader.reports.similarity.SimilarityResult` (or a list of its pairs).
+    """
     rows = student_rows(records)
     names = _exercise_names(records)
     graded = [r for r in rows if r.status != FAILED]
@@ -188,7 +197,7 @@ def summarize(records: list[Record], *, similar: list | None = None, similarity_
     failures: dict[tuple[str, str], FailureStat] = {}
     for row in graded:
         # an exercise that crashed or hung is a flag, not something to re-teach
-        broken = {f.partition(":")[2] for f in row.flags if f.partition(":")[0] in PROBLEM_FLAGS + ("exit",)}
+        broken = {f.partition(":")[2] for f in row.flags if flag_names.misbehaved(f)}
         for c in row.checks:
             stat = checks.setdefault(c["name"], CheckStat(c["name"], c["title"], c["exercise"], c["max_score"], 0, 0))
             stat.total += 1
@@ -206,15 +215,19 @@ def summarize(records: list[Record], *, similar: list | None = None, similarity_
     for row in rows:
         bins[min(9, int(10 * row.total / max_total))] += 1
     histogram = [(10 * i, 10 * i + 10, n) for i, n in enumerate(bins)]
-    pairs = [p.to_dict(with_code=True) if hasattr(p, "to_dict") else p for p in (similar or [])]
+    pairs = [p.to_dict(with_code=True) for p in (similar or [])]
     by_name = {r.student: r for r in rows}
+    similar_flag = flag_names.make("similar")
     for p in pairs:
         for me, other in ((p["left"], p["right"]), (p["right"], p["left"])):
             if me in by_name:
                 by_name[me].similar_to.append(other)
-                if "similar" not in by_name[me].flags:
-                    by_name[me].flags.append("similar")
-                    flags["similar"].append(me)
+                if similar_flag not in by_name[me].flags:
+                    by_name[me].flags.append(similar_flag)
+                    flags[similar_flag].append(me)
+    clusters = [c.to_dict() for c in getattr(similar, "clusters", [])]
+    run = {k: v for k, v in similar.to_dict().items() if k not in ("pairs", "clusters")} \
+        if hasattr(similar, "settings") else None
     if quiz:
         scores = {a["student"].casefold(): a["score"] for a in quiz.get("attempts", [])}
         for row in rows:
@@ -223,7 +236,9 @@ def summarize(records: list[Record], *, similar: list | None = None, similarity_
         students=rows, exercises=exercises,
         checks=sorted(checks.values(), key=lambda c: (c.rate, c.name)),
         failures=sorted(failures.values(), key=lambda f: (-f.count, f.check, f.message)),
-        flags=dict(flags), histogram=histogram, similar=pairs, similarity_note=similarity_note, quiz=quiz,
+        flags=dict(flags), histogram=histogram, similar=[{k: v for k, v in p.items() if k != "code"} for p in pairs],
+        shown=[p for p in pairs if p.get("code")], clusters=clusters, similarity=run,
+        similarity_note=similarity_note, quiz=quiz,
         generated=datetime.now(timezone.utc).replace(microsecond=0).isoformat())
 
 
@@ -251,8 +266,21 @@ def _short_feedback(row: StudentRow) -> str:
     failed = sum(1 for c in row.checks if not c["passed"])
     text = f"Score {fmt_points(row.total)}/{fmt_points(row.max_score)} ({', '.join(parts)}); {failed} checks failed"
     if row.flags:
-        text += "; " + "; ".join(describe_flag(f) for f in row.flags)
+        text += "; " + "; ".join(flag_names.describe(f) for f in row.flags)
     return text
+
+
+def similar_pairs_csv(summary: ClassSummary) -> str:
+    """Every pair above the similarity threshold, most similar first, with its cluster and per-file shares."""
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\r\n")
+    writer.writerow(["left", "right", "similarity", "left_share", "right_share", "shared_fingerprints", "cluster",
+                     "files"])
+    for p in summary.similar:
+        files = "; ".join(f"{f['file']} {100 * f['similarity']:.0f}%" for f in p.get("files", []))
+        writer.writerow([p["left"], p["right"], f"{p['similarity']:.4f}", f"{p['left_share']:.4f}",
+                         f"{p['right_share']:.4f}", p.get("shared", ""), p.get("cluster", ""), files])
+    return "\ufeff" + buf.getvalue()
 
 
 def lms_csv(summary: ClassSummary, lms: str, item: str = "VQA lab") -> str:
@@ -292,16 +320,20 @@ def render_html(summary: ClassSummary, *, title: str = "VQA lab — class report
     """The class report as one self-contained HTML page."""
     return environment().get_template("report.html.j2").render(
         s=summary, stats=summary.stats(), title=title, hist=_svg_histogram(summary.histogram),
-        problem_flags=PROBLEM_FLAGS, describe_flag=describe_flag)
+        flag_table=flag_names.FLAGS, needs_look=flag_names.needs_look, describe_flag=flag_names.describe,
+        flag_label=flag_names.label)
 
 
-def write_class_outputs(records: list[Record], out_dir: str | Path, *, similar: list | None = None,
+def write_class_outputs(records: list[Record], out_dir: str | Path, *, similar=None,
                         similarity_note: str | None = None, quiz: dict | None = None,
                         lms: str | None = None, lms_item: str = "VQA lab") -> ClassSummary:
-    """Write ``grades.csv``, ``report.html``, ``report.json`` and (with ``lms``) ``lms-<lms>.csv``."""
+    """Write ``grades.csv``, ``report.html``, ``report.json``, ``similar-pairs.csv`` (when similarity ran) and
+    (with ``lms``) ``lms-<lms>.csv``."""
     out_dir = Path(out_dir)
     summary = summarize(records, similar=similar, similarity_note=similarity_note, quiz=quiz)
     write_text_atomic(out_dir / "grades.csv", grades_csv(summary))
+    if similar is not None:
+        write_text_atomic(out_dir / "similar-pairs.csv", similar_pairs_csv(summary))
     write_json_atomic(out_dir / "report.json", summary.to_dict())
     write_text_atomic(out_dir / "report.html", render_html(summary))
     if lms:
