@@ -85,6 +85,25 @@ def test_rerun_grades_only_new_or_changed_submissions(tmp_path):
     assert len(forced.graded) == 4
 
 
+def test_a_change_of_the_kits_fixtures_grades_everything_again(tmp_path, monkeypatch):
+    """The re-use rule keys on the one fingerprint of everything that decides a grade, fixtures in vqa/ included."""
+    import shutil
+
+    from grader.judge import reference
+
+    repo = tmp_path / "repo"
+    shutil.copytree(reference.REPO_ROOT / "vqa", repo / "vqa", ignore=shutil.ignore_patterns("__pycache__"))
+    monkeypatch.setattr(reference, "REPO_ROOT", repo)
+    subs = make(tmp_path / "subs", alice="GOOD", bob="BAD")
+    out = tmp_path / "out"
+    assert sorted(batch.run_batch(subs, out, options(), progress=False).graded) == ["alice", "bob"]
+    assert sorted(batch.run_batch(subs, out, options(), progress=False).reused) == ["alice", "bob"]
+    data = repo / "vqa" / "data.py"
+    data.write_text(data.read_text() + "\n# another fixture\n")
+    again = batch.run_batch(subs, out, options(), progress=False)
+    assert sorted(again.graded) == ["alice", "bob"] and again.reused == []
+
+
 def test_hang_and_dying_grader_are_recorded_and_the_batch_goes_on(tmp_path):
     subs = make(tmp_path / "subs", a_good="GOOD", b_hang="HANG", c_die="DIE", d_good="GOOD", e_bad="BAD")
     out = tmp_path / "out"
