@@ -1,0 +1,1 @@
+"""Jinja2 templates of check()'s inline result (package data)."""
