@@ -1,5 +1,6 @@
 """``grade PATH``: the learner's command, a thin click layer over :class:`grader.judge.grade.Grader`, whose
-signature gives the options' defaults. ``grade --batch DIR`` hands over to :mod:`grader.batch.cli` and
+signature gives the options' defaults. PATH is a folder or a notebook (``lab.ipynb``, graded through
+:mod:`grader.notebook.submission`). ``grade --batch DIR`` hands over to :mod:`grader.batch.cli` and
 ``grade bundle ...`` to :mod:`grader.bundles.cli`. Runs in the judge process: no torch."""
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from grader.bundles.cli import BundleAwareCommand
 from grader.judge import messages
 from grader.judge.grade import Grader, UsageError, resolve_submission
 from grader.judge.results import GradeResult
+from grader.notebook import submission as notebooks
 from grader.worker import limits
 from vqa.course import EXERCISES
 
@@ -38,6 +40,9 @@ def exit_code(result: GradeResult) -> int:
 
 
 def snapshot_mtimes(folder: Path) -> dict:
+    """When each file that is graded was last saved: the folder's .py files, or the notebook."""
+    if folder.is_file():
+        return {str(folder): folder.stat().st_mtime_ns}
     out = {}
     for path in sorted(folder.rglob("*.py")):
         if "__pycache__" in path.parts:
@@ -49,19 +54,38 @@ def snapshot_mtimes(folder: Path) -> dict:
     return out
 
 
+def grade_path(grader: Grader, path, exercises) -> GradeResult:
+    """Grade a folder, or a notebook (a .ipynb file, or a folder holding one and none of the four modules)."""
+    notebook = notebooks.notebook_of(path)
+    if notebook is not None:
+        return notebooks.grade_notebook(grader, notebook, exercises)
+    return grader.grade(path, exercises)
+
+
 def grade_once(grader: Grader, path, exercises, *, verbose=False, **writers) -> int:
     from grader.reports.writers import render
 
-    result = grader.grade(path, exercises)
+    result = grade_path(grader, path, exercises)
     render(result, verbose=verbose)
     write_outputs(result, **writers)
     return exit_code(result)
 
 
 def watch(grader: Grader, path, exercises, *, verbose=False, interval: float = 1.0, **writers) -> int:
-    """Grade, then grade again whenever a .py file in the folder is saved; Ctrl-C stops."""
-    folder = resolve_submission(path)
-    code = grade_once(grader, folder, exercises, verbose=verbose, **writers)
+    """Grade, then grade again whenever a .py file in the folder (or the notebook) is saved; Ctrl-C stops.
+    A notebook that cannot be read while it is being saved is reported, and watching goes on."""
+    from grader.notebook.extract import NotebookError
+
+    folder = notebooks.notebook_of(path) or resolve_submission(path)
+
+    def once() -> int:
+        try:
+            return grade_once(grader, folder, exercises, verbose=verbose, **writers)
+        except NotebookError as exc:
+            click.echo(f"Error: {exc.text(grader.lang)}", err=True)
+            return 2
+
+    code = once()
     seen = snapshot_mtimes(folder)
     click.echo(f"watching {folder} for changes (Ctrl-C to stop)")
     try:
@@ -71,13 +95,25 @@ def watch(grader: Grader, path, exercises, *, verbose=False, interval: float = 1
             if now != seen:
                 seen = now
                 click.echo("\n--- change detected, grading again ---")
-                code = grade_once(grader, folder, exercises, verbose=verbose, **writers)
+                code = once()
     except KeyboardInterrupt:
         return code
 
 
+def check_path(path: str) -> None:
+    """Refuse, with a usage error, a PATH that is neither a folder nor a notebook."""
+    if notebooks.is_notebook_path(path):
+        if not Path(path).is_file():
+            raise UsageError(f"{path}: no such notebook")
+        return
+    if Path(path).is_file():
+        raise UsageError(f"{path}: not a folder or a notebook (pass a folder holding dataset.py, lora.py, "
+                         "train.py, predict.py, or the lab's .ipynb)")
+    resolve_submission(path)
+
+
 @click.command(cls=BundleAwareCommand, context_settings={"help_option_names": ["-h", "--help"]})
-@click.argument("path", required=False, type=click.Path(file_okay=False, path_type=str))
+@click.argument("path", required=False, type=click.Path(path_type=str))
 @batch_cli.batch_dir_option
 @batch_cli.batch_options
 @click.option("--exercise", "-e", "exercises", multiple=True, type=click.Choice(EXERCISES),
@@ -106,7 +142,8 @@ def watch(grader: Grader, path, exercises, *, verbose=False, interval: float = 1
 @click.option("--junit", "junit_path", type=click.Path(dir_okay=False), help="Write JUnit XML.")
 def main(path, batch_dir, exercises, lang, verbose, watch_mode, device, sandbox, timeout, memory_mb, cache_dir,
          json_path, gradescope_path, junit_path, **batch_params):
-    """Grade the submission folder PATH (solutions/, exercises/, or any folder with the four modules).
+    """Grade the submission folder PATH (solutions/, exercises/, or any folder with the four modules),
+    or the lab notebook PATH (lab.ipynb: its %%writefile cells are the four modules; nothing in it runs).
 
     Exit code: 0 when every check passes, 1 when some fail, 2 for a usage error, 3 when the grader
     itself cannot run (no worker, a failing reference).
@@ -120,13 +157,22 @@ def main(path, batch_dir, exercises, lang, verbose, watch_mode, device, sandbox,
     if path is None:
         raise click.UsageError("give a submission folder PATH, or --batch DIR")
     writers = dict(json_path=json_path, gradescope_path=gradescope_path, junit_path=junit_path)
+    from grader.notebook.extract import NotebookError, read_notebook
+
     try:
-        resolve_submission(path)
+        check_path(path)
         grader = Grader(lang=lang, device=device, sandbox=sandbox, timeout=timeout, memory_mb=memory_mb,
                         cache_dir=cache_dir)
     except UsageError as exc:
         click.echo(f"Error: {exc}", err=True)
         sys.exit(2)
+    notebook = notebooks.notebook_of(path)
+    if notebook is not None:
+        try:  # a notebook that cannot be read stops here, before the grader starts
+            read_notebook(notebook, notebooks.display_name(notebook))
+        except NotebookError as exc:
+            click.echo(f"Error: {exc.text(lang)}", err=True)
+            sys.exit(2)
     from grader.worker.handle import WorkerStartError
     from grader.judge.reference import ReferenceError as ReferenceFailure
 
@@ -138,6 +184,9 @@ def main(path, batch_dir, exercises, lang, verbose, watch_mode, device, sandbox,
                 code = grade_once(grader, path, list(exercises) or None, verbose=verbose, **writers)
     except UsageError as exc:
         click.echo(f"Error: {exc}", err=True)
+        sys.exit(2)
+    except NotebookError as exc:  # changed between the first read and grading
+        click.echo(f"Error: {exc.text(lang)}", err=True)
         sys.exit(2)
     except (WorkerStartError, ReferenceFailure) as exc:  # the grader's environment, not the submission
         click.echo(f"Error: the grader could not run: {exc}", err=True)
