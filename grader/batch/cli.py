@@ -108,7 +108,7 @@ def print_summary(summary: batch_mod.BatchSummary, out: Path, console=None,
         flagged = dict(problems)
         for row in class_summary.students:
             if row.similar_to:
-                similar = f"similar to {', '.join(row.similar_to)}"
+                similar = f"similar to {', '.join(sorted(row.similar_to))}"
                 flagged[row.student] = f"{flagged[row.student]}; {similar}" if row.student in flagged else similar
         problems = sorted(flagged.items())
     if problems:

@@ -40,7 +40,7 @@ LORA_START = "    # BEGIN SOLUTION\n    config = LoraConfig("
 
 
 def make_class(root: Path) -> Path:
-    """Fourteen submissions and a stray file; see the expectations in the tests below."""
+    """Seventeen submissions and a stray file; see the expectations in the tests below."""
     root.mkdir()
     copy_impl("solutions", root / "ref")
     copy_impl("exercises", root / "stub")
@@ -53,6 +53,10 @@ def make_class(root: Path) -> Path:
     hang = copy_impl("solutions", root / "hang_import")
     for path in hang.glob("*.py"):
         path.write_text(path.read_text() + "\nwhile True:\n    pass\n")
+    hog = "    hog = [bytearray(256 * 1024 * 1024) for _ in range(1000)]  # more than any limit\n"
+    copy_impl("solutions", root / "oom", {"lora.py": [(LORA_START, hog + LORA_START)]})
+    copy_impl("solutions", root / "exits", {"lora.py": [(LORA_START, "    import sys\n    sys.exit(2)\n" + LORA_START)]})
+    copy_impl("solutions", root / "syntax", {"predict.py": [("import torch\n", "import torch\ndef broken(:\n")]})
     cheat = "import torch\nfrom solutions.dataset import VQADataset as _Ref  # noqa\n"
     copy_impl("solutions", root / "imports_ref", {"dataset.py": [("import torch\n", cheat)]})
     flood = copy_impl("solutions", root / "flood")
@@ -73,6 +77,7 @@ def make_class(root: Path) -> Path:
 
 EXPECTED = {  # student: total (None: not graded)
     "ref": 100, "ref_zip": 100, "stub": 0, "crash": 85, "hang_call": 85, "imports_ref": 75, "flood": 100,
+    "oom": 85, "exits": 85, "syntax": 75,
     "hang_import": None, "evil": None, "bomb": None, "notzip": None, "empty": None,
 }
 
@@ -91,7 +96,9 @@ def graded(tmp_path_factory):
     out = base / "out"
     args = [str(subs), "--out", str(out), "--jobs", "2", "--timeout", str(CALL_TIMEOUT), "--submission-timeout",
             str(SUBMISSION_TIMEOUT), "--cache-dir", str(CACHE), "--quiz", str(quiz), "--lms", "moodle",
-            "--no-progress", "--sandbox", "auto"]
+            "--no-progress", "--sandbox", "auto",
+            # most of this small class hands in the reference: by default its passages would be common knowledge
+            "--similarity-common-share", "1"]
     result = CliRunner().invoke(batch_command, args)
     return {"subs": subs, "out": out, "base": base, "result": result, "args": args}
 
@@ -104,7 +111,7 @@ def test_the_batch_finishes_with_every_result_on_disk(graded):
     result = graded["result"]
     assert result.exit_code == 0, result.output
     students = {p.name.removesuffix(".zip") for p in graded["subs"].iterdir() if p.name != "notes.txt"}
-    assert len(students) == 14
+    assert len(students) == 17
     out = graded["out"]
     for student in students:
         rec = record(graded, student)
@@ -140,6 +147,30 @@ def test_crash_timeout_and_reference_import_are_flagged(graded):
     assert sorted(stub["flags"]) == sorted(f"not_implemented:{e}" for e in course.EXERCISES)
 
 
+def test_every_flag_is_raised_and_listed_where_the_vocabulary_says(graded):
+    """Each flag of grader.judge.flags is raised by a submission of this class; the batch's closing list names
+    the students whose flags need a look (and no one else), and the report shows every flag with its label."""
+    from grader.judge import flags
+
+    raised: dict[str, set[str]] = {}
+    data = json.loads((graded["out"] / "report.json").read_text())
+    for row in data["students"]:
+        for flag in row["flags"]:
+            raised.setdefault(flag.partition(":")[0], set()).add(row["student"])
+    assert set(raised) == set(flags.FLAGS), "a flag of the vocabulary is never raised here (or one is unknown)"
+    assert {"memory", "exit"} <= {f.partition(":")[0] for f in record(graded, "oom")["result"]["flags"]
+                                  + record(graded, "exits")["result"]["flags"]}
+    assert "load_error:predict" in record(graded, "syntax")["result"]["flags"]
+    assert "output_truncated:predict" in record(graded, "flood")["result"]["flags"]
+    listed = graded["result"].output.split("need a look:", 1)[1].split("results in", 1)[0]
+    named = {line.strip().split(":")[0].removesuffix(".zip") for line in listed.splitlines() if line.strip()}
+    look = {s for name, who in raised.items() if flags.FLAGS[name].needs_look for s in who}
+    assert named == look
+    html = (graded["out"] / "report.html").read_text()
+    for name in raised:
+        assert f'id="flag-{name}"' in html and flags.label(name) in html
+
+
 def test_unreadable_and_hostile_submissions_are_recorded_with_the_reason(graded):
     reasons = {s: record(graded, s)["reason"] for s, t in EXPECTED.items() if t is None}
     assert all(record(graded, s)["status"] == "failed" for s in reasons)
@@ -158,14 +189,14 @@ def test_unreadable_and_hostile_submissions_are_recorded_with_the_reason(graded)
 def test_grades_csv_has_one_row_per_student(graded):
     text = (graded["out"] / "grades.csv").read_bytes().decode("utf-8-sig")
     rows = list(csv.DictReader(io.StringIO(text)))
-    assert len(rows) == 14 and len({r["student"] for r in rows}) == 14
+    assert len(rows) == 17 and len({r["student"] for r in rows}) == 17
     by = {r["student"]: r for r in rows}
     assert by["ref"]["total"] == "100" and by["ref"]["quiz"] == "10" and by["stub"]["quiz"] == "8"
     assert (by["crash"]["dataset"], by["crash"]["lora"], by["crash"]["train"], by["crash"]["predict"]) == \
         ("25", "0", "35", "25")
     assert by["evil"]["status"] == "failed" and by["evil"]["total"] == "0"
     moodle = list(csv.reader(io.StringIO((graded["out"] / "lms-moodle.csv").read_text())))
-    assert moodle[0] == ["ID number", "VQA lab", "Feedback"] and len(moodle) == 15
+    assert moodle[0] == ["ID number", "VQA lab", "Feedback"] and len(moodle) == 18
 
 
 def test_gradescope_json_and_feedback_match_the_result(graded):
@@ -205,5 +236,5 @@ def test_report_shows_the_class_in_a_browser(graded, tmp_path):
     reason = browser_skip_reason()
     if reason:
         pytest.skip(reason)
-    check_report_in_browser(graded["out"] / "report.html", tmp_path, students=14, expect_visible=[
+    check_report_in_browser(graded["out"] / "report.html", tmp_path, students=17, expect_visible=[
         "Timeouts", "Crashes", "Imports of the reference or grader", "not a zip archive", "ref ↔ ref_zip"])
