@@ -1,4 +1,4 @@
-"""Finding the submissions in a batch folder (a subfolder or a ``.zip`` per student) and hashing each."""
+"""Finding the submissions in a batch folder (a subfolder, a ``.zip`` or a ``.ipynb`` per student) and hashing each."""
 
 from __future__ import annotations
 
@@ -18,11 +18,17 @@ class Entry:
 
     student: str
     path: Path
-    kind: str  # "folder" | "zip"
+    kind: str  # "folder" | "zip" | "notebook"
 
 
 def content_hash(entry: Entry) -> str:
-    """SHA-256 of what the student handed in: the zip's bytes, or the folder's files and names."""
+    """SHA-256 of what the student handed in: the zip's bytes, the folder's files and names, or a notebook's
+    ``%%writefile`` cells (their text and place: re-running the notebook changes outputs, not this hash;
+    see :func:`grader.notebook.extract.notebook_hash`)."""
+    if entry.kind == "notebook":
+        from grader.notebook.extract import notebook_hash
+
+        return notebook_hash(entry.path)
     digest = hashlib.sha256()
     if entry.kind == "zip":
         with open(entry.path, "rb") as fh:
@@ -59,7 +65,7 @@ def discover(batch_dir: str | Path, exclude: Iterable[str | Path] = ()) -> tuple
     batch_dir = Path(batch_dir)
     skip = {Path(p).resolve() for p in exclude}
     if not batch_dir.is_dir():
-        raise FileNotFoundError(f"{batch_dir}: no such folder (expected one subfolder or .zip per student)")
+        raise FileNotFoundError(f"{batch_dir}: no such folder (expected one subfolder, .zip or .ipynb per student)")
     entries: dict[str, Entry] = {}
     notes: list[str] = []
     for path in sorted(batch_dir.iterdir(), key=lambda p: p.name):
@@ -69,8 +75,10 @@ def discover(batch_dir: str | Path, exclude: Iterable[str | Path] = ()) -> tuple
             entry = Entry(path.name, path, "folder")
         elif path.suffix.lower() == ".zip":
             entry = Entry(path.stem, path, "zip")
+        elif path.suffix.lower() == ".ipynb":
+            entry = Entry(path.stem, path, "notebook")
         else:
-            notes.append(f"{path.name}: ignored (not a folder or a .zip)")
+            notes.append(f"{path.name}: ignored (not a folder, a .zip or a .ipynb)")
             continue
         if entry.student in entries:
             notes.append(f"{path.name}: ignored: {entries[entry.student].path.name} has the same student id")

@@ -1,6 +1,8 @@
 """Grading a folder of submissions in parallel, one result file per student, resumable.
 
-``BATCH_DIR`` holds one subfolder or one ``.zip`` per student (the name is the student id).
+``BATCH_DIR`` holds one subfolder, ``.zip`` or ``.ipynb`` per student (the name is the student id); a
+notebook, or a folder or zip holding one notebook and none of the four modules, is graded from its
+``%%writefile`` cells (written out by :mod:`grader.notebook.extract`, never run).
 Each submission is graded by a *slot*: a long-lived judge process (``python -m grader.batch.slot
 --slot``) that keeps one worker zygote (torch, transformers and peft imported once) and the
 reference's results for the whole run, so a submission costs only its own probe calls.  The
@@ -12,7 +14,7 @@ Output layout (``OUT``)::
     students/<id>.json      the batch record: status, reason, content hash, the grade result
     gradescope/<id>.json    Gradescope-style results.json for that student
     feedback/<id>.md|.html  the learner's feedback page
-    .work/                  unpacked zips and slot logs (safe to delete)
+    .work/                  unpacked zips, notebooks' modules and slot logs (safe to delete)
 
 A record whose content hash and options key match the current run is reused, so re-running
 after an interruption grades only what is missing or changed.
@@ -36,6 +38,10 @@ from grader.batch import archive
 from grader.batch.discovery import Entry, content_hash, discover
 from grader.batch.records import (FAILED, GRADED, BatchOptions, BatchSummary, Record, load_record, record_path,
                                   utc_now)
+from grader.judge.results import GradeResult
+from grader.notebook.annotate import annotate
+from grader.notebook.extract import NotebookError, extract
+from grader.notebook.submission import notebook_in
 from vqa.files import write_json_atomic
 
 
@@ -157,8 +163,11 @@ class SlotStartError(RuntimeError):
 # --------------------------------------------------------------------------- the run
 
 
-def prepare(entry: Entry, out_dir: Path, options: BatchOptions, options_key: str | None = None) -> Record:
-    """Hash and (for zips) unpack one submission; a failure becomes a ``failed`` record."""
+def prepare(entry: Entry, out_dir: Path, options: BatchOptions, options_key: str | None = None,
+            notebooks: dict | None = None) -> Record:
+    """Hash and (for zips) unpack one submission, or write a notebook's modules; a failure becomes a ``failed``
+    record. ``notebooks`` collects each notebook's :class:`~grader.notebook.extract.Extraction` by student, for
+    :func:`grader.notebook.annotate.annotate` once graded."""
     record = Record(student=entry.student, source=entry.path.name, status=GRADED,
                     options_key=options_key or options.key())
     try:
@@ -170,15 +179,28 @@ def prepare(entry: Entry, out_dir: Path, options: BatchOptions, options_key: str
             folder = archive.unpack_zip(entry.path, out_dir / ".work" / "unpacked" / entry.student, options.limits)
         except archive.ArchiveError as exc:
             return _fail(record, str(exc))
-    else:
+    elif entry.kind == "folder":
         try:
             folder = archive.submission_root(entry.path)
         except OSError as exc:
             return _fail(record, f"{entry.path.name}: cannot read ({exc.strerror or exc})")
+    notebook = entry.path if entry.kind == "notebook" else notebook_in(folder)
+    if notebook is not None:
+        try:
+            extraction = extract(notebook, out_dir / ".work" / "notebooks" / entry.student, shown=notebook.name)
+        except NotebookError as exc:
+            return _fail(record, exc.text(options.lang))
+        if notebooks is not None:
+            notebooks[entry.student] = extraction
+        folder = extraction.folder
     record.folder = str(folder.resolve())
+    if notebook is not None:
+        return record  # an exercise without its cell is graded 0 with the notebook's message
     if not any(folder.glob("*.py")):
+        several = sorted(p.name for p in folder.glob("*.ipynb"))
         return _fail(record, f"{entry.path.name}: no Python files found "
-                             "(expected dataset.py, lora.py, train.py, predict.py)")
+                             "(expected dataset.py, lora.py, train.py, predict.py"
+                             + (f", or one notebook: it holds {', '.join(several)})" if several else ")"))
     return record
 
 
@@ -240,9 +262,12 @@ def run_batch(batch_dir: str | Path, out_dir: str | Path, options: BatchOptions 
     todo: deque[tuple[Entry, Record]] = deque()
     done: dict[str, Record] = {}
     prepared: dict[str, Record] = {}
+    notebooks: dict = {}  # student -> the Extraction of their notebook
     bar = _Progress(len(entries), progress)
 
     def finish(record: Record) -> None:
+        if record.result and record.student in notebooks:  # told in the notebook's cells and lines
+            record.result = annotate(GradeResult.from_dict(record.result), notebooks[record.student]).to_dict()
         write_json_atomic(record_path(out_dir, record.student), record.to_dict())
         feedback.write_student_files(record, out_dir, lang=options.lang)
         done[record.student] = record
@@ -254,7 +279,7 @@ def run_batch(batch_dir: str | Path, out_dir: str | Path, options: BatchOptions 
     slots: list[Slot] = []
     try:
         for entry in entries:
-            record = prepare(entry, out_dir, options, key)
+            record = prepare(entry, out_dir, options, key, notebooks)
             prepared[entry.student] = record
             old = None if options.force else load_record(record_path(out_dir, entry.student))
             if (old is not None and old.content_hash == record.content_hash and old.options_key == record.options_key
