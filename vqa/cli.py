@@ -125,10 +125,12 @@ def build_models_command(out_dir: Path) -> None:
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Where to write the exercises [default: the packaged exercises/].")
 @click.option("--handout", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Also write a learner handout folder (stubs + README, no solutions).")
-@click.option("--check", is_flag=True, help="Only report whether exercises/ is in sync (exit 1 when not).")
+              help="Also write a learner handout folder (stubs, lab.ipynb, README; no solutions).")
+@click.option("--check", is_flag=True,
+              help="Only report whether exercises/ and both lab notebooks are in sync (exit 1 when not).")
 def release_command(solutions_dir, out_dir, handout, check) -> None:
-    """Generate exercises/ (and a handout) from solutions/."""
+    """Generate exercises/ (the stubs and lab.ipynb) and a handout from solutions/; refresh the writefile
+    cells of solutions/lab.ipynb from solutions/*.py."""
     from vqa import release
     from vqa.impl import resolve_folder
 
@@ -136,12 +138,16 @@ def release_command(solutions_dir, out_dir, handout, check) -> None:
     target = out_dir or resolve_folder("exercises")
     try:
         if check:
-            stale = release.drift(source, target)
+            stale = [str(target / name) for name in release.drift(source, target)]
+            stale += [str(source / name) for name in release.solution_drift(source)]
             if stale:
                 click.echo(f"out of sync: {', '.join(stale)} (run `vqa release`)")
                 sys.exit(1)
-            click.echo("exercises are in sync with solutions")
+            click.echo("exercises and notebooks are in sync with solutions")
             return
+        synced = release.sync_solution_notebook(source)
+        if synced:
+            click.echo(f"wrote {synced}")
         for path in release.write_exercises(source, target):
             click.echo(f"wrote {path}")
         if handout:
