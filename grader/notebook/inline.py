@@ -38,6 +38,7 @@ class CheckReport:
     lang: str = "en"
     error: str = ""
     exercise: str | None = None
+    usage: bool = False  # the error is about what was passed (no such folder, a broken notebook), said as it is
 
     @property
     def score(self) -> float:
@@ -115,18 +116,24 @@ def render_html(report: CheckReport) -> str:
     lang = report.lang
     t = {key: messages.message(key, lang) for key in ("hint", "skipped", "points", "start_with")}
     t.update({key: messages.message(f"notebook.{key}", lang) for key in ("col_check", "col_points", "col_found")})
-    context = {"lang": lang, "t": t, "error": messages.message("notebook.grader_failed", lang, error=report.error)
-               if report.error else "", "exercises": [], "notes": [], "score": report.score,
-               "max_score": report.max_score}
+    context = {"lang": lang, "t": t, "error": _error_text(report), "exercises": [], "notes": [],
+               "score": report.score, "max_score": report.max_score}
     if report.result is not None:
         context.update(exercises=_exercise_rows(report.result, lang), notes=list(report.result.notes))
     return _environment().get_template("check.html.j2").render(**context)
 
 
+def _error_text(report: CheckReport) -> str:
+    if not report.error:
+        return ""
+    return report.error if report.usage else messages.message("notebook.grader_failed", report.lang,
+                                                              error=report.error)
+
+
 def render_text(report: CheckReport) -> str:
     """The report as ``grade`` prints it (no colours): for ``print()`` and frontends without HTML."""
     if report.result is None:
-        return messages.message("notebook.grader_failed", report.lang, error=report.error)
+        return _error_text(report)
     from rich.console import Console
 
     from grader.reports.writers.terminal import render
@@ -164,10 +171,10 @@ def _grade(folder: str, exercise: str | None, lang: str, timeout: float | None) 
     text = (proc.stderr.strip() or proc.stdout.strip() or f"exit code {proc.returncode}").splitlines()
     lines = [line for line in text if line.strip()]
     if proc.returncode in (EXIT_USAGE, EXIT_GRADER):  # the grader's own one-line message
-        error = "\n".join(lines[-3:]).removeprefix("Error: ")
+        error = "\n".join(lines[-3:]).removeprefix("Error: ").removeprefix("the grader could not run: ")
     else:
         error = "\n".join(lines[-12:])
-    return CheckReport(None, lang, error, exercise)
+    return CheckReport(None, lang, error, exercise, usage=proc.returncode == EXIT_USAGE)
 
 
 def _show(report: CheckReport) -> None:

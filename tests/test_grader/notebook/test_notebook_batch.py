@@ -6,20 +6,18 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 import zipfile
 from pathlib import Path
 
 import nbformat
 import pytest
 from nbformat.v4 import new_code_cell
-from nbmake import lab, save, writefile
+from nbmake import CACHE, lab, save, writefile
 
 from grader import batch
 
 HERE = Path(__file__).resolve().parent
 ENGINE = "test_notebook_batch:fake_engine"
-CACHE = Path(tempfile.gettempdir()) / "grader-test-cache"
 
 
 class FakeEngine:

@@ -8,14 +8,12 @@ import os
 import shutil
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 import pytest
 from nbformat.v4 import new_code_cell
-from nbmake import REPO, lab, module_text, save, writefile
+from nbmake import CACHE, REPO, lab, module_text, save, writefile
 
-CACHE = Path(tempfile.gettempdir()) / "grader-test-cache"  # the reference cache the other CLI tests use
 
 
 def grade(*args, cwd):
