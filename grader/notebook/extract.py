@@ -49,12 +49,16 @@ class NotebookError(ValueError):
 
 @dataclass(frozen=True)
 class Segment:
-    """Lines ``start`` .. ``start + count - 1`` of a module came from ``cell``, from its line ``cell_line`` on."""
+    """Lines ``start`` .. ``start + count - 1`` of a module came from ``cell``, from its line ``cell_line`` on.
+
+    ``cell`` is the cell's position (from 1, over every cell), not its execution count; ``cell_id`` is its
+    nbformat id where the notebook has ids (format 4.5 on), stable when cells move."""
 
     start: int
     count: int
     cell: int
     cell_line: int
+    cell_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -178,14 +182,14 @@ def scan(nb, shown: str, notebook: str | os.PathLike = "") -> Extraction:
         file = write and _module_file(write.filename)
         if not file:
             continue
-        count = count_lines(write.body)
+        count, cell_id = count_lines(write.body), cell.get("id")
         if write.append and file in extraction.modules:
             start = count_lines(extraction.modules[file]) + 1
             extraction.modules[file] += write.body
-            extraction.segments[file].append(Segment(start, count, number, write.first_line))
+            extraction.segments[file].append(Segment(start, count, number, write.first_line, cell_id))
         else:  # a plain write replaces the file; an append to no file yet creates it
             extraction.modules[file] = write.body
-            extraction.segments[file] = [Segment(1, count, number, write.first_line)]
+            extraction.segments[file] = [Segment(1, count, number, write.first_line, cell_id)]
     for exercise in EXERCISES:
         file = FILES[exercise]
         if file not in extraction.modules:

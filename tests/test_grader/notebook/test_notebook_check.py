@@ -137,6 +137,15 @@ def test_in_ipython_the_result_shows_once_per_cell(canned):
         interactive.InteractiveShell.clear_instance()
 
 
+@pytest.mark.parametrize("module", ["grader.notebook.cells", "grader.notebook.extract", "grader.notebook.annotate",
+                                    "grader.notebook.submission", "grader.notebook.inline"])
+def test_no_module_of_the_notebook_layer_imports_torch(module):
+    code = (f"import sys, {module}; heavy = [m for m in ('torch', 'transformers', 'peft') if m in sys.modules]; "
+            "assert not heavy, heavy")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+
+
 def test_importing_it_in_a_kernel_brings_in_no_torch_and_no_judge():
     code = ("import sys; from grader.notebook import check; "
             "heavy = [m for m in ('torch', 'transformers', 'peft', 'nbformat', 'pytest', 'grader.judge.grade') "

@@ -29,6 +29,8 @@ def test_the_solutions_notebook_gives_the_solutions_files(tmp_path):
     # cells counted from 1 over every cell, markdown included: title, set-up, then 3 cells per module
     assert [extraction.cells(f) for f in MODULES] == [[4], [7], [10], [13]]
     assert cell_number(nb, "%%writefile train.py") == 10
+    ids = [c.id for c in nbformat.read(str(nb), as_version=4).cells]
+    assert extraction.segments["train.py"][0].cell_id == ids[9]
 
 
 def test_later_cells_append_or_replace_in_cell_order(tmp_path):
