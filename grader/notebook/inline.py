@@ -23,7 +23,7 @@ import jinja2
 
 from grader.judge import messages
 from grader.judge.results import CheckResult, GradeResult, fmt_points
-from vqa.course import EXERCISES
+from vqa.course import EXERCISES, FILES
 
 LANG_ENV = "GRADER_LANG"  # the language check() speaks when not told (en, vi)
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -164,10 +164,10 @@ def _grade(folder: str, exercise: str | None, lang: str, timeout: float | None) 
             return CheckReport(None, lang, f"grading took longer than {timeout:g} s", exercise)
         if proc.returncode in (0, 1) and out.is_file():
             try:
-                return CheckReport(GradeResult.from_dict(json.loads(out.read_text(encoding="utf-8"))), lang, "",
-                                   exercise)
+                result = GradeResult.from_dict(json.loads(out.read_text(encoding="utf-8")))
             except (OSError, ValueError) as exc:
                 return CheckReport(None, lang, f"the result could not be read ({exc})", exercise)
+            return CheckReport(not_written(result, folder), lang, "", exercise)
     text = (proc.stderr.strip() or proc.stdout.strip() or f"exit code {proc.returncode}").splitlines()
     lines = [line for line in text if line.strip()]
     if proc.returncode in (EXIT_USAGE, EXIT_GRADER):  # the grader's own one-line message
@@ -175,6 +175,24 @@ def _grade(folder: str, exercise: str | None, lang: str, timeout: float | None) 
     else:
         error = "\n".join(lines[-12:])
     return CheckReport(None, lang, error, exercise, usage=proc.returncode == EXIT_USAGE)
+
+
+def not_written(result: GradeResult, folder: str | os.PathLike) -> GradeResult:
+    """Say "run its %%writefile cell" for an exercise whose module is not in the kernel's folder yet (the
+    learner has not run that cell), instead of the grader's "cannot be loaded: …: missing"."""
+    from grader.notebook.submission import notebook_in
+
+    folder = Path(folder)
+    if not folder.is_dir() or notebook_in(folder) is not None:  # a notebook graded: its own messages say it
+        return result
+    for name, ex in result.exercises.items():
+        file = FILES.get(name)
+        if file and ex.status == "load_error" and not (folder / file).exists():
+            ex.summary = messages.message("notebook.not_written", result.lang, file=file, exercise=name)
+            for check_result in ex.checks:
+                if not check_result.skipped:
+                    check_result.message = ex.summary
+    return result
 
 
 def _show(report: CheckReport) -> None:

@@ -81,6 +81,18 @@ def test_a_grader_that_cannot_run_is_one_clear_line():
     assert 'role="alert"' in report._repr_html_()
 
 
+def test_a_module_not_written_yet_says_to_run_its_cell(tmp_path):
+    result = sample_result()
+    result.exercises["lora"].status = "load_error"
+    result.exercises["lora"].summary = "lora.py cannot be loaded: /x/lora.py: missing."
+    inline.not_written(result, tmp_path)
+    lora = result.exercises["lora"]
+    assert lora.summary == ("lora.py is not in this folder yet: run the cell that starts with %%writefile lora.py "
+                            "(the lora exercise), then check again.")
+    assert lora.checks[0].message == lora.summary
+    assert result.exercises["dataset"].status == "graded"
+
+
 def test_wrong_arguments_say_what_to_pass():
     with pytest.raises(ValueError, match="choose one of dataset, lora, train, predict"):
         check("datasets")
@@ -165,6 +177,8 @@ def test_check_grades_a_notebooks_modules_for_real(tmp_path, monkeypatch):
     assert "lora.no_bias_training" in [c.name for c in failed]
     html = report._repr_html_()
     assert f"Points {report.score:g}/15" in html and "bias=&#39;none&#39;" in html
+    report = check("train", folder=tmp_path, lang="vi", show=False)  # its cell not run yet
+    assert report.result.exercises["train"].summary.startswith("train.py chưa có trong thư mục này: hãy chạy ô")
     save(tmp_path / "lab.ipynb", lab("solutions"))
     report = check("predict", folder=tmp_path / "lab.ipynb", show=False)
     assert (report.score, report.max_score) == (25, 25)
