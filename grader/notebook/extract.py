@@ -20,6 +20,7 @@ import ast
 import functools
 import hashlib
 import json
+import math
 import os
 import re
 import shutil
@@ -118,8 +119,8 @@ def read_notebook(path: str | os.PathLike, shown: str | None = None):
     try:
         size = path.stat().st_size
         if size > MAX_NOTEBOOK_BYTES:
-            raise NotebookError(Msg("notebook.too_large", notebook=shown, size=round(size / 2**20),
-                                    limit=MAX_NOTEBOOK_BYTES // 2**20))
+            raise NotebookError(Msg("notebook.too_large", notebook=shown, size=f"{math.ceil(size / 2**20 * 10) / 10:.1f}",
+                                    limit=f"{MAX_NOTEBOOK_BYTES / 2**20:g}"))
         raw = path.read_bytes()
     except OSError as exc:
         raise NotebookError(Msg("notebook.unreadable", notebook=shown, error=exc.strerror or str(exc))) from None

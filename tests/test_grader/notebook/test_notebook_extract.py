@@ -216,9 +216,12 @@ def test_the_not_a_notebook_messages_read_well():
 def test_a_huge_notebook_is_refused_before_it_is_read(tmp_path, monkeypatch):
     from grader.notebook import extract as extract_mod
 
-    monkeypatch.setattr(extract_mod, "MAX_NOTEBOOK_BYTES", 1000)
+    monkeypatch.setattr(extract_mod, "MAX_NOTEBOOK_BYTES", 2**20)
     path = save(tmp_path / "lab.ipynb", lab("solutions"))
-    assert whole_notebook_error(path).startswith("lab.ipynb is 0 MB; the grader reads notebooks up to 0 MB.")
+    path.write_text(path.read_text().replace('"metadata": {}', '"metadata": {"pad": "' + "x" * 2**20 + '"}', 1))
+    assert whole_notebook_error(path) == (
+        "lab.ipynb is 1.1 MB; the grader reads notebooks up to 1 MB. Clear the outputs (Edit → Clear all outputs), "
+        "save, and grade again.")
 
 
 def test_an_older_format_3_notebook_is_read(tmp_path):
