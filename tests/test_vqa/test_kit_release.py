@@ -175,3 +175,23 @@ def test_a_file_the_notebook_cannot_hold_exactly_is_refused(tmp_path):
     path.write_text(path.read_text().replace("import contextlib\n", "import contextlib\n    \n"))
     with pytest.raises(release.ReleaseError, match=r"train.py:\d+: a line of only spaces"):
         release.render_solution_notebook(root)
+
+
+def test_a_notebook_saved_by_jupyter_with_outputs_is_cleaned_back_to_the_stored_form(tmp_path):
+    import nbformat
+
+    root = _copy_solutions(tmp_path)
+    path = root / release.NOTEBOOK
+    clean_text = path.read_text()
+    nb = nbformat.reads(clean_text, as_version=4)
+    nb.nbformat_minor = 5
+    for n, cell in enumerate(nb.cells):
+        cell["id"] = f"cell-{n}"
+        if cell.cell_type == "code":
+            cell.execution_count = n
+            cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text="Writing dataset.py\n")]
+    cell.metadata["collapsed"] = True
+    nbformat.write(nb, path)
+    assert release.solution_drift(root) == [release.NOTEBOOK]
+    release.sync_solution_notebook(root)
+    assert path.read_text() == clean_text
