@@ -74,13 +74,13 @@ def _hash_tree(digest, root: Path, patterns=("*.py",)) -> None:
 
 def fingerprint(ref: Path | None = None) -> str:
     """One hash of everything that decides a grade: package versions, the reference, the course kit (its
-    fixtures' code, the manifest, the shipped tiny models), the probes, the checks, the plan, the verdict
-    logic and the messages. The reference cache and the batch's re-use rule both key on it."""
+    fixtures' code, the manifest, the shipped tiny models), the probes, the checks, the notebook layer, the
+    plan, the verdict logic and the messages. The reference cache and the batch's re-use rule both key on it."""
     digest = hashlib.sha256()
     digest.update(json.dumps(versions(), sort_keys=True).encode())
     _hash_tree(digest, Path(ref) if ref is not None else reference_dir())
     _hash_tree(digest, REPO_ROOT / "vqa", KIT_DATA)
-    for folder in ("probes", "checks"):
+    for folder in ("probes", "checks", "notebook"):  # the notebook layer decides what a .ipynb is graded on
         _hash_tree(digest, GRADER_DIR / folder)
     for name in DECIDING_FILES:
         digest.update(name.encode())
