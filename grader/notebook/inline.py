@@ -139,7 +139,8 @@ def render_text(report: CheckReport) -> str:
     from grader.reports.writers.terminal import render
 
     buffer = io.StringIO()
-    render(report.result, Console(file=buffer, color_system=None, width=120, soft_wrap=True, highlight=False),
+    render(report.result, Console(file=buffer, color_system=None, width=120, soft_wrap=True, highlight=False,
+                                  force_jupyter=False),  # into the buffer, also inside a kernel
            verbose=False)
     return buffer.getvalue().rstrip("\n")
 

@@ -77,10 +77,16 @@ def errors(nb) -> list[str]:
 
 
 def points(cell, lang: str) -> tuple[float, float]:
-    """The last ``Points X/Y`` line a check cell shows."""
+    """The ``Points X/Y`` line of the one result a check cell displays (an HTML table with its text beside it)."""
     from grader.judge.messages import message
 
-    found = re.findall(rf"^{re.escape(message('points', lang))} ([\d.]+)/([\d.]+)\s*$", text_of(cell), re.MULTILINE)
+    shown = [out for out in cell.get("outputs", []) if out.output_type in ("display_data", "execute_result")]
+    assert len(shown) == 1 and not any(out.output_type == "stream" for out in cell.get("outputs", [])), \
+        f"a check cell shows its result once, as a display: {cell.get('outputs')}"
+    data = shown[0].get("data", {})
+    assert "<table" in data.get("text/html", "")
+    found = re.findall(rf"^{re.escape(message('points', lang))} ([\d.]+)/([\d.]+)\s*$", data.get("text/plain", ""),
+                       re.MULTILINE)
     assert found, f"no points line in the check cell's output:\n{text_of(cell)[-2000:]}"
     return float(found[-1][0]), float(found[-1][1])
 
