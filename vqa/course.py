@@ -4,6 +4,7 @@ and the stub's "not implemented" error. Plain data, no torch: the grader's judge
 from __future__ import annotations
 
 import functools
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -58,10 +59,19 @@ def stub_sentence(message: str) -> str:
     return str(message).replace("NotImplementedError: ", "").split(". ")[0]
 
 
-def stub_task(message: str) -> str:
-    """What the stub asks for, without the exercise and the pointer to the TODO (``write f``)."""
+def stub_task(message: str, lang: str = "en") -> str:
+    """What the stub asks for, without the exercise and the pointer to the TODO (``write f``; in Vietnamese
+    ``hãy viết f``, read from the stub's own Vietnamese sentence)."""
+    stub = _manifest()["stub"]
+    if lang != "en" and lang in stub:
+        template = stub[lang].strip()
+        pattern = re.escape(template).replace(re.escape("{exercise}"), r"\w+").replace(re.escape("{name}"),
+                                                                                     r"(?P<name>[\w.]+)")
+        found = re.search(pattern, str(message))
+        if found:
+            return template.split("{exercise}: ", 1)[1].split(" (")[0].format(name=found["name"])
     first = stub_sentence(message).split(" (see")[0]
-    prefix = _manifest()["stub"]["prefix"]
+    prefix = stub["prefix"]
     if first.startswith(prefix) and ": " in first:
         first = first.split(": ", 1)[1]
     return first

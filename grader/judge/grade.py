@@ -230,7 +230,7 @@ class Grader:
                     _errors(r.data, errors)
             if ex.checks and not any(c.passed for c in ex.checks) and errors and \
                     all(e.get("kind") == "not_implemented" for e in errors):
-                first = stub_task(errors[0].get("message", ""))
+                first = stub_task(errors[0].get("message", ""), lang)
                 ex.status = "not_implemented"
                 ex.summary = f"{messages.message('not_implemented', lang)}: {first}"
                 flags.append(flag_names.make("not_implemented", exercise))

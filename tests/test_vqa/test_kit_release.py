@@ -195,3 +195,13 @@ def test_a_notebook_saved_by_jupyter_with_outputs_is_cleaned_back_to_the_stored_
     assert release.solution_drift(root) == [release.NOTEBOOK]
     release.sync_solution_notebook(root)
     assert path.read_text() == clean_text
+
+
+def test_the_stub_says_what_to_write_in_the_learners_language():
+    from vqa.course import stub_message, stub_task
+
+    en, vi = stub_message("dataset", "VQADataset.__init__")
+    raised = f"NotImplementedError: {en}{vi}"
+    assert stub_task(raised) == "write VQADataset.__init__"
+    assert stub_task(raised, "vi") == "hãy viết VQADataset.__init__"
+    assert stub_task("something else", "vi") == "something else"
