@@ -7,7 +7,7 @@ import io
 import os
 
 from nbformat.v4 import new_code_cell, new_markdown_cell
-from nbmake import lab, save, writefile
+from notebook_files import lab, save, writefile
 from rich.console import Console
 
 from grader.judge.results import CheckResult, ExerciseResult, GradeResult

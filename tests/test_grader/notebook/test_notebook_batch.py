@@ -12,7 +12,7 @@ from pathlib import Path
 import nbformat
 import pytest
 from nbformat.v4 import new_code_cell
-from nbmake import CACHE, lab, save, writefile
+from notebook_files import CACHE, lab, save, writefile
 
 from grader import batch
 

@@ -7,7 +7,7 @@ import subprocess
 import sys
 
 import pytest
-from nbmake import CACHE, REPO, lab, module_text, save
+from notebook_files import CACHE, REPO, lab, module_text, save
 
 from grader.judge.results import CheckResult, ExerciseResult, GradeResult
 from grader.notebook import CheckReport, check

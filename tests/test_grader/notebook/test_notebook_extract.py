@@ -8,7 +8,7 @@ import json
 import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell
-from nbmake import MODULES, cell_number, lab, module_text, save, writefile
+from notebook_files import MODULES, cell_number, lab, module_text, save, writefile
 
 from grader.judge.messages import message
 from grader.notebook.extract import NotebookError, extract, notebook_hash
