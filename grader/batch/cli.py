@@ -117,8 +117,9 @@ def print_summary(summary: batch_mod.BatchSummary, out: Path, console=None,
             first = reason.splitlines()[0] if reason else ""
             console.print(f"  {first}" if first.startswith(student) else f"  {student}: {first}", markup=False,
                           soft_wrap=True)
-    console.print(f"results in {out}/: grades.csv, report.html, similar-pairs.csv, students/, feedback/, gradescope/",
-                  markup=False,
+    written = ", ".join(name for name in ("grades.csv", "report.html", "similar-pairs.csv")
+                        if (Path(out) / name).exists()) or "nothing yet"
+    console.print(f"results in {out}/: {written}, students/, feedback/, gradescope/", markup=False,
                   soft_wrap=True)
 
 
