@@ -7,7 +7,8 @@ import os
 import shutil
 import tempfile
 from pathlib import Path
-from typing import Any, Callable
+from contextlib import contextmanager
+from typing import Any, Callable, Iterator
 
 
 def write_text_atomic(path: str | Path, text: str, *, encoding: str = "utf-8") -> None:
@@ -32,6 +33,23 @@ def write_text_atomic(path: str | Path, text: str, *, encoding: str = "utf-8") -
 def write_json_atomic(path: str | Path, data: Any) -> None:
     """Write ``data`` as indented UTF-8 JSON, atomically."""
     write_text_atomic(path, json.dumps(data, ensure_ascii=False, indent=2) + "\n")
+
+
+@contextmanager
+def replaced_dir(dest: str | Path) -> Iterator[Path]:
+    """A temporary folder beside ``dest`` to fill; when the block ends well it replaces ``dest`` whole (a file
+    left from before does not stay behind), and when it raises it is removed and ``dest`` is left as it was."""
+    dest = Path(dest)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", dir=dest.parent))
+    try:
+        yield tmp
+        if dest.exists():
+            shutil.rmtree(dest)
+        os.replace(tmp, dest)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
 
 
 def user_cache_dir(env_var: str, name: str) -> Path:

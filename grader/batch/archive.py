@@ -9,14 +9,13 @@ moved into place only when complete.
 
 from __future__ import annotations
 
-import os
-import shutil
 import stat
-import tempfile
 import zipfile
 import zlib
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
+
+from vqa.files import replaced_dir
 
 IGNORED_PARTS = ("__MACOSX", ".DS_Store", "__pycache__", ".git")
 CHUNK = 1 << 16
@@ -107,30 +106,21 @@ def unpack_zip(archive: str | Path, dest: str | Path, limits: Limits = Limits())
         raise ArchiveError(f"{archive.name}: not a zip archive (or a damaged one)") from None
     except OSError as exc:
         raise ArchiveError(f"{archive.name}: cannot read ({exc.strerror or exc})") from None
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", dir=dest.parent))
-    try:
-        with zf:
-            members = _plan(zf, archive, limits)
-            room = limits.max_total_bytes
-            for info, rel in members:
-                target = tmp.joinpath(*rel.parts)
-                if not target.resolve().is_relative_to(tmp.resolve()):
-                    raise ArchiveError(f"{archive.name}: refused: {info.filename!r} points outside the folder")
-                target.parent.mkdir(parents=True, exist_ok=True)
-                try:
-                    with zf.open(info) as src, open(target, "xb") as dst:
-                        room -= _copy_bounded(src, dst, min(info.file_size, room), archive, info.filename)
-                except FileExistsError:
-                    raise ArchiveError(f"{archive.name}: refused: {info.filename!r} appears twice") from None
-                except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError) as exc:
-                    raise ArchiveError(f"{archive.name}: damaged member {info.filename!r}: {exc}") from None
-        if dest.exists():
-            shutil.rmtree(dest)
-        os.replace(tmp, dest)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+    with replaced_dir(dest) as tmp, zf:
+        members = _plan(zf, archive, limits)
+        room = limits.max_total_bytes
+        for info, rel in members:
+            target = tmp.joinpath(*rel.parts)
+            if not target.resolve().is_relative_to(tmp.resolve()):
+                raise ArchiveError(f"{archive.name}: refused: {info.filename!r} points outside the folder")
+            target.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                with zf.open(info) as src, open(target, "xb") as dst:
+                    room -= _copy_bounded(src, dst, min(info.file_size, room), archive, info.filename)
+            except FileExistsError:
+                raise ArchiveError(f"{archive.name}: refused: {info.filename!r} appears twice") from None
+            except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError) as exc:
+                raise ArchiveError(f"{archive.name}: damaged member {info.filename!r}: {exc}") from None
     return submission_root(dest)
 
 

@@ -23,14 +23,13 @@ import json
 import math
 import os
 import re
-import shutil
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from grader.judge.messages import Msg
 from grader.notebook.cells import count_lines, parse_writefile, split_lines
 from vqa.course import EXERCISES, FILES
+from vqa.files import replaced_dir
 
 MAX_NOTEBOOK_BYTES = 100 * 1024 * 1024  # a notebook with image outputs; far above four modules' worth
 MAX_PROBLEMS = 3  # problems reported per exercise (one fix at a time; the rest follow)
@@ -294,18 +293,10 @@ def write_modules(extraction: Extraction, dest: str | os.PathLike) -> Path:
     """Write the modules into the new folder ``dest`` (replacing what was there: a file whose cell is gone
     must not stay behind) and return it. Written whole in a temporary folder, then moved into place."""
     dest = Path(dest)
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", dir=dest.parent))
-    try:
+    with replaced_dir(dest) as tmp:
         for file, text in extraction.modules.items():
             with open(tmp / file, "w", encoding="utf-8", newline="") as fh:  # IPython's bytes, line breaks as they are
                 fh.write(text)
-        if dest.exists():
-            shutil.rmtree(dest)
-        os.replace(tmp, dest)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     extraction.folder = dest
     return dest
 

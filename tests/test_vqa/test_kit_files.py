@@ -47,3 +47,22 @@ def test_a_failed_build_leaves_nothing_to_reuse(tmp_path):
     with pytest.raises(KeyboardInterrupt):
         cached_dir(target, broken, {"v": 1})
     assert not target.exists() and list(tmp_path.iterdir()) == []
+
+
+def test_a_replaced_folder_is_whole_or_untouched(tmp_path):
+    from vqa.files import replaced_dir
+
+    dest = tmp_path / "modules"
+    dest.mkdir()
+    (dest / "old.py").write_text("stale")
+    with replaced_dir(dest) as tmp:
+        (tmp / "new.py").write_text("fresh")
+    assert sorted(p.name for p in dest.iterdir()) == ["new.py"], "a file from before must not stay behind"
+    try:
+        with replaced_dir(dest) as tmp:
+            (tmp / "half.py").write_text("half")
+            raise KeyboardInterrupt
+    except KeyboardInterrupt:
+        pass
+    assert sorted(p.name for p in dest.iterdir()) == ["new.py"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["modules"], "no temporary folder is left"
