@@ -70,19 +70,19 @@ def run_batch_command(batch_dir: str | Path, out: str | Path | None = None, *, j
     records = summary.records
     class_summary = write_class_files(records, out, quiz=quiz, lms=lms, lms_item=lms_item, similarity=similarity,
                                       threshold=similarity_threshold, common_share=similarity_common_share,
-                                      top=similar_pairs, console=console)
+                                      top=similar_pairs)
     print_summary(summary, out, console, class_summary)
     return EXIT_INTERRUPTED if summary.interrupted else EXIT_OK
 
 
 def write_class_files(records: list, out: Path, *, quiz=None, lms=None, lms_item="VQA lab", similarity=True,
-                      threshold=sim.DEFAULT_THRESHOLD, common_share=sim.DEFAULT_COMMON_SHARE, top=sim.DEFAULT_TOP,
-                      console=None) -> report_mod.ClassSummary:
+                      threshold=sim.DEFAULT_THRESHOLD, common_share=sim.DEFAULT_COMMON_SHARE,
+                      top=sim.DEFAULT_TOP) -> report_mod.ClassSummary:
     """Similarity, quiz and the class outputs (grades.csv, similar-pairs.csv, report.html/json, LMS CSV)."""
-    pairs, note = None, None
+    similar, note = None, None
     if similarity:
         folders = {r.student: r.folder for r in records if r.folder and Path(r.folder).is_dir()}
-        pairs = sim.find_similar(folders, threshold=threshold, common_share=common_share, top=top)
+        similar = sim.find_similar(folders, threshold=threshold, common_share=common_share, top=top)
     else:
         note = "similarity check turned off (--no-similarity)"
     quiz_data = None
@@ -90,7 +90,7 @@ def write_class_files(records: list, out: Path, *, quiz=None, lms=None, lms_item
         from quiz.grading import grade_attempts
 
         quiz_data = grade_attempts([quiz]).to_dict()
-    return report_mod.write_class_outputs(records, out, similar=pairs, similarity_note=note, quiz=quiz_data,
+    return report_mod.write_class_outputs(records, out, similar=similar, similarity_note=note, quiz=quiz_data,
                                           lms=lms, lms_item=lms_item)
 
 

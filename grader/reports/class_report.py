@@ -27,6 +27,7 @@ from pathlib import Path
 from grader.batch.records import FAILED, Record
 from grader.judge import flags as flag_names
 from grader.reports.feedback import environment, fmt_points
+from grader.reports.similarity import SimilarityResult
 from vqa.course import POINTS
 from vqa.files import write_json_atomic, write_text_atomic
 
@@ -49,8 +50,8 @@ class StudentRow:
 
     @property
     def needs_look(self) -> bool:
-        """Not graded, or a flag that needs an instructor's look (see grader.judge.flags)."""
-        return self.status == FAILED or any(flag_names.needs_look(f) for f in self.flags)
+        """A flag that needs an instructor's look (``not_graded`` among them; see grader.judge.flags)."""
+        return any(flag_names.needs_look(f) for f in self.flags)
 
 
 @dataclass
@@ -174,12 +175,9 @@ def student_rows(records: list[Record]) -> list[StudentRow]:
     return rows
 
 
-def summarize(records: list[Record], *, similar=None, similarity_note: str | None = None,
+def summarize(records: list[Record], *, similar: SimilarityResult | None = None, similarity_note: str | None = None,
               quiz: dict | None = None) -> ClassSummary:
-    """Everything the report shows, as plain data.
-
-    ``similar``: a :class:`grader.reports.similarity.SimilarityResult` (or a list of its pairs).
-    """
+    """Everything the report shows, as plain data."""
     rows = student_rows(records)
     names = _exercise_names(records)
     graded = [r for r in rows if r.status != FAILED]
@@ -215,7 +213,7 @@ def summarize(records: list[Record], *, similar=None, similarity_note: str | Non
     for row in rows:
         bins[min(9, int(10 * row.total / max_total))] += 1
     histogram = [(10 * i, 10 * i + 10, n) for i, n in enumerate(bins)]
-    pairs = [p.to_dict(with_code=True) for p in (similar or [])]
+    pairs = [p.to_dict(with_code=True) for p in similar.pairs] if similar is not None else []
     by_name = {r.student: r for r in rows}
     similar_flag = flag_names.make("similar")
     for p in pairs:
@@ -225,9 +223,6 @@ def summarize(records: list[Record], *, similar=None, similarity_note: str | Non
                 if similar_flag not in by_name[me].flags:
                     by_name[me].flags.append(similar_flag)
                     flags[similar_flag].append(me)
-    clusters = [c.to_dict() for c in getattr(similar, "clusters", [])]
-    run = {k: v for k, v in similar.to_dict().items() if k not in ("pairs", "clusters")} \
-        if hasattr(similar, "settings") else None
     if quiz:
         scores = {a["student"].casefold(): a["score"] for a in quiz.get("attempts", [])}
         for row in rows:
@@ -237,7 +232,9 @@ def summarize(records: list[Record], *, similar=None, similarity_note: str | Non
         checks=sorted(checks.values(), key=lambda c: (c.rate, c.name)),
         failures=sorted(failures.values(), key=lambda f: (-f.count, f.check, f.message)),
         flags=dict(flags), histogram=histogram, similar=[{k: v for k, v in p.items() if k != "code"} for p in pairs],
-        shown=[p for p in pairs if p.get("code")], clusters=clusters, similarity=run,
+        shown=[p for p in pairs if p.get("code")],
+        clusters=[c.to_dict() for c in similar.clusters] if similar is not None else [],
+        similarity=similar.run() if similar is not None else None,
         similarity_note=similarity_note, quiz=quiz,
         generated=datetime.now(timezone.utc).replace(microsecond=0).isoformat())
 
@@ -320,11 +317,11 @@ def render_html(summary: ClassSummary, *, title: str = "VQA lab — class report
     """The class report as one self-contained HTML page."""
     return environment().get_template("report.html.j2").render(
         s=summary, stats=summary.stats(), title=title, hist=_svg_histogram(summary.histogram),
-        flag_table=flag_names.FLAGS, needs_look=flag_names.needs_look, describe_flag=flag_names.describe,
+        needs_look=flag_names.needs_look, describe_flag=flag_names.describe,
         flag_label=flag_names.label)
 
 
-def write_class_outputs(records: list[Record], out_dir: str | Path, *, similar=None,
+def write_class_outputs(records: list[Record], out_dir: str | Path, *, similar: SimilarityResult | None = None,
                         similarity_note: str | None = None, quiz: dict | None = None,
                         lms: str | None = None, lms_item: str = "VQA lab") -> ClassSummary:
     """Write ``grades.csv``, ``report.html``, ``report.json``, ``similar-pairs.csv`` (when similarity ran) and

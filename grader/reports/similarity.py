@@ -119,24 +119,14 @@ class SimilarityResult:
     common: int = 0  # fingerprints left out as common knowledge
     seconds: float = 0.0
 
-    def __iter__(self):
-        return iter(self.pairs)
-
-    def __len__(self) -> int:
-        return len(self.pairs)
-
-    def __getitem__(self, index):
-        return self.pairs[index]
-
     def shown(self) -> list[Pair]:
         """The pairs with their code side by side (the ``top`` most similar)."""
         return [p for p in self.pairs if p.files]
 
-    def to_dict(self, *, with_code: bool = False) -> dict:
+    def run(self) -> dict:
+        """The settings and counts of this run (what the report says about how pairs were found)."""
         return {"settings": self.settings, "submissions": self.submissions, "compared": self.compared,
-                "candidates": self.candidates, "common": self.common, "seconds": round(self.seconds, 3),
-                "clusters": [c.to_dict() for c in self.clusters],
-                "pairs": [p.to_dict(with_code=with_code) for p in self.pairs]}
+                "candidates": self.candidates, "common": self.common, "seconds": round(self.seconds, 3)}
 
 
 # --------------------------------------------------------------------------- fingerprints

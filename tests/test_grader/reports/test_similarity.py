@@ -74,7 +74,7 @@ def folders(tmp_path_factory):
 
 
 def test_a_disguised_copy_is_found_and_shown_side_by_side(folders):
-    pairs = find_similar(folders)
+    pairs = find_similar(folders).pairs
     top = pairs[0]
     assert (top.left, top.right) == ("alice", "bob")
     assert top.similarity >= 0.75
@@ -86,7 +86,7 @@ def test_a_disguised_copy_is_found_and_shown_side_by_side(folders):
 
 
 def test_the_stub_text_is_boilerplate_and_own_code_is_not_a_copy(folders):
-    pairs = find_similar(folders)
+    pairs = find_similar(folders).pairs
     names = {n for p in pairs for n in (p.left, p.right)}
     assert not names & {"stub1", "stub2", "empty"}, "handing in the stub is not copying"
     assert not any("own" in (p.left, p.right) for p in pairs)
