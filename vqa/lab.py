@@ -410,7 +410,7 @@ class Lab:
     def _train_step(self) -> None:
         import torch
 
-        from vqa import evaluate
+        from vqa import evaluate, models
         from vqa.pipeline import load_saved
 
         self._needs((self.train_loader is not None, FILES["dataset"]), (self.model is not None, FILES["lora"]))
@@ -429,7 +429,7 @@ class Lab:
         except (TypeError, KeyError, ValueError):
             raise self._stop("history", got=history) from None
         self.history = history
-        if not any((self.out_dir / name).is_file() for name in ("adapter_config.json", "config.json")):
+        if not models.is_model_dir(self.out_dir):
             raise self._stop("nothing_saved", folder=self._shown(self.out_dir))
         self.processor.save_pretrained(self.out_dir)
         best, best_processor = load_saved(self.out_dir, device)
@@ -448,11 +448,12 @@ class Lab:
         from PIL import Image
 
         from vqa import metrics, models
+        from vqa.pipeline import write_predictions
 
         self._ensure_data()
         device = self._device()
         model_dir: str | Path = self.out_dir
-        if not (self.out_dir / "adapter_config.json").is_file() and not (self.out_dir / "config.json").is_file():
+        if not models.is_model_dir(self.out_dir):
             model_dir = models.resolve_model(self.model_name)
             self.say("base", folder=self._shown(self.out_dir), model=self.model_name)
         model, processor = self.call("predict", "load_for_inference", str(model_dir), device)
@@ -469,10 +470,9 @@ class Lab:
             self.say("answer", question=item["question"], answer=answer, truth=truth)
         predictions = self.call("predict", "predict_folder", model, processor, str(test_dir), device)
         out_file = self.folder / "predictions.jsonl"
-        lines = [json.dumps({"id": k, "answer": v}, ensure_ascii=False) for k, v in sorted(dict(predictions).items())]
-        out_file.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        n = write_predictions(out_file, predictions)
         self.predictions = dict(predictions)
-        self.say("predictions", n=len(lines), file=out_file.name)
+        self.say("predictions", n=n, file=out_file.name)
         if answers is None:
             self.say("no_answers")
             return

@@ -29,6 +29,12 @@ def resolve_device(name: str = "auto"):
     return torch.device(name)
 
 
+def is_model_dir(path: str | Path) -> bool:
+    """Whether ``path`` holds a saved model: a full one (config.json) or a LoRA adapter (adapter_config.json)."""
+    path = Path(path)
+    return (path / "config.json").is_file() or (path / "adapter_config.json").is_file()
+
+
 def resolve_model(name: str) -> str:
     """``tiny`` (= tiny-pretrained) or ``tiny-random`` → its shipped folder; a folder → itself; else a hub id."""
     if name in ("tiny", tiny.TINY_PRETRAINED):
@@ -37,7 +43,7 @@ def resolve_model(name: str) -> str:
         return str(tiny.tiny_model_dir(tiny.TINY_RANDOM))
     path = Path(name).expanduser()
     if path.exists():
-        if not (path / "config.json").is_file() and not (path / "adapter_config.json").is_file():
+        if not is_model_dir(path):
             raise ModelError(f"{path}: not a model folder (no config.json or adapter_config.json inside)")
         return str(path)
     return name

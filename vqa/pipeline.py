@@ -113,7 +113,7 @@ def load_saved(model_dir: str | Path, device):
     from transformers import BlipForQuestionAnswering, BlipProcessor
 
     folder = Path(model_dir)
-    if not (folder / "adapter_config.json").is_file() and not (folder / "config.json").is_file():
+    if not models.is_model_dir(folder):
         raise models.ModelError(f"{folder}: no saved model here (no adapter_config.json or config.json); "
                                 f"was the validation loss never improved, or is it the wrong folder?")
     model = BlipForQuestionAnswering.from_pretrained(folder).to(device).eval()
@@ -129,15 +129,21 @@ def predict(impl: Implementation, *, model_dir: str | Path, data_dir: str | Path
     model, processor = call_student(impl, "predict", "load_for_inference", str(model_dir), device)
     predictions = call_student(impl, "predict", "predict_folder", model, processor, str(folder / data.TEST_DIR), device)
     if out_file:
-        lines = [json.dumps({"id": k, "answer": v}, ensure_ascii=False) for k, v in sorted(predictions.items())]
-        Path(out_file).write_text("\n".join(lines) + "\n", encoding="utf-8")
-        echo(f"wrote {len(lines)} predictions to {out_file}")
+        n = write_predictions(out_file, predictions)
+        echo(f"wrote {n} predictions to {out_file}")
     answers = data.read_test_answers(folder)
     result = {"n": len(predictions)}
     if answers is not None:
         result.update(metrics.score(predictions, answers))
         echo(f"accuracy: {format_score(result)}")
     return result
+
+
+def write_predictions(out_file: str | Path, predictions: dict) -> int:
+    """``{"id", "answer"}`` per line, sorted by id (the file ``vqa predict --out`` writes); returns the count."""
+    lines = [json.dumps({"id": k, "answer": v}, ensure_ascii=False) for k, v in sorted(dict(predictions).items())]
+    Path(out_file).write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return len(lines)
 
 
 def format_score(score: dict) -> str:
