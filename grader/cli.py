@@ -15,7 +15,7 @@ import click
 from grader.batch import cli as batch_cli
 from grader.bundles.cli import BundleAwareCommand
 from grader.judge import messages
-from grader.judge.grade import Grader, UsageError, resolve_submission
+from grader.judge.grade import Grader, UsageError, display_path, resolve_submission
 from grader.judge.results import GradeResult
 from grader.notebook import submission as notebooks
 from grader.worker import limits
@@ -169,7 +169,7 @@ def main(path, batch_dir, exercises, lang, verbose, watch_mode, device, sandbox,
     notebook = notebooks.notebook_of(path)
     if notebook is not None:
         try:  # a notebook that cannot be read stops here, before the grader starts
-            read_notebook(notebook, notebooks.display_name(notebook))
+            read_notebook(notebook, display_path(notebook))
         except NotebookError as exc:
             click.echo(f"Error: {exc.text(lang)}", err=True)
             sys.exit(2)

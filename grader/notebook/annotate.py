@@ -13,6 +13,7 @@ import os
 import re
 from pathlib import Path
 
+from grader.judge import flags
 from grader.judge.messages import message
 from grader.judge.results import GradeResult
 from grader.notebook.extract import Extraction
@@ -82,7 +83,8 @@ def annotate(result: GradeResult, extraction: Extraction) -> GradeResult:
                 continue
             check.score, check.passed, check.message = 0.0, False, ex.summary
             check.hint, check.caused_by, check.output = "", "", ""
-        replaced = (f"load_error:{name}", f"not_implemented:{name}")  # the notebook's problem says it all
-        result.flags = [f for f in result.flags if f not in replaced] + [f"load_error:{name}"]
+        load_error = flags.make("load_error", name)
+        replaced = (load_error, flags.make("not_implemented", name))  # the notebook's problem says it all
+        result.flags = [f for f in result.flags if f not in replaced] + [load_error]
     result.submission = str(extraction.notebook)
     return result

@@ -50,24 +50,17 @@ def notebook_of(path: str | os.PathLike) -> Path | None:
     return None
 
 
-def display_name(path: Path) -> str:
-    """How the learner names the notebook: relative to the working directory when inside it."""
-    try:
-        resolved = path.resolve()
-        return os.path.relpath(resolved) if resolved.is_relative_to(Path.cwd().resolve()) else str(path)
-    except (OSError, ValueError):
-        return str(path)
-
-
 def grade_notebook(grader: _Grades, notebook: str | os.PathLike, exercises=None, *,
                    shown: str | None = None) -> GradeResult:
     """Grade ``notebook`` with ``grader`` (a :class:`grader.judge.grade.Grader`): its modules are written to
     a temporary folder, graded, and the result is told in the notebook's cells and lines. Raises
     :class:`grader.notebook.extract.NotebookError` when the notebook cannot be read."""
+    from grader.judge.grade import display_path  # the grader's own way of naming a learner's file
+
     notebook = Path(notebook)
     work = Path(tempfile.mkdtemp(prefix="grader-notebook-"))
     try:
-        extraction = extract(notebook.resolve(), work / "submission", shown=shown or display_name(notebook))
+        extraction = extract(notebook.resolve(), work / "submission", shown=shown or display_path(notebook))
         result = grader.grade(extraction.folder, exercises)
         return annotate(result, extraction)
     finally:
