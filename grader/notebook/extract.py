@@ -17,7 +17,6 @@ A notebook that cannot be read (not JSON, cut short, not a notebook, an unknown 
 from __future__ import annotations
 
 import ast
-import functools
 import hashlib
 import json
 import math
@@ -316,21 +315,13 @@ def extract(notebook: str | os.PathLike, dest: str | os.PathLike, *, shown: str 
 # --------------------------------------------------------------------------- the batch's content hash
 
 
-@functools.lru_cache(maxsize=1)
-def _layer_version() -> str:
-    """A hash of the code that turns a notebook into graded modules and messages: a change re-grades notebooks."""
-    digest = hashlib.sha256()
-    for name in ("cells.py", "extract.py", "annotate.py"):
-        digest.update((Path(__file__).parent / name).read_bytes())
-    return digest.hexdigest()
-
-
 def notebook_hash(path: str | os.PathLike) -> str:
     """SHA-256 of what is graded in a notebook: each module's text and the cells (numbers and lines) it came
-    from, plus the version of this code. Running the notebook again changes outputs and execution counts,
-    not this hash; moving a ``%%writefile`` cell changes it (the messages name cells). A notebook that cannot
-    be read hashes by its bytes, so a repaired file is graded again."""
-    digest = hashlib.sha256(b"notebook\0" + _layer_version().encode())
+    from. Running the notebook again changes outputs and execution counts, not this hash; moving a
+    ``%%writefile`` cell changes it (the messages name cells). A notebook that cannot be read hashes by its
+    bytes, so a repaired file is graded again. (A change of this code re-grades through the grader's
+    fingerprint, which covers ``grader/notebook/``.)"""
+    digest = hashlib.sha256(b"notebook\0")
     try:
         extraction = scan(read_notebook(path), Path(path).name, path)
     except NotebookError:
