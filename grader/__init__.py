@@ -23,9 +23,9 @@ folder                    process it runs in                          may import
                           feedback pages, class report, similarity    ``grader.batch.records``, jinja2, rich; no torch
 ``grader/bundles/``       the instructor's ``grade bundle``           jinja2, ``grader.worker.limits``; no torch
 ``grader/notebook/``      the judge or the batch parent (a            nbformat, ``grader.judge.results``/
-                          notebook's ``%%writefile`` cells to         ``messages``, ``vqa.course``; ``inline``:
-                          modules, results told in cells and lines);  jinja2, rich; the grader in a subprocess;
-                          ``inline``: the learner's kernel, check()   no torch
+                          notebook's ``%%writefile`` cells to         ``messages``, ``vqa.course``/``writefile``;
+                          modules, results told in cells and lines);  ``inline``: jinja2, rich; the grader in a
+                          ``inline``: the learner's kernel, check()   subprocess; no torch
 ========================  ==========================================  ===============================================
 
 The judge never runs student code: checks compare plain data that probes produced inside a separate

@@ -13,17 +13,17 @@ going to the cell it starts, so that the notebook's own division survives edits 
 from __future__ import annotations
 
 import re
-import textwrap
 from typing import Iterable
 
 import nbformat
+
+from vqa.writefile import parse_writefile
 
 INSTALL_TARGET = "mllm-vqa-lab"
 """What the notebook's set-up cell installs with ``%pip`` where ``import vqa`` fails (Colab): a package name,
 a ``git+https://…`` URL or a wheel's URL. Instructors who host the course elsewhere change it here and run
 ``vqa release``, which writes it into both notebooks' set-up cell."""
 
-_WRITEFILE = re.compile(r"^%%writefile(?P<append>\s+(?:-a|--append))?\s+(?P<name>[^\s\"']+)\s*$")
 _INSTALL_LINE = re.compile(r'^(?P<lead>INSTALL_TARGET = )"[^"\n]*"', re.MULTILINE)
 KERNELSPEC = {"display_name": "Python 3", "language": "python", "name": "python3"}
 
@@ -33,21 +33,19 @@ class NotebookError(ValueError):
 
 
 def writefile_target(cell) -> tuple[str, bool] | None:
-    """``(file name, append)`` of a ``%%writefile`` code cell, else None."""
+    """``(file name, append)`` of a ``%%writefile`` code cell, else None (read as IPython runs it:
+    :func:`vqa.writefile.parse_writefile`, as the grader reads a learner's notebook)."""
     if cell.get("cell_type") != "code":
         return None
-    first = cell.source.split("\n", 1)[0]
-    match = _WRITEFILE.match(first)
-    if not match:
-        return None
-    return match.group("name"), bool(match.group("append"))
+    written = parse_writefile(cell.source)
+    return (written.filename, written.append) if written else None
 
 
 def body(cell) -> str:
-    """What IPython writes for a ``%%writefile`` cell: the lines after the first, ending in a newline, with
-    whitespace-only lines emptied (IPython dedents every cell with ``textwrap.dedent``, which does that)."""
-    source = cell.source if cell.source.endswith("\n") else cell.source + "\n"
-    return "".join(textwrap.dedent(source).splitlines(keepends=True)[1:])
+    """What IPython writes for a ``%%writefile`` cell (a newline added when it has none, whitespace-only
+    lines emptied by IPython's dedent)."""
+    written = parse_writefile(cell.source)
+    return written.body if written else ""
 
 
 def files_of(nb) -> dict[str, str]:

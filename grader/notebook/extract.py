@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from grader.judge.messages import Msg
-from grader.notebook.cells import count_lines, parse_writefile, split_lines
+from vqa.writefile import count_lines, parse_writefile, split_lines
 from vqa.course import EXERCISES, FILES
 from vqa.files import replaced_dir
 

@@ -149,7 +149,7 @@ def test_in_ipython_the_result_shows_once_per_cell(canned):
         interactive.InteractiveShell.clear_instance()
 
 
-@pytest.mark.parametrize("module", ["grader.notebook.cells", "grader.notebook.extract", "grader.notebook.annotate",
+@pytest.mark.parametrize("module", ["grader.notebook.extract", "grader.notebook.annotate",
                                     "grader.notebook.submission", "grader.notebook.inline"])
 def test_no_module_of_the_notebook_layer_imports_torch(module):
     code = (f"import sys, {module}; heavy = [m for m in ('torch', 'transformers', 'peft') if m in sys.modules]; "

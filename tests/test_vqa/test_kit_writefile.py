@@ -6,7 +6,7 @@ import ast
 
 import pytest
 
-from grader.notebook.cells import count_lines, parse_writefile, split_lines
+from vqa.writefile import count_lines, parse_writefile, split_lines
 
 CELLS = [
     "%%writefile dataset.py\nimport torch\nx = 1",

@@ -6,6 +6,8 @@ line starting with ``%%`` as a cell magic and hands everything after it to the m
 (alias ``%%file``) writes that text as it is (``-a``/``--append`` appends). This module does the same
 on a cell's source, so a module written here is the file running the notebook writes, and it knows
 which line of the cell each line of that text came from. Pure functions on strings: nothing runs.
+The grader reads learners' notebooks with it (grader/notebook/extract.py) and ``vqa release`` the lab's
+(vqa/nbfile.py), so both agree on what a cell writes.
 """
 
 from __future__ import annotations
