@@ -87,7 +87,8 @@ class Grader:
             self._zygote = Zygote(sandbox_mode=self.sandbox_mode, writable=[str(self.run_root / "work")],
                                   readable=[str(self.references.cache_dir)], hidden=hidden,
                                   cwd=str(self.run_root / "zygote"), env=vqa_env(artifacts),
-                                  log_path=str(self.run_root / "zygote.log"), cuda=self.device == "cuda")
+                                  log_path=str(self.run_root / "zygote.log"), cuda=self.device == "cuda",
+                                  fixtures=str(artifacts))
             os.makedirs(self.run_root / "work", exist_ok=True)
             # folders must exist before the sandbox can bind or hide them
             (entry / "results").mkdir(parents=True, exist_ok=True)

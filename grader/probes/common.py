@@ -19,6 +19,7 @@ TRAIN_ITEMS = "train-items.safetensors"
 VALID_ITEMS = "valid-items.safetensors"
 BATCH_KEYS = ("input_ids", "attention_mask", "pixel_values", "labels")
 LR_TRAIN = 1e-3
+FIXTURES_STAMP = "fixtures.json"  # written last by the set-up probe: the fixtures are complete
 
 
 _CACHE: dict = {}

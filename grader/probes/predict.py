@@ -20,7 +20,8 @@ QUESTIONS_PER_IMAGE = 2
 SHORT = 2
 
 
-def _trusted_model(ctx):
+def trusted_model(ctx):
+    """The reference-saved model and processor (adapter folder), loaded once per worker (see common.cached)."""
     from transformers import BlipForQuestionAnswering, BlipProcessor
 
     folder = ctx.artifacts / common.PREDICT_MODEL
@@ -125,7 +126,7 @@ def answers(ctx, device="cpu"):
         out["load"] = {"error": loaded}
 
     # answer_question on the trusted model
-    model, processor = _trusted_model(ctx)
+    model, processor = trusted_model(ctx)
     model = model.to(device)
     spy = _VisionSpy(model)
 
@@ -154,7 +155,7 @@ def answers(ctx, device="cpu"):
 @probe("predict.folder", "predict")
 def folder(ctx):
     module = ctx.impl("predict")
-    model, processor = _trusted_model(ctx)
+    model, processor = trusted_model(ctx)
     test = common.test_dir(ctx)
     ids = sorted(p.name for p in test.iterdir() if p.is_dir())
     ctx.seed(0)

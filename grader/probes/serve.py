@@ -1,5 +1,5 @@
-"""The worker child's request loop, and the zygote's preload (every library and probe imported once,
-before any fork and before the import guard is armed)."""
+"""The worker child's request loop, and the zygote's preload (every library and probe imported once, and the
+shared fixtures loaded once, before any fork and before the import guard is armed)."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import json
 import os
 import sys
 import time
+from pathlib import Path
 
 from grader.probes.context import Context
 from grader.probes.errors import error_response
@@ -15,8 +16,10 @@ from grader.probes.registry import PROBES
 from grader.worker import protocol
 
 
-def preload() -> None:
-    """Import everything a probe needs, before any fork and before the guard is armed."""
+def preload(fixtures: str | None = None) -> list[str]:
+    """Import everything a probe needs, before any fork and before the guard is armed; with ``fixtures`` (the
+    artifacts folder the reference's set-up wrote), also load the models every child would otherwise load on
+    its own (:func:`preload_fixtures`). Returns the fixtures loaded."""
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     if os.environ.get("GRADER_WORKER_CUDA"):
         # importing bitsandbytes (peft does) queries the GPU, which initialises CUDA in this process: every
@@ -40,6 +43,28 @@ def preload() -> None:
     from grader.probes import common  # noqa: F401
     from grader.probes import dataset, lora, predict, setup, train  # noqa: F401
     from grader.probes import selftest  # noqa: F401
+
+    return preload_fixtures(Path(fixtures)) if fixtures else []
+
+
+def preload_fixtures(artifacts: Path) -> list[str]:
+    """Load the shared fixtures (processor, tiny base, the train probes' LoRA model, the predict probes' model)
+    into :func:`grader.probes.common.cached` once, in the zygote: each child forked afterwards inherits them
+    and still gets its own deep copy per use, as when it loads them itself. Nothing is loaded where the set-up
+    has not written the fixtures yet (the reference's own zygote)."""
+    from types import SimpleNamespace
+
+    from grader.probes import common, predict
+
+    if not (artifacts / common.FIXTURES_STAMP).is_file():
+        return []
+    ctx = SimpleNamespace(artifacts=artifacts)
+    loaded = {"processor": common.processor, "tiny-random": common.base_model,
+              common.INIT_ADAPTER: lambda: common.init_model(ctx),
+              common.PREDICT_MODEL: lambda: predict.trusted_model(ctx)}
+    for load in loaded.values():
+        load()
+    return list(loaded)
 
 
 def serve(sock, config: dict) -> None:

@@ -75,5 +75,5 @@ def setup(ctx):
     saved_processor.image_processor.image_mean = [0.2, 0.6, 0.9]
     saved_processor.image_processor.image_std = [0.2, 0.3, 0.4]
     saved_processor.save_pretrained(art / common.PREDICT_MODEL)
-    (art / "fixtures.json").write_text(json.dumps({"n_train": N_TRAIN, "n_test": N_TEST}))
+    (art / common.FIXTURES_STAMP).write_text(json.dumps({"n_train": N_TRAIN, "n_test": N_TEST}))
     return {"artifacts": str(art)}

@@ -103,8 +103,9 @@ class Zygote:
     def __init__(self, *, sandbox_mode: str = "none", writable: list[str] = (), readable: list[str] = (),
                  hidden: list[str] = (),
                  env: dict | None = None, cwd: str, log_path: str | None = None, start_timeout: float = 180.0,
-                 cuda: bool = False):
+                 cuda: bool = False, fixtures: str | None = None):
         self.sandbox_mode = sandbox_mode
+        self.fixtures = fixtures  # the artifacts folder whose models the zygote loads before it forks
         self.cuda = cuda
         if cuda:
             # the zygote must not touch CUDA (its forked children could not use it): a fork-safe availability
@@ -131,6 +132,8 @@ class Zygote:
         cmd = sandbox.prefix(self.sandbox_mode, [self.cwd, *self.writable], self.readable, self.hidden,
                              sandbox.gpu_devices() if self.cuda else ())
         cmd += [sys.executable, "-m", "grader.worker.zygote", "--ctl-fd", str(theirs.fileno())]
+        if self.fixtures:
+            cmd += ["--fixtures", self.fixtures]
         log = open(self.log_path, "wb") if self.log_path else subprocess.DEVNULL
         try:
             self.proc = subprocess.Popen(cmd, pass_fds=[theirs.fileno()], start_new_session=True, cwd=self.cwd,

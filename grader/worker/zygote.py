@@ -1,8 +1,9 @@
 """The worker: the only process that runs submission code.
 
-``python -m grader.worker.zygote --ctl-fd N`` starts a *zygote*: it imports torch,
-transformers, peft and the probes once, runs no submission code itself, and
-forks one *child* per submission on request.  A child starts its own session
+``python -m grader.worker.zygote --ctl-fd N [--fixtures DIR]`` starts a *zygote*: it
+imports torch, transformers, peft and the probes once (and loads the shared fixtures
+of DIR, the reference's artifacts), runs no submission code itself, and forks one
+*child* per submission on request.  A child starts its own session
 (so the judge can kill its whole process group), sends its output to a pipe the
 judge drains and truncates, lowers its resource limits, works in its own scratch
 folder and answers probe requests over a socket: JSON headers plus safetensors
@@ -27,6 +28,7 @@ import signal
 import socket
 import sys
 import traceback
+from pathlib import Path
 
 from grader.worker import protocol
 
@@ -140,18 +142,18 @@ def _reply(ctl: socket.socket, message: dict) -> None:
     ctl.send(json.dumps(message).encode())
 
 
-def zygote(ctl_fd: int) -> int:
+def zygote(ctl_fd: int, fixtures: str | None = None) -> int:
     _die_with_parent()
     _set_limit(resource.RLIMIT_CORE, 0)
     ctl = socket.socket(fileno=ctl_fd)
     try:
         from grader.probes import serve
 
-        serve.preload()
+        loaded = serve.preload(fixtures)
     except BaseException:  # noqa: BLE001 - report any start-up failure to the judge
         _reply(ctl, {"ready": False, "error": traceback.format_exc(limit=8)})
         return 1
-    _reply(ctl, {"ready": True, "pid": os.getpid(), "vsize": _vsize()})
+    _reply(ctl, {"ready": True, "pid": os.getpid(), "vsize": _vsize(), "fixtures": loaded})
     sys.stdout.flush()
     sys.stderr.flush()
     children: set[int] = set()
@@ -165,6 +167,8 @@ def zygote(ctl_fd: int) -> int:
         request = json.loads(msg)
         op = request.get("op")
         if op == "spawn":
+            if fixtures and not loaded:  # the reference's set-up may have written them since the start
+                loaded = serve.preload_fixtures(Path(fixtures))
             pid = os.fork()
             if pid == 0:
                 code = 0
@@ -216,8 +220,15 @@ def zygote(ctl_fd: int) -> int:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m grader.worker.zygote")
     parser.add_argument("--ctl-fd", type=int, required=True)
+    parser.add_argument("--fixtures", default=None, help="the reference's artifacts folder: its models are "
+                                                         "loaded once, before any child is forked")
     args = parser.parse_args(argv)
-    return zygote(args.ctl_fd)
+    code = zygote(args.ctl_fd, args.fixtures)
+    # no interpreter shutdown: tearing down torch and the loaded models takes most of a second, and the judge
+    # waits for this exit; nothing here needs a finaliser (the children are killed, the output is flushed)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
 
 
 if __name__ == "__main__":
