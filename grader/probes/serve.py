@@ -21,10 +21,14 @@ def preload(fixtures: str | None = None) -> list[str]:
     artifacts folder the reference's set-up wrote), also load the models every child would otherwise load on
     its own (:func:`preload_fixtures`). Returns the fixtures loaded."""
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-    if os.environ.get("GRADER_WORKER_CUDA"):
-        # importing bitsandbytes (peft does) queries the GPU, which initialises CUDA in this process: every
-        # child forked afterwards could not use CUDA. The grading never needs it.
-        sys.modules.setdefault("bitsandbytes", None)
+    # peft imports bitsandbytes where it is installed, for quantised layers the grading never builds: with its
+    # kernels, a good part of the start-up. Hidden while the libraries import, peft and transformers take it as
+    # absent (and remember so); a learner's own ``import bitsandbytes`` still works in a child afterwards.
+    # With CUDA it stays hidden: its import queries the GPU, which would initialise CUDA in this process, and
+    # no child forked afterwards could use CUDA.
+    hidden = "bitsandbytes" not in sys.modules
+    if hidden:
+        sys.modules["bitsandbytes"] = None
     import numpy  # noqa: F401
     import PIL.Image  # noqa: F401
     import safetensors.torch  # noqa: F401
@@ -33,7 +37,13 @@ def preload(fixtures: str | None = None) -> list[str]:
     from transformers import BlipForQuestionAnswering, BlipProcessor  # noqa: F401
     import peft  # noqa: F401
     from peft import LoraConfig, PeftModel, get_peft_model  # noqa: F401
+    from peft import import_utils
     import torch.utils.data  # noqa: F401
+
+    for check in ("is_bnb_available", "is_bnb_4bit_available"):  # cached answers: False while it is hidden
+        getattr(import_utils, check, lambda: False)()
+    if hidden and not os.environ.get("GRADER_WORKER_CUDA"):
+        del sys.modules["bitsandbytes"]
 
     import vqa.data  # noqa: F401
     import vqa.impl  # noqa: F401
