@@ -11,6 +11,7 @@ class ProbeCall:
     probe: str
     exercise: str
     args: dict = field(default_factory=dict)
+    cost: float = 0.1  # seconds it takes in a worker child (2 CPU cores, tiny fixtures): only to balance lanes
 
     @property
     def cuda(self) -> bool:
@@ -18,18 +19,19 @@ class ProbeCall:
 
 
 PLAN: tuple[ProbeCall, ...] = (
-    ProbeCall("dataset.items", "dataset.items", "dataset"),
-    ProbeCall("dataset.items_short", "dataset.items", "dataset", {"question_max_length": 6, "answer_max_length": 3}),
-    ProbeCall("dataset.splits", "dataset.splits", "dataset"),
-    ProbeCall("dataset.loaders", "dataset.loaders", "dataset"),
-    ProbeCall("lora.build", "lora.build", "lora"),
-    ProbeCall("train.one_epoch", "train.one_epoch", "train"),
-    ProbeCall("train.one_epoch_amp", "train.one_epoch", "train", {"amp": True}),
-    ProbeCall("train.evaluate", "train.evaluate", "train"),
-    ProbeCall("train.evaluate_amp", "train.evaluate", "train", {"amp": True}),
-    ProbeCall("train.fit", "train.fit", "train"),
-    ProbeCall("predict.answers", "predict.answers", "predict"),
-    ProbeCall("predict.folder", "predict.folder", "predict"),
+    ProbeCall("dataset.items", "dataset.items", "dataset", cost=0.03),
+    ProbeCall("dataset.items_short", "dataset.items", "dataset", {"question_max_length": 6, "answer_max_length": 3},
+              cost=0.01),
+    ProbeCall("dataset.splits", "dataset.splits", "dataset", cost=0.01),
+    ProbeCall("dataset.loaders", "dataset.loaders", "dataset", cost=0.01),
+    ProbeCall("lora.build", "lora.build", "lora", cost=0.12),
+    ProbeCall("train.one_epoch", "train.one_epoch", "train", cost=0.12),
+    ProbeCall("train.one_epoch_amp", "train.one_epoch", "train", {"amp": True}, cost=0.15),
+    ProbeCall("train.evaluate", "train.evaluate", "train", cost=0.06),
+    ProbeCall("train.evaluate_amp", "train.evaluate", "train", {"amp": True}, cost=0.06),
+    ProbeCall("train.fit", "train.fit", "train", cost=0.37),
+    ProbeCall("predict.answers", "predict.answers", "predict", cost=0.36),
+    ProbeCall("predict.folder", "predict.folder", "predict", cost=0.15),
 )
 
 

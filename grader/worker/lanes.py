@@ -38,6 +38,26 @@ def copy_submission(src: Path, dst: Path) -> Path:
     return dst
 
 
+def split_lanes(calls: list[ProbeCall], lanes: int) -> list[list[ProbeCall]]:
+    """Share ``calls`` among ``lanes`` children by their estimated cost, the same way on every run: whole
+    exercises, heaviest first, each to the lane with the least work so far (a child then runs the code of
+    these exercises only); the calls of a single exercise are shared out one by one. Each lane keeps the
+    plan's order; empty lanes are dropped."""
+    exercises = list(dict.fromkeys(c.exercise for c in calls))
+    if len(exercises) >= lanes:
+        units = [[c for c in calls if c.exercise == e] for e in exercises]
+    else:
+        units = [[c] for c in calls]
+    work = [0.0] * max(1, lanes)
+    chosen: list[list[ProbeCall]] = [[] for _ in work]
+    for unit in sorted(units, key=lambda u: -sum(c.cost for c in u)):  # stable: ties keep the plan's order
+        lane = work.index(min(work))
+        chosen[lane] += unit
+        work[lane] += sum(c.cost for c in unit)
+    position = {c.key: n for n, c in enumerate(calls)}
+    return [sorted(lane, key=lambda c: position[c.key]) for lane in chosen if lane]
+
+
 class ProbeRunner:
     """Calls probes in a child of ``zygote``; a crash or timeout costs that call only."""
 
@@ -62,18 +82,14 @@ class ProbeRunner:
     _restart_lock = threading.Lock()
 
     def run(self, calls: list[ProbeCall], config: dict, lanes: int = 2) -> dict[str, CallResult]:
-        """Run ``calls``; with two lanes, two children share the work (about equal halves), in parallel.
+        """Run ``calls``; with two lanes, two children share the work (about equal halves, see
+        :func:`split_lanes`), in parallel.
 
         The CUDA calls always run in a child of their own, without the address-space limit (CUDA reserves
         far more virtual memory than any limit would allow); the time limit still holds."""
         ordered = list(calls)
         cuda = [c for c in calls if c.cuda]
-        calls = [c for c in calls if not c.cuda]
-        second = ("lora", "train")
-        groups = [[c for c in calls if c.exercise not in second], [c for c in calls if c.exercise in second]]
-        if lanes < 2:
-            groups = [calls]
-        groups = [g for g in groups if g]
+        groups = split_lanes([c for c in calls if not c.cuda], lanes)
         limits = [self.memory_mb] * len(groups)
         if cuda:
             groups.append(cuda)
