@@ -14,7 +14,7 @@ from grader.judge import messages
 from grader.judge import plan as plan_mod
 from grader.judge.reference import ReferenceStore, versions, vqa_env
 from grader.judge.results import CheckResult, ExerciseResult, GradeResult
-from grader.judge.session import GraderPlugin, ProbeStore, Status, run_checks
+from grader.judge.session import GraderPlugin, ProbeStore, Status, run_checks, warm_checks
 from grader.worker import guard, limits
 from grader.worker import sandbox as sandbox_mod
 from grader.worker.handle import REPO_ROOT, CallResult, Zygote
@@ -94,6 +94,7 @@ class Grader:
             (entry / "results").mkdir(parents=True, exist_ok=True)
             artifacts.mkdir(parents=True, exist_ok=True)
             self._zygote.start()
+            warm_checks()  # pytest's first run is the slow one: have it now, while the worker imports torch
         return self
 
     def warm(self) -> None:

@@ -171,16 +171,29 @@ class GraderPlugin:
         self.finished = True
 
 
-def run_checks(plugin: GraderPlugin) -> GraderPlugin:
-    """Run the checks in this process, quietly, ignoring any configuration lying around."""
+def _pytest(plugin: GraderPlugin) -> int:
+    """pytest over the checks in this process, quietly, ignoring any configuration lying around."""
     saved = {k: os.environ.pop(k) for k in list(os.environ) if k.startswith("PYTEST_")}
     args = [str(CHECKS_DIR), "-p", "no:cacheprovider", "-p", "no:terminal", "--noconftest",
             "--rootdir", str(CHECKS_DIR), "-c", str(CHECKS_DIR / "pytest.toml"), "-o", "addopts=", "-W", "ignore"]
     try:
         with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
-            code = pytest.main(args, plugins=[plugin])
-        if code not in (0, 1) or not plugin.finished:
-            raise RuntimeError(f"the checks could not run (pytest exit code {code})")
+            return pytest.main(args, plugins=[plugin])
     finally:
         os.environ.update(saved)
+
+
+def run_checks(plugin: GraderPlugin) -> GraderPlugin:
+    """Run the checks in this process, quietly, ignoring any configuration lying around."""
+    code = _pytest(plugin)
+    if code not in (0, 1) or not plugin.finished:
+        raise RuntimeError(f"the checks could not run (pytest exit code {code})")
     return plugin
+
+
+def warm_checks() -> None:
+    """Collect the checks once without running any: pytest imports them and readies its own machinery, so the
+    first real :func:`run_checks` takes a fraction of the time. The judge does this while its worker starts."""
+    code = _pytest(GraderPlugin(ProbeStore({}, {}, {}, {}), exercises=[]))
+    if code not in (0, 5):  # 5: no check selected, as asked
+        raise RuntimeError(f"the checks could not be collected (pytest exit code {code})")
