@@ -122,12 +122,15 @@ class Zygote:
         self.proc: subprocess.Popen | None = None
         self.ctl: socket.socket | None = None
         self.ready = False
+        self.broken = False  # the control channel failed: the zygote died (a child may have killed it)
         self.info: dict = {}
+        self.starts = 0  # how many times it was started (a warm grader restarts a zygote that died)
         self._lock = threading.RLock()
 
     # -- life cycle
     def start(self) -> "Zygote":
         os.makedirs(self.cwd, exist_ok=True)
+        self.starts += 1
         ctl, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         cmd = sandbox.prefix(self.sandbox_mode, [self.cwd, *self.writable], self.readable, self.hidden,
                              sandbox.gpu_devices() if self.cuda else ())
@@ -186,14 +189,29 @@ class Zygote:
         with self._lock:
             if self.ctl is None:
                 raise ConnectionError("worker is not running")
-            if fds:
-                socket.send_fds(self.ctl, [data], list(fds))
-            else:
-                self.ctl.send(data)
-            reply = self.ctl.recv(1 << 20)
-        if not reply:
-            raise ConnectionError("worker went away")
+            try:
+                if fds:
+                    socket.send_fds(self.ctl, [data], list(fds))
+                else:
+                    self.ctl.send(data)
+                reply = self.ctl.recv(1 << 20)
+            except OSError:
+                self.broken = True
+                raise
+            if not reply:
+                self.broken = True
+                raise ConnectionError("worker went away")
         return json.loads(reply)
+
+    def restart(self) -> bool:
+        """Start the zygote again when its control channel broke (it died); True when this call did. Under the
+        zygote's lock, so that lanes which found it dead at the same time start one new zygote, not several."""
+        with self._lock:
+            if not self.broken:
+                return False
+            self.close()
+            self.start()
+            return True
 
     def spawn(self, config: dict, *, output_limit: int = 8192) -> "Child":
         self.wait_ready()
@@ -240,6 +258,7 @@ class Zygote:
         sweep(self.token)
         self.proc = None
         self.ready = False
+        self.broken = False
 
     def __enter__(self):
         return self.start()

@@ -72,14 +72,9 @@ class ProbeRunner:
         try:
             return self.zygote.spawn(config, output_limit=self.output_limit)
         except (OSError, ValueError, ConnectionError):
-            # the zygote itself died (a child may have killed it): start it again once
-            with self._restart_lock:
-                if not self.zygote.alive():
-                    self.zygote.close()
-                    self.zygote.start()
+            # the zygote itself died (a child may have killed it): start it again once, for every lane
+            self.zygote.restart()
             return self.zygote.spawn(config, output_limit=self.output_limit)
-
-    _restart_lock = threading.Lock()
 
     def run(self, calls: list[ProbeCall], config: dict, lanes: int = 2) -> dict[str, CallResult]:
         """Run ``calls``; with two lanes, two children share the work (about equal halves, see
