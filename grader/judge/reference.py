@@ -178,6 +178,7 @@ class ReferenceStore:
                 shutil.rmtree(child) if child.is_dir() and not child.is_symlink() else child.unlink()
         scratch = Path(tempfile.mkdtemp(prefix="grader-ref-"))
         zygote = Zygote(sandbox_mode=self.sandbox_mode, writable=[str(root)], cwd=str(scratch / "zygote"),
+                        readable=[str(self.reference)],  # also where the sandbox's /tmp would hide it
                         env=vqa_env(artifacts), log_path=str(scratch / "zygote.log"), cuda=device == "cuda")
         try:
             zygote.start()
