@@ -14,7 +14,6 @@ from grader.judge import messages
 from grader.judge import plan as plan_mod
 from grader.judge.reference import ReferenceStore, versions, vqa_env
 from grader.judge.results import CheckResult, ExerciseResult, GradeResult
-from grader.judge.session import GraderPlugin, ProbeStore, Status, run_checks, warm_checks
 from grader.worker import guard, limits
 from grader.worker import sandbox as sandbox_mod
 from grader.worker.handle import REPO_ROOT, CallResult, Zygote
@@ -55,19 +54,16 @@ class Grader:
 
     def __init__(self, *, lang: str = "en", device: str = "cpu", sandbox: str = "auto",
                  timeout: float = limits.CALL_TIMEOUT, memory_mb: int = limits.MEMORY_MB,
-                 cache_dir: str | os.PathLike | None = None, output_limit: int = 4096):
-        if lang not in messages.LANGS:
-            raise UsageError(f"unknown language {lang!r}; choose one of {', '.join(messages.LANGS)}")
+                 cache_dir: str | os.PathLike | None = None, output_limit: int = 4096, hidden: list[str] = ()):
+        self.lang = lang
         if device not in ("cpu", "cuda"):
             raise UsageError(f"unknown device {device!r}; choose cpu or cuda")
         try:
             self.sandbox_mode, note = sandbox_mod.resolve(sandbox)
         except sandbox_mod.SandboxError as exc:
             raise UsageError(str(exc)) from None
-        if note:  # the same note, in the learner's language
-            note = messages.message("sandbox_none", lang, reason=sandbox_mod.bwrap_status()[1])
-        self.notes = [note] if note else []
-        self.lang = lang
+        self._unsandboxed = bool(note)
+        self.hidden = list(hidden)  # more folders the worker must not see (a grading service's own)
         self.device = device
         self.timeout = float(timeout)
         self.memory_mb = int(memory_mb)
@@ -78,12 +74,37 @@ class Grader:
         self._zygote: Zygote | None = None
         self._count = 0
 
+    @property
+    def lang(self) -> str:
+        """The language of the results' titles, hints and messages; a warm grader may change it between grades."""
+        return self._lang
+
+    @lang.setter
+    def lang(self, lang: str) -> None:
+        if lang not in messages.LANGS:
+            raise UsageError(f"unknown language {lang!r}; choose one of {', '.join(messages.LANGS)}")
+        self._lang = lang
+
+    @property
+    def notes(self) -> list[str]:
+        """What every result says about how it was graded (running without a sandbox), in the grader's language."""
+        if not self._unsandboxed:
+            return []
+        return [messages.message("sandbox_none", self.lang, reason=sandbox_mod.bwrap_status()[1])]
+
+    @property
+    def worker(self) -> dict:
+        """The worker zygote's process id (None before it starts) and how many times it was started."""
+        zygote = self._zygote
+        return {"pid": zygote.proc.pid if zygote is not None and zygote.proc is not None else None,
+                "starts": zygote.starts if zygote is not None else 0}
+
     # -- the submission worker, started early so its imports overlap other work
     def start(self) -> "Grader":
         if self._zygote is None:
             entry = self.references.entry(self.device)
             artifacts = entry / "artifacts"
-            hidden = [str(entry / "results"), str(self.references.reference)]
+            hidden = [str(entry / "results"), str(self.references.reference), *self.hidden]
             self._zygote = Zygote(sandbox_mode=self.sandbox_mode, writable=[str(self.run_root / "work")],
                                   readable=[str(self.references.cache_dir)], hidden=hidden,
                                   cwd=str(self.run_root / "zygote"), env=vqa_env(artifacts),
@@ -94,7 +115,11 @@ class Grader:
             (entry / "results").mkdir(parents=True, exist_ok=True)
             artifacts.mkdir(parents=True, exist_ok=True)
             self._zygote.start()
-            warm_checks()  # pytest's first run is the slow one: have it now, while the worker imports torch
+            # pytest (imported here, not with this module: `grade` that a warm service answers never runs the
+            # checks itself) is slow on its first run: have that now, while the worker imports torch
+            from grader.judge.session import warm_checks
+
+            warm_checks()
         return self
 
     def warm(self) -> None:
@@ -153,6 +178,8 @@ class Grader:
 
     def _judge(self, folder: Path, exercises: list[str], student: dict[str, CallResult],
                reference: dict[str, CallResult]) -> GradeResult:
+        from grader.judge.session import GraderPlugin, ProbeStore, Status, run_checks
+
         lang = self.lang
         exercise_of = {call.key: call.exercise for call in plan_mod.plan_for(self.device)}
         statuses: dict[str, Status] = {}

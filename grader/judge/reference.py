@@ -155,6 +155,11 @@ class ReferenceStore:
     def cached(self, device: str) -> bool:
         return (self.entry(device) / "complete.json").is_file()
 
+    @property
+    def loaded(self) -> bool:
+        """Whether a reference was loaded (and is kept in memory for the next grades)."""
+        return bool(self._loaded)
+
     def get(self, device: str = "cpu") -> Reference:
         if device in self._loaded:
             return self._loaded[device]
