@@ -24,8 +24,13 @@ folder                    process it runs in                          may import
 ``grader/bundles/``       the instructor's ``grade bundle``           jinja2, ``grader.worker.limits``; no torch
 ``grader/notebook/``      the judge or the batch parent (a            nbformat, ``grader.judge.results``/
                           notebook's ``%%writefile`` cells to         ``messages``, ``vqa.course``/``writefile``;
-                          modules, results told in cells and lines);  ``inline``: jinja2, rich; the grader in a
-                          ``inline``: the learner's kernel, check()   subprocess; no torch
+                          modules, results told in cells and lines);  ``inline``: jinja2, rich, the service's
+                          ``inline``: the learner's kernel, check()   client (the grader in its own processes);
+                                                                      no torch
+``grader/service/``       ``server``: the warm grading service, a     ``server``: the judge, ``grader.cli``; the
+                          judge process per kernel or terminal;       others: the standard library, ``grader.
+                          ``client``: the kernel and ``grade``;       worker.protocol``, the judge's fingerprint;
+                          ``protocol``/``owner``: both sides          no torch (the service's zygote holds it)
 ========================  ==========================================  ===============================================
 
 The judge never runs student code: checks compare plain data that probes produced inside a separate

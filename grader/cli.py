@@ -62,6 +62,40 @@ def grade_path(grader: Grader, path, exercises) -> GradeResult:
     return grader.grade(path, exercises)
 
 
+def grade_checked(grader: Grader, path, exercises) -> GradeResult:
+    """Grade ``path`` as ``grade PATH`` does, with its checks of what was passed first: UsageError for a path
+    that is neither a folder nor a notebook, NotebookError for a notebook that cannot be read."""
+    from grader.notebook.extract import read_notebook
+
+    check_path(path)
+    notebook = notebooks.notebook_of(path)
+    if notebook is not None:
+        read_notebook(notebook, display_path(notebook))
+    return grade_path(grader, path, exercises)
+
+
+def grade_served(path, exercises, *, lang: str, verbose: bool, settings, **writers) -> int | None:
+    """Grade through this terminal session's service (started when there is none): the exit code, or None
+    when no service answered (the caller grades here, as without one)."""
+    from grader.reports.writers import render
+    from grader.service import client, protocol
+    from grader.service.owner import terminal_owner
+
+    reply = client.grade(path, exercises, lang=lang, settings=settings, owner=terminal_owner())
+    if reply is None:
+        return None
+    if reply.status == protocol.USAGE:
+        click.echo(f"Error: {reply.message}", err=True)
+        return 2
+    if reply.status == protocol.GRADER:
+        click.echo(f"Error: the grader could not run: {reply.message}", err=True)
+        return 3
+    result = GradeResult.from_dict(reply.result)
+    render(result, verbose=verbose)
+    write_outputs(result, **writers)
+    return exit_code(result)
+
+
 def grade_once(grader: Grader, path, exercises, *, verbose=False, **writers) -> int:
     from grader.reports.writers import render
 
@@ -140,8 +174,11 @@ def check_path(path: str) -> None:
 @click.option("--gradescope", "gradescope_path", type=click.Path(dir_okay=False),
               help="Write Gradescope's results.json.")
 @click.option("--junit", "junit_path", type=click.Path(dir_okay=False), help="Write JUnit XML.")
+@click.option("--no-service", "no_service", is_flag=True,
+              help="Grade in this process instead of this terminal's warm grading service (which the first grade "
+                   "starts and later ones reuse; or set GRADER_NO_SERVICE=1).")
 def main(path, batch_dir, exercises, lang, verbose, watch_mode, device, sandbox, timeout, memory_mb, cache_dir,
-         json_path, gradescope_path, junit_path, **batch_params):
+         json_path, gradescope_path, junit_path, no_service, **batch_params):
     """Grade the submission folder PATH (solutions/, exercises/, or any folder with the four modules),
     or the lab notebook PATH (lab.ipynb: its %%writefile cells are the four modules; nothing in it runs).
 
@@ -157,6 +194,20 @@ def main(path, batch_dir, exercises, lang, verbose, watch_mode, device, sandbox,
     if path is None:
         raise click.UsageError("give a submission folder PATH, or --batch DIR")
     writers = dict(json_path=json_path, gradescope_path=gradescope_path, junit_path=junit_path)
+    if not (watch_mode or no_service):  # --watch keeps a grader of its own
+        from grader.service import client
+
+        if not client.disabled():
+            try:
+                check_path(path)
+            except UsageError as exc:
+                click.echo(f"Error: {exc}", err=True)
+                sys.exit(2)
+            settings = client.settings(sandbox=sandbox, device=device, timeout=timeout, memory_mb=memory_mb,
+                                       cache_dir=cache_dir)
+            code = grade_served(path, list(exercises), lang=lang, verbose=verbose, settings=settings, **writers)
+            if code is not None:
+                sys.exit(code)
     from grader.notebook.extract import NotebookError, read_notebook
 
     try:

@@ -12,6 +12,10 @@ import pytest
 os.environ.setdefault("VQA_CACHE", str(Path(tempfile.gettempdir()) / "mllm-vqa-lab-test-cache"))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+# `grade` and check() grade without the warm service here unless a test turns it on (tests/test_grader/service/,
+# the lab notebooks): no service outlives a test, and none the user runs is reused or replaced by one.
+os.environ.setdefault("GRADER_NO_SERVICE", "1")
+os.environ.setdefault("GRADER_SERVICE_DIR", str(Path(tempfile.gettempdir()) / f"grader-test-services-{os.getuid()}"))
 
 
 @pytest.fixture(scope="session")

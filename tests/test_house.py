@@ -127,7 +127,7 @@ def test_the_judge_imports_neither_the_probes_nor_the_quiz():
 # every module that runs in the judge, a batch slot or the instructor's commands: none may bring in torch
 TORCH_FREE = sorted(m for m in MODULES
                     if m.startswith(("grader.judge", "grader.worker", "grader.batch", "grader.reports",
-                                     "grader.bundles", "grader.checks", "grader.notebook"))
+                                     "grader.bundles", "grader.checks", "grader.notebook", "grader.service"))
                     or m in ("grader", "grader.cli", "vqa.course", "vqa.files", "vqa.impl", "vqa.release"))
 
 

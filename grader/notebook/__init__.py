@@ -9,8 +9,10 @@ module              process it runs in                               may import
 ``annotate``        the same: a folder's grade told in cells/lines   ``grader.judge.results``/``messages``
 ``submission``      the same: which paths are notebooks; grading one ``extract``, ``annotate``; no torch
 ``inline``          the learner's kernel: ``check()``                jinja2, rich, ``grader.judge.results``/
-                                                                     ``messages``, ``vqa.course``; the grader
-                                                                     itself runs in its own process; no torch
+                                                                     ``messages``, ``vqa.course``, the service's
+                                                                     client; the grader itself runs in the
+                                                                     kernel's warm service (or a process of its
+                                                                     own); no torch
 ==================  ===============================================  ============================================
 
 In a notebook cell::

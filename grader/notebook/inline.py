@@ -1,10 +1,13 @@
 """``check()`` in a learner's notebook: grade the modules the ``%%writefile`` cells wrote and show the result
 under the cell.
 
-The grader runs as its own process (``python -m grader.cli … --json``), never in the kernel: the learner's
-code runs in the grader's worker as it does for ``grade``, and importing this module brings in neither
-torch nor the judge. The result comes back as a :class:`CheckReport`, shown as an HTML table where a
-notebook displays HTML (Jupyter, Colab) and as the ``grade`` command's text elsewhere (``print``, a terminal).
+The grader runs in processes of its own, never in the kernel: this kernel's warm grading service
+(:mod:`grader.service`), which the first ``check()`` starts and later ones reuse, so that a repeated check
+pays for the learner's code only; or, where no service answers, ``python -m grader.cli … --json`` run for this
+check alone. Either way the learner's code runs in the grader's worker as it does for ``grade``, and
+importing this module brings in neither torch nor the judge. The result comes back as a :class:`CheckReport`,
+shown as an HTML table where a notebook displays HTML (Jupyter, Colab) and as the ``grade`` command's text
+elsewhere (``print``, a terminal).
 """
 
 from __future__ import annotations
@@ -149,13 +152,40 @@ def render_text(report: CheckReport) -> str:
 
 
 def _grade(folder: str, exercise: str | None, lang: str, timeout: float | None) -> CheckReport:
-    """Run ``grade FOLDER --json`` in its own process and read its result."""
+    """Grade through this kernel's service (started by the first check), or in a process of its own where no
+    service answers (or ``$GRADER_NO_SERVICE`` is set)."""
+    from grader.service import client
+
+    report = None if client.disabled() else _grade_served(folder, exercise, lang, timeout)
+    return report if report is not None else _grade_process(folder, exercise, lang, timeout)
+
+
+def _grade_served(folder: str, exercise: str | None, lang: str, timeout: float | None) -> CheckReport | None:
+    """Grade in this kernel's warm service; None when no service answered."""
+    from grader.service import client, protocol
+    from grader.service.owner import kernel_owner
+
+    try:
+        reply = client.grade(folder, [exercise] if exercise else None, lang=lang, settings=client.settings(),
+                             owner=kernel_owner(), timeout=timeout)
+    except TimeoutError:
+        return CheckReport(None, lang, f"grading took longer than {timeout:g} s", exercise)
+    if reply is None:
+        return None
+    if reply.status in (protocol.USAGE, protocol.GRADER):  # the grader's own one-line message
+        return CheckReport(None, lang, reply.message, exercise, usage=reply.status == protocol.USAGE)
+    return CheckReport(not_written(GradeResult.from_dict(reply.result), folder), lang, "", exercise)
+
+
+def _grade_process(folder: str, exercise: str | None, lang: str, timeout: float | None) -> CheckReport:
+    """Run ``grade FOLDER --json --no-service`` in its own process and read its result."""
     env = dict(os.environ)
     root = str(Path(__file__).resolve().parents[2])  # the grader's own package, wherever the kernel runs
     env["PYTHONPATH"] = root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
     with tempfile.TemporaryDirectory(prefix="grader-check-") as tmp:
         out = Path(tmp) / "result.json"
-        command = [sys.executable, "-m", "grader.cli", str(folder), "--json", str(out), "--lang", lang]
+        command = [sys.executable, "-m", "grader.cli", str(folder), "--json", str(out), "--lang", lang,
+                   "--no-service"]
         if exercise:
             command += ["-e", exercise]
         try:

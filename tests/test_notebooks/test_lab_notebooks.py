@@ -28,6 +28,12 @@ QUICK = "N_TRAIN, N_TEST = 48, 8\nEPOCHS = 1\n"  # appended to the settings cell
 TIMEOUT = 300  # per cell
 
 
+@pytest.fixture(autouse=True)
+def warm_service(monkeypatch):
+    """The kernel's check() cells use its warm grading service, as a learner's do (it ends with the kernel)."""
+    monkeypatch.delenv("GRADER_NO_SERVICE", raising=False)
+
+
 def tagged(nb, tag: str) -> list:
     return [c for c in nb.cells if tag in c.metadata.get("tags", [])]
 
