@@ -7,6 +7,7 @@ import os
 import shutil
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 from grader.judge import flags as flag_names
@@ -54,7 +55,7 @@ class Grader:
 
     def __init__(self, *, lang: str = "en", device: str = "cpu", sandbox: str = "auto",
                  timeout: float = limits.CALL_TIMEOUT, memory_mb: int = limits.MEMORY_MB,
-                 cache_dir: str | os.PathLike | None = None, output_limit: int = 4096, hidden: list[str] = ()):
+                 cache_dir: str | os.PathLike | None = None, output_limit: int = 4096, hidden: Sequence[str] = ()):
         self.lang = lang
         if device not in ("cpu", "cuda"):
             raise UsageError(f"unknown device {device!r}; choose cpu or cuda")

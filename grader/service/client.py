@@ -11,16 +11,19 @@ from __future__ import annotations
 
 import os
 import select
+import signal
 import socket
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
 from grader.service import owner as owner_mod
 from grader.service import protocol
 from grader.service.owner import Owner, ServiceDirError, ServicePaths
+from grader.worker import limits
 from grader.worker.protocol import ChannelClosed
 
 START_WAIT = 30.0  # seconds a new service may take to listen (it waits for a previous one to end first)
@@ -33,8 +36,8 @@ def disabled() -> bool:
     return os.environ.get(OFF_VAR, "") not in ("", "0")
 
 
-def settings(*, sandbox: str = "auto", device: str = "cpu", timeout: float = 60.0, memory_mb: int = 2048,
-             cache_dir: str | os.PathLike | None = None) -> protocol.Settings:
+def settings(*, sandbox: str = "auto", device: str = "cpu", timeout: float = limits.CALL_TIMEOUT,
+             memory_mb: int = limits.MEMORY_MB, cache_dir: str | os.PathLike | None = None) -> protocol.Settings:
     """The settings a grader is built with, the cache folder resolved as the judge would resolve it here."""
     from grader.judge.reference import default_cache_dir
 
@@ -42,8 +45,8 @@ def settings(*, sandbox: str = "auto", device: str = "cpu", timeout: float = 60.
                              cache_dir=str(Path(cache_dir) if cache_dir else default_cache_dir()))
 
 
-def grade(path: str | os.PathLike, exercises=None, *, lang: str, settings: protocol.Settings, owner: Owner,
-          timeout: float | None = None) -> protocol.GradeReply | None:
+def grade(path: str | os.PathLike, exercises: Sequence[str] | None = None, *, lang: str,
+          settings: protocol.Settings, owner: Owner, timeout: float | None = None) -> protocol.GradeReply | None:
     """Grade ``path`` (a folder or a notebook, as ``grade PATH`` takes it) in ``owner``'s service.
 
     Returns the reply (``ok`` with the result's dict, ``usage`` or ``grader`` with the message ``grade`` would
@@ -141,8 +144,6 @@ def stop(owner: Owner, wait: float = 10.0) -> bool:
     pid = running(owner)
     if pid is None:
         return False
-    import signal
-
     os.kill(pid, signal.SIGTERM)
     end = time.monotonic() + wait
     while time.monotonic() < end:

@@ -5,7 +5,7 @@ A request names what to grade (a folder or a notebook, as ``grade PATH`` takes i
 service's grader must have, and the client's view of the grader: :func:`grader.judge.reference.fingerprint`
 (everything that decides a grade) and :func:`source_stamp` (the grader's own code, which the service runs).
 The reply carries the :class:`grader.judge.results.GradeResult` as its dict, so that rendering stays with
-the client. Runs on both sides; imports the standard library only (and the worker's framing).
+the client. Runs on both sides; imports the standard library only (and the worker's framing and limits).
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ import typing
 from dataclasses import dataclass
 from pathlib import Path
 
+from grader.worker import limits
 from grader.worker import protocol as framing
 
 PROTOCOL = 1
@@ -51,8 +52,8 @@ class Settings:
 
     sandbox: str = "auto"
     device: str = "cpu"
-    timeout: float = 60.0
-    memory_mb: int = 2048
+    timeout: float = limits.CALL_TIMEOUT
+    memory_mb: int = limits.MEMORY_MB
     cache_dir: str = ""  # resolved by the client (its environment decides the default)
 
 

@@ -26,6 +26,7 @@ import struct
 import sys
 import time
 import traceback
+from pathlib import Path
 
 from grader.service import owner as owner_mod
 from grader.service import protocol
@@ -71,7 +72,7 @@ def _lock(paths: ServicePaths) -> int | None:
     return fd
 
 
-def sweep(folder, keep: str) -> int:
+def sweep(folder: Path, keep: str) -> int:
     """Remove the files services of owners that have ended left behind (a killed service cannot clean up):
     those whose lock nobody holds. Returns how many owners' files were removed."""
     removed = 0
@@ -305,11 +306,12 @@ def main(argv: list[str] | None = None) -> int:
                                      description="internal: the warm grading service of one kernel or terminal")
     parser.add_argument("--owner", nargs=3, metavar=("KIND", "PID", "STARTED"), required=True)
     parser.add_argument("--ready-fd", type=int, default=None, help="written to (one byte) once listening")
-    parser.add_argument("--sandbox", default="auto")
-    parser.add_argument("--device", default="cpu")
-    parser.add_argument("--timeout", type=float, default=60.0)
-    parser.add_argument("--memory-mb", type=int, default=2048)
-    parser.add_argument("--cache-dir", default="")
+    defaults = protocol.Settings()
+    parser.add_argument("--sandbox", default=defaults.sandbox)
+    parser.add_argument("--device", default=defaults.device)
+    parser.add_argument("--timeout", type=float, default=defaults.timeout)
+    parser.add_argument("--memory-mb", type=int, default=defaults.memory_mb)
+    parser.add_argument("--cache-dir", default=defaults.cache_dir)
     args = parser.parse_args(argv)
     kind, pid, started = args.owner
     owner = Owner(kind, int(pid), int(started) or None)
