@@ -2,7 +2,8 @@
 
 import numpy as np
 
-from grader.checks import compare_tensor, depends_on, error_text, expect, fail, points, section, shape
+from grader.checks import (cause_of, compare_tensor, depends_on, error_text, expect, fail, points, raised, section,
+                            shape)
 from grader.judge.messages import Msg
 
 KEYS = ["input_ids", "attention_mask", "pixel_values", "labels"]
@@ -17,7 +18,7 @@ def _items(probes, key):
 def _item(items, idx):
     item = items[idx]
     if "error" in item:
-        fail("raised", what=f"dataset[{idx}]", error=error_text(item["error"]))
+        raised(f"dataset[{idx}]", item["error"])
     return item
 
 
@@ -25,8 +26,10 @@ def _item(items, idx):
 def test_item_keys(probes):
     got, ref = _items(probes, "dataset.items")
     item = _item(got["items"], 0)
-    expect(item["keys"] == ref["items"][0]["keys"], "dataset.item_keys", got=item["keys"],
-           expected=ref["items"][0]["keys"])
+    if item["keys"] is None:
+        fail("dataset.item_not_mapping", type=item.get("type", "?"))
+    missing = [key for key in ref["items"][0]["keys"] if key not in item["keys"]]
+    expect(not missing, "dataset.item_keys", missing=missing, got=item["keys"], expected=ref["items"][0]["keys"])
 
 
 def _shapes(probes, key, what):
@@ -45,7 +48,7 @@ def _shapes(probes, key, what):
             if have["dtype"] != want["dtype"]:
                 fail("dataset.dtype", name=name, got=have["dtype"], expected=want["dtype"], what=what)
     if "collate" in got and "error" in got["collate"]:
-        fail("dataset.no_collate", error=error_text(got["collate"]["error"]))
+        fail("dataset.no_collate", error=error_text(got["collate"]["error"]), cause=cause_of(got["collate"]["error"]))
 
 
 @points(4)
@@ -110,7 +113,7 @@ def test_len(probes):
 def _get_split(got, name, what):
     call = got["calls"][name]
     if "error" in call:
-        fail("raised", what=f"load_splits({what})", error=error_text(call["error"]))
+        raised(f"load_splits({what})", call["error"])
     return call
 
 
@@ -147,7 +150,7 @@ def test_splits_seeded(probes):
 def _loaders(got, name):
     value = got.get(name, {})
     if "error" in value:
-        fail("raised", what="build_dataloaders", error=error_text(value["error"]))
+        raised("build_dataloaders", value["error"])
     return value
 
 
@@ -155,9 +158,10 @@ def _loaders(got, name):
 def test_train_loader_shuffled(probes):
     got = probes.student("dataset.loaders")
     a, b, c = _loaders(got, "seed0"), _loaders(got, "seed0_again"), _loaders(got, "seed1")
+    n = got["sizes"][0]
     order = a["train"]["order"]
-    expect(sorted(order) == list(range(20)), "dataset.train_loader_items", got=order)
-    expect(order != list(range(20)), "dataset.train_loader_in_order")
+    expect(sorted(order) == list(range(n)), "dataset.train_loader_items", n=n, got=order)
+    expect(order != list(range(n)), "dataset.train_loader_in_order")
     expect(order == b["train"]["order"], "dataset.train_loader_not_seeded")
     expect(order != c["train"]["order"], "dataset.train_loader_seed_ignored")
 
@@ -165,8 +169,9 @@ def test_train_loader_shuffled(probes):
 @points(1)
 def test_valid_loader_in_order(probes):
     got = probes.student("dataset.loaders")
+    n = got["sizes"][1]
     order = _loaders(got, "seed0")["valid"]["order"]
-    expect(order == list(range(100, 110)), "dataset.valid_loader_order", got=[o - 100 for o in order])
+    expect(order == list(range(100, 100 + n)), "dataset.valid_loader_order", last=n - 1, got=[o - 100 for o in order])
 
 
 @points(1)
