@@ -1,6 +1,6 @@
 """Checks of exercise "predict" (25 points). The probes read a reference-saved adapter folder."""
 
-from grader.checks import cuda_check, depends_on, error_text, expect, fail, points, skip
+from grader.checks import cuda_check, depends_on, expect, fail, points, raised, skip
 from grader.judge.messages import Msg
 
 
@@ -8,7 +8,7 @@ def _answers(probes, part, what, key="predict.answers"):
     got, ref = probes.student(key), probes.reference(key)
     value = got.get(part, {})
     if "error" in value:
-        fail("raised", what=what, error=error_text(value["error"]))
+        raised(what, value["error"])
     return got, ref, value, ref[part]
 
 
@@ -77,7 +77,7 @@ def test_float32_inputs_on_cpu(probes):
 def _folder(probes):
     got, ref = probes.student("predict.folder"), probes.reference("predict.folder")
     if got.get("error"):
-        fail("raised", what="predict_folder(model, processor, test_dir, cpu)", error=error_text(got["error"]))
+        raised("predict_folder(model, processor, test_dir, cpu)", got["error"])
     return got, ref
 
 
@@ -85,6 +85,12 @@ def _folder(probes):
 def test_predict_folder_ids(probes):
     got, ref = _folder(probes)
     have, want = sorted(got["answers"]), sorted(ref["answers"])
+    others = [t for t in got["key_types"] if t != "str"]
+    expect(not others, "predict.folder_key_type", got=others[0] if others else "")
+    renamed = {folder: json_id for folder, json_id in ref["json_ids"].items() if folder != json_id}
+    by_json_id = [folder for folder, json_id in renamed.items() if json_id in have and folder not in have]
+    expect(not by_json_id, "predict.folder_keys_json_id", folder=by_json_id[0] if by_json_id else "",
+           json_id=renamed.get(by_json_id[0], "") if by_json_id else "")
     expect(have == want, "predict.folder_keys", got=have, expected=want)
 
 

@@ -165,4 +165,11 @@ def folder(ctx):
         return {"ids": ids, "error": {"kind": "error", "where": None,
                                       "message": f"predict_folder must return a dict, got {type(got).__name__}",
                                       "msg": {"key": "probe.folder_not_dict", "fields": {"type": type(got).__name__}}}}
-    return {"ids": ids, "answers": {str(k): to_plain(v) for k, v in got.items()}}
+    json_ids = {}
+    for item in ids:
+        try:
+            json_ids[item] = str(json.loads((test / item / "data.json").read_text())["id"])
+        except (OSError, ValueError, KeyError):
+            continue
+    return {"ids": ids, "json_ids": json_ids, "key_types": sorted({type(k).__name__ for k in got}),
+            "answers": {str(k): to_plain(v) for k, v in got.items()}}

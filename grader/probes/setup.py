@@ -25,6 +25,18 @@ def _save_items(dataset, indices, path):
     save_file(stacked, str(path))
 
 
+STRAY_FILES = {"README.txt": b"One folder per test item: data.json and image.png.\n", ".DS_Store": b"\x00\x00\x00\x01Bud1"}
+
+
+def _vary_test_folder(test_dir) -> None:
+    """Make the test folder observe predict_folder's two sentences: one item's folder name differs from the
+    id in its data.json (zero-padded, as exported ids can be), and files lie beside the item folders."""
+    last = sorted(p for p in test_dir.iterdir() if p.is_dir())[-1]
+    last.rename(test_dir / f"0{last.name}")
+    for name, content in STRAY_FILES.items():
+        (test_dir / name).write_bytes(content)
+
+
 @probe("setup", None)
 def setup(ctx):
     from peft import LoraConfig, get_peft_model
@@ -34,6 +46,7 @@ def setup(ctx):
     art = ctx.artifacts
     art.mkdir(parents=True, exist_ok=True)
     data.generate_dataset(art / common.DATA, n_train=N_TRAIN, n_test=N_TEST, seed=0)
+    _vary_test_folder(common.test_dir(ctx))
     tiny = common.tiny_dir()
     processor = common.processor()
     records = common.records(ctx)
