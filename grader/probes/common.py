@@ -10,13 +10,9 @@ import torch
 from grader.probes.errors import format_exception
 from vqa.course import is_stub_error
 
-# fixture layout inside the artifacts folder (written once by the reference's set-up probe)
-DATA = "data"
-INIT_ADAPTER = "init-adapter"  # LoRA on PREDICT_BASE, B non-zero: the start of every train probe
-PREDICT_BASE = "predict-base"  # tiny-random with larger random weights: answers depend on image and question
-PREDICT_MODEL = "predict-model"  # an adapter on PREDICT_BASE + the processor: what the pipeline saves
-TRAIN_ITEMS = "train-items.safetensors"
-VALID_ITEMS = "valid-items.safetensors"
+from grader.worker.fixtures import (DATA, FIT_OUT, INIT_ADAPTER, PREDICT_BASE, PREDICT_MODEL, TEST_DIR,  # noqa: F401
+                                    TRAIN_IMAGES, TRAIN_ITEMS, VALID_ITEMS)
+
 BATCH_KEYS = ("input_ids", "attention_mask", "pixel_values", "labels")
 LR_TRAIN = 1e-3
 
@@ -57,15 +53,11 @@ def data_dir(ctx) -> Path:
 
 
 def image_dir(ctx) -> Path:
-    from vqa import data
-
-    return data_dir(ctx) / data.TRAIN_IMAGES
+    return ctx.artifacts / TRAIN_IMAGES
 
 
 def test_dir(ctx) -> Path:
-    from vqa import data
-
-    return data_dir(ctx) / data.TEST_DIR
+    return ctx.artifacts / TEST_DIR
 
 
 def records(ctx) -> list[dict]:

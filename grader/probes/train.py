@@ -54,6 +54,49 @@ class _CountingOptimizer:
         model.zero_grad = model_zero_grad
 
 
+class _StepAudit:
+    """What reaches ``optimizer.step()``: after each forward, the gradient of that forward's loss with respect to
+    the trainable weights (by autograd, keeping the graph for the learner's own backward); at each step, the
+    gradients held then, compared with it. A correct step holds exactly that gradient, or a positive multiple
+    of at most 1 of it (``clip_grad_norm_`` rescales the whole gradient): what is judged is the step, not the
+    weights after an epoch, which any harmless addition moves."""
+
+    def __init__(self, model, optimizer, params):
+        self.params = list(params)
+        self.expected = None
+        self.forwards = 0
+        self.steps: list[dict] = []
+        self._handles = [common.inner_blip(model).register_forward_hook(self._post, with_kwargs=True),
+                         optimizer.register_step_pre_hook(self._pre_step)]
+
+    def _flat(self, tensors) -> torch.Tensor:
+        return torch.cat([(t if t is not None else torch.zeros_like(p)).detach().reshape(-1).double()
+                          for t, p in zip(tensors, self.params)])
+
+    def _post(self, module, args, kwargs, output):
+        self.forwards += 1
+        loss = getattr(output, "loss", None)
+        self.expected = None
+        if isinstance(loss, torch.Tensor) and loss.requires_grad and loss.dim() == 0:
+            grads = torch.autograd.grad(loss, self.params, retain_graph=True, allow_unused=True)
+            self.expected = self._flat(grads)
+        return output
+
+    def _pre_step(self, optimizer, args, kwargs):
+        have = self._flat([p.grad for p in self.params])
+        step = {"forward": self.forwards, "norm": float(have.norm())}
+        if self.expected is not None:
+            size = float(self.expected @ self.expected)
+            scale = float(have @ self.expected) / size if size else 0.0
+            step["scale"] = scale
+            step["residual"] = float((have - scale * self.expected).norm()) / size ** 0.5 if size else None
+        self.steps.append(step)
+
+    def remove(self):
+        for handle in self._handles:
+            handle.remove()
+
+
 def _device(name):
     """(torch.device, None) for the probe's device, or (None, why) when CUDA was asked for and is not there."""
     if name == "cuda":
@@ -74,6 +117,7 @@ def one_epoch(ctx, amp=False, device="cpu"):
     optimizer = torch.optim.AdamW(params, lr=common.LR_TRAIN)
     counter = _CountingOptimizer(optimizer, model)
     spy = ForwardSpy(model, seed=SEED)
+    audit = None if amp else _StepAudit(model, optimizer, params)  # the exact gradients: without autocast
     before = common.snapshot(model)
     frozen = {name for name, p in model.named_parameters() if not p.requires_grad}
     kwargs = {}
@@ -87,10 +131,13 @@ def one_epoch(ctx, amp=False, device="cpu"):
     ctx.seed(0)
     ok, value = attempt(lambda: module.train_one_epoch(model, loader, optimizer, device, **kwargs), ctx)
     spy.remove()
+    if audit is not None:
+        audit.remove()
     out = {
         "returned": to_plain(value) if ok else None,
         "error": None if ok else value,
         "calls": spy.calls,
+        "steps": audit.steps if audit is not None else None,
         "counts": counter.counts,
         "scaler": scaler.counts if scaler else None,
         "frozen_changed": common.changed(before, model, frozen)[:20],
@@ -98,7 +145,7 @@ def one_epoch(ctx, amp=False, device="cpu"):
     }
     if on_cuda:
         out.update({"cuda": True, "device": device.type, "amp_dtype": "float16" if amp else None})
-    return out, common.trainable_tensors(model, "trainable.")
+    return out
 
 
 @probe("train.evaluate", "train")
@@ -176,7 +223,7 @@ def fit(ctx, device="cpu"):
                     tensors[f"epoch{k + 1}.{_adapter_name(name)}"] = p.detach().float().clone()
 
     valid_loader = _EpochLoader(common.load_items(ctx, common.VALID_ITEMS), spy, on_pass, FIT_VALID_OFFSETS)
-    out_dir = ctx.fresh_dir("fit-out")
+    out_dir = ctx.fresh_dir(common.FIT_OUT)
     frozen = {name for name, p in model.named_parameters() if not p.requires_grad}
     trainable_ids = {id(p) for p in model.parameters() if p.requires_grad}
     before = common.snapshot(model)

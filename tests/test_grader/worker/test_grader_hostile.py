@@ -136,7 +136,7 @@ def test_crashes_cost_only_their_exercise(grader, tmp_path):
     # train: sys.exit in evaluate -> evaluate and fit checks fail, train_one_epoch checks pass
     train = {c.name: c for c in result.exercises["train"].checks}
     assert "sys.exit(3)" in train["train.evaluate_loss"].message
-    assert train["train.one_epoch_weights"].passed
+    assert train["train.one_epoch_steps"].passed
     # predict: os._exit in answer_question
     predict = {c.name: c for c in result.exercises["predict"].checks}
     assert "exited with code 7" in predict["predict.answer_question"].message
@@ -152,7 +152,7 @@ def test_flood_segfault_and_patching(grader, tmp_path):
     assert lora.score == 0 and "segmentation fault" in lora.checks[0].message
     # patching pytest (and a conftest.py) in the worker changes nothing: no training -> weights differ
     train = {c.name: c for c in result.exercises["train"].checks}
-    assert not train["train.one_epoch_weights"].passed
+    assert not train["train.one_epoch_steps"].passed
     assert result.exercises["train"].score < result.exercises["train"].max_score
     assert full(result, "predict")
     # nothing left running, not even the process that left the worker's session
