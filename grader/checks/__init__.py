@@ -45,12 +45,29 @@ def _message(message, fields) -> Msg:
     return message if isinstance(message, Msg) else Msg(message, **fields)
 
 
-def fail(message, /, **fields):
-    """Fail the check with message ``message`` (a key of hints.toml, or a :class:`Msg`) and its fields."""
+def fail(message, /, *, cause: str | None = None, **fields):
+    """Fail the check with message ``message`` (a key of hints.toml, or a :class:`Msg`) and its fields.
+    ``cause``: the identity of the learner's exception behind the failure (see :func:`cause_of`), by which
+    the judge tells one mistake seen by several checks from several mistakes."""
     msg = _message(message, fields)
     exc = pytest.fail.Exception(msg.render("en"), pytrace=False)
     exc.grader_msg = msg  # the plugin renders it in the learner's language
+    exc.grader_cause = cause
     raise exc
+
+
+def cause_of(error: dict) -> str:
+    """One exception of the learner's code, as the worker described it: its kind, text and place. A name that
+    is not defined is one mistake wherever it is used (the fix is an import or a definition), so its place is
+    left out."""
+    message = str(error.get("message") or "")
+    place = "" if message.startswith("NameError:") else str(error.get("where") or "")
+    return "|".join((str(error.get("kind") or ""), message, place))
+
+
+def raised(what, error: dict):
+    """Fail the check because the learner's code raised ``error`` (the worker's description) in ``what``."""
+    fail("raised", what=what, error=error_text(error), cause=cause_of(error) if isinstance(error, dict) else None)
 
 
 def skip(message, /, **fields):
@@ -82,7 +99,7 @@ def section(data: dict, name: str, what):
     """``data[name]``, failing the check with the submission's error when that part raised."""
     value = data.get(name) if isinstance(data, dict) else None
     if isinstance(value, dict) and "error" in value and len(value) == 1:
-        fail("raised", what=what, error=error_text(value["error"]))
+        raised(what, value["error"])
     if value is None:
         fail("no_result", what=what)
     return value

@@ -1,6 +1,6 @@
 """Checks of exercise "lora" (15 points)."""
 
-from grader.checks import depends_on, error_text, expect, fail, points
+from grader.checks import depends_on, expect, fail, points, raised
 from grader.judge.messages import Msg
 
 CONFIG_TEXT = {
@@ -14,7 +14,7 @@ def _built(probes, name):
     got, ref = probes.student("lora.build"), probes.reference("lora.build")
     value = got.get(name, {})
     if "error" in value:
-        fail("raised", what=CONFIG_TEXT[name], error=error_text(value["error"]))
+        raised(CONFIG_TEXT[name], value["error"])
     return value, ref[name]
 
 

@@ -4,6 +4,7 @@ with one started worker and the reference computed once."""
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import tempfile
 import time
@@ -15,7 +16,7 @@ from grader.judge import plan as plan_mod
 from grader.judge.reference import ReferenceStore, versions, vqa_env
 from grader.judge.results import CheckResult, ExerciseResult, GradeResult
 from grader.judge.session import GraderPlugin, ProbeStore, Status, run_checks
-from grader.worker import guard, limits
+from grader.worker import fixtures, guard, limits
 from grader.worker import sandbox as sandbox_mod
 from grader.worker.handle import REPO_ROOT, CallResult, Zygote
 from grader.worker.lanes import ProbeRunner, copy_submission
@@ -143,8 +144,9 @@ class Grader:
             student = runner.run(calls, config)
         finally:
             shutil.rmtree(work, ignore_errors=True)
+        places = grader_places(reference.artifacts, work)
         for call in student.values():
-            learner_paths(call, copy, folder)
+            learner_paths(call, copy, folder, places)
         result = self._judge(folder, exercises, student, reference.results)
         result.execution_time = round(time.perf_counter() - start, 3)
         return result
@@ -191,27 +193,32 @@ class Grader:
         for exercise in exercises:
             grade.exercises[exercise] = ExerciseResult(exercise)
         symptom_roots: dict[str, str] = {}
+        causes: dict[str, str] = {}
         for name, exercise, pts in plugin.order:
             outcome = plugin.outcomes.get(name)
             passed = bool(outcome and outcome.passed)
             skipped = bool(outcome and outcome.skipped)
             title, hint = messages.check_text(name, lang)
-            if not passed and outcome and outcome.msg is not None:
+            if not passed and outcome and outcome.cause:  # the learner's code raised: a hint for that error only
+                causes[name] = outcome.cause
+                hint = messages.error_hint(outcome.cause, lang)
+            elif not passed and outcome and outcome.msg is not None:
                 symptom = messages.symptom(outcome.msg)
                 hint = symptom.get(lang) or symptom.get("en") or hint
                 root = symptom.get("root")
                 if root and root != name:
                     symptom_roots[name] = root
             message = "" if passed else (outcome.text(lang) if outcome else messages.message("check_not_run", lang))
-            output = ""
-            if not passed and not skipped and outcome:
-                output = "\n".join(student[k].output for k in dict.fromkeys(outcome.touched)
-                                   if k in student and student[k].output)[-2000:]
             grade.exercises[exercise].checks.append(CheckResult(
                 name=name, score=pts if passed else 0.0, max_score=pts, passed=passed, message=message,
-                hint="" if passed or skipped else hint, title=title, output=output, skipped=skipped))
+                hint="" if passed or skipped else hint, title=title, skipped=skipped))
         for exercise in exercises:
-            root_causes(grade.exercises[exercise].checks, plugin.depends, lang, symptom_roots)
+            checks = grade.exercises[exercise].checks
+            root_causes(checks, plugin.depends, lang, symptom_roots, causes)
+            shown = next((c for c in checks if not c.passed and not c.skipped), None)
+            if shown is not None:  # the learner's own prints, once per exercise, with its first failed check
+                shown.output = exercise_output([student[k] for k, e in exercise_of.items()
+                                                if e == exercise and k in student])
         for exercise in exercises:
             ex = grade.exercises[exercise]
             status = statuses[exercise]
@@ -242,26 +249,42 @@ class Grader:
 
 
 def root_causes(checks: list[CheckResult], depends: dict[str, list[str]], lang: str,
-                symptom_roots: dict[str, str] | None = None) -> None:
-    """Point each failed check whose failure another failed check explains at that check: the check its
-    symptom belongs to, one it declares it depends on, or an earlier one that failed with the very same
-    message (one exception seen by several checks). Its hint then says "follows from …" instead of sending
-    the learner after a second bug. Points do not change."""
+                symptom_roots: dict[str, str] | None = None, causes: dict[str, str] | None = None) -> None:
+    """Point each failed check whose failure another failed check explains at that check, from evidence: a
+    check that failed on an exception of the learner's code follows from the first check that failed on the
+    same exception (one mistake seen by several checks) and from nothing else; a check that failed on a value
+    follows from the check its symptom belongs to, one it declares it depends on, or the first that observed
+    the very same thing (the same message). Its hint then says
+    "follows from …" instead of sending the learner after a second bug. Points do not change."""
     failed = {c.name: c for c in checks if not c.passed and not c.skipped}
-    seen: dict[str, CheckResult] = {}
+    causes = causes or {}
+    first_with: dict[str, CheckResult] = {}  # by the exception, or by the very same observed value
     for check in checks:
         if check.name not in failed:
             continue
-        candidates = [(symptom_roots or {}).get(check.name), *depends.get(check.name, ())]
-        root = next((failed[d] for d in candidates
-                     if d in failed and d != check.name and failed[d].caused_by != check.name), None)
-        if root is None and check.message:
-            root = seen.get(check.message)
-        if root is not None:
-            root = failed.get(root.caused_by, root)
-            check.caused_by = root.name
-            check.hint = messages.message("follows_from", lang, check=root.title)
-        seen.setdefault(check.message, check)
+        cause = causes.get(check.name)
+        if cause is None:
+            candidates = [(symptom_roots or {}).get(check.name), *depends.get(check.name, ())]
+            root = next((failed[d] for d in candidates
+                         if d in failed and d != check.name and failed[d].caused_by != check.name), None)
+            if root is None and check.message:
+                root = first_with.setdefault(f"message|{check.message}", check)
+        else:
+            root = first_with.setdefault(cause, check)
+        if root is None or root is check:
+            continue
+        root = failed.get(root.caused_by, root)
+        check.caused_by = root.name
+        check.hint = messages.message("follows_from", lang, check=root.title)
+
+
+OUTPUT_LIMIT = 2000
+
+
+def exercise_output(calls: list[CallResult]) -> str:
+    """What the learner's code printed during an exercise's probe calls, each distinct text once, the end kept."""
+    texts = list(dict.fromkeys(call.output.strip("\n") for call in calls if call.output.strip()))
+    return "\n".join(texts)[-OUTPUT_LIMIT:]
 
 
 def display_path(folder: Path) -> str:
@@ -272,15 +295,29 @@ def display_path(folder: Path) -> str:
         return str(folder)
 
 
-def learner_paths(call: CallResult, copy: Path, folder: Path) -> None:
+def grader_places(artifacts: Path, work: Path) -> list[tuple[re.Pattern, str]]:
+    """The grader's own folders as a learner's code was given them, each with the argument's name to show
+    instead (``<test_dir>``, ``<out_dir>``, ``<scratch>``): a message or a print never shows the grader's paths."""
+    places = [(re.compile(re.escape(str(artifacts / rel).rstrip(os.sep)) + r"(?![\w.-])"), name)
+              for rel, name in fixtures.PLACES]
+    scratch = re.escape(str(work)) + r"[\\/]scratch(?:-\d+)?"
+    return [(re.compile(scratch + r"[\\/]" + fixtures.FIT_OUT + r"-\d+"), fixtures.OUT_DIR),
+            (re.compile(scratch), fixtures.SCRATCH), *places]
+
+
+def learner_paths(call: CallResult, copy: Path, folder: Path,
+                  places: list[tuple[re.Pattern, str]] = ()) -> None:
     """Make the places a call's errors name point at the learner's own files, not the worker's copy of them:
-    ``…/submission/dataset.py:73`` and ``dataset.py:73 in f`` both become ``exercises/dataset.py:73``."""
+    ``…/submission/dataset.py:73`` and ``dataset.py:73 in f`` both become ``exercises/dataset.py:73``; the
+    grader's own folders become the names of the arguments they were passed as."""
     shown = display_path(folder)
     prefix = str(copy) + os.sep
 
     def fix(value, key=None):
         if isinstance(value, str):
             value = value.replace(prefix, shown + os.sep).replace(str(copy), shown)
+            for pattern, name in places:
+                value = pattern.sub(name, value)
             file = value.split(":", 1)[0]
             if key == "where" and file.endswith(".py") and not os.path.isabs(file) and (folder / file).is_file():
                 value = os.path.join(shown, value)

@@ -7,6 +7,8 @@ fields), and the judge renders it in the learner's language.  Fields may be mess
 from __future__ import annotations
 
 import functools
+import math
+import re
 from pathlib import Path
 
 try:
@@ -32,11 +34,34 @@ def template(key: str, lang: str = "en", /) -> str | None:
             or labels.get("en", {}).get(key) or entry.get("en"))
 
 
+class Count(int):
+    """A count in a message: ``{got:time|times}`` reads "1 time", "4 times"; other formats as an int's."""
+
+    def __format__(self, spec: str) -> str:
+        if "|" in spec:
+            one, many = spec.split("|", 1)
+            return f"{int(self)} {one if self == 1 else many}"
+        return int.__format__(int(self), spec)
+
+
+def _readable(value):
+    """A float as a learner reads it (six significant digits: 0.00015, not 0.00015000000000000001), in lists too."""
+    if isinstance(value, float) and math.isfinite(value):
+        return float(f"{value:.6g}")
+    if isinstance(value, list):
+        return [_readable(v) for v in value]
+    if isinstance(value, tuple):
+        return tuple(_readable(v) for v in value)
+    return value
+
+
 def render(value, lang: str = "en"):
-    """``value`` with every :class:`Msg` in it rendered in ``lang``."""
+    """``value`` with every :class:`Msg` in it rendered in ``lang``, counts pluralisable and floats rounded."""
     if isinstance(value, Msg):
         return value.render(lang)
-    return value
+    if isinstance(value, int) and not isinstance(value, bool):
+        return Count(value)
+    return _readable(value)
 
 
 def message(key: str, lang: str = "en", /, **kwargs) -> str:
@@ -113,6 +138,15 @@ def symptom(msg: Msg) -> dict:
             return symptoms[current.key]
         todo.extend(v for v in current.fields.values() if isinstance(v, Msg))
     return {}
+
+
+def error_hint(cause: str, lang: str = "en") -> str:
+    """The hint of hints.toml's first [errors.*] entry whose pattern is found in ``cause`` (the learner's
+    exception: "kind|Type: message|place"), or "" when none explains it."""
+    for entry in table().get("errors", {}).values():
+        if re.search(entry["match"], cause):
+            return entry.get(lang) or entry["en"]
+    return ""
 
 
 def check_text(name: str, lang: str = "en") -> tuple[str, str]:

@@ -14,8 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from grader.worker.handle import CallResult
+from grader.checks import cause_of
 from grader.judge.messages import Msg, where
+from grader.worker.handle import CallResult
 from vqa.course import stub_sentence
 
 CHECKS_DIR = Path(__file__).resolve().parents[1] / "checks"
@@ -47,7 +48,8 @@ class ProbeStore:
         if result is None:
             _fail(Msg("no_result_for", key=key))
         if not result.ok:
-            _fail(describe_failure(result))
+            _fail(describe_failure(result),
+                  cause=cause_of({"kind": result.kind, "message": result.message, "where": result.where}))
         return result
 
     def has(self, key: str) -> bool:
@@ -67,9 +69,10 @@ class ProbeStore:
         return self._reference[key].tensors
 
 
-def _fail(msg: Msg):
+def _fail(msg: Msg, cause: str | None = None):
     exc = pytest.fail.Exception(msg.render("en"), pytrace=False)
     exc.grader_msg = msg
+    exc.grader_cause = cause
     raise exc
 
 
@@ -92,6 +95,7 @@ class Outcome:
     touched: list = field(default_factory=list)
     msg: Msg | None = None  # the message as data, rendered in the learner's language by the judge
     skipped: bool = False
+    cause: str | None = None  # the learner's exception behind the failure (grader.checks.cause_of), if any
 
     def text(self, lang: str) -> str:
         return self.msg.render(lang) if self.msg is not None else self.message
@@ -107,6 +111,7 @@ class GraderPlugin:
         self.outcomes: dict[str, Outcome] = {}
         self._names: dict[str, str] = {}
         self._msgs: dict[str, Msg] = {}
+        self._causes: dict[str, str] = {}
         self.finished = False
 
     @pytest.fixture
@@ -142,6 +147,9 @@ class GraderPlugin:
             msg = getattr(call.excinfo.value, "grader_msg", None)
             if isinstance(msg, Msg):
                 self._msgs[item.nodeid] = msg
+            cause = getattr(call.excinfo.value, "grader_cause", None)
+            if isinstance(cause, str):
+                self._causes[item.nodeid] = cause
 
     # hook 2: one outcome per check (a failure in setup counts as a failure of the check)
     def pytest_runtest_logreport(self, report):
@@ -164,7 +172,9 @@ class GraderPlugin:
                     message = str(longrepr[2])
                 message = message.replace("Failed: ", "", 1)
             msg = None if report.passed else self._msgs.pop(report.nodeid, None)
-            self.outcomes[name] = Outcome(report.passed, message.strip(), list(self.store.touched), msg)
+            cause = None if report.passed else self._causes.pop(report.nodeid, None)
+            self.outcomes[name] = Outcome(report.passed, message.strip(), list(self.store.touched), msg,
+                                          cause=cause)
 
     # hook 3: the session is over
     def pytest_sessionfinish(self, session, exitstatus):

@@ -104,12 +104,15 @@ def test_root_causes_point_dependent_failures_at_one_root():
                 CheckResult("train.e", 0, 1, False, "other", hint="own hint", title="E")]
 
     result = checks()
-    root_causes(result, {"train.b": ["train.a", "train.d"]}, "en")
+    same = "error|KeyError: 'mask'|train.py:3 in f"
+    root_causes(result, {"train.b": ["train.a", "train.d"], "train.e": ["train.a"]}, "en", {},
+                {"train.a": same, "train.c": same, "train.e": "error|ValueError: x|train.py:9 in g"})
     a, b, c, d, e = result
     assert (a.caused_by, a.hint) == ("", "pass the mask")  # the root keeps its hint
     assert b.caused_by == "train.a" and b.hint.startswith("follows from ✘ “A”")  # declared
-    assert c.caused_by == "train.a"  # the same message as an earlier failure
-    assert e.caused_by == "" and e.hint == "own hint"  # unrelated: its own hint, and points unchanged
+    assert c.caused_by == "train.a"  # the same exception as an earlier failure
+    # its own exception: a root of its own although it declares a dependency on a failed check
+    assert e.caused_by == "" and e.hint == "own hint"
     assert [x.score for x in result] == [0, 0, 0, 1, 0]
     # two checks naming each other: the first stays a root, so the learner always has a place to start
     result = checks()
