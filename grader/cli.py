@@ -35,8 +35,14 @@ def write_outputs(result: GradeResult, *, json_path=None, gradescope_path=None, 
         writers.write_junit(result, junit_path)
 
 
+EXIT_PASSED, EXIT_FAILED, EXIT_USAGE, EXIT_GRADER = 0, 1, 2, 3
+
+
 def exit_code(result: GradeResult) -> int:
-    return 0 if result.passed else 1
+    """0 every check passed, 1 some failed, 3 the grader itself failed on some check (the grade is incomplete)."""
+    if result.grader_failed:
+        return EXIT_GRADER
+    return EXIT_PASSED if result.passed else EXIT_FAILED
 
 
 def snapshot_mtimes(folder: Path) -> dict:

@@ -22,6 +22,10 @@ class Flag:
 
 
 FLAGS: dict[str, Flag] = {flag.name: flag for flag in (
+    Flag("grader_error", "Grader errors", {
+        "en": "the grader itself failed on some checks (not your code): those were not scored",
+        "vi": "chính trình chấm bị lỗi ở một số bài kiểm tra (không phải do mã của bạn): các bài đó không được tính điểm"},
+        needs_look=True, misbehaved=True, raised_by="judge"),
     Flag("not_graded", "Not graded", {
         "en": "not graded", "vi": "chưa chấm"}, needs_look=True, misbehaved=False, raised_by="batch"),
     Flag("timeout", "Timeouts", {

@@ -1,8 +1,10 @@
-"""Grading as plain functions: :func:`grade_submission` for one folder, :class:`Grader` to grade many
+"""The judge's conductor: :class:`Grader` starts a worker, runs the probe calls of a submission in it, runs the
+checks on their results and hands them to :mod:`grader.judge.verdicts`; one Grader grades many submissions
 with one started worker and the reference computed once."""
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import shutil
@@ -10,17 +12,19 @@ import tempfile
 import time
 from pathlib import Path
 
-from grader.judge import flags as flag_names
-from grader.judge import messages
+from grader.judge import faults, messages, verdicts
 from grader.judge import plan as plan_mod
 from grader.judge.reference import ReferenceStore, versions, vqa_env
-from grader.judge.results import CheckResult, ExerciseResult, GradeResult
-from grader.judge.session import GraderPlugin, ProbeStore, Status, run_checks
-from grader.worker import fixtures, guard, limits
+from grader.judge.results import GradeResult
+from grader.judge.session import GraderPlugin, ProbeStore, run_checks
+from grader.worker import fixtures, limits
 from grader.worker import sandbox as sandbox_mod
-from grader.worker.handle import REPO_ROOT, CallResult, Zygote
+from grader.worker.handle import REPO_ROOT, CallResult, WorkerStartError, Zygote
 from grader.worker.lanes import ProbeRunner, copy_submission
-from vqa.course import EXERCISES, stub_task
+from vqa.course import EXERCISES
+
+
+logger = logging.getLogger(__name__)
 
 
 class UsageError(ValueError):
@@ -36,27 +40,12 @@ def resolve_submission(path: str | os.PathLike) -> Path:
     return folder.resolve()
 
 
-def _errors(value, found):
-    """Every nested {"error": {...}} description in a probe result."""
-    if isinstance(value, dict):
-        error = value.get("error")
-        if isinstance(error, dict) and "message" in error:
-            found.append(error)
-        for key, item in value.items():
-            if key != "error":
-                _errors(item, found)
-    elif isinstance(value, list):
-        for item in value:
-            _errors(item, found)
-    return found
-
-
 class Grader:
     """Grades submissions; keeps a worker and the reference's results between them."""
 
     def __init__(self, *, lang: str = "en", device: str = "cpu", sandbox: str = "auto",
                  timeout: float = limits.CALL_TIMEOUT, memory_mb: int = limits.MEMORY_MB,
-                 cache_dir: str | os.PathLike | None = None, output_limit: int = 4096):
+                 cache_dir: str | os.PathLike | None = None, output_limit: int = 4096, debug: bool = False):
         if lang not in messages.LANGS:
             raise UsageError(f"unknown language {lang!r}; choose one of {', '.join(messages.LANGS)}")
         if device not in ("cpu", "cuda"):
@@ -76,6 +65,8 @@ class Grader:
         self.references = ReferenceStore(cache_dir, sandbox_mode=self.sandbox_mode,
                                          memory_mb=max(self.memory_mb, 4096))
         self.run_root = Path(tempfile.mkdtemp(prefix="grader-run-"))
+        self.log_dir = self.references.cache_dir / "logs"  # where a grader error's log is written
+        self.debug = debug  # keep the run folder (the worker's log) when done
         self._zygote: Zygote | None = None
         self._count = 0
 
@@ -107,7 +98,10 @@ class Grader:
         if self._zygote is not None:
             self._zygote.close()
             self._zygote = None
-        shutil.rmtree(self.run_root, ignore_errors=True)
+        if self.debug:
+            logger.info("kept the run folder (the worker's log is zygote.log): %s", self.run_root)
+        else:
+            shutil.rmtree(self.run_root, ignore_errors=True)
 
     def __enter__(self):
         return self.start()
@@ -117,21 +111,43 @@ class Grader:
 
     # -- grading
     def grade(self, path: str | os.PathLike, exercises=None) -> GradeResult:
+        """Grade the submission at ``path`` (all exercises, or ``exercises``). A fault of the grader itself (not
+        of the submission) raises :class:`GraderError` with the log that tells it; a bad argument UsageError."""
         start = time.perf_counter()
         folder = resolve_submission(path)
-        exercises = list(exercises or EXERCISES)
-        unknown = [e for e in exercises if e not in EXERCISES]
-        if unknown:
-            raise UsageError(f"unknown exercise {unknown[0]!r}; choose from {', '.join(EXERCISES)}")
-        exercises = [e for e in EXERCISES if e in exercises]
+        exercises = self._exercises(exercises)
         self.start()
         reference = self.references.get(self.device)
+        try:
+            student = self._probe(folder, exercises, reference)
+            result = self._judge(folder, exercises, student, reference.results)
+        except WorkerStartError:  # the environment (no worker could start): said as it is
+            raise
+        except Exception as exc:  # a bug of the grader's: logged in full, said as the grader's, never the learner's
+            if self.debug:
+                raise
+            log = faults.write_log(self.log_dir, f"the grader failed while grading {folder}",
+                                   {"traceback": faults.traceback_text(exc), "worker log (end)": self._zygote_log()})
+            raise faults.GraderError(f"{type(exc).__name__}: {exc}", log) from exc
+        result.execution_time = round(time.perf_counter() - start, 3)
+        return result
+
+    @staticmethod
+    def _exercises(exercises) -> list[str]:
+        wanted = list(exercises or EXERCISES)
+        unknown = [e for e in wanted if e not in EXERCISES]
+        if unknown:
+            raise UsageError(f"unknown exercise {unknown[0]!r}; choose from {', '.join(EXERCISES)}")
+        return [e for e in EXERCISES if e in wanted]
+
+    def _probe(self, folder: Path, exercises: list[str], reference) -> dict[str, CallResult]:
+        """Run the exercises' probe calls on a copy of the submission in the worker; the results name the
+        learner's own files and the arguments' names, never the grader's paths."""
         if self.sandbox_mode == "bwrap" and not self._zygote.ready and not self._zygote.alive():
             self._zygote.start()
         self._count += 1
         work = self.run_root / "work" / f"sub-{self._count}"
         copy = copy_submission(folder, work / "submission")
-        calls = plan_mod.calls_for(exercises, self.device)
         config = {
             "role": "student", "folder": str(copy), "artifacts": str(reference.artifacts),
             "scratch": str(work / "scratch"), "device": "cpu",
@@ -141,150 +157,47 @@ class Grader:
         runner = ProbeRunner(self._zygote, timeout=self.timeout, memory_mb=self.memory_mb,
                              output_limit=self.output_limit)
         try:
-            student = runner.run(calls, config)
+            student = runner.run(plan_mod.calls_for(exercises, self.device), config)
         finally:
             shutil.rmtree(work, ignore_errors=True)
         places = grader_places(reference.artifacts, work)
         for call in student.values():
             learner_paths(call, copy, folder, places)
-        result = self._judge(folder, exercises, student, reference.results)
-        result.execution_time = round(time.perf_counter() - start, 3)
-        return result
+        return student
 
     def _judge(self, folder: Path, exercises: list[str], student: dict[str, CallResult],
                reference: dict[str, CallResult]) -> GradeResult:
+        """The checks run on the probes' results, and the verdicts the learner reads."""
         lang = self.lang
         exercise_of = {call.key: call.exercise for call in plan_mod.plan_for(self.device)}
-        statuses: dict[str, Status] = {}
-        flags: list[str] = []
-        for exercise in exercises:
-            keys = [k for k, e in exercise_of.items() if e == exercise]
-            results = [student[k] for k in keys if k in student]
-            static = guard.scan_source(folder / f"{exercise}.py")
-            dynamic = sorted({v for r in results for v in r.violations})
-            load = next((r for r in results if r.kind == "load_error"), None)
-            if static or dynamic:
-                what = " and ".join(static or sorted({v.split()[-1].split("/")[-1] for v in dynamic}))
-                detail = "; ".join(([f"imports {s}" for s in static] + dynamic)[:3])
-                statuses[exercise] = Status("imports_reference", messages.message(
-                    "imports_reference", lang, file=f"{exercise}.py", what=what, detail=detail))
-                flags.append(flag_names.make("imports_reference", exercise))
-            elif load is not None:
-                statuses[exercise] = Status("load_error", f"{exercise}.py {messages.message('load_error', lang)}: "
-                                                          f"{load.message}")
-                flags.append(flag_names.make("load_error", exercise))
-            else:
-                statuses[exercise] = Status()
-            for r in results:
-                raised = []
-                if r.kind in flag_names.WORKER_KINDS:
-                    raised.append(flag_names.make(r.kind, exercise))
-                if r.output_bytes > self.output_limit:
-                    raised.append(flag_names.make("output_truncated", exercise))
-                flags.extend(f for f in raised if f not in flags)
-        store = ProbeStore(student, reference, statuses, exercise_of)
-        plugin = run_checks(GraderPlugin(store, exercises, self.device))
+        calls = {e: [student[k] for k, x in exercise_of.items() if x == e and k in student] for e in exercises}
+        statuses, flags = verdicts.exercise_statuses(folder, exercises, calls, lang, self.output_limit)
+        plugin = run_checks(GraderPlugin(ProbeStore(student, reference, statuses, exercise_of), exercises,
+                                         self.device))
+        grade = GradeResult(flags=flags, versions=versions(), notes=self._notes(reference), submission=str(folder),
+                            lang=lang)
+        grade.exercises, evidence = verdicts.check_results(plugin, exercises, lang)
+        for exercise, ex in grade.exercises.items():
+            verdicts.root_causes(ex.checks, plugin.depends, lang, evidence.symptom_roots, evidence.causes)
+            verdicts.attach_output(ex, calls[exercise])
+            grade.flags.extend(verdicts.summarise(ex, statuses[exercise], calls[exercise], lang))
+        if evidence.faults:
+            verdicts.report_faults(grade, evidence.faults, self.log_dir, self._zygote_log())
+        return grade
 
+    def _notes(self, reference: dict[str, CallResult]) -> list[str]:
+        """The run's notes: the sandbox's fallback, and CUDA asked for where there is none."""
         notes = list(self.notes)
         cuda_keys = [call.key for call in plan_mod.CUDA_PLAN if call.key in reference]
         if self.device == "cuda" and cuda_keys and not all((reference[k].data or {}).get("cuda") for k in cuda_keys):
-            notes.append(messages.message("cuda_unavailable_note", lang))
-        grade = GradeResult(flags=flags, versions=versions(), notes=notes, submission=str(folder), lang=lang)
-        for exercise in exercises:
-            grade.exercises[exercise] = ExerciseResult(exercise)
-        symptom_roots: dict[str, str] = {}
-        causes: dict[str, str] = {}
-        for name, exercise, pts in plugin.order:
-            outcome = plugin.outcomes.get(name)
-            passed = bool(outcome and outcome.passed)
-            skipped = bool(outcome and outcome.skipped)
-            title, hint = messages.check_text(name, lang)
-            if not passed and outcome and outcome.cause:  # the learner's code raised: a hint for that error only
-                causes[name] = outcome.cause
-                hint = messages.error_hint(outcome.cause, lang)
-            elif not passed and outcome and outcome.msg is not None:
-                symptom = messages.symptom(outcome.msg)
-                hint = symptom.get(lang) or symptom.get("en") or hint
-                root = symptom.get("root")
-                if root and root != name:
-                    symptom_roots[name] = root
-            message = "" if passed else (outcome.text(lang) if outcome else messages.message("check_not_run", lang))
-            grade.exercises[exercise].checks.append(CheckResult(
-                name=name, score=pts if passed else 0.0, max_score=pts, passed=passed, message=message,
-                hint="" if passed or skipped else hint, title=title, skipped=skipped))
-        for exercise in exercises:
-            checks = grade.exercises[exercise].checks
-            root_causes(checks, plugin.depends, lang, symptom_roots, causes)
-            shown = next((c for c in checks if not c.passed and not c.skipped), None)
-            if shown is not None:  # the learner's own prints, once per exercise, with its first failed check
-                shown.output = exercise_output([student[k] for k, e in exercise_of.items()
-                                                if e == exercise and k in student])
-        for exercise in exercises:
-            ex = grade.exercises[exercise]
-            status = statuses[exercise]
-            if status.kind != "graded":
-                ex.status, ex.summary = status.kind, status.summary
-                continue
-            keys = [k for k, e in exercise_of.items() if e == exercise]
-            errors = []
-            for k in keys:
-                r = student.get(k)
-                if r is None:
-                    continue
-                if not r.ok:
-                    errors.append({"kind": r.kind, "message": r.message})
-                else:
-                    _errors(r.data, errors)
-            if ex.checks and not any(c.passed for c in ex.checks) and errors and \
-                    all(e.get("kind") == "not_implemented" for e in errors):
-                first = stub_task(errors[0].get("message", ""), lang)
-                ex.status = "not_implemented"
-                ex.summary = f"{messages.message('not_implemented', lang)}: {first}"
-                flags.append(flag_names.make("not_implemented", exercise))
-                for check in ex.checks:
-                    if not check.skipped:
-                        check.message = ex.summary
-        grade.flags = flags
-        return grade
+            notes.append(messages.message("cuda_unavailable_note", self.lang))
+        return notes
 
-
-def root_causes(checks: list[CheckResult], depends: dict[str, list[str]], lang: str,
-                symptom_roots: dict[str, str] | None = None, causes: dict[str, str] | None = None) -> None:
-    """Point each failed check whose failure another failed check explains at that check, from evidence: a
-    check that failed on an exception of the learner's code follows from the first check that failed on the
-    same exception (one mistake seen by several checks) and from nothing else; a check that failed on a value
-    follows from the check its symptom belongs to, one it declares it depends on, or the first that observed
-    the very same thing (the same message). Its hint then says
-    "follows from …" instead of sending the learner after a second bug. Points do not change."""
-    failed = {c.name: c for c in checks if not c.passed and not c.skipped}
-    causes = causes or {}
-    first_with: dict[str, CheckResult] = {}  # by the exception, or by the very same observed value
-    for check in checks:
-        if check.name not in failed:
-            continue
-        cause = causes.get(check.name)
-        if cause is None:
-            candidates = [(symptom_roots or {}).get(check.name), *depends.get(check.name, ())]
-            root = next((failed[d] for d in candidates
-                         if d in failed and d != check.name and failed[d].caused_by != check.name), None)
-            if root is None and check.message:
-                root = first_with.setdefault(f"message|{check.message}", check)
-        else:
-            root = first_with.setdefault(cause, check)
-        if root is None or root is check:
-            continue
-        root = failed.get(root.caused_by, root)
-        check.caused_by = root.name
-        check.hint = messages.message("follows_from", lang, check=root.title)
-
-
-OUTPUT_LIMIT = 2000
-
-
-def exercise_output(calls: list[CallResult]) -> str:
-    """What the learner's code printed during an exercise's probe calls, each distinct text once, the end kept."""
-    texts = list(dict.fromkeys(call.output.strip("\n") for call in calls if call.output.strip()))
-    return "\n".join(texts)[-OUTPUT_LIMIT:]
+    def _zygote_log(self) -> str:
+        try:
+            return (self.run_root / "zygote.log").read_text(errors="replace")[-3000:]
+        except OSError:
+            return ""
 
 
 def display_path(folder: Path) -> str:
@@ -332,12 +245,3 @@ def learner_paths(call: CallResult, copy: Path, folder: Path,
     call.output = fix(call.output)
     call.where = fix(call.where, "where")
     call.data = fix(call.data)
-
-
-def grade_submission(path, *, exercises=None, lang: str = "en", device: str = "cpu", sandbox: str = "auto",
-                     timeout: float = limits.CALL_TIMEOUT, memory_mb: int = limits.MEMORY_MB,
-                     cache_dir=None) -> GradeResult:
-    """Grade one submission folder and return the result (see grader.judge.results)."""
-    with Grader(lang=lang, device=device, sandbox=sandbox, timeout=timeout, memory_mb=memory_mb,
-                cache_dir=cache_dir) as grader:
-        return grader.grade(path, exercises)

@@ -17,13 +17,13 @@ class CheckResult:
     output: str = ""  # the submission's captured output for this check's probe (truncated)
     skipped: bool = False  # not run here (a CUDA check without CUDA): not passed, not failed, worth nothing
     caused_by: str = ""  # a failed check whose failure explains this one's (its hint then says so)
+    grader_error: bool = False  # the grader failed on this check: not judged, worth nothing here (0/0)
 
     def to_dict(self) -> dict:
         data = asdict(self)
-        if not self.skipped:
-            del data["skipped"]  # only skipped checks carry the field
-        if not self.caused_by:
-            del data["caused_by"]
+        for name in ("skipped", "caused_by", "grader_error"):  # only the checks they concern carry these fields
+            if not data[name]:
+                del data[name]
         return data
 
     @classmethod
@@ -82,6 +82,11 @@ class GradeResult:
     @property
     def passed(self) -> bool:
         return all(c.passed or c.skipped for e in self.exercises.values() for c in e.checks)
+
+    @property
+    def grader_failed(self) -> bool:
+        """Whether the grader itself failed on some check (those are not judged: the grade is incomplete)."""
+        return any(c.grader_error for c in self.checks())
 
     def checks(self):
         for exercise in self.exercises.values():

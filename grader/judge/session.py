@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import contextlib
 import io
+import logging
 import os
+import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -20,6 +22,7 @@ from grader.worker.handle import CallResult
 from vqa.course import stub_sentence
 
 CHECKS_DIR = Path(__file__).resolve().parents[1] / "checks"
+logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -47,6 +50,8 @@ class ProbeStore:
         result = self._student.get(key)
         if result is None:
             _fail(Msg("no_result_for", key=key))
+        if result.kind == "internal":  # the grader's own worker or protocol failed, not the learner's code
+            raise GraderFault(f"probe call {key}: {result.message}")
         if not result.ok:
             _fail(describe_failure(result),
                   cause=cause_of({"kind": result.kind, "message": result.message, "where": result.where}))
@@ -67,6 +72,10 @@ class ProbeStore:
 
     def reference_tensors(self, key: str) -> dict:
         return self._reference[key].tensors
+
+
+class GraderFault(RuntimeError):
+    """A fault of the grader itself met while a check ran (its worker, the protocol): never the learner's."""
 
 
 def _fail(msg: Msg, cause: str | None = None):
@@ -96,6 +105,7 @@ class Outcome:
     msg: Msg | None = None  # the message as data, rendered in the learner's language by the judge
     skipped: bool = False
     cause: str | None = None  # the learner's exception behind the failure (grader.checks.cause_of), if any
+    fault: str | None = None  # the traceback of the grader's own exception: the check was not judged
 
     def text(self, lang: str) -> str:
         return self.msg.render(lang) if self.msg is not None else self.message
@@ -112,6 +122,7 @@ class GraderPlugin:
         self._names: dict[str, str] = {}
         self._msgs: dict[str, Msg] = {}
         self._causes: dict[str, str] = {}
+        self._faults: dict[str, str] = {}
         self.finished = False
 
     @pytest.fixture
@@ -143,7 +154,12 @@ class GraderPlugin:
     @pytest.hookimpl(hookwrapper=True)
     def pytest_runtest_makereport(self, item, call):
         yield
-        if call.excinfo is not None:
+        if call.excinfo is not None and not call.excinfo.errisinstance((pytest.fail.Exception,
+                                                                         pytest.skip.Exception)):
+            # not a verdict on the learner's code: the check itself (or the grader under it) raised
+            self._faults[item.nodeid] = "".join(traceback.format_exception(call.excinfo.value))
+            logger.error("check %s raised %s", item.nodeid, call.excinfo.exconly())
+        elif call.excinfo is not None:
             msg = getattr(call.excinfo.value, "grader_msg", None)
             if isinstance(msg, Msg):
                 self._msgs[item.nodeid] = msg
@@ -173,8 +189,9 @@ class GraderPlugin:
                 message = message.replace("Failed: ", "", 1)
             msg = None if report.passed else self._msgs.pop(report.nodeid, None)
             cause = None if report.passed else self._causes.pop(report.nodeid, None)
+            fault = None if report.passed else self._faults.pop(report.nodeid, None)
             self.outcomes[name] = Outcome(report.passed, message.strip(), list(self.store.touched), msg,
-                                          cause=cause)
+                                          cause=cause, fault=fault)
 
     # hook 3: the session is over
     def pytest_sessionfinish(self, session, exitstatus):

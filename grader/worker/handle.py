@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import io
 import json
+import logging
 import os
 import selectors
 import signal
 import socket
+import struct
 import subprocess
 import sys
 import threading
@@ -27,6 +29,7 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 TOKEN_VAR = "GRADER_RUN_TOKEN"
 CHILD_TOKEN_VAR = "GRADER_CHILD_TOKEN"
 CUDA_VAR = "GRADER_WORKER_CUDA"  # set for a zygote whose children may use CUDA (--device cuda)
+logger = logging.getLogger(__name__)
 
 
 class WorkerStartError(RuntimeError):
@@ -316,8 +319,10 @@ class Child:
                         header, blob = protocol.recv(self.sock)
                     except socket.timeout:
                         return self._timed_out(timeout)
-                    except (protocol.ChannelClosed, OSError, ValueError, protocol.ProtocolError):
+                    except (protocol.ChannelClosed, OSError):  # the child went away: its code crashed or exited
                         return self._died(deadline)
+                    except (protocol.ProtocolError, ValueError, struct.error) as exc:  # a reply not in the protocol
+                        return self._unreadable(exc)
                     self._drain()
                     return self._result(header, blob)
         finally:
@@ -354,6 +359,15 @@ class Child:
                 os.close(self.out_fd)
             except OSError:
                 pass
+
+    def _unreadable(self, exc: Exception) -> CallResult:
+        """A reply the judge cannot read: a fault of the grader's channel (or of code that wrote into it), never
+        scored as the learner's failure; the child is ended, its output kept."""
+        self._finish()
+        output, total = self._take_output()
+        logger.error("unreadable reply from worker child %s: %s", self.pid, exc)
+        return CallResult(ok=False, kind="internal", output=output, output_bytes=total,
+                          message=f"the worker's reply could not be read ({type(exc).__name__}: {exc})")
 
     def _timed_out(self, timeout: float) -> CallResult:
         self._finish()
