@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-import time
 from pathlib import Path
 
 import pytest
@@ -15,6 +14,7 @@ from grader.judge.grade import Grader
 from grader.worker.handle import Zygote
 from mutants import copy_impl
 from vqa import course
+from waiting import wait_until
 
 pytestmark = pytest.mark.slow  # grades many submissions end to end: `pytest -m "not slow"` skips it
 
@@ -123,9 +123,7 @@ def full(result, exercise):
 
 
 def test_crashes_cost_only_their_exercise(grader, tmp_path):
-    start = time.monotonic()
     result = grader.grade(assemble("crashes", tmp_path / "sub"))
-    assert time.monotonic() - start < 120
     # dataset: MemoryError in load_splits costs the split checks only
     splits = {c.name: c for c in result.exercises["dataset"].checks}
     assert not splits["dataset.splits"].passed and "memory" in splits["dataset.splits"].message
@@ -156,8 +154,8 @@ def test_flood_segfault_and_patching(grader, tmp_path):
     assert result.exercises["train"].score < result.exercises["train"].max_score
     assert full(result, "predict")
     # nothing left running, not even the process that left the worker's session
-    time.sleep(0.2)
-    assert processes_with("sleep 3131") == [] and processes_with("sleep 3132") == []
+    wait_until(lambda: processes_with("sleep 3131") == [] and processes_with("sleep 3132") == [],
+               "the escaped processes to be killed", 30)
 
 
 def test_error_message_points_at_the_line(grader, tmp_path):
@@ -232,8 +230,7 @@ def selftest(mode="ok"):
         assert "[output truncated" in flood.output
         loop = c.call({"op": "probe", "probe": "selftest.lora", "args": {"mode": "loop"}}, timeout=2)
         assert loop.kind == "timeout" and c.dead
-        time.sleep(0.2)
-        assert processes_with("sleep 3133") == []  # killed with the child's process group
+        wait_until(lambda: processes_with("sleep 3133") == [], "the child's process group to be killed", 30)
         c = child()
         died = c.call({"op": "probe", "probe": "selftest.lora", "args": {"mode": "_exit"}}, timeout=20)
         assert died.kind == "crash" and "code 5" in died.message
