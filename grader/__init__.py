@@ -29,8 +29,10 @@ folder                    process it runs in                          may import
 ========================  ==========================================  ===============================================
 
 The judge never runs student code: checks compare plain data that probes produced inside a separate
-worker process (see DESIGN.md). ``tests/test_house.py`` keeps this table true: no import cycles, no
+worker process (README.md, "Layout", says how the rooms fit together). ``tests/test_house.py`` keeps this table true: no import cycles, no
 torch in the judge, no exercise list outside ``vqa/course.toml``.
 """
 
-__version__ = "0.1.0"
+from importlib import metadata
+
+__version__ = metadata.version("mllm-vqa-lab")  # the one version, pyproject.toml's

@@ -180,7 +180,7 @@ def main(path, batch_dir, exercises, lang, verbose, watch_mode, device, sandbox,
             click.echo(f"Error: {exc.text(lang)}", err=True)
             sys.exit(2)
     from grader.worker.handle import WorkerStartError
-    from grader.judge.reference import ReferenceError as ReferenceFailure
+    from grader.judge.reference import ReferenceFailure
 
     try:
         with grader:

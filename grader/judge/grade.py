@@ -19,8 +19,9 @@ from grader.judge.results import GradeResult
 from grader.judge.session import GraderPlugin, ProbeStore, run_checks
 from grader.worker import fixtures, limits
 from grader.worker import sandbox as sandbox_mod
-from grader.worker.handle import REPO_ROOT, CallResult, WorkerStartError, Zygote
+from grader.worker.handle import CallResult, WorkerStartError, Zygote
 from grader.worker.lanes import ProbeRunner, copy_submission
+from vqa import course
 from vqa.course import EXERCISES
 
 
@@ -34,7 +35,7 @@ class UsageError(ValueError):
 def resolve_submission(path: str | os.PathLike) -> Path:
     folder = Path(path).expanduser()
     if not folder.is_dir() and str(path) in ("solutions", "exercises"):
-        folder = REPO_ROOT / str(path)
+        folder = course.ROOT / str(path)
     if not folder.is_dir():
         raise UsageError(f"{path}: no such folder (pass a folder holding dataset.py, lora.py, train.py, predict.py)")
     return folder.resolve()

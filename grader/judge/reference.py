@@ -24,15 +24,16 @@ from importlib import metadata
 from pathlib import Path
 
 from grader.judge import plan as plan_mod
-from grader.worker.handle import REPO_ROOT, CallResult, Zygote
+from grader.worker.handle import CallResult, Zygote
 from grader.worker.lanes import ProbeRunner
+from vqa import course
 from vqa.files import user_cache_dir
 
 GRADER_DIR = Path(__file__).resolve().parents[1]
 VERSIONED = ("torch", "transformers", "peft", "numpy", "safetensors", "pillow", "tokenizers")
 
 
-class ReferenceError(RuntimeError):
+class ReferenceFailure(RuntimeError):
     """The reference itself failed a probe: a problem of the course package, not of the submission."""
 
 
@@ -43,7 +44,7 @@ def default_cache_dir() -> Path:
 
 def reference_dir() -> Path:
     env = os.environ.get("GRADER_REFERENCE")
-    return Path(env).resolve() if env else (REPO_ROOT / "solutions").resolve()
+    return Path(env).resolve() if env else (course.ROOT / "solutions").resolve()
 
 
 def versions() -> dict:
@@ -79,7 +80,7 @@ def fingerprint(ref: Path | None = None) -> str:
     digest = hashlib.sha256()
     digest.update(json.dumps(versions(), sort_keys=True).encode())
     _hash_tree(digest, Path(ref) if ref is not None else reference_dir())
-    _hash_tree(digest, REPO_ROOT / "vqa", KIT_DATA)
+    _hash_tree(digest, course.ROOT / "vqa", KIT_DATA)
     for folder in ("probes", "checks", "notebook"):  # the notebook layer decides what a .ipynb is graded on
         _hash_tree(digest, GRADER_DIR / folder)
     for name in DECIDING_FILES:
@@ -186,11 +187,11 @@ class ReferenceStore:
                       "scratch": str(scratch / "child"), "device": device, "guard": None}
             setup = runner.run([plan_mod.ProbeCall("setup", "setup", "setup")], config)["setup"]
             if not setup.ok:
-                raise ReferenceError(f"building the fixtures failed: {setup.describe()}\n{setup.output[-3000:]}")
+                raise ReferenceFailure(f"building the fixtures failed: {setup.describe()}\n{setup.output[-3000:]}")
             results = runner.run(list(plan_mod.plan_for(device)), config)
             for key, result in results.items():
                 if not result.ok:
-                    raise ReferenceError(f"the reference failed probe {key}: {result.describe()}\n"
+                    raise ReferenceFailure(f"the reference failed probe {key}: {result.describe()}\n"
                                          f"{result.output[-3000:]}")
                 _save(results_dir, key, result)
             (root / "complete.json").write_text(json.dumps({"versions": versions(), "device": device}))

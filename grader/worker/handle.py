@@ -24,8 +24,8 @@ from pathlib import Path
 
 from grader.worker import protocol
 from grader.worker import sandbox
+from vqa import course
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
 TOKEN_VAR = "GRADER_RUN_TOKEN"
 CHILD_TOKEN_VAR = "GRADER_CHILD_TOKEN"
 CUDA_VAR = "GRADER_WORKER_CUDA"  # set for a zygote whose children may use CUDA (--device cuda)
@@ -94,7 +94,7 @@ def base_env(extra: dict | None = None) -> dict:
         "HF_HUB_DISABLE_PROGRESS_BARS": "1",
     })
     path = env.get("PYTHONPATH")
-    env["PYTHONPATH"] = str(REPO_ROOT) + (os.pathsep + path if path else "")
+    env["PYTHONPATH"] = str(course.ROOT) + (os.pathsep + path if path else "")
     if extra:
         env.update(extra)
     return env

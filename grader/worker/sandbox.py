@@ -11,6 +11,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from vqa import course
+
 MODES = ("auto", "bwrap", "none")
 
 
@@ -61,7 +63,7 @@ def python_paths() -> list[str]:
     """The interpreter, its libraries and this package's code where they lie under ``/tmp``, which the
     sandbox replaces with an empty tmpfs (a virtualenv or a checkout in /tmp must stay visible)."""
     candidates = {sys.prefix, sys.base_prefix, sys.exec_prefix, os.path.dirname(os.path.realpath(sys.executable)),
-                  str(Path(__file__).resolve().parents[2]), *(p for p in sys.path if p)}
+                  str(course.ROOT), *(p for p in sys.path if p)}
     found = set()
     for path in candidates:
         real = os.path.realpath(path)

@@ -15,6 +15,7 @@ import pytest
 
 from grader import batch
 from waiting import wait_until
+from vqa import course
 
 HERE = Path(__file__).resolve().parent
 ENGINE = "test_batch_runner:fake_engine"
@@ -98,8 +99,8 @@ def test_a_change_of_the_kits_fixtures_grades_everything_again(tmp_path, monkeyp
     from grader.judge import reference
 
     repo = tmp_path / "repo"
-    shutil.copytree(reference.REPO_ROOT / "vqa", repo / "vqa", ignore=shutil.ignore_patterns("__pycache__"))
-    monkeypatch.setattr(reference, "REPO_ROOT", repo)
+    shutil.copytree(course.ROOT / "vqa", repo / "vqa", ignore=shutil.ignore_patterns("__pycache__"))
+    monkeypatch.setattr(course, "ROOT", repo)
     subs = make(tmp_path / "subs", alice="GOOD", bob="BAD")
     out = tmp_path / "out"
     assert sorted(batch.run_batch(subs, out, options(), progress=False).graded) == ["alice", "bob"]
