@@ -80,7 +80,7 @@ def grade_once(grader: Grader, path, exercises, *, verbose=False, **writers) -> 
 def watch(grader: Grader, path, exercises, *, verbose=False, interval: float = 1.0, **writers) -> int:
     """Grade, then grade again whenever a .py file in the folder (or the notebook) is saved; Ctrl-C stops.
     A notebook that cannot be read while it is being saved is reported, and watching goes on."""
-    from grader.notebook.extract import NotebookError
+    from grader.notebook.reading import NotebookError
 
     folder = notebooks.notebook_of(path) or resolve_submission(path)
 
@@ -163,7 +163,7 @@ def main(path, batch_dir, exercises, lang, verbose, watch_mode, device, sandbox,
     if path is None:
         raise click.UsageError("give a submission folder PATH, or --batch DIR")
     writers = dict(json_path=json_path, gradescope_path=gradescope_path, junit_path=junit_path)
-    from grader.notebook.extract import NotebookError, read_notebook
+    from grader.notebook.reading import NotebookError, read_notebook
 
     try:
         check_path(path)

@@ -40,7 +40,8 @@ from grader.batch.records import (FAILED, GRADED, BatchOptions, BatchSummary, Re
                                   utc_now)
 from grader.judge.results import GradeResult
 from grader.notebook.annotate import annotate
-from grader.notebook.extract import NotebookError, extract
+from grader.notebook.extract import extract
+from grader.notebook.reading import NotebookError
 from grader.notebook.submission import notebook_in
 from vqa.files import write_json_atomic
 
@@ -166,7 +167,7 @@ class SlotStartError(RuntimeError):
 def prepare(entry: Entry, out_dir: Path, options: BatchOptions, options_key: str | None = None,
             notebooks: dict | None = None) -> Record:
     """Hash and (for zips) unpack one submission, or write a notebook's modules; a failure becomes a ``failed``
-    record. ``notebooks`` collects each notebook's :class:`~grader.notebook.extract.Extraction` by student, for
+    record. ``notebooks`` collects each notebook's :class:`~grader.notebook.found.Extraction` by student, for
     :func:`grader.notebook.annotate.annotate` once graded."""
     record = Record(student=entry.student, source=entry.path.name, status=GRADED,
                     options_key=options_key or options.key())
