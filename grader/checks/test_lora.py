@@ -22,6 +22,21 @@ def _trainable(desc):
     return {name: numel for name, numel, grad in desc["params"] if grad}
 
 
+def _same_model(a, b) -> bool:
+    return _trainable(a) == _trainable(b) and a["layers"] == b["layers"]
+
+
+def _expect_arguments_used(probes):
+    """Fail when build_lora_model gives the very same adapters for the three settings (the reference's differ):
+    its r, lora_alpha, lora_dropout and target_modules are ignored, one mistake behind every check here."""
+    got = [probes.student("lora.build").get(name, {}) for name in CONFIG_TEXT]
+    ref = [probes.reference("lora.build")[name] for name in CONFIG_TEXT]
+    if any("error" in g or "params" not in g for g in got):
+        return
+    if all(_same_model(got[0], g) for g in got[1:]) and not all(_same_model(ref[0], r) for r in ref[1:]):
+        fail("lora.arguments_ignored")
+
+
 def _compare_trainable(name, got, ref):
     have, want = _trainable(got), _trainable(ref)
     extra = sorted(set(have) - set(want))
@@ -49,12 +64,15 @@ def test_returns_peft_model(probes):
 @depends_on("returns_peft_model")
 def test_trainable_defaults(probes):
     got, ref = _built(probes, "defaults")
+    if not _same_model(got, ref):
+        _expect_arguments_used(probes)
     _compare_trainable("defaults", got, ref)
 
 
 @points(3)
 @depends_on("returns_peft_model")
 def test_trainable_other_settings(probes):
+    _expect_arguments_used(probes)
     for name in ("r4_value", "r8_key"):
         got, ref = _built(probes, name)
         _compare_trainable(name, got, ref)
@@ -63,6 +81,7 @@ def test_trainable_other_settings(probes):
 @points(3)
 @depends_on("returns_peft_model")
 def test_rank_alpha_dropout(probes):
+    _expect_arguments_used(probes)
     for name in CONFIG_TEXT:
         got, ref = _built(probes, name)
         for layer, adapters in ref["layers"].items():
