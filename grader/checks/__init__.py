@@ -26,12 +26,15 @@ def points(value: float):
     return mark
 
 
-def depends_on(*checks: str):
+def depends_on(*checks: str, when: tuple[str, ...] = ()):
     """Declare the checks (of the same exercise) whose failure explains this one's: when one of them fails
-    too, this check's feedback says "follows from" it instead of its own hint. Sets an attribute only."""
+    too, this check's feedback says "follows from" it instead of its own hint. ``when``: only for failures
+    with these message keys (what those checks' mistakes can cause); the check's other failures are its own.
+    Sets attributes only."""
 
     def mark(fn):
         fn.depends_on = tuple(checks)
+        fn.depends_when = tuple(when)
         return fn
 
     return mark

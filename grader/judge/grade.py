@@ -179,7 +179,7 @@ class Grader:
                             lang=lang)
         grade.exercises, evidence = verdicts.check_results(plugin, exercises, lang)
         for exercise, ex in grade.exercises.items():
-            verdicts.root_causes(ex.checks, plugin.depends, lang, evidence.symptom_roots, evidence.causes)
+            verdicts.root_causes(ex.checks, evidence.depends, lang, evidence.symptom_roots, evidence.causes)
             verdicts.attach_output(ex, calls[exercise])
             grade.flags.extend(verdicts.summarise(ex, statuses[exercise], calls[exercise], lang))
         if evidence.faults:

@@ -118,6 +118,7 @@ class GraderPlugin:
         self.device = device
         self.order: list[tuple[str, str, float]] = []  # (check name, exercise, points)
         self.depends: dict[str, list[str]] = {}  # check name -> the checks whose failure explains its own
+        self.depends_when: dict[str, tuple[str, ...]] = {}  # ... for failures with these message keys (all: empty)
         self.outcomes: dict[str, Outcome] = {}
         self._names: dict[str, str] = {}
         self._msgs: dict[str, Msg] = {}
@@ -142,6 +143,7 @@ class GraderPlugin:
             self._names[item.nodeid] = name
             self.order.append((name, exercise, float(getattr(item.function, "points", 0))))
             self.depends[name] = [f"{exercise}.{dep}" for dep in getattr(item.function, "depends_on", ())]
+            self.depends_when[name] = tuple(getattr(item.function, "depends_when", ()))
             keep.append(item)
         if drop:
             config.hook.pytest_deselected(items=drop)

@@ -68,6 +68,7 @@ class Evidence:
     """What the checks' outcomes say beyond pass and fail, by check name."""
 
     symptom_roots: dict[str, str] = field(default_factory=dict)  # the check a symptom belongs to
+    depends: dict[str, list[str]] = field(default_factory=dict)  # the declared dependencies that apply to a failure
     causes: dict[str, str] = field(default_factory=dict)  # the learner's exception behind a failure
     faults: dict[str, str] = field(default_factory=dict)  # the grader's own traceback: the check was not judged
 
@@ -92,6 +93,8 @@ def check_results(plugin: GraderPlugin, exercises: list[str], lang: str) -> tupl
             evidence.causes[name] = outcome.cause
             hint = messages.error_hint(outcome.cause, lang)
         elif not passed and outcome and outcome.msg is not None:
+            when = plugin.depends_when.get(name)
+            evidence.depends[name] = [] if when and outcome.msg.key not in when else plugin.depends.get(name, [])
             symptom = messages.symptom(outcome.msg)
             hint = symptom.get(lang) or symptom.get("en") or hint
             root = symptom.get("root")
