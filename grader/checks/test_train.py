@@ -137,6 +137,9 @@ def test_evaluate_loss(probes):
     expect(close(value, mean), "train.evaluate_not_mean", value=value, count=len(losses), mean=mean)
     missing = [c for c in got["calls"] if not c["attention_mask"]]
     expect(not missing, "train.evaluate_no_mask")
+    have = sorted({str(c.get("pixel_dtype")) for c in got["calls"]})
+    want = sorted({str(c.get("pixel_dtype")) for c in ref["calls"]})
+    expect(have == want, "train.evaluate_pixel_dtype", got=", ".join(have), expected=", ".join(want))
     expect(close(value, ref["returned"], rel=1e-4), "train.evaluate_returned", value=value,
            expected=ref["returned"])
 

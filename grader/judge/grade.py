@@ -236,8 +236,8 @@ def learner_paths(call: CallResult, copy: Path, folder: Path,
             if key == "where" and file.endswith(".py") and not os.path.isabs(file) and (folder / file).is_file():
                 value = os.path.join(shown, value)
             return value
-        if isinstance(value, dict):
-            return {k: fix(v, k) for k, v in value.items()}
+        if isinstance(value, dict):  # keys too: a learner's dict may be keyed by paths it was given
+            return {fix(k) if isinstance(k, str) else k: fix(v, k) for k, v in value.items()}
         if isinstance(value, list):
             return [fix(v) for v in value]
         return value

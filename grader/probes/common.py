@@ -153,6 +153,7 @@ class ForwardSpy:
         if self.seed is not None:
             torch.manual_seed(self.seed + len(self.calls))
         mask = kwargs.get("attention_mask")
+        pixels = kwargs.get("pixel_values")
         device_type = "cpu"
         ids = kwargs.get("input_ids")
         if isinstance(ids, torch.Tensor):
@@ -161,6 +162,7 @@ class ForwardSpy:
             "keys": sorted(k for k, v in kwargs.items() if v is not None),
             "positional": len(args),
             "attention_mask": isinstance(mask, torch.Tensor),
+            "pixel_dtype": str(pixels.dtype).replace("torch.", "") if isinstance(pixels, torch.Tensor) else None,
             "training": bool(module.training),
             "grad_enabled": torch.is_grad_enabled(),
             "autocast": bool(torch.is_autocast_enabled(device_type)),

@@ -80,9 +80,13 @@ def _split_ids(value):
                          type=type(value).__name__)
     out = []
     for part in value:
+        if isinstance(part, (str, bytes, Mapping)) or not hasattr(part, "__iter__") or hasattr(part, "columns"):
+            raise ProbeError("probe.records_not_list",
+                             f"load_splits must return (train, valid) lists of records; one part is a {type(part).__name__}",
+                             type=type(part).__name__)
         ids = []
         for record in list(part):
-            if not isinstance(record, dict) or "pid" not in record:
+            if not isinstance(record, Mapping) or "pid" not in record:
                 raise ProbeError("probe.record_not_dict",
                                  f"each record must be a dict with question, answer and pid; got {record!r:.80}",
                                  record=f"{record!r:.80}")

@@ -24,13 +24,13 @@ class ProbeError(TypeError):
 def format_exception(exc: BaseException, folder: Path | None) -> dict:
     # no source lookup: reading the grader's own files would trip the import guard
     tb = traceback.StackSummary.extract(traceback.walk_tb(exc.__traceback__), lookup_lines=False)
-    where = None
+    where = None  # the learner's own line; none when no frame of theirs raised (a probe's complaint, say)
     folder_real = os.path.realpath(folder) if folder else None
     for frame in reversed(tb):
         if folder_real and os.path.realpath(frame.filename).startswith(folder_real + os.sep):
             where = f"{Path(frame.filename).name}:{frame.lineno} in {frame.name}"
             break
-    if where is None and tb:
+    if where is None and tb and folder is None:
         frame = tb[-1]
         where = f"{Path(frame.filename).name}:{frame.lineno} in {frame.name}"
     msg = None  # the message as data, for the judge to show in the learner's language

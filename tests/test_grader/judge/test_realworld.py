@@ -63,6 +63,7 @@ def test_the_corpus_holds_eight_sources_with_their_facts():
             assert sentence in stub_text(deviation["exercise"]), f"{slug}: not a TODO sentence: {sentence!r}"
             check = deviation["check"]
             assert not check or check.startswith(deviation["exercise"] + "."), (slug, check)
+            assert check or deviation.get("check_note"), f"{slug}: a deviation no check catches says why"
     assert len(sources) == len(PORTS), "each port carries its own source"
 
 
