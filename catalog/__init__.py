@@ -20,14 +20,15 @@ from __future__ import annotations
 
 import functools
 import string
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 try:
     import tomllib
 except ModuleNotFoundError:  # Python < 3.11
-    import tomli as tomllib
+    import tomli as tomllib  # type: ignore[no-redef]
 
 LANGS: tuple[str, ...] = ("en", "vi")
 DEFAULT_LANG = "en"  # the language of every command and page that is not told another
@@ -61,7 +62,7 @@ def entries(data: Mapping[str, Any], prefix: str = "") -> dict[str, Mapping[str,
     return found
 
 
-def fields(text: str) -> set[str]:
+def field_names(text: str) -> set[str]:
     """The names of the format fields in ``text`` (``{n:one|many}`` and ``{path}`` give n and path)."""
     return {name.split(".")[0].split("[")[0] for _, name, _, _ in string.Formatter().parse(text) if name}
 
@@ -99,13 +100,13 @@ class Catalog:
         """What is wrong with the texts: a key without every language, or whose languages differ in fields."""
         found = []
         for key, entry in self.entries.items():
-            texts = {lang: entry.get(lang) for lang in LANGS}
-            missing = [lang for lang, text in texts.items() if not isinstance(text, str) or not text.strip()]
+            texts = {lang: text for lang in LANGS if isinstance(text := entry.get(lang), str) and text.strip()}
+            missing = [lang for lang in LANGS if lang not in texts]
             if missing:
                 found.append(f"{self.source}: {key!r} has no {', '.join(missing)} text")
                 continue
             try:
-                names = {lang: sorted(fields(text)) for lang, text in texts.items()}
+                names = {lang: sorted(field_names(text)) for lang, text in texts.items()}
             except ValueError as err:  # a stray brace: format() would raise at the learner's first sight of it
                 found.append(f"{self.source}: {key!r} is not a format string: {err}")
                 continue
@@ -120,7 +121,7 @@ def read(path: str | Path) -> dict[str, Any]:
         return tomllib.load(handle)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def load(path: str | Path) -> Catalog:
     """The catalog in the TOML file at ``path`` (read once per process)."""
     path = Path(path)

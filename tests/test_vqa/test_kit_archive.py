@@ -11,6 +11,7 @@ import pytest
 
 from vqa.archive import ArchiveError, Limits, unpack_zip
 
+
 def make_zip(path: Path, members: dict[str, bytes | str], *, compression=zipfile.ZIP_DEFLATED) -> Path:
     with zipfile.ZipFile(path, "w", compression) as zf:
         for name, data in members.items():

@@ -5,7 +5,7 @@ import shutil
 
 import pytest
 
-from vqa import data, evaluate
+from vqa import evaluate
 from vqa.course import FILES
 from vqa.impl import resolve_folder
 from vqa.lab import GENERATED_FOLDER, Lab
