@@ -18,7 +18,7 @@ folder                    process it runs in                          may import
                           same children)                              the judge
 ``grader/batch/``         ``scheduler``/``cli``: the instructor's     the judge, ``grader.reports``, ``quiz.grading``
                           parent process; ``slot``: each slot         (``--quiz``), ``vqa.course``, ``vqa.files``;
-                          process (a judge for many submissions)      no torch
+                          process (a judge for many submissions)      ``vqa.archive``; no torch
 ``grader/reports/``       the judge or the batch parent: writers,     ``grader.judge.results``/``messages``,
                           feedback pages, class report, similarity    ``grader.batch.records``, jinja2, rich; no torch
 ``grader/bundles/``       the instructor's ``grade bundle``           jinja2, ``grader.worker.limits``; no torch
@@ -30,7 +30,8 @@ folder                    process it runs in                          may import
 
 The judge never runs student code: checks compare plain data that probes produced inside a separate
 worker process (README.md, "Layout", says how the rooms fit together). ``tests/test_house.py`` keeps this table true: no import cycles, no
-torch in the judge, no exercise list outside ``vqa/course.toml``.
+torch in the judge, no exercise list outside ``vqa/course.toml``. Every folder reads its texts through
+``grader.judge.messages`` (hints.toml), which stands on ``catalog``, the project's one lookup of texts.
 """
 
 from importlib import metadata

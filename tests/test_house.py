@@ -1,4 +1,5 @@
-"""The house stands: no import cycles, no torch in the judge, a quiz on its own, the exercises named once.
+"""The house stands: no import cycles, no torch in the judge, a quiz on its own, a catalog lookup that stands on
+the standard library, the exercises named once.
 
 These read the source (ast) or import modules in a fresh interpreter; they grade nothing and run in seconds.
 """
@@ -13,7 +14,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-PACKAGES = ("vqa", "grader", "quiz")
+PACKAGES = ("catalog", "vqa", "grader", "quiz")
 EXERCISE_NAMES = "dataset lora train predict".split()  # what the grep below looks for (not itself a literal list)
 MANIFEST = ROOT / "vqa" / "course.toml"
 
@@ -118,6 +119,12 @@ def test_the_quiz_imports_nothing_from_the_kit_or_the_grader():
         assert not wrong, f"{module} imports {sorted(wrong)}"
 
 
+def test_the_catalog_lookup_imports_nothing_of_the_project():
+    """The kit, the grader and the quiz all read their texts through it (catalog/__init__.py)."""
+    for module in (m for m in MODULES if m.split(".")[0] == "catalog"):
+        assert not imports(module, top_level_only=False), module
+
+
 def test_the_judge_imports_neither_the_probes_nor_the_quiz():
     for module in (m for m in MODULES if m.startswith("grader.judge")):
         wrong = {m for m in imports(module, top_level_only=False) if m.startswith(("grader.probes", "quiz"))}
@@ -128,7 +135,8 @@ def test_the_judge_imports_neither_the_probes_nor_the_quiz():
 TORCH_FREE = sorted(m for m in MODULES
                     if m.startswith(("grader.judge", "grader.worker", "grader.batch", "grader.reports",
                                      "grader.bundles", "grader.checks", "grader.notebook"))
-                    or m in ("grader", "grader.cli", "vqa.course", "vqa.files", "vqa.impl", "vqa.release"))
+                    or m in ("catalog", "grader", "grader.cli", "vqa.archive", "vqa.course", "vqa.files", "vqa.impl",
+                             "vqa.release"))
 
 
 @pytest.mark.parametrize("module", TORCH_FREE)
