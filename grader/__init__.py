@@ -3,8 +3,12 @@
 ========================  ==========================================  ===============================================
 folder                    process it runs in                          may import
 ========================  ==========================================  ===============================================
-``grader/cli.py``         the judge (``grade``)                       judge, worker handle, reports, batch.cli,
-                                                                      bundles.cli, ``vqa.course``; no torch
+``grader/cli.py``         the judge (``grade PATH``, the learner's)   judge, worker handle, reports, ``options``,
+                                                                      ``vqa.course``; no torch
+``grader/instructor.py``  the instructor's ``grader`` commands        ``batch.cli``, ``bundles.cli``; no torch
+``grader/options.py``     the judge or the instructor's process: the  the judge (``Grader``'s defaults),
+                          grading options ``grade`` and ``grader``    ``vqa.course``, click; no torch
+                          share
 ``grader/judge/``         the judge: verdicts, checks run under       ``grader.worker`` (handle, lanes, protocol,
                           pytest, results, reference store, messages  sandbox, guard, limits), ``grader.checks``,
                                                                       ``vqa.course``, ``vqa.files``; no torch
@@ -21,7 +25,8 @@ folder                    process it runs in                          may import
                           process (a judge for many submissions)      ``vqa.archive``; no torch
 ``grader/reports/``       the judge or the batch parent: writers,     ``grader.judge.results``/``messages``,
                           feedback pages, class report, similarity    ``grader.batch.records``, jinja2, rich; no torch
-``grader/bundles/``       the instructor's ``grade bundle``           jinja2, ``grader.worker.limits``; no torch
+``grader/bundles/``       the instructor's ``grader bundle``          jinja2, ``grader.worker.limits``,
+                                                                      ``grader.options``; no torch
 ``grader/notebook/``      the judge or the batch parent (a            nbformat, ``grader.judge.results``/
                           notebook's ``%%writefile`` cells to         ``messages``, ``vqa.course``/``writefile``;
                           modules, results told in cells and lines);  ``inline``: jinja2, rich; the grader in a

@@ -1,4 +1,4 @@
-"""``grade --batch`` end to end with the real grader: the reference, the stubs, known-wrong and hostile
+"""``grader batch`` end to end with the real grader: the reference, the stubs, known-wrong and hostile
 submissions (unsafe zips, an endless loop, a crash, an import of the reference, an output flood) in one
 batch that finishes with every result on disk and the right grades.  One batch run for the module."""
 

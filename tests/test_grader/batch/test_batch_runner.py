@@ -210,34 +210,6 @@ def test_command_line_lists_the_problems_at_the_end(tmp_path, monkeypatch):
     assert (tmp_path / "out" / "report.html").is_file()
 
 
-def test_the_grade_command_can_take_batch_options(tmp_path, monkeypatch):
-    """The wiring the main ``grade`` command uses: --batch plus the batch options, passed on by ctx.params."""
-    import click
-    from click.testing import CliRunner
-
-    from grader.batch.cli import batch_dir_option, batch_options, run_from_params
-
-    @click.command()
-    @click.argument("path", required=False)
-    @batch_dir_option
-    @batch_options
-    @click.option("--timeout", type=float, default=60)
-    @click.option("--exercise", "exercises", multiple=True)
-    def grade(path, batch_dir, **_):
-        if batch_dir:
-            raise SystemExit(run_from_params({**click.get_current_context().params, "progress": False}))
-        click.echo(f"single {path}")
-
-    monkeypatch.setenv("GRADER_BATCH_ENGINE", ENGINE)
-    subs = make(tmp_path / "subs", alice="GOOD", bob="BAD")
-    result = CliRunner().invoke(grade, ["--batch", str(subs), "--out", str(tmp_path / "out"), "--jobs", "1",
-                                        "--lms", "canvas", "--no-similarity"])
-    assert result.exit_code == 0, result.output
-    assert (tmp_path / "out" / "lms-canvas.csv").is_file()
-    assert "2 graded now" in result.output
-    assert CliRunner().invoke(grade, ["solutions"]).output == "single solutions\n"
-
-
 def test_an_output_folder_inside_the_batch_folder_is_not_a_student(tmp_path):
     subs = make(tmp_path / "subs", alice="GOOD")
     summary = batch.run_batch(subs, subs / "results", options(), progress=False)

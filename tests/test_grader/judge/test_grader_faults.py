@@ -87,3 +87,29 @@ def test_a_fault_of_the_judge_itself_raises_grader_error_with_its_log(grader, mo
     with pytest.raises(faults.GraderError) as info:
         grader.grade(ROOT / "solutions", ["lora"])
     assert "TypeError: planted" in str(info.value) and "TypeError: planted" in info.value.log.read_text()
+
+
+def test_grade_says_a_fault_of_the_judge_is_the_graders_and_debug_lets_it_raise(tmp_path, monkeypatch):
+    """``grade PATH`` exits 3 with the log to send, in one line and no traceback; ``--debug`` lets the grader's
+    own error raise with its traceback, for the grader's developers."""
+    from click.testing import CliRunner
+
+    from grader.cli import main
+    from grader.judge import faults, verdicts
+
+    def broken(*args, **kwargs):
+        raise TypeError("planted")
+
+    monkeypatch.setattr(verdicts, "attach_output", broken)
+    real_write_log = faults.write_log
+    monkeypatch.setattr(faults, "write_log", lambda log_dir, title, sections: real_write_log(
+        tmp_path / "logs", title, sections))
+    args = [str(ROOT / "solutions"), "-e", "lora", "--sandbox", "none", "--cache-dir", str(CACHE)]
+    result = CliRunner().invoke(main, args, prog_name="grade")
+    assert result.exit_code == EXIT_GRADER, result.output
+    assert "not your code" in result.output and "TypeError: planted" in result.output
+    assert "Traceback" not in result.output
+    log = Path(result.output.strip().rsplit(" ", 1)[-1])
+    assert log.is_file() and log.parent == tmp_path / "logs"
+    debugged = CliRunner().invoke(main, [*args, "--debug"], prog_name="grade")
+    assert isinstance(debugged.exception, TypeError) and str(debugged.exception) == "planted"
