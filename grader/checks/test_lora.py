@@ -29,6 +29,21 @@ def _trainable(desc: LoraModel) -> dict[str, int]:
     return {p.name: p.numel for p in desc.params if p.trainable}
 
 
+def _same_model(a: LoraModel, b: LoraModel) -> bool:
+    return _trainable(a) == _trainable(b) and a.layers == b.layers
+
+
+def _expect_arguments_used(probes: Probes) -> None:
+    """Fail when build_lora_model gives the very same adapters for the three settings (the reference's differ):
+    its r, lora_alpha, lora_dropout and target_modules are ignored, one mistake behind every check here."""
+    got = [model(probes.student(LORA)) for _, model in CONFIGS]
+    ref = [model(probes.reference(LORA)) for _, model in CONFIGS]
+    if any(g.error is not None for g in got):
+        return
+    if all(_same_model(got[0], g) for g in got[1:]) and not all(_same_model(ref[0], r) for r in ref[1:]):
+        fail("lora.arguments_ignored")
+
+
 def _compare_trainable(what: str, got: LoraModel, ref: LoraModel) -> None:
     have, want = _trainable(got), _trainable(ref)
     extra = sorted(set(have) - set(want))
@@ -56,12 +71,15 @@ def test_returns_peft_model(probes: Probes) -> None:
 @depends_on("returns_peft_model")
 def test_trainable_defaults(probes: Probes) -> None:
     got, ref = _built(probes, DEFAULTS)
+    if not _same_model(got, ref):
+        _expect_arguments_used(probes)
     _compare_trainable(DEFAULTS[0], got, ref)
 
 
 @points(3)
 @depends_on("returns_peft_model")
 def test_trainable_other_settings(probes: Probes) -> None:
+    _expect_arguments_used(probes)
     for config in CONFIGS[1:]:
         got, ref = _built(probes, config)
         _compare_trainable(config[0], got, ref)
@@ -77,6 +95,7 @@ def _settings(layer: LoraLayer | None) -> tuple[tuple[str, object], ...]:
 @points(3)
 @depends_on("returns_peft_model")
 def test_rank_alpha_dropout(probes: Probes) -> None:
+    _expect_arguments_used(probes)
     for config in CONFIGS:
         got, ref = _built(probes, config)
         for layer, adapters in ref.layers.items():

@@ -62,6 +62,12 @@ DEFECTS = [
     ("fixed_target_modules", "lora.py", "target_modules=list(target_modules)", 'target_modules=["query", "key"]',
      "lora", ["trainable_other_settings"]),
     ("alpha_ignored", "lora.py", "lora_alpha=lora_alpha,", "lora_alpha=32,", "lora", ["rank_alpha_dropout"]),
+    ("constants_for_every_argument", "lora.py",
+     "r=r,\n        lora_alpha=lora_alpha,\n        lora_dropout=lora_dropout,\n        bias=\"none\",\n"
+     "        target_modules=list(target_modules),",
+     "r=16,\n        lora_alpha=16,\n        lora_dropout=0.05,\n        bias=\"none\",\n"
+     "        target_modules=['query', 'value'],", "lora",
+     ["trainable_defaults", "trainable_other_settings", "rank_alpha_dropout"]),
     ("not_a_peft_model", "lora.py", "    )\n    return get_peft_model(model, config)",
      "    )\n    get_peft_model(model, config)\n    return model", "lora", ["returns_peft_model"]),
     # train
@@ -159,6 +165,7 @@ FEEDBACK = {
     "valid_shuffled": ("valid_loader_in_order", "valid"),
     "task_type_set": ("returns_peft_model", "task_type"),
     "not_a_peft_model": ("returns_peft_model", "PeftModel"),
+    "constants_for_every_argument": ("trainable_defaults", "ignores its arguments"),
     "no_attention_mask": ("attention_mask_passed", "attention_mask"),
     "no_train_mode": ("train_mode", "model.train()"),
     "no_zero_grad": ("gradients_zeroed_each_step", "zero_grad"),
