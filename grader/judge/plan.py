@@ -37,9 +37,11 @@ CUDA_PLAN: tuple[ProbeCall[Any], ...] = (ONE_EPOCH_CUDA, FIT_CUDA, ANSWERS_CUDA)
 
 
 def plan_for(device: str = "cpu") -> tuple[ProbeCall[Any], ...]:
+    """Every call a grading on ``device`` makes (the CUDA calls too with "cuda")."""
     return PLAN + CUDA_PLAN if device == "cuda" else PLAN
 
 
 def calls_for(exercises: Iterable[str], device: str = "cpu") -> list[ProbeCall[Any]]:
+    """The calls of ``exercises``' checks, in the plan's order."""
     wanted = set(exercises)
     return [call for call in plan_for(device) if call.exercise in wanted]
