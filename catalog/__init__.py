@@ -28,7 +28,7 @@ from typing import Any
 try:
     import tomllib
 except ModuleNotFoundError:  # Python < 3.11
-    import tomli as tomllib  # type: ignore[no-redef]
+    import tomli as tomllib
 
 LANGS: tuple[str, ...] = ("en", "vi")
 DEFAULT_LANG = "en"  # the language of every command and page that is not told another

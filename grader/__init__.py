@@ -9,17 +9,19 @@ folder                    process it runs in                          may import
 ``grader/options.py``     the judge or the instructor's process: the  the judge (``Grader``'s defaults),
                           grading options ``grade`` and ``grader``    ``vqa.course``, click; no torch
                           share
-``grader/judge/``         the judge: verdicts, checks run under       ``grader.worker`` (handle, lanes, protocol,
-                          pytest, results, reference store, messages  sandbox, guard, limits), ``grader.checks``,
-                                                                      ``vqa.course``, ``vqa.files``; no torch
-``grader/checks/``        the judge (pytest files, found by path)     ``grader.judge.messages``, ``vqa.course``,
+``grader/judge/``         the judge: plan, lanes of worker calls,     ``grader.worker`` (handle, contract, protocol,
+                          verdicts, checks run under pytest,          sandbox, guard, limits), ``grader.checks``,
+                          results, reference store, messages          ``vqa.course``, ``vqa.files``; no torch
+``grader/checks/``        the judge (pytest files, found by path)     ``grader.judge.messages``/``plan``,
+                                                                      ``grader.worker.contract``, ``vqa.course``,
                                                                       numpy, pytest; no torch
-``grader/worker/``        the boundary: ``handle``/``lanes`` in the   protocol, sandbox, limits; ``zygote`` imports
-                          judge, ``zygote`` in the zygote and its     ``grader.probes`` (inside functions); no torch
-                          forked children; ``protocol`` on both sides at module level
+``grader/worker/``        the boundary: ``handle`` in the judge,      protocol, sandbox, limits; ``zygote`` imports
+                          ``zygote`` in the zygote and its forked     ``grader.probes`` (inside functions); never
+                          children; ``protocol`` and ``contract``     the judge; no torch at module level
+                          on both sides
 ``grader/probes/``        the worker children (and the zygote's       torch, transformers, peft, ``vqa``,
-                          preload; the reference builder uses the     ``grader.worker.protocol``/``guard``; never
-                          same children)                              the judge
+                          preload; the reference builder uses the     ``grader.worker`` (contract, protocol, guard,
+                          same children)                              fixtures); never the judge
 ``grader/batch/``         ``scheduler``/``cli``: the instructor's     the judge, ``grader.reports``, ``quiz.grading``
                           parent process; ``slot``: each slot         (``--quiz``), ``vqa.course``, ``vqa.files``;
                           process (a judge for many submissions)      ``vqa.archive``; no torch

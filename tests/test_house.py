@@ -110,7 +110,24 @@ def test_no_import_cycles_at_module_level():
 
 
 def test_the_probe_registry_imports_no_probe():
-    assert not {m for m in imports("grader.probes.registry", top_level_only=False) if m.startswith("grader.")}
+    assert not {m for m in imports("grader.probes.registry", top_level_only=False) if m.startswith("grader.probes")}
+
+
+def test_the_worker_side_never_imports_the_judge():
+    """The probes and the worker's modules run (or are read) in the worker: what they share with the judge is the
+    contract (grader.worker.contract), never the judge's own code; the zygote reaches the probes only inside its
+    functions."""
+    for module in (m for m in MODULES if m.startswith(("grader.probes", "grader.worker"))):
+        wrong = {m for m in imports(module, top_level_only=False) if m.startswith(("grader.judge", "grader.checks"))}
+        assert not wrong, f"{module} imports {sorted(wrong)}"
+        if module.startswith("grader.worker"):
+            early = {m for m in imports(module, top_level_only=True) if m.startswith("grader.probes")}
+            assert not early, f"{module} imports {sorted(early)} at module level"
+
+
+def test_the_contract_stands_on_its_own():
+    """Both sides import the contract: it imports nothing of the grader but the protocol's error."""
+    assert imports("grader.worker.contract", top_level_only=False) == {"grader.worker.protocol"}
 
 
 def test_the_quiz_imports_nothing_from_the_kit_or_the_grader():

@@ -10,17 +10,18 @@ import re
 import shutil
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 from grader.judge import faults, messages, verdicts
 from grader.judge import plan as plan_mod
+from grader.judge.lanes import ProbeRunner, copy_submission
 from grader.judge.reference import ReferenceStore, versions, vqa_env
 from grader.judge.results import GradeResult
 from grader.judge.session import GraderPlugin, ProbeStore, run_checks
-from grader.worker import fixtures, limits
+from grader.worker import contract, fixtures, limits
 from grader.worker import sandbox as sandbox_mod
 from grader.worker.handle import CallResult, WorkerStartError, Zygote
-from grader.worker.lanes import ProbeRunner, copy_submission
 from vqa import course
 from vqa.course import EXERCISES
 
@@ -93,6 +94,7 @@ class Grader:
         the batch calls this once per slot, so no student's clock pays for start-up."""
         self.start()
         self.references.get(self.device)
+        assert self._zygote is not None  # started just above
         self._zygote.wait_ready()
 
     def close(self) -> None:
@@ -144,6 +146,7 @@ class Grader:
     def _probe(self, folder: Path, exercises: list[str], reference) -> dict[str, CallResult]:
         """Run the exercises' probe calls on a copy of the submission in the worker; the results name the
         learner's own files and the arguments' names, never the grader's paths."""
+        assert self._zygote is not None  # grade() starts it
         if self.sandbox_mode == "bwrap" and not self._zygote.ready and not self._zygote.alive():
             self._zygote.start()
         self._count += 1
@@ -173,8 +176,7 @@ class Grader:
         exercise_of = {call.key: call.exercise for call in plan_mod.plan_for(self.device)}
         calls = {e: [student[k] for k, x in exercise_of.items() if x == e and k in student] for e in exercises}
         statuses, flags = verdicts.exercise_statuses(folder, exercises, calls, lang, self.output_limit)
-        plugin = run_checks(GraderPlugin(ProbeStore(student, reference, statuses, exercise_of), exercises,
-                                         self.device))
+        plugin = run_checks(GraderPlugin(ProbeStore(student, reference, statuses), exercises, self.device))
         grade = GradeResult(flags=flags, versions=versions(), notes=self._notes(reference), submission=str(folder),
                             lang=lang)
         grade.exercises, evidence = verdicts.check_results(plugin, exercises, lang)
@@ -190,7 +192,7 @@ class Grader:
         """The run's notes: the sandbox's fallback, and CUDA asked for where there is none."""
         notes = list(self.notes)
         cuda_keys = [call.key for call in plan_mod.CUDA_PLAN if call.key in reference]
-        if self.device == "cuda" and cuda_keys and not all((reference[k].data or {}).get("cuda") for k in cuda_keys):
+        if self.device == "cuda" and cuda_keys and not all(contract.ran_on_cuda(reference[k].data) for k in cuda_keys):
             notes.append(messages.message("cuda_unavailable_note", self.lang))
         return notes
 
@@ -220,7 +222,7 @@ def grader_places(artifacts: Path, work: Path) -> list[tuple[re.Pattern, str]]:
 
 
 def learner_paths(call: CallResult, copy: Path, folder: Path,
-                  places: list[tuple[re.Pattern, str]] = ()) -> None:
+                  places: Sequence[tuple[re.Pattern[str], str]] = ()) -> None:
     """Make the places a call's errors name point at the learner's own files, not the worker's copy of them:
     ``…/submission/dataset.py:73`` and ``dataset.py:73 in f`` both become ``exercises/dataset.py:73``; the
     grader's own folders become the names of the arguments they were passed as."""
@@ -245,4 +247,5 @@ def learner_paths(call: CallResult, copy: Path, folder: Path,
     call.message = fix(call.message)
     call.output = fix(call.output)
     call.where = fix(call.where, "where")
-    call.data = fix(call.data)
+    if call.data is not None:  # every text in the result, by the contract's JSON form
+        call.data = contract.decode(type(call.data), fix(contract.encode(call.data)))

@@ -103,7 +103,7 @@ class Msg:
     def __eq__(self, other) -> bool:
         return isinstance(other, Msg) and (self.key, self.fields) == (other.key, other.fields)
 
-    __hash__ = None
+    __hash__ = None  # type: ignore[assignment]  # a Msg is not hashable (its fields may be lists)
 
 
 def where(text: str):

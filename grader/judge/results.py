@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
+from typing import Literal
+
+# Whether an exercise was graded check by check, or why not: its file still holds the stub, cannot be loaded, or
+# imports the reference (then one line, the summary, says so).
+ExerciseStatus = Literal["graded", "not_implemented", "load_error", "imports_reference"]
 
 
 @dataclass
@@ -35,7 +40,7 @@ class CheckResult:
 class ExerciseResult:
     name: str
     checks: list[CheckResult] = field(default_factory=list)
-    status: str = "graded"  # graded | not_implemented | load_error | imports_reference
+    status: ExerciseStatus = "graded"
     summary: str = ""  # one line when the exercise could not be graded check by check
 
     @property

@@ -13,13 +13,21 @@ import os
 import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import pytest
 
-from grader.checks import cause_of
+from grader.checks import cause_of, message_of
 from grader.judge.messages import Msg, where
+from grader.judge.results import ExerciseStatus
+from grader.worker.contract import ProbeCall
 from grader.worker.handle import CallResult
 from vqa.course import stub_sentence
+
+if TYPE_CHECKING:
+    from numpy.typing import NDArray
+
+R = TypeVar("R")
 
 CHECKS_DIR = Path(__file__).resolve().parents[1] / "checks"
 logger = logging.getLogger(__name__)
@@ -27,69 +35,78 @@ logger = logging.getLogger(__name__)
 
 @dataclass
 class Status:
-    kind: str = "graded"  # graded | load_error | imports_reference
+    """Whether an exercise is graded check by check, and the one line that says why not."""
+
+    kind: ExerciseStatus = "graded"  # "not_implemented" is decided after the checks ran (grader.judge.verdicts)
     summary: str = ""
 
 
 class ProbeStore:
-    """What the checks see: the student's and the reference's probe results, by key."""
+    """What the checks see (the ``probes`` fixture, :class:`grader.checks.Probes`): the student's and the
+    reference's probe results, by call, each of the type the call's probe returns."""
 
     def __init__(self, student: dict[str, CallResult], reference: dict[str, CallResult],
-                 statuses: dict[str, Status], exercise_of: dict[str, str]):
+                 statuses: dict[str, Status]):
         self._student = student
         self._reference = reference
         self.statuses = statuses
-        self.exercise_of = exercise_of
         self.touched: list[str] = []
 
-    def _gate(self, key: str) -> CallResult:
-        status = self.statuses.get(self.exercise_of.get(key, ""), Status())
+    def _gate(self, call: ProbeCall[Any]) -> CallResult:
+        status = self.statuses.get(call.exercise, Status())
         if status.kind != "graded":
             pytest.fail(status.summary, pytrace=False)
-        self.touched.append(key)
-        result = self._student.get(key)
+        self.touched.append(call.key)
+        result = self._student.get(call.key)
         if result is None:
-            _fail(Msg("no_result_for", key=key))
+            _fail(Msg("no_result_for", key=call.key))
         if result.kind == "internal":  # the grader's own worker or protocol failed, not the learner's code
-            raise GraderFault(f"probe call {key}: {result.message}")
+            raise GraderFault(f"probe call {call.key}: {result.message}")
         if not result.ok:
-            _fail(describe_failure(result),
-                  cause=cause_of({"kind": result.kind, "message": result.message, "where": result.where}))
+            _fail(describe_failure(result), cause=cause_of(result.kind, result.message, result.where))
         return result
 
-    def has(self, key: str) -> bool:
-        """Whether ``key`` was probed in this run (the CUDA probes only with --device cuda)."""
-        return key in self._reference
+    def has(self, call: ProbeCall[Any]) -> bool:
+        """Whether ``call`` was made in this run (the CUDA calls only with --device cuda)."""
+        return call.key in self._reference
 
-    def student(self, key: str) -> dict:
-        return self._gate(key).data or {}
+    def student(self, call: ProbeCall[R]) -> R:
+        return _typed(call, self._gate(call).data)
 
-    def student_tensors(self, key: str) -> dict:
-        return self._gate(key).tensors
+    def student_tensors(self, call: ProbeCall[Any]) -> dict[str, NDArray[Any]]:
+        return self._gate(call).tensors
 
-    def reference(self, key: str) -> dict:
-        return self._reference[key].data or {}
+    def reference(self, call: ProbeCall[R]) -> R:
+        return _typed(call, self._reference[call.key].data)
 
-    def reference_tensors(self, key: str) -> dict:
-        return self._reference[key].tensors
+    def reference_tensors(self, call: ProbeCall[Any]) -> dict[str, NDArray[Any]]:
+        return self._reference[call.key].tensors
+
+
+def _typed(call: ProbeCall[R], data: object) -> R:
+    """``data`` as the result of ``call``'s probe; anything else is the grader's fault."""
+    if not isinstance(data, call.probe.result):
+        raise GraderFault(f"probe call {call.key}: a {type(data).__name__}, not a {call.probe.result.__name__}")
+    return data
 
 
 class GraderFault(RuntimeError):
     """A fault of the grader itself met while a check ran (its worker, the protocol): never the learner's."""
 
 
-def _fail(msg: Msg, cause: str | None = None):
-    exc = pytest.fail.Exception(msg.render("en"), pytrace=False)
-    exc.grader_msg = msg
-    exc.grader_cause = cause
+def _fail(msg: Msg | str, cause: str | None = None) -> NoReturn:
+    """Fail the check with ``msg`` (plain text where only the submission's words exist)."""
+    exc = pytest.fail.Exception(msg.render("en") if isinstance(msg, Msg) else msg, pytrace=False)
+    exc.grader_msg = msg if isinstance(msg, Msg) else None  # type: ignore[attr-defined]  # read by the plugin
+    exc.grader_cause = cause  # type: ignore[attr-defined]
     raise exc
 
 
-def describe_failure(result: CallResult):
+def describe_failure(result: CallResult) -> Msg | str:
     """What went wrong in a probe call, as a message (plain text where only the submission's words exist)."""
     if result.kind == "not_implemented":
         return Msg("not_implemented_detail", detail=stub_sentence(result.message))
-    text = Msg.from_dict(result.msg) or result.message
+    text = message_of(result.msg) or result.message
     if result.kind in ("timeout", "crash", "memory"):
         return text
     if result.where and result.kind != "load_error":

@@ -16,6 +16,7 @@ from grader.judge.faults import write_log
 from grader.judge.results import CheckResult, ExerciseResult, GradeResult
 from grader.judge.session import GraderPlugin, Status
 from grader.worker import guard
+from grader.worker.contract import learner_errors
 from grader.worker.handle import CallResult
 from vqa.course import stub_task
 
@@ -150,21 +151,6 @@ def attach_output(ex: ExerciseResult, calls: list[CallResult]) -> None:
         shown.output = exercise_output(calls)
 
 
-def _errors(value, found: list[dict]) -> list[dict]:
-    """Every nested {"error": {...}} description in a probe result."""
-    if isinstance(value, dict):
-        error = value.get("error")
-        if isinstance(error, dict) and "message" in error:
-            found.append(error)
-        for key, item in value.items():
-            if key != "error":
-                _errors(item, found)
-    elif isinstance(value, list):
-        for item in value:
-            _errors(item, found)
-    return found
-
-
 def summarise(ex: ExerciseResult, status: Status, calls: list[CallResult], lang: str) -> list[str]:
     """Say in one line why an exercise is not graded check by check (it cannot be loaded, imports the
     reference, or is still the stub); return the flags that raises."""
@@ -176,7 +162,7 @@ def summarise(ex: ExerciseResult, status: Status, calls: list[CallResult], lang:
         if not r.ok:
             errors.append({"kind": r.kind, "message": r.message})
         else:
-            _errors(r.data, errors)
+            errors.extend({"kind": e.kind, "message": e.message} for e in learner_errors(r.data))
     if not (ex.checks and not any(c.passed for c in ex.checks) and errors
             and all(e.get("kind") == "not_implemented" for e in errors)):
         return []

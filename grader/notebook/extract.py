@@ -42,7 +42,7 @@ def scan(nb, shown: str, notebook: str | os.PathLike = "") -> Extraction:
             continue
         write = parse_writefile(cell["source"])
         file = write and _module_file(write.filename)
-        if not file:
+        if write is None or not file:
             continue
         count, cell_id = count_lines(write.body), cell.get("id")
         if write.append and file in extraction.modules:

@@ -82,7 +82,7 @@ def module_problems(extraction: Extraction, exercise: str) -> list[Problem]:
 def _bound_names(tree: ast.AST) -> set[str]:
     """Names the module binds itself (imports, definitions, assignments): ``from IPython import get_ipython``
     makes get_ipython() fine in a module."""
-    names = set()
+    names: set[str] = set()
     for node in ast.walk(tree):
         if isinstance(node, (ast.Import, ast.ImportFrom)):
             names.update((alias.asname or alias.name).split(".")[0] for alias in node.names)

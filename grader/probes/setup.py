@@ -12,6 +12,8 @@ import torch
 
 from grader.probes import common
 from grader.probes.registry import probe
+from grader.worker import contract
+from grader.worker.contract import SetupResult
 
 N_TRAIN = 24
 N_TEST = 6
@@ -37,8 +39,8 @@ def _vary_test_folder(test_dir) -> None:
         (test_dir / name).write_bytes(content)
 
 
-@probe("setup", None)
-def setup(ctx):
+@probe(contract.SETUP, None)
+def setup(ctx) -> SetupResult:
     from peft import LoraConfig, get_peft_model
     from transformers import BlipForQuestionAnswering
     from vqa import data
@@ -89,4 +91,4 @@ def setup(ctx):
     saved_processor.image_processor.image_std = [0.2, 0.3, 0.4]
     saved_processor.save_pretrained(art / common.PREDICT_MODEL)
     (art / "fixtures.json").write_text(json.dumps({"n_train": N_TRAIN, "n_test": N_TEST}))
-    return {"artifacts": str(art)}
+    return SetupResult(artifacts=str(art))

@@ -6,6 +6,8 @@ dataset.py or lora.py costs nothing here.
 
 from __future__ import annotations
 
+import dataclasses
+
 import torch
 from torch.optim.optimizer import register_optimizer_step_pre_hook
 
@@ -13,6 +15,9 @@ from grader.probes import common
 from grader.probes.common import ForwardSpy, SpyScaler, attempt
 from grader.probes.plain import to_plain
 from grader.probes.registry import probe
+from grader.worker import contract
+from grader.worker.contract import (CudaRun, EvaluateResult, FitResult, OneEpochResult, OptimizerCounts,
+                                    OptimizerUse, ScalerCalls, Step)
 
 FIT_EPOCHS = 4
 FIT_LR = 3e-2
@@ -65,7 +70,7 @@ class _StepAudit:
         self.params = list(params)
         self.expected = None
         self.forwards = 0
-        self.steps: list[dict] = []
+        self.steps: list[Step] = []
         self._handles = [common.inner_blip(model).register_forward_hook(self._post, with_kwargs=True),
                          optimizer.register_step_pre_hook(self._pre_step)]
 
@@ -84,12 +89,12 @@ class _StepAudit:
 
     def _pre_step(self, optimizer, args, kwargs):
         have = self._flat([p.grad for p in self.params])
-        step = {"forward": self.forwards, "norm": float(have.norm())}
+        step = Step(forward=self.forwards, norm=float(have.norm()))
         if self.expected is not None:
             size = float(self.expected @ self.expected)
             scale = float(have @ self.expected) / size if size else 0.0
-            step["scale"] = scale
-            step["residual"] = float((have - scale * self.expected).norm()) / size ** 0.5 if size else None
+            residual = float((have - scale * self.expected).norm()) / size ** 0.5 if size else None
+            step = dataclasses.replace(step, scale=scale, residual=residual)
         self.steps.append(step)
 
     def remove(self):
@@ -104,12 +109,12 @@ def _device(name):
     return torch.device(name), None
 
 
-@probe("train.one_epoch", "train")
-def one_epoch(ctx, amp=False, device="cpu"):
+@probe(contract.TRAIN_ONE_EPOCH, "train")
+def one_epoch(ctx, amp=False, device="cpu") -> OneEpochResult:
     on_cuda = device == "cuda"
     device, why = _device(device)
     if device is None:
-        return {"cuda": False, "reason": why}
+        return OneEpochResult(cuda=CudaRun(available=False, reason=why))
     module = ctx.impl("train")
     model = common.init_model(ctx).to(device)
     loader = common.loader(ctx, common.TRAIN_ITEMS)
@@ -133,23 +138,22 @@ def one_epoch(ctx, amp=False, device="cpu"):
     spy.remove()
     if audit is not None:
         audit.remove()
-    out = {
-        "returned": to_plain(value) if ok else None,
-        "error": None if ok else value,
-        "calls": spy.calls,
-        "steps": audit.steps if audit is not None else None,
-        "counts": counter.counts,
-        "scaler": scaler.counts if scaler else None,
-        "frozen_changed": common.changed(before, model, frozen)[:20],
-        "batches": len(loader),
-    }
-    if on_cuda:
-        out.update({"cuda": True, "device": device.type, "amp_dtype": "float16" if amp else None})
-    return out
+    return OneEpochResult(
+        returned=to_plain(value) if ok else None,
+        error=None if ok else value,
+        calls=spy.calls,
+        steps=audit.steps if audit is not None else None,
+        counts=OptimizerCounts(**counter.counts),
+        scaler=scaler.used() if scaler else None,
+        frozen_changed=common.changed(before, model, frozen)[:20],
+        batches=len(loader),
+        amp_dtype=str(kwargs["amp_dtype"]).replace("torch.", "") if amp else None,
+        cuda=CudaRun(available=True, device=device.type) if on_cuda else None,
+    )
 
 
-@probe("train.evaluate", "train")
-def evaluate(ctx, amp=False):
+@probe(contract.TRAIN_EVALUATE, "train")
+def evaluate(ctx, amp=False) -> EvaluateResult:
     module = ctx.impl("train")
     model = common.init_model(ctx)
     model.train()  # evaluate must switch to eval mode itself
@@ -161,14 +165,14 @@ def evaluate(ctx, amp=False):
     ok, value = attempt(lambda: module.evaluate(model, loader, torch.device("cpu"), **kwargs), ctx)
     spy.remove()
     grads = [name for name, p in model.named_parameters() if p.grad is not None]
-    return {
-        "returned": to_plain(value) if ok else None,
-        "error": None if ok else value,
-        "calls": spy.calls,
-        "changed": common.changed(before, model)[:20],
-        "grads": grads[:20],
-        "batches": len(loader),
-    }
+    return EvaluateResult(
+        returned=to_plain(value) if ok else None,
+        error=None if ok else value,
+        calls=spy.calls,
+        changed=common.changed(before, model)[:20],
+        grads=grads[:20],
+        batches=len(loader),
+    )
 
 
 class _EpochLoader(torch.utils.data.DataLoader):
@@ -201,14 +205,14 @@ def _adapter_name(name: str) -> str:
     return name.replace(".default.", ".")
 
 
-@probe("train.fit", "train")
-def fit(ctx, device="cpu"):
+@probe(contract.TRAIN_FIT, "train")
+def fit(ctx, device="cpu") -> FitResult | tuple[FitResult, dict]:
     from safetensors.torch import load_file
 
     on_cuda = device == "cuda"
     device, why = _device(device)
     if device is None:
-        return {"cuda": False, "reason": why}
+        return FitResult(cuda=CudaRun(available=False, reason=why))
     module = ctx.impl("train")
     model = common.init_model(ctx).to(device)
     train_loader = common.loader(ctx, common.TRAIN_ITEMS)
@@ -227,7 +231,7 @@ def fit(ctx, device="cpu"):
     frozen = {name for name, p in model.named_parameters() if not p.requires_grad}
     trainable_ids = {id(p) for p in model.parameters() if p.requires_grad}
     before = common.snapshot(model)
-    optimizers = {}
+    optimizers: dict[int, dict] = {}  # by id: what each optimizer that stepped was, and did
 
     def step_hook(optimizer, args, kwargs):
         info = optimizers.setdefault(id(optimizer), {
@@ -264,22 +268,15 @@ def fit(ctx, device="cpu"):
     if adapter.is_file():
         for key, tensor in load_file(str(adapter)).items():
             tensors[f"saved.{key}"] = tensor.float()
-    out = {
-        "returned": to_plain(value) if ok else None,
-        "error": None if ok else value,
-        "optimizers": list(optimizers.values()),
-        "saves": len(saves),
-        "save_stages": saves,
-        "saved_files": saved_files,
-        "frozen_changed": common.changed(before, model, frozen)[:20],
-        "autocast_calls": sum(1 for c in spy.calls if c["autocast"]),
-        "mask_missing_calls": sum(1 for c in spy.calls if not c["attention_mask"]),
-        "forward_calls": len(spy.calls),
-        "losses": [{"stage": c["stage"], "training": c["training"], "loss": c["loss"]} for c in spy.calls],
-        "valid_passes": valid_loader.passes,
-        "settings": {"epochs": FIT_EPOCHS, "lr": FIT_LR, "gamma": FIT_GAMMA},
-    }
-    if on_cuda:
-        out.update({"cuda": True, "device": device.type, "calls": spy.calls,
-                    "grad_scaler": {**scalers.counts, "created": scalers.created}})
-    return out, tensors
+    return FitResult(
+        returned=to_plain(value) if ok else None,
+        error=None if ok else value,
+        optimizers=[OptimizerUse(**info) for info in optimizers.values()],
+        save_stages=saves,
+        saved_files=saved_files,
+        frozen_changed=common.changed(before, model, frozen)[:20],
+        calls=spy.calls,
+        grad_scaler=ScalerCalls(**scalers.counts),
+        grad_scalers_created=scalers.created,
+        cuda=CudaRun(available=True, device=device.type) if on_cuda else None,
+    ), tensors

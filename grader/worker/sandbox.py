@@ -9,6 +9,7 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 from vqa import course
@@ -72,8 +73,8 @@ def python_paths() -> list[str]:
     return sorted(found)
 
 
-def prefix(mode: str, writable: list[str], readable: list[str] = (), hidden: list[str] = (),
-           devices: list[str] = ()) -> list[str]:
+def prefix(mode: str, writable: Sequence[str], readable: Sequence[str] = (), hidden: Sequence[str] = (),
+           devices: Sequence[str] = ()) -> list[str]:
     """The command prefix that runs a program in the sandbox (empty for ``none``).
 
     The system is visible read-only, ``/tmp`` is a private empty tmpfs (but for the Python installation and

@@ -51,7 +51,7 @@ def test_a_check_that_raises_is_a_grader_error(grader, tmp_path, monkeypatch):
     shutil.copytree(session.CHECKS_DIR, planted, ignore=shutil.ignore_patterns("__pycache__"))
     lora = planted / "test_lora.py"
     text = lora.read_text(encoding="utf-8")
-    anchor = "def test_no_bias_training(probes):\n"
+    anchor = "def test_no_bias_training(probes: Probes) -> None:\n"
     assert text.count(anchor) == 1
     lora.write_text(text.replace(anchor, anchor + "    {}['no such key']\n"), encoding="utf-8")
     monkeypatch.setattr(session, "CHECKS_DIR", planted)

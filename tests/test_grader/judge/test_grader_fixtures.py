@@ -24,7 +24,7 @@ def test_fit_save_pattern_is_fixed_by_design(reference):
     less between epochs than the offsets' gaps, so the reference saves at epochs 1 and 2 only, anywhere."""
     from grader.probes.train import FIT_VALID_OFFSETS
 
-    history = reference.results["train.fit"].data["returned"]
+    history = reference.results["train.fit"].data.returned
     assert [row["saved"] for row in history] == [True, True, False, False]
     true = [row["valid_loss"] - offset for row, offset in zip(history, FIT_VALID_OFFSETS)]
     drift = max(true) - min(true)
@@ -39,11 +39,11 @@ def test_reference_steps_hold_exactly_their_batch_gradient(reference):
     gradients left from an earlier step or a second backward give (a share near 1, a scale of 2)."""
     from grader.checks.test_train import STEP_RESIDUAL
 
-    steps = reference.results["train.one_epoch"].data["steps"]
-    assert len(steps) == reference.results["train.one_epoch"].data["batches"]
-    for step in steps:
-        assert step["norm"] > 0  # LoRA starts with B != 0: every step has a gradient to take
-        assert abs(step["scale"] - 1.0) < 1e-9 and step["residual"] < STEP_RESIDUAL / 1000, step
+    one_epoch = reference.results["train.one_epoch"].data
+    assert len(one_epoch.steps) == one_epoch.batches
+    for step in one_epoch.steps:
+        assert step.norm > 0  # LoRA starts with B != 0: every step has a gradient to take
+        assert abs(step.scale - 1.0) < 1e-9 and step.residual < STEP_RESIDUAL / 1000, step
 
 
 def test_predict_fixture_answers_depend_on_adapter_processor_and_padding(reference):

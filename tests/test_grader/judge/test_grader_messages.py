@@ -16,12 +16,12 @@ GRADER = Path(__file__).resolve().parents[3] / "grader"
 SOURCES = sorted([*GRADER.glob("checks/*.py"), *GRADER.glob("probes/*.py"),
                   *(GRADER / name for name in ("judge/grade.py", "judge/session.py", "worker/handle.py", "cli.py",
                                                 "judge/messages.py"))])
-MESSAGE_CALLS = {"fail", "expect", "skip", "Msg", "_fail", "message"}
+MESSAGE_CALLS = {"fail", "expect", "skip", "Msg", "_fail", "message", "MessageData", "ProbeError"}
 
 
 def keys_used() -> dict[str, str]:
-    """Message keys written in the code: first string argument of fail/expect/skip/Msg/message, and the
-    "key" of {"key": ..., "fields": ...} dicts (what the worker sends)."""
+    """Message keys written in the code: first string argument of fail/expect/skip/Msg/message, of MessageData
+    and ProbeError (what the worker sends), and the "key" of {"key": ..., "fields": ...} dicts."""
     found = {}
     for path in SOURCES:
         tree = ast.parse(path.read_text(encoding="utf-8"))

@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from grader.worker import sandbox
 from grader.judge.grade import Grader
+from grader.worker import sandbox
+from grader.worker.contract import SelftestResult
 from grader.worker.handle import Zygote
 from mutants import copy_impl
 from vqa import course
@@ -221,7 +222,7 @@ def selftest(mode="ok"):
 
         c = child()
         ok = c.call({"op": "probe", "probe": "selftest.lora", "args": {}}, timeout=20)
-        assert ok.ok and ok.data == {"value": 42} and ok.output == "hello\n"
+        assert ok.ok and ok.data == SelftestResult(value=42) and ok.output == "hello\n"
         ex = c.call({"op": "probe", "probe": "selftest.lora", "args": {"mode": "exit"}}, timeout=20)
         assert ex.kind == "exit" and not c.dead  # SystemExit is caught: the child lives on
         assert c.call({"op": "probe", "probe": "selftest.lora", "args": {"mode": "child"}}, timeout=20).ok
@@ -289,7 +290,7 @@ def selftest():
     finally:
         zygote.close()
     assert r.ok, r.message
-    return r.data["value"], outside
+    return r.data.value, outside
 
 
 @pytest.mark.skipif(not BWRAP_OK, reason=f"bubblewrap unusable here: {BWRAP_WHY}")
