@@ -38,7 +38,7 @@ class CheckReport:
     """What one ``check()`` found: the grade (``result``) or why the grader could not run (``error``)."""
 
     result: GradeResult | None
-    lang: str = "en"
+    lang: str = messages.DEFAULT_LANG
     error: str = ""
     exercise: str | None = None
     usage: bool = False  # the error is about what was passed (no such folder, a broken notebook), said as it is
@@ -172,8 +172,12 @@ def _grade_served(folder: str, exercise: str | None, lang: str, timeout: float |
         return CheckReport(None, lang, f"grading took longer than {timeout:g} s", exercise)
     if reply is None:
         return None
-    if reply.status in (protocol.USAGE, protocol.GRADER):  # the grader's own one-line message
-        return CheckReport(None, lang, reply.message, exercise, usage=reply.status == protocol.USAGE)
+    if reply.status in (protocol.USAGE, protocol.NOTEBOOK, protocol.GRADER):  # the grader's own one-line message
+        return CheckReport(None, lang, reply.message, exercise, usage=reply.status != protocol.GRADER)
+    if reply.status == protocol.FAULT:  # the grader's own bug: said as `grade` says it, with the log to send
+        error = messages.message("grader_error_exit", lang, error=reply.message, log=reply.log)
+        return CheckReport(None, lang, error, exercise)
+    assert reply.result is not None  # an ok reply carries the result (protocol.decode checks it)
     return CheckReport(not_written(GradeResult.from_dict(reply.result), folder), lang, "", exercise)
 
 
@@ -193,7 +197,8 @@ def _grade_process(folder: str, exercise: str | None, lang: str, timeout: float 
                                   timeout=timeout)
         except subprocess.TimeoutExpired:
             return CheckReport(None, lang, f"grading took longer than {timeout:g} s", exercise)
-        if proc.returncode in (0, 1) and out.is_file():
+        # 3 with a result: the grader could not judge some check (those checks say so, with the log to send)
+        if proc.returncode in (0, 1, EXIT_GRADER) and out.is_file():
             try:
                 result = GradeResult.from_dict(json.loads(out.read_text(encoding="utf-8")))
             except (OSError, ValueError) as exc:
@@ -245,10 +250,10 @@ def check(exercise: str | None = None, folder: str | os.PathLike = ".", lang: st
           timeout: float | None = None, show: bool = True) -> CheckReport:
     """Grade the ``%%writefile`` modules in ``folder`` (one exercise, or all four) and show the result.
 
-    ``lang``: "en" or "vi" (default: ``$GRADER_LANG``, else "en"). ``folder`` may also be a ``.ipynb``.
+    ``lang``: "en" or "vi" (default: ``$GRADER_LANG``, else English). ``folder`` may also be a ``.ipynb``.
     Returns the :class:`CheckReport` (``score``, ``max_score``, ``checks``); the learner's code runs in the
     grader's own process, not in this kernel."""
-    lang = lang or os.environ.get(LANG_ENV) or "en"
+    lang = lang or os.environ.get(LANG_ENV) or messages.DEFAULT_LANG
     if lang not in messages.LANGS:
         raise ValueError(f"lang={lang!r}: choose one of {', '.join(messages.LANGS)}")
     if exercise is not None and exercise not in EXERCISES:

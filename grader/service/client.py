@@ -28,12 +28,13 @@ from grader.worker.protocol import ChannelClosed
 
 START_WAIT = 30.0  # seconds a new service may take to listen (it waits for a previous one to end first)
 ATTEMPTS = 4  # a stale service replaced, one that was ending or died during the request: then give up
-OFF_VAR = "GRADER_NO_SERVICE"  # set (to anything but "" or "0"): grade without a service, as --no-service
+OFF_VAR = "GRADER_NO_SERVICE"  # 1, true, yes or on: grade without a service, as `grade --no-service`
+OFF_VALUES = ("1", "true", "t", "yes", "y", "on")  # the values click reads as true for the flag
 
 
 def disabled() -> bool:
-    """Whether ``$GRADER_NO_SERVICE`` asks to grade without a service."""
-    return os.environ.get(OFF_VAR, "") not in ("", "0")
+    """Whether ``$GRADER_NO_SERVICE`` asks to grade without a service (read as ``grade`` reads its flag)."""
+    return os.environ.get(OFF_VAR, "").strip().lower() in OFF_VALUES
 
 
 def settings(*, sandbox: str = "auto", device: str = "cpu", timeout: float = limits.CALL_TIMEOUT,

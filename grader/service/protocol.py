@@ -22,19 +22,22 @@ from pathlib import Path
 from grader.worker import limits
 from grader.worker import protocol as framing
 
-PROTOCOL = 1
+PROTOCOL = 2
+Json = typing.Any  # a value json.loads gives
 PACKAGE_ROOT = Path(__file__).resolve().parents[2]
-SOURCE_FOLDERS = ("grader", "vqa")
+SOURCE_FOLDERS = ("grader", "vqa", "catalog")
 SOURCE_SUFFIXES = (".py", ".toml", ".j2")
 
 # reply statuses
 OK = "ok"  # graded: ``result`` holds the GradeResult's dict
-USAGE = "usage"  # what was passed cannot be graded (no such folder, a broken notebook): ``message`` says why
+USAGE = "usage"  # what was passed cannot be graded (no such folder, settings this machine lacks): ``message``
+NOTEBOOK = "notebook"  # the notebook cannot be read: ``message`` says why, in the request's language
 GRADER = "grader"  # the grader itself cannot run here (no worker, a failing reference): ``message`` says why
+FAULT = "fault"  # the grader failed on this submission (its own bug, not the learner's): ``message``, ``log``
 STALE = "stale"  # the service runs another grader or other settings than the client's: it is exiting
 REFUSED = "refused"  # wrong token or protocol: nothing was graded
 ERROR = "error"  # the service failed on this request (its log says how): the client grades without it
-STATUSES = (OK, USAGE, GRADER, STALE, REFUSED, ERROR)
+STATUSES = (OK, USAGE, NOTEBOOK, GRADER, FAULT, STALE, REFUSED, ERROR)
 
 
 class MessageError(ValueError):
@@ -69,6 +72,8 @@ class ServiceInfo:
 
 @dataclass(frozen=True)
 class GradeRequest:
+    """One grading asked of the service, as ``grade PATH`` would grade it with ``settings``."""
+
     token: str
     fingerprint: str  # the client's grader.judge.reference.fingerprint()
     source: str  # the client's source_stamp()
@@ -82,17 +87,21 @@ class GradeRequest:
 
 @dataclass(frozen=True)
 class GradeReply:
+    """The service's answer: a status of STATUSES; with ``ok`` the GradeResult's dict (``to_dict``)."""
+
     status: str
-    result: dict | None = None
+    result: dict[str, Json] | None = None
     message: str = ""
+    log: str = ""  # with ``fault``: the file that holds the grader's traceback, for the learner to send
     service: ServiceInfo | None = None
     protocol: int = PROTOCOL
 
 
 Message = typing.Union[GradeRequest, GradeReply]
+M = typing.TypeVar("M", GradeRequest, GradeReply)
 
 
-def _decode(kind, value, where: str):
+def _decode(kind: typing.Any, value: Json, where: str) -> typing.Any:
     """``value`` (parsed JSON) as the annotated type ``kind``; MessageError when it is not one."""
     origin = typing.get_origin(kind)
     if origin is typing.Union or type(kind).__name__ == "UnionType":
@@ -115,7 +124,7 @@ def _decode(kind, value, where: str):
     return value
 
 
-def _from_dict(cls, data, where: str):
+def _from_dict(cls: typing.Any, data: Json, where: str) -> typing.Any:
     if not isinstance(data, dict):
         raise MessageError(f"{where}: expected an object")
     hints = typing.get_type_hints(cls)
@@ -128,25 +137,32 @@ def _from_dict(cls, data, where: str):
     return cls(**values)
 
 
-def encode(message: Message) -> dict:
+def encode(message: Message) -> dict[str, Json]:
     """The message as plain JSON data, with its type's name."""
     return {"type": type(message).__name__, **dataclasses.asdict(message)}
 
 
-def decode(data: dict, expected: type) -> Message:
+def decode(data: Json, expected: type[M]) -> M:
     """A message of type ``expected`` from plain JSON data; MessageError for anything else (another version too)."""
     if not isinstance(data, dict) or data.get("type") != expected.__name__:
         raise MessageError(f"expected a {expected.__name__}")
     if data.get("protocol") != PROTOCOL:
         raise VersionError(f"protocol version {data.get('protocol')!r}, expected {PROTOCOL}")
-    return _from_dict(expected, {k: v for k, v in data.items() if k != "type"}, expected.__name__)
+    message: M = _from_dict(expected, {k: v for k, v in data.items() if k != "type"}, expected.__name__)
+    if isinstance(message, GradeReply):
+        if message.status not in STATUSES:
+            raise MessageError(f"GradeReply.status: unknown status {message.status!r}")
+        if message.status == OK and message.result is None:
+            raise MessageError("GradeReply: an ok reply without a result")
+    return message
 
 
 def send(sock: socket.socket, message: Message) -> None:
+    """Send one message (a frame of the worker's channel: a JSON header, no blob)."""
     framing.send(sock, encode(message))
 
 
-def receive(sock: socket.socket, expected: type) -> Message:
+def receive(sock: socket.socket, expected: type[M]) -> M:
     """The next message (MessageError for a bad one; framing.ChannelClosed when the other side went away)."""
     try:
         header, _blob = framing.recv(sock)
@@ -170,7 +186,3 @@ def source_stamp(root: Path = PACKAGE_ROOT) -> str:
                         continue
                     parts.append(f"{os.path.join(base, name)}:{stat.st_size}:{stat.st_mtime_ns}")
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:20]
-
-
-__all__ = ["PROTOCOL", "Settings", "ServiceInfo", "GradeRequest", "GradeReply", "MessageError", "VersionError", "encode", "decode",
-           "send", "receive", "source_stamp", "STATUSES"]

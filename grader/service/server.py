@@ -27,11 +27,16 @@ import sys
 import time
 import traceback
 from pathlib import Path
+from types import FrameType
+from typing import TYPE_CHECKING
 
 from grader.service import owner as owner_mod
 from grader.service import protocol
 from grader.service.owner import Owner, ServicePaths
 from grader.worker.protocol import ChannelClosed
+
+if TYPE_CHECKING:
+    from grader.judge.grade import Grader
 
 POLL = 0.5  # seconds between looks at the owner and the idle time
 READ_TIMEOUT = 10.0  # a client that connects has this long to send its request
@@ -128,7 +133,7 @@ class Service:
         self.settings = settings
         self.paths = paths
         self.token = ""
-        self.grader = None
+        self.grader: Grader | None = None
         self.start_error: str | None = None  # the grader could not be built with these settings (a usage error)
         self.grades = 0
         self.stopping = False
@@ -224,14 +229,16 @@ class Service:
 
     def _grade(self, request: protocol.GradeRequest) -> protocol.GradeReply:
         from grader.cli import grade_checked
+        from grader.judge.faults import GraderError
         from grader.judge.grade import UsageError
-        from grader.judge.reference import ReferenceError as ReferenceFailure
-        from grader.notebook.extract import NotebookError
+        from grader.judge.reference import ReferenceFailure
+        from grader.notebook.reading import NotebookError
         from grader.worker.handle import WorkerStartError
 
         if self.start_error is not None:  # these settings cannot grade here: say so once, and make way
             self.stopping = True
             return protocol.GradeReply(protocol.USAGE, message=self.start_error, service=self.info())
+        assert self.grader is not None  # built by start_grader when there is no start_error
         try:
             os.chdir(request.cwd)  # relative paths, and the paths messages show, as the client sees them
             self.grader.lang = request.lang
@@ -239,9 +246,11 @@ class Service:
         except UsageError as exc:
             return protocol.GradeReply(protocol.USAGE, message=str(exc), service=self.info())
         except NotebookError as exc:
-            return protocol.GradeReply(protocol.USAGE, message=exc.text(request.lang), service=self.info())
+            return protocol.GradeReply(protocol.NOTEBOOK, message=exc.text(request.lang), service=self.info())
         except (WorkerStartError, ReferenceFailure) as exc:  # the grader's environment, not the submission
             return protocol.GradeReply(protocol.GRADER, message=str(exc), service=self.info())
+        except GraderError as exc:  # the grader's own bug on this submission: the client tells it as grade does
+            return protocol.GradeReply(protocol.FAULT, message=str(exc), log=str(exc.log), service=self.info())
         except Exception:  # noqa: BLE001 - logged; the client then grades without the service
             _log(f"grading {request.path} failed:\n{traceback.format_exc()}")
             return protocol.GradeReply(protocol.ERROR, message="the service failed on this request (see its log)",
@@ -252,9 +261,9 @@ class Service:
         return protocol.GradeReply(protocol.OK, result=result.to_dict(), service=self.info())
 
     def info(self) -> protocol.ServiceInfo:
-        worker = self.grader.worker if self.grader is not None else {"pid": None, "starts": 0}
-        return protocol.ServiceInfo(pid=os.getpid(), zygote_pid=worker["pid"], grades=self.grades,
-                                    zygote_starts=worker["starts"])
+        grader = self.grader
+        return protocol.ServiceInfo(pid=os.getpid(), zygote_pid=grader.worker_pid if grader else None,
+                                    grades=self.grades, zygote_starts=grader.worker_starts if grader else 0)
 
     def close(self) -> None:
         if self.grader is not None:
@@ -297,7 +306,7 @@ def run(owner: Owner, settings: protocol.Settings, ready_fd: int | None = None) 
     return 0
 
 
-def _stop(signum, frame):
+def _stop(signum: int, frame: FrameType | None) -> None:
     raise SystemExit(0)
 
 

@@ -1,4 +1,5 @@
-"""Running a plan of probe calls on one implementation, surviving crashes and timeouts."""
+"""Running a plan of probe calls on one implementation in the worker's children, surviving crashes and
+timeouts (judge side: it drives the worker through :mod:`grader.worker.handle`)."""
 
 from __future__ import annotations
 
@@ -6,9 +7,11 @@ import os
 import shutil
 import threading
 from pathlib import Path
+from typing import Any
 
+from grader.judge.plan import cost
+from grader.worker.contract import ProbeCall
 from grader.worker.handle import CallResult, Child, Zygote
-from grader.judge.plan import ProbeCall
 
 COPY_MAX_FILES = 200
 COPY_MAX_BYTES = 5 * 1024 * 1024
@@ -38,7 +41,7 @@ def copy_submission(src: Path, dst: Path) -> Path:
     return dst
 
 
-def split_lanes(calls: list[ProbeCall], lanes: int) -> list[list[ProbeCall]]:
+def split_lanes(calls: list[ProbeCall[Any]], lanes: int) -> list[list[ProbeCall[Any]]]:
     """Share ``calls`` among ``lanes`` children by their estimated cost, the same way on every run: whole
     exercises, heaviest first, each to the lane with the least work so far (a child then runs the code of
     these exercises only); the calls of a single exercise are shared out one by one. Each lane keeps the
@@ -49,11 +52,11 @@ def split_lanes(calls: list[ProbeCall], lanes: int) -> list[list[ProbeCall]]:
     else:
         units = [[c] for c in calls]
     work = [0.0] * max(1, lanes)
-    chosen: list[list[ProbeCall]] = [[] for _ in work]
-    for unit in sorted(units, key=lambda u: -sum(c.cost for c in u)):  # stable: ties keep the plan's order
+    chosen: list[list[ProbeCall[Any]]] = [[] for _ in work]
+    for unit in sorted(units, key=lambda u: -sum(map(cost, u))):  # stable: ties keep the plan's order
         lane = work.index(min(work))
         chosen[lane] += unit
-        work[lane] += sum(c.cost for c in unit)
+        work[lane] += sum(map(cost, unit))
     position = {c.key: n for n, c in enumerate(calls)}
     return [sorted(lane, key=lambda c: position[c.key]) for lane in chosen if lane]
 
@@ -76,7 +79,7 @@ class ProbeRunner:
             self.zygote.restart()
             return self.zygote.spawn(config, output_limit=self.output_limit)
 
-    def run(self, calls: list[ProbeCall], config: dict, lanes: int = 2) -> dict[str, CallResult]:
+    def run(self, calls: list[ProbeCall[Any]], config: dict, lanes: int = 2) -> dict[str, CallResult]:
         """Run ``calls``; with two lanes, two children share the work (about equal halves, see
         :func:`split_lanes`), in parallel.
 
@@ -112,7 +115,8 @@ class ProbeRunner:
             merged.update(part)
         return {call.key: merged[call.key] for call in ordered}
 
-    def _run_lane(self, calls: list[ProbeCall], config: dict, memory_mb: int | None = None) -> dict[str, CallResult]:
+    def _run_lane(self, calls: list[ProbeCall[Any]], config: dict,
+                  memory_mb: int | None = None) -> dict[str, CallResult]:
         config = {**config, "memory_mb": self.memory_mb if memory_mb is None else memory_mb}
         results: dict[str, CallResult] = {}
         child: Child | None = None
@@ -126,7 +130,7 @@ class ProbeRunner:
                     if child is not None:
                         self.restarts += 1
                     child = self._spawn(config)
-                result = child.call({"op": "probe", "probe": call.probe, "args": call.args}, self.timeout)
+                result = child.call({"op": "probe", "probe": call.probe.name, "args": call.args}, self.timeout)
                 results[call.key] = result
                 if result.kind == "load_error":
                     load_failed[call.exercise] = result
