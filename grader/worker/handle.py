@@ -10,6 +10,7 @@ import io
 import json
 import logging
 import os
+import queue
 import selectors
 import signal
 import socket
@@ -19,7 +20,8 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -99,6 +101,40 @@ def base_env(extra: dict | None = None) -> dict:
     return env
 
 
+class _Launcher:
+    """Starts processes from a thread that lasts as long as this process. A zygote dies with the *thread* that
+    started it (its PR_SET_PDEATHSIG and bubblewrap's --die-with-parent follow the thread, not the process):
+    one restarted from a lane's thread would be killed as soon as that lane's grading ended."""
+
+    def __init__(self) -> None:
+        self._jobs: queue.Queue[tuple[Callable[[], subprocess.Popen], Future[subprocess.Popen]]] = queue.Queue()
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+
+    def popen(self, start: Callable[[], subprocess.Popen]) -> subprocess.Popen:
+        """``start()`` (which makes the Popen) on the main thread, or else on the launcher's own thread."""
+        if threading.current_thread() is threading.main_thread():
+            return start()
+        with self._lock:
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._serve, name="zygote-launcher", daemon=True)
+                self._thread.start()
+        done: Future[subprocess.Popen] = Future()
+        self._jobs.put((start, done))
+        return done.result()
+
+    def _serve(self) -> None:
+        while True:
+            start, done = self._jobs.get()
+            try:
+                done.set_result(start())
+            except BaseException as exc:  # noqa: BLE001 - handed to the caller, which raises it
+                done.set_exception(exc)
+
+
+_launcher = _Launcher()
+
+
 class Zygote:
     """A pre-imported worker parent that forks children on request."""
 
@@ -141,9 +177,10 @@ class Zygote:
             cmd += ["--fixtures", self.fixtures]
         log = open(self.log_path, "wb") if self.log_path else None
         try:
-            self.proc = subprocess.Popen(cmd, pass_fds=[theirs.fileno()], start_new_session=True, cwd=self.cwd,
-                                         env=self.env, stdin=subprocess.DEVNULL, stderr=subprocess.STDOUT,
-                                         stdout=log if log is not None else subprocess.DEVNULL)
+            out = log if log is not None else subprocess.DEVNULL
+            self.proc = _launcher.popen(lambda: subprocess.Popen(
+                cmd, pass_fds=[theirs.fileno()], start_new_session=True, cwd=self.cwd, env=self.env,
+                stdin=subprocess.DEVNULL, stderr=subprocess.STDOUT, stdout=out))
         finally:
             theirs.close()
             if log is not None:

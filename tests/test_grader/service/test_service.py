@@ -165,6 +165,8 @@ def test_hostile_submissions_cost_their_own_checks_and_the_service_goes_on(kerne
     after = kernel.check(SOLUTIONS)
     assert result_of(after).score == 100
     assert after.service.pid == first.service.pid and after.service.zygote_starts == 2
+    # the new worker outlives the grading that started it (it is not tied to that grading's threads)
+    assert kernel.check(SOLUTIONS, ["lora"]).service.zygote_starts == 2
 
 
 def test_two_owners_get_two_services_and_each_ends_with_its_owner(kernel):
