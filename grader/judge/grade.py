@@ -13,7 +13,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from grader.judge import faults, messages, verdicts
+from grader.judge import faults, messages
 from grader.judge import plan as plan_mod
 from grader.judge.lanes import ProbeRunner, copy_submission
 from grader.judge.reference import ReferenceStore, versions, vqa_env
@@ -204,7 +204,9 @@ class Grader:
     def _judge(self, folder: Path, exercises: list[str], student: dict[str, CallResult],
                reference: dict[str, CallResult]) -> GradeResult:
         """The checks run on the probes' results, and the verdicts the learner reads."""
-        # pytest is imported here, not with this module: `grade` that a warm service answers never runs the checks
+        # pytest (with the checks and the verdicts) is imported here, not with this module: `grade` that a warm
+        # service answers never runs the checks itself
+        from grader.judge import verdicts
         from grader.judge.session import GraderPlugin, ProbeStore, run_checks
 
         lang = self.lang
