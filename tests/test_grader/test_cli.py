@@ -28,7 +28,8 @@ def test_help_lists_only_the_learners_options():
     result = CliRunner().invoke(main, ["--help"], prog_name="grade")
     assert result.exit_code == 0
     assert option_names(result.output) == GRADING | {"--verbose", "--watch", "--json", "--gradescope", "--junit",
-                                                     "--help"}
+                                                     "--no-service", "--help"}
+    assert "[env var: GRADER_NO_SERVICE]" in result.output
     assert "--batch" not in result.output and "bundle" not in result.output
     assert "Instructors grading a whole class: see grader --help." in result.output
     assert "--device [cpu|cuda]" in result.output
