@@ -38,7 +38,7 @@ def disabled() -> bool:
 
 
 def settings(*, sandbox: str = "auto", device: str = "cpu", timeout: float = limits.CALL_TIMEOUT,
-             memory_mb: int = limits.MEMORY_MB, cache_dir: str | os.PathLike | None = None) -> protocol.Settings:
+             memory_mb: int = limits.MEMORY_MB, cache_dir: str | os.PathLike[str] | None = None) -> protocol.Settings:
     """The settings a grader is built with, the cache folder resolved as the judge would resolve it here."""
     from grader.judge.reference import default_cache_dir
 
@@ -46,7 +46,7 @@ def settings(*, sandbox: str = "auto", device: str = "cpu", timeout: float = lim
                              cache_dir=str(Path(cache_dir) if cache_dir else default_cache_dir()))
 
 
-def grade(path: str | os.PathLike, exercises: Sequence[str] | None = None, *, lang: str,
+def grade(path: str | os.PathLike[str], exercises: Sequence[str] | None = None, *, lang: str,
           settings: protocol.Settings, owner: Owner, timeout: float | None = None) -> protocol.GradeReply | None:
     """Grade ``path`` (a folder or a notebook, as ``grade PATH`` takes it) in ``owner``'s service.
 
