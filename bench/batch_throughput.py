@@ -35,7 +35,9 @@ def make_submissions(root: Path, n: int) -> list[Path]:
     for i in range(n):
         kind = KINDS[i % len(KINDS)]
         folder = root / f"s{i:02d}_{kind}"
-        shutil.copytree(REPO / "solutions", folder, ignore=shutil.ignore_patterns("__pycache__", "__init__.py"))
+        shutil.copytree(
+            REPO / "solutions", folder, ignore=shutil.ignore_patterns("__pycache__", "__init__.py")
+        )
         if kind in MUTATIONS:
             name, old, new = MUTATIONS[kind]
             text = (folder / name).read_text()
@@ -72,7 +74,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=20, help="number of submissions (default 20)")
     parser.add_argument("--jobs", type=int, default=2, help="batch --jobs (default 2)")
-    parser.add_argument("--keep", type=Path, default=None, help="keep the submissions and results here")
+    parser.add_argument(
+        "--keep", type=Path, default=None, help="keep the submissions and results here"
+    )
     args = parser.parse_args(argv)
     work = args.keep or Path(tempfile.mkdtemp(prefix="batch-bench-"))
     cache = work / "cache"
@@ -85,20 +89,38 @@ def main(argv: list[str] | None = None) -> int:
 
     # each `grade` starts its own worker, as the batch's slots do once (a terminal's warm service would keep one)
     loop = sum(run([*grade_command(), str(folder), *common, "--no-service"]) for folder in subs)
-    print(f"loop of `grade PATH --no-service`: {loop:7.1f} s  ({loop / args.n:.1f} s per submission)", flush=True)
+    print(
+        f"loop of `grade PATH --no-service`: {loop:7.1f} s  ({loop / args.n:.1f} s per submission)",
+        flush=True,
+    )
 
     out = work / "batch-out"
-    batch = run([*batch_command(), str(subs[0].parent), "--out", str(out), "--jobs", str(args.jobs),
-                 "--no-similarity", "--no-progress", *common])
-    print(f"`grader batch --jobs {args.jobs}`:           {batch:7.1f} s  ({batch / args.n:.1f} s per submission)")
+    batch = run(
+        [
+            *batch_command(),
+            str(subs[0].parent),
+            "--out",
+            str(out),
+            "--jobs",
+            str(args.jobs),
+            "--no-similarity",
+            "--no-progress",
+            *common,
+        ]
+    )
+    print(
+        f"`grader batch --jobs {args.jobs}`:           {batch:7.1f} s  ({batch / args.n:.1f} s per submission)"
+    )
 
     scores = {}
     for path in sorted((out / "students").glob("*.json")):
         record = json.loads(path.read_text())
         scores[record["student"]] = (record["result"] or {}).get("score")
     wrong = [s for s, v in scores.items() if ("_ref" in s) != (v == 100)]
-    print(f"ratio: {loop / batch:.2f}x (target >= 3x); {len(scores)} graded, "
-          f"{'all scores as expected' if not wrong else 'unexpected scores: ' + ', '.join(wrong)}")
+    print(
+        f"ratio: {loop / batch:.2f}x (target >= 3x); {len(scores)} graded, "
+        f"{'all scores as expected' if not wrong else 'unexpected scores: ' + ', '.join(wrong)}"
+    )
     if args.keep is None:
         shutil.rmtree(work, ignore_errors=True)
     return 0

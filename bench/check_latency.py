@@ -47,9 +47,11 @@ def kernel_times(target: str | None, repeat: int, env: dict) -> tuple[float, flo
     from nbclient import NotebookClient
 
     call = f"check({target!r}, folder={str(ROOT / 'solutions')!r}, show=False)"
-    timed_cell = ("import json, time\nstart = time.perf_counter()\nfrom grader.notebook import check\n"
-                  f"report = {call}\n"
-                  "print(json.dumps([time.perf_counter() - start, report.score, report.error]))")
+    timed_cell = (
+        "import json, time\nstart = time.perf_counter()\nfrom grader.notebook import check\n"
+        f"report = {call}\n"
+        "print(json.dumps([time.perf_counter() - start, report.score, report.error]))"
+    )
     nb = nbformat.v4.new_notebook()
     nb.cells = [nbformat.v4.new_code_cell(timed_cell) for _ in range(1 + repeat)]
     saved = dict(os.environ)
@@ -86,8 +88,14 @@ def shell_times(target: str | None, repeat: int, env: dict) -> tuple[float, floa
     """(first, again) seconds of ``grade solutions/ [-e target]`` in a fresh terminal session."""
     command = [GRADE, "solutions/"] + (["-e", target] if target else [])
     script = SHELL.format(runs=1 + repeat, command=command)
-    proc = subprocess.run([sys.executable, "-c", script], cwd=ROOT, env=env, capture_output=True, text=True,
-                          start_new_session=True)  # the session's leader: its service ends with it
+    proc = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        start_new_session=True,
+    )  # the session's leader: its service ends with it
     if proc.returncode != 0:
         raise SystemExit(f"grade {label(target)} from a shell failed:\n{proc.stderr[-3000:]}")
     times = json.loads(proc.stdout)
@@ -103,8 +111,12 @@ def wait_for_no_service(folder: Path, seconds: float = 30.0) -> None:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeat", type=int, default=3, help="runs of each repeated check and of the floor")
-    parser.add_argument("--no-kernel", action="store_true", help="skip the figures in a Jupyter kernel")
+    parser.add_argument(
+        "--repeat", type=int, default=3, help="runs of each repeated check and of the floor"
+    )
+    parser.add_argument(
+        "--no-kernel", action="store_true", help="skip the figures in a Jupyter kernel"
+    )
     parser.add_argument("--no-shell", action="store_true", help="skip the figures from a shell")
     args = parser.parse_args()
 
@@ -112,14 +124,21 @@ def main() -> int:
     services = work / "services"
     env = dict(os.environ)
     env.pop("GRADER_NO_SERVICE", None)
-    env.update(GRADER_CACHE=str(Path(env.get("GRADER_CACHE") or tempfile.gettempdir()) / "grader-bench-cache"),
-               GRADER_SERVICE_DIR=str(services))
+    env.update(
+        GRADER_CACHE=str(
+            Path(env.get("GRADER_CACHE") or tempfile.gettempdir()) / "grader-bench-cache"
+        ),
+        GRADER_SERVICE_DIR=str(services),
+    )
     load_before = os.getloadavg()
     warm_up, proc = timed([GRADE, "solutions/", "--no-service"], env)
     if proc.returncode != 0:
         print(proc.stdout[-2000:], proc.stderr[-2000:], file=sys.stderr)
         return 1
-    print(f"reference cached ({warm_up:.1f} s for the first grade solutions/ --no-service)", flush=True)
+    print(
+        f"reference cached ({warm_up:.1f} s for the first grade solutions/ --no-service)",
+        flush=True,
+    )
     floor = floor_seconds(env, args.repeat)
     print(f"bare import ({FLOOR}): {floor:.2f} s", flush=True)
 
@@ -128,23 +147,33 @@ def main() -> int:
         if not args.no_kernel:
             first, again = kernel_times(target, args.repeat, env)
             rows.append(("kernel", target, first, again))
-            print(f"check({label(target)}) in a kernel: first {first:5.2f} s, again {again:5.2f} s", flush=True)
+            print(
+                f"check({label(target)}) in a kernel: first {first:5.2f} s, again {again:5.2f} s",
+                flush=True,
+            )
             wait_for_no_service(services)
         if not args.no_shell:
             first, again = shell_times(target, args.repeat, env)
             rows.append(("shell", target, first, again))
-            print(f"grade solutions/ {'-e ' + target if target else ''} from a shell: first {first:5.2f} s, "
-                  f"again {again:5.2f} s", flush=True)
+            print(
+                f"grade solutions/ {'-e ' + target if target else ''} from a shell: first {first:5.2f} s, "
+                f"again {again:5.2f} s",
+                flush=True,
+            )
             wait_for_no_service(services)
     floor = min(floor, floor_seconds(env, args.repeat))
     load_after = os.getloadavg()
     shutil.rmtree(work, ignore_errors=True)
 
-    print(f"\nimport floor (best of {2 * args.repeat}, before and after): {floor:.2f} s; load average "
-          f"{load_before[0]:.2f} before, {load_after[0]:.2f} after, on {os.cpu_count()} CPUs")
+    print(
+        f"\nimport floor (best of {2 * args.repeat}, before and after): {floor:.2f} s; load average "
+        f"{load_before[0]:.2f} before, {load_after[0]:.2f} after, on {os.cpu_count()} CPUs"
+    )
     print(f"{'where':8} {'check':10} {'first':>8} {'× floor':>8} {'again':>8} {'× floor':>8}")
     for where, target, first, again in rows:
-        print(f"{where:8} {label(target):10} {first:7.2f}s {first / floor:7.2f}× {again:7.2f}s {again / floor:7.2f}×")
+        print(
+            f"{where:8} {label(target):10} {first:7.2f}s {first / floor:7.2f}× {again:7.2f}s {again / floor:7.2f}×"
+        )
     where = "shell" if args.no_kernel else "kernel"
     exercises = [r for r in rows if r[0] == where and r[1] is not None]
     if exercises:

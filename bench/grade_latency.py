@@ -24,9 +24,13 @@ ROOT = Path(__file__).resolve().parent.parent
 FLOOR = "import torch, transformers, peft"
 
 
-def timed(cmd: list[str], env: dict, new_session: bool = False) -> tuple[float, subprocess.CompletedProcess]:
+def timed(
+    cmd: list[str], env: dict, new_session: bool = False
+) -> tuple[float, subprocess.CompletedProcess]:
     start = time.perf_counter()
-    proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, start_new_session=new_session)
+    proc = subprocess.run(
+        cmd, cwd=ROOT, env=env, capture_output=True, text=True, start_new_session=new_session
+    )
     return time.perf_counter() - start, proc
 
 
@@ -67,8 +71,10 @@ def main() -> int:
     floors, alone, served = [], [], []
     for _ in range(max(1, args.repeat)):
         floors.append(timed([sys.executable, "-c", FLOOR], env)[0])
-        for times, run in ((alone, lambda: timed([*grade, "--no-service"], env)),
-                           (served, lambda: first_in_a_session(grade, env))):
+        for times, run in (
+            (alone, lambda: timed([*grade, "--no-service"], env)),
+            (served, lambda: first_in_a_session(grade, env)),
+        ):
             elapsed, proc = run()
             if proc.returncode != 0 or proc.stdout.strip().splitlines()[-1] != "Points 100/100":
                 print(proc.stdout[-2000:], proc.stderr[-2000:], file=sys.stderr)
@@ -77,10 +83,14 @@ def main() -> int:
     shutil.rmtree(env["GRADER_SERVICE_DIR"], ignore_errors=True)
     floor = min(floors)
     print(f"bare import ({FLOOR}): {floor:6.2f} s")
-    print(f"grade solutions/ --no-service (warm cache, sandbox {args.sandbox}): {min(alone):6.2f} s "
-          f"({min(alone) / floor:.2f}x)")
-    print(f"first grade solutions/ of a terminal session (starts its service): {min(served):6.2f} s "
-          f"({min(served) / floor:.2f}x)")
+    print(
+        f"grade solutions/ --no-service (warm cache, sandbox {args.sandbox}): {min(alone):6.2f} s "
+        f"({min(alone) / floor:.2f}x)"
+    )
+    print(
+        f"first grade solutions/ of a terminal session (starts its service): {min(served):6.2f} s "
+        f"({min(served) / floor:.2f}x)"
+    )
     print(f"ratio: {max(min(alone), min(served)) / floor:.2f}x the import floor (target <= 1.25x)")
     return 0
 

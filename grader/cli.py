@@ -21,7 +21,9 @@ from grader.options import grading_options
 from grader.service import client, protocol
 
 
-def write_outputs(result: GradeResult, *, json_path=None, gradescope_path=None, junit_path=None) -> None:
+def write_outputs(
+    result: GradeResult, *, json_path=None, gradescope_path=None, junit_path=None
+) -> None:
     from grader.reports import writers
 
     if json_path:
@@ -77,8 +79,15 @@ def grade_checked(grader: Grader, path: str, exercises: list[str] | None) -> Gra
     return grade_path(grader, path, exercises)
 
 
-def grade_served(path: str, exercises: list[str], *, lang: str, verbose: bool, settings: protocol.Settings,
-                 **writers: Any) -> int | None:
+def grade_served(
+    path: str,
+    exercises: list[str],
+    *,
+    lang: str,
+    verbose: bool,
+    settings: protocol.Settings,
+    **writers: Any,
+) -> int | None:
     """Grade through this terminal session's service (started when there is none) and tell the result as a
     grade in this process would: the exit code, or None when no service answered (the caller then grades
     here, as without one)."""
@@ -96,8 +105,11 @@ def grade_served(path: str, exercises: list[str], *, lang: str, verbose: bool, s
         click.echo(f"Error: the grader could not run: {reply.message}", err=True)
         return EXIT_GRADER
     if reply.status == protocol.FAULT:
-        click.echo("Error: " + messages.message("grader_error_exit", lang, error=reply.message, log=reply.log),
-                   err=True)
+        click.echo(
+            "Error: "
+            + messages.message("grader_error_exit", lang, error=reply.message, log=reply.log),
+            err=True,
+        )
         return EXIT_GRADER
     assert reply.result is not None  # an ok reply carries the result (protocol.decode checks it)
     result = GradeResult.from_dict(reply.result)
@@ -115,7 +127,9 @@ def grade_once(grader: Grader, path, exercises, *, verbose=False, **writers) -> 
     return exit_code(result)
 
 
-def watch(grader: Grader, path, exercises, *, verbose=False, interval: float = 1.0, **writers) -> int:
+def watch(
+    grader: Grader, path, exercises, *, verbose=False, interval: float = 1.0, **writers
+) -> int:
     """Grade, then grade again whenever a .py file in the folder (or the notebook) is saved; Ctrl-C stops.
     A notebook that cannot be read while it is being saved is reported, and watching goes on."""
     from grader.notebook.reading import NotebookError
@@ -151,8 +165,10 @@ def check_path(path: str) -> None:
             raise UsageError(f"{path}: no such notebook")
         return
     if Path(path).is_file():
-        raise UsageError(f"{path}: not a folder or a notebook (pass a folder holding dataset.py, lora.py, "
-                         "train.py, predict.py, or the lab's .ipynb)")
+        raise UsageError(
+            f"{path}: not a folder or a notebook (pass a folder holding dataset.py, lora.py, "
+            "train.py, predict.py, or the lab's .ipynb)"
+        )
     resolve_submission(path)
 
 
@@ -185,46 +201,100 @@ def read_notebook_first(path: str, lang: str) -> None:
         raise UnreadableSubmission(exc.text(lang)) from None
 
 
-@click.command(epilog="Instructors grading a whole class: see grader --help.",
-               context_settings={"help_option_names": ["-h", "--help"]})
+@click.command(
+    epilog="Instructors grading a whole class: see grader --help.",
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
 @click.argument("path", type=click.Path(path_type=str), callback=submission_path)
 @grading_options
 @click.option("-v", "--verbose", is_flag=True, help="Show every check's detail.")
-@click.option("--watch", "watch_mode", is_flag=True, help="Grade again whenever a file in PATH is saved.")
-@click.option("--json", "json_path", type=click.Path(dir_okay=False), help="Write the result as JSON.")
-@click.option("--gradescope", "gradescope_path", type=click.Path(dir_okay=False),
-              help="Write Gradescope's results.json.")
+@click.option(
+    "--watch", "watch_mode", is_flag=True, help="Grade again whenever a file in PATH is saved."
+)
+@click.option(
+    "--json", "json_path", type=click.Path(dir_okay=False), help="Write the result as JSON."
+)
+@click.option(
+    "--gradescope",
+    "gradescope_path",
+    type=click.Path(dir_okay=False),
+    help="Write Gradescope's results.json.",
+)
 @click.option("--junit", "junit_path", type=click.Path(dir_okay=False), help="Write JUnit XML.")
-@click.option("--no-service", "no_service", is_flag=True, envvar=client.OFF_VAR, show_envvar=True,
-              help="Grade in this process instead of this terminal's warm grading service (which the first grade "
-                   "starts and later ones reuse).")
-@click.option("--debug", is_flag=True, hidden=True,
-              help="For the grader's developers: log in detail, keep the run folder, let the grader's own errors "
-                   "raise with their traceback (in this process: no service).")
-def main(path: str, exercises: tuple[str, ...], lang: str, device: str, sandbox: str, timeout: float,
-         memory_mb: int, cache_dir: str | None, verbose: bool, watch_mode: bool, json_path: str | None,
-         gradescope_path: str | None, junit_path: str | None, no_service: bool = False, debug: bool = False) -> None:
+@click.option(
+    "--no-service",
+    "no_service",
+    is_flag=True,
+    envvar=client.OFF_VAR,
+    show_envvar=True,
+    help="Grade in this process instead of this terminal's warm grading service (which the first grade "
+    "starts and later ones reuse).",
+)
+@click.option(
+    "--debug",
+    is_flag=True,
+    hidden=True,
+    help="For the grader's developers: log in detail, keep the run folder, let the grader's own errors "
+    "raise with their traceback (in this process: no service).",
+)
+def main(
+    path: str,
+    exercises: tuple[str, ...],
+    lang: str,
+    device: str,
+    sandbox: str,
+    timeout: float,
+    memory_mb: int,
+    cache_dir: str | None,
+    verbose: bool,
+    watch_mode: bool,
+    json_path: str | None,
+    gradescope_path: str | None,
+    junit_path: str | None,
+    no_service: bool = False,
+    debug: bool = False,
+) -> None:
     """Grade the submission folder PATH (solutions/, exercises/, or any folder with the four modules),
     or the lab notebook PATH (lab.ipynb: its %%writefile cells are the four modules; nothing in it runs).
 
     Exit code: 0 when every check passes, 1 when some fail, 2 for a usage error, 3 when the grader
     itself cannot run (no worker, a failing reference).
     """
-    writers: dict[str, Any] = {"json_path": json_path, "gradescope_path": gradescope_path, "junit_path": junit_path}
+    writers: dict[str, Any] = {
+        "json_path": json_path,
+        "gradescope_path": gradescope_path,
+        "junit_path": junit_path,
+    }
     from grader.notebook.reading import NotebookError
 
     read_notebook_first(path, lang)
     if not (watch_mode or no_service or debug):  # --watch keeps a grader of its own
-        settings = client.settings(sandbox=sandbox, device=device, timeout=timeout, memory_mb=memory_mb,
-                                   cache_dir=cache_dir)
-        code = grade_served(path, list(exercises), lang=lang, verbose=verbose, settings=settings, **writers)
+        settings = client.settings(
+            sandbox=sandbox,
+            device=device,
+            timeout=timeout,
+            memory_mb=memory_mb,
+            cache_dir=cache_dir,
+        )
+        code = grade_served(
+            path, list(exercises), lang=lang, verbose=verbose, settings=settings, **writers
+        )
         if code is not None:
             sys.exit(code)
     if debug:
-        logging.basicConfig(level=logging.DEBUG, format="%(asctime)s %(name)s %(levelname)s: %(message)s")
+        logging.basicConfig(
+            level=logging.DEBUG, format="%(asctime)s %(name)s %(levelname)s: %(message)s"
+        )
     try:
-        grader = Grader(lang=lang, device=device, sandbox=sandbox, timeout=timeout, memory_mb=memory_mb,
-                        cache_dir=cache_dir, debug=debug)
+        grader = Grader(
+            lang=lang,
+            device=device,
+            sandbox=sandbox,
+            timeout=timeout,
+            memory_mb=memory_mb,
+            cache_dir=cache_dir,
+            debug=debug,
+        )
     except UsageError as exc:
         raise click.UsageError(str(exc)) from None
     from grader.judge.reference import ReferenceFailure
@@ -240,12 +310,18 @@ def main(path: str, exercises: tuple[str, ...], lang: str, device: str, sandbox:
         raise click.UsageError(str(exc)) from None
     except NotebookError as exc:  # changed between the first read and grading
         raise UnreadableSubmission(exc.text(lang)) from None
-    except (WorkerStartError, ReferenceFailure) as exc:  # the grader's environment, not the submission
+    except (
+        WorkerStartError,
+        ReferenceFailure,
+    ) as exc:  # the grader's environment, not the submission
         click.echo(f"Error: the grader could not run: {exc}", err=True)
         sys.exit(EXIT_GRADER)
     except faults.GraderError as exc:  # the grader's own bug: said as its, with the log to send
-        click.echo("Error: " + messages.message("grader_error_exit", lang, error=str(exc), log=str(exc.log)),
-                   err=True)
+        click.echo(
+            "Error: "
+            + messages.message("grader_error_exit", lang, error=str(exc), log=str(exc.log)),
+            err=True,
+        )
         sys.exit(EXIT_GRADER)
     sys.exit(code)
 

@@ -15,7 +15,9 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 # `grade` and check() grade without the warm service here unless a test turns it on (tests/test_grader/service/,
 # the lab notebooks): no service outlives a test, and none the user runs is reused or replaced by one.
 os.environ.setdefault("GRADER_NO_SERVICE", "1")
-os.environ.setdefault("GRADER_SERVICE_DIR", str(Path(tempfile.gettempdir()) / f"grader-test-services-{os.getuid()}"))
+os.environ.setdefault(
+    "GRADER_SERVICE_DIR", str(Path(tempfile.gettempdir()) / f"grader-test-services-{os.getuid()}")
+)
 
 
 @pytest.fixture(scope="session")
@@ -38,7 +40,9 @@ def small_data(tmp_path_factory):
     """40 training and 8 test samples in the IconDomainVQAData layout."""
     from vqa.data import generate_dataset
 
-    return generate_dataset(tmp_path_factory.mktemp("data"), n_train=40, n_test=8, seed=5, style="source")
+    return generate_dataset(
+        tmp_path_factory.mktemp("data"), n_train=40, n_test=8, seed=5, style="source"
+    )
 
 
 @pytest.fixture(scope="session")

@@ -30,21 +30,28 @@ import subprocess
 import sys
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
-from typing import Callable
 
 from grader.batch import archive
 from grader.batch.discovery import Entry, content_hash, discover
-from grader.batch.records import (FAILED, GRADED, BatchOptions, BatchSummary, Record, load_record, record_path,
-                                  utc_now)
+from grader.batch.records import (
+    FAILED,
+    GRADED,
+    BatchOptions,
+    BatchSummary,
+    Record,
+    load_record,
+    record_path,
+    utc_now,
+)
 from grader.judge.results import GradeResult
 from grader.notebook.annotate import annotate
 from grader.notebook.extract import extract
 from grader.notebook.reading import NotebookError
 from grader.notebook.submission import notebook_in
 from vqa.files import write_json_atomic
-
 
 # --------------------------------------------------------------------------- the parent's handle on a slot
 
@@ -68,12 +75,18 @@ class Slot:
         read_fd, write_fd = os.pipe()
         env = dict(os.environ)
         env["PYTHONPATH"] = str(Path(__file__).resolve().parents[2]) + (
-            os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+            os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else ""
+        )
         with open(self.log_path, "ab") as log:
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", "grader.batch.slot", "--slot", "--reply-fd", str(write_fd)],
-                stdin=subprocess.PIPE, stdout=log, stderr=subprocess.STDOUT, pass_fds=[write_fd],
-                start_new_session=True, env=env)
+                stdin=subprocess.PIPE,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                pass_fds=[write_fd],
+                start_new_session=True,
+                env=env,
+            )
         os.close(write_fd)
         os.set_blocking(read_fd, False)
         self.reader = read_fd
@@ -168,20 +181,31 @@ class SlotStartError(RuntimeError):
 # --------------------------------------------------------------------------- the run
 
 
-def prepare(entry: Entry, out_dir: Path, options: BatchOptions, options_key: str | None = None,
-            notebooks: dict | None = None) -> Record:
+def prepare(
+    entry: Entry,
+    out_dir: Path,
+    options: BatchOptions,
+    options_key: str | None = None,
+    notebooks: dict | None = None,
+) -> Record:
     """Hash and (for zips) unpack one submission, or write a notebook's modules; a failure becomes a ``failed``
     record. ``notebooks`` collects each notebook's :class:`~grader.notebook.found.Extraction` by student, for
     :func:`grader.notebook.annotate.annotate` once graded."""
-    record = Record(student=entry.student, source=entry.path.name, status=GRADED,
-                    options_key=options_key or options.key())
+    record = Record(
+        student=entry.student,
+        source=entry.path.name,
+        status=GRADED,
+        options_key=options_key or options.key(),
+    )
     try:
         record.content_hash = content_hash(entry)
     except OSError as exc:
         return _fail(record, f"{entry.path.name}: cannot read ({exc.strerror or exc})")
     if entry.kind == "zip":
         try:
-            folder = archive.unpack_zip(entry.path, out_dir / ".work" / "unpacked" / entry.student, options.limits)
+            folder = archive.unpack_zip(
+                entry.path, out_dir / ".work" / "unpacked" / entry.student, options.limits
+            )
         except archive.ArchiveError as exc:
             return _fail(record, str(exc))
     elif entry.kind == "folder":
@@ -192,7 +216,9 @@ def prepare(entry: Entry, out_dir: Path, options: BatchOptions, options_key: str
     notebook = entry.path if entry.kind == "notebook" else notebook_in(folder)
     if notebook is not None:
         try:
-            extraction = extract(notebook, out_dir / ".work" / "notebooks" / entry.student, shown=notebook.name)
+            extraction = extract(
+                notebook, out_dir / ".work" / "notebooks" / entry.student, shown=notebook.name
+            )
         except NotebookError as exc:
             return _fail(record, exc.text(options.lang))
         if notebooks is not None:
@@ -204,9 +230,12 @@ def prepare(entry: Entry, out_dir: Path, options: BatchOptions, options_key: str
         return record  # an exercise without its cell is graded 0 with the notebook's message
     if not any(folder.glob("*.py")):
         several = sorted(p.name for p in folder.glob("*.ipynb"))
-        return _fail(record, f"{entry.path.name}: no Python files found "
-                             "(expected dataset.py, lora.py, train.py, predict.py"
-                             + (f", or one notebook: it holds {', '.join(several)})" if several else ")"))
+        return _fail(
+            record,
+            f"{entry.path.name}: no Python files found "
+            "(expected dataset.py, lora.py, train.py, predict.py"
+            + (f", or one notebook: it holds {', '.join(several)})" if several else ")"),
+        )
     return record
 
 
@@ -222,13 +251,26 @@ class _Progress:
         self.bar = None
         if enabled and total:
             from rich.console import Console
-            from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn,
-                                       TimeRemainingColumn)
+            from rich.progress import (
+                BarColumn,
+                MofNCompleteColumn,
+                Progress,
+                TextColumn,
+                TimeElapsedColumn,
+                TimeRemainingColumn,
+            )
 
-            self.bar = Progress(TextColumn("[bold]grading"), BarColumn(), MofNCompleteColumn(),
-                                TextColumn("{task.fields[failed]} failed"), TimeElapsedColumn(),
-                                TextColumn("left"), TimeRemainingColumn(), console=Console(stderr=True),
-                                transient=False)
+            self.bar = Progress(
+                TextColumn("[bold]grading"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TextColumn("{task.fields[failed]} failed"),
+                TimeElapsedColumn(),
+                TextColumn("left"),
+                TimeRemainingColumn(),
+                console=Console(stderr=True),
+                transient=False,
+            )
             self.task = self.bar.add_task("grading", total=total, failed=0)
             self.bar.start()
         self.failed = 0
@@ -248,8 +290,14 @@ class _Progress:
             self.bar.stop()
 
 
-def run_batch(batch_dir: str | Path, out_dir: str | Path, options: BatchOptions | None = None, *,
-              progress: bool = True, on_record: Callable[[Record], None] | None = None) -> BatchSummary:
+def run_batch(
+    batch_dir: str | Path,
+    out_dir: str | Path,
+    options: BatchOptions | None = None,
+    *,
+    progress: bool = True,
+    on_record: Callable[[Record], None] | None = None,
+) -> BatchSummary:
     """Grade every submission in ``batch_dir`` into ``out_dir``; returns what happened.
 
     Each finished submission is written at once (``students/``, ``gradescope/``, ``feedback/``), so a
@@ -273,7 +321,9 @@ def run_batch(batch_dir: str | Path, out_dir: str | Path, options: BatchOptions 
 
     def finish(record: Record) -> None:
         if record.result and record.student in notebooks:  # told in the notebook's cells and lines
-            record.result = annotate(GradeResult.from_dict(record.result), notebooks[record.student]).to_dict()
+            record.result = annotate(
+                GradeResult.from_dict(record.result), notebooks[record.student]
+            ).to_dict()
         write_json_atomic(record_path(out_dir, record.student), record.to_dict())
         feedback.write_student_files(record, out_dir, lang=options.lang)
         done[record.student] = record
@@ -288,8 +338,12 @@ def run_batch(batch_dir: str | Path, out_dir: str | Path, options: BatchOptions 
             record = prepare(entry, out_dir, options, key, notebooks)
             prepared[entry.student] = record
             old = None if options.force else load_record(record_path(out_dir, entry.student))
-            if (old is not None and old.content_hash == record.content_hash and old.options_key == record.options_key
-                    and (old.status == GRADED or not options.retry_failed)):
+            if (
+                old is not None
+                and old.content_hash == record.content_hash
+                and old.options_key == record.options_key
+                and (old.status == GRADED or not options.retry_failed)
+            ):
                 if record.folder:
                     old.folder = record.folder
                 done[entry.student] = old
@@ -303,7 +357,9 @@ def run_batch(batch_dir: str | Path, out_dir: str | Path, options: BatchOptions 
         if todo:
             log_dir = out_dir / ".work" / "logs"
             log_dir.mkdir(parents=True, exist_ok=True)
-            slots = [Slot(i, options, log_dir) for i in range(min(options.resolved_jobs(), len(todo)))]
+            slots = [
+                Slot(i, options, log_dir) for i in range(min(options.resolved_jobs(), len(todo)))
+            ]
             _drive(slots, todo, finish, bar)
     except KeyboardInterrupt:
         summary.interrupted = True
@@ -314,14 +370,19 @@ def run_batch(batch_dir: str | Path, out_dir: str | Path, options: BatchOptions 
     for student, record in prepared.items():  # written to disk just as a Ctrl-C arrived
         if student not in done:
             old = load_record(record_path(out_dir, student))
-            if old is not None and (old.content_hash, old.options_key) == (record.content_hash, record.options_key):
+            if old is not None and (old.content_hash, old.options_key) == (
+                record.content_hash,
+                record.options_key,
+            ):
                 done[student] = old
     summary.records = [done[e.student] for e in entries if e.student in done]
     summary.seconds = round(time.monotonic() - start, 2)
     return summary
 
 
-def _drive(slots: list[Slot], todo: deque, finish: Callable[[Record], None], bar: _Progress) -> None:
+def _drive(
+    slots: list[Slot], todo: deque, finish: Callable[[Record], None], bar: _Progress
+) -> None:
     """Keep every slot busy until ``todo`` is empty and nothing is in flight; replace slots that die."""
     selector = selectors.DefaultSelector()
     request_id = 0
@@ -345,7 +406,9 @@ def _drive(slots: list[Slot], todo: deque, finish: Callable[[Record], None], bar
                     try:
                         slot.start()
                     except OSError as exc:  # the slot died at once (its log says why)
-                        start_failures.append(f"a grading process could not start: {exc}\n{slot.log_tail()}")
+                        start_failures.append(
+                            f"a grading process could not start: {exc}\n{slot.log_tail()}"
+                        )
                         slot.kill()
                         continue
                     assert slot.reader is not None  # set by start()
@@ -355,7 +418,9 @@ def _drive(slots: list[Slot], todo: deque, finish: Callable[[Record], None], bar
                     request_id += 1
                     try:
                         slot.submit(entry, record, request_id)
-                    except OSError:  # the slot went away between two submissions: hand the work to a new one
+                    except (
+                        OSError
+                    ):  # the slot went away between two submissions: hand the work to a new one
                         slot.task = None
                         todo.appendleft((entry, record))
                         retire(slot)
@@ -384,10 +449,17 @@ def _drive(slots: list[Slot], todo: deque, finish: Callable[[Record], None], bar
                     if slot.task is not None:
                         entry, record = slot.task
                         slot.task = None
-                        finish(_fail(record, f"{entry.path.name}: the grading process stopped unexpectedly "
-                                             f"({slot.log_tail(1) or 'no message'})"))
+                        finish(
+                            _fail(
+                                record,
+                                f"{entry.path.name}: the grading process stopped unexpectedly "
+                                f"({slot.log_tail(1) or 'no message'})",
+                            )
+                        )
                     elif not slot.ready and not start_failures:
-                        start_failures.append(f"a grading process exited while starting:\n{slot.log_tail()}")
+                        start_failures.append(
+                            f"a grading process exited while starting:\n{slot.log_tail()}"
+                        )
                     retire(slot)
             now = time.monotonic()
             for slot in slots:
@@ -397,11 +469,18 @@ def _drive(slots: list[Slot], todo: deque, finish: Callable[[Record], None], bar
                     entry, record = slot.task
                     slot.task = None
                     limit = slot.options.submission_timeout
-                    finish(_fail(record, f"{entry.path.name}: grading took longer than {limit:g} s "
-                                         "(the per-submission limit; an endless loop?)"))
+                    finish(
+                        _fail(
+                            record,
+                            f"{entry.path.name}: grading took longer than {limit:g} s "
+                            "(the per-submission limit; an endless loop?)",
+                        )
+                    )
                 else:
-                    start_failures.append(f"a grading process did not start within "
-                                          f"{slot.options.start_timeout:g} s\n{slot.log_tail()}")
+                    start_failures.append(
+                        f"a grading process did not start within "
+                        f"{slot.options.start_timeout:g} s\n{slot.log_tail()}"
+                    )
                 retire(slot)
     finally:
         selector.close()

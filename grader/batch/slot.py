@@ -9,10 +9,10 @@ import os
 import signal
 import sys
 import time
-from typing import Callable
+from collections.abc import Callable
 
 
-def default_engine(options: dict) -> "GraderEngine":
+def default_engine(options: dict) -> GraderEngine:
     """The grading engine of a slot: one :class:`grader.judge.grade.Grader` (one worker zygote) for every submission."""
     return GraderEngine(options)
 
@@ -24,9 +24,14 @@ class GraderEngine:
         from grader.judge.grade import Grader
 
         self.exercises = options.get("exercises") or None
-        self.grader = Grader(lang=options["lang"], device=options["device"], sandbox=options["sandbox"],
-                             timeout=options["timeout"], memory_mb=options["memory_mb"],
-                             cache_dir=options.get("cache_dir"))
+        self.grader = Grader(
+            lang=options["lang"],
+            device=options["device"],
+            sandbox=options["sandbox"],
+            timeout=options["timeout"],
+            memory_mb=options["memory_mb"],
+            cache_dir=options.get("cache_dir"),
+        )
 
     def warm(self) -> None:
         """Start the worker and load (or compute) the reference now, not on the first student's clock."""
@@ -73,7 +78,10 @@ def slot_main(reply_fd: int) -> int:
             import traceback
 
             traceback.print_exc()
-            answer = {"ok": False, "error": f"the grader failed on this submission: {type(exc).__name__}: {exc}"}
+            answer = {
+                "ok": False,
+                "error": f"the grader failed on this submission: {type(exc).__name__}: {exc}",
+            }
         answer.update(id=request["id"], seconds=round(time.perf_counter() - start, 3))
         reply.write(json.dumps(answer, allow_nan=False, default=str) + "\n")
     engine.close()
@@ -83,7 +91,9 @@ def slot_main(reply_fd: int) -> int:
 def main(argv: list[str] | None = None) -> int:
     import argparse
 
-    parser = argparse.ArgumentParser(prog="python -m grader.batch.slot", description="internal: a batch grading slot")
+    parser = argparse.ArgumentParser(
+        prog="python -m grader.batch.slot", description="internal: a batch grading slot"
+    )
     parser.add_argument("--slot", action="store_true", required=True)
     parser.add_argument("--reply-fd", type=int, required=True)
     args = parser.parse_args(argv)

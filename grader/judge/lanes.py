@@ -53,7 +53,9 @@ def split_lanes(calls: list[ProbeCall[Any]], lanes: int) -> list[list[ProbeCall[
         units = [[c] for c in calls]
     work = [0.0] * max(1, lanes)
     chosen: list[list[ProbeCall[Any]]] = [[] for _ in work]
-    for unit in sorted(units, key=lambda u: -sum(map(cost, u))):  # stable: ties keep the plan's order
+    for unit in sorted(
+        units, key=lambda u: -sum(map(cost, u))
+    ):  # stable: ties keep the plan's order
         lane = work.index(min(work))
         chosen[lane] += unit
         work[lane] += sum(map(cost, unit))
@@ -79,7 +81,9 @@ class ProbeRunner:
             self.zygote.restart()
             return self.zygote.spawn(config, output_limit=self.output_limit)
 
-    def run(self, calls: list[ProbeCall[Any]], config: dict, lanes: int = 2) -> dict[str, CallResult]:
+    def run(
+        self, calls: list[ProbeCall[Any]], config: dict, lanes: int = 2
+    ) -> dict[str, CallResult]:
         """Run ``calls``; with two lanes, two children share the work (about equal halves, see
         :func:`split_lanes`), in parallel.
 
@@ -99,11 +103,15 @@ class ProbeRunner:
 
         def lane(n):
             try:
-                results[n] = self._run_lane(groups[n], {**config, "scratch": f"{config['scratch']}-{n}"}, limits[n])
+                results[n] = self._run_lane(
+                    groups[n], {**config, "scratch": f"{config['scratch']}-{n}"}, limits[n]
+                )
             except BaseException as exc:  # noqa: BLE001 - re-raised below
                 errors.append(exc)
 
-        threads = [threading.Thread(target=lane, args=(n,), daemon=True) for n in range(len(groups))]
+        threads = [
+            threading.Thread(target=lane, args=(n,), daemon=True) for n in range(len(groups))
+        ]
         for thread in threads:
             thread.start()
         for thread in threads:
@@ -115,8 +123,9 @@ class ProbeRunner:
             merged.update(part)
         return {call.key: merged[call.key] for call in ordered}
 
-    def _run_lane(self, calls: list[ProbeCall[Any]], config: dict,
-                  memory_mb: int | None = None) -> dict[str, CallResult]:
+    def _run_lane(
+        self, calls: list[ProbeCall[Any]], config: dict, memory_mb: int | None = None
+    ) -> dict[str, CallResult]:
         config = {**config, "memory_mb": self.memory_mb if memory_mb is None else memory_mb}
         results: dict[str, CallResult] = {}
         child: Child | None = None
@@ -130,7 +139,9 @@ class ProbeRunner:
                     if child is not None:
                         self.restarts += 1
                     child = self._spawn(config)
-                result = child.call({"op": "probe", "probe": call.probe.name, "args": call.args}, self.timeout)
+                result = child.call(
+                    {"op": "probe", "probe": call.probe.name, "args": call.args}, self.timeout
+                )
                 results[call.key] = result
                 if result.kind == "load_error":
                     load_failed[call.exercise] = result

@@ -26,9 +26,12 @@ from grader.service.owner import Owner, ServiceDirError, ServicePaths
 from grader.worker import limits
 from grader.worker.protocol import ChannelClosed
 
-START_WAIT = 30.0  # seconds a new service may take to listen (it waits for a previous one to end first)
-ATTEMPTS = 4  # a stale service replaced, one that was ending or died during the request: then give up
-OFF_VAR = "GRADER_NO_SERVICE"  # 1, true, yes or on: grade without a service, as `grade --no-service`
+# seconds a new service may take to listen (it waits for a previous one to end first)
+START_WAIT = 30.0
+# a stale service replaced, one that was ending or died during the request: then give up
+ATTEMPTS = 4
+# 1, true, yes or on: grade without a service, as `grade --no-service`
+OFF_VAR = "GRADER_NO_SERVICE"
 OFF_VALUES = ("1", "true", "t", "yes", "y", "on")  # the values click reads as true for the flag
 
 
@@ -37,17 +40,35 @@ def disabled() -> bool:
     return os.environ.get(OFF_VAR, "").strip().lower() in OFF_VALUES
 
 
-def settings(*, sandbox: str = "auto", device: str = "cpu", timeout: float = limits.CALL_TIMEOUT,
-             memory_mb: int = limits.MEMORY_MB, cache_dir: str | os.PathLike[str] | None = None) -> protocol.Settings:
+def settings(
+    *,
+    sandbox: str = "auto",
+    device: str = "cpu",
+    timeout: float = limits.CALL_TIMEOUT,
+    memory_mb: int = limits.MEMORY_MB,
+    cache_dir: str | os.PathLike[str] | None = None,
+) -> protocol.Settings:
     """The settings a grader is built with, the cache folder resolved as the judge would resolve it here."""
     from grader.judge.reference import default_cache_dir
 
-    return protocol.Settings(sandbox=sandbox, device=device, timeout=float(timeout), memory_mb=int(memory_mb),
-                             cache_dir=str(Path(cache_dir) if cache_dir else default_cache_dir()))
+    return protocol.Settings(
+        sandbox=sandbox,
+        device=device,
+        timeout=float(timeout),
+        memory_mb=int(memory_mb),
+        cache_dir=str(Path(cache_dir) if cache_dir else default_cache_dir()),
+    )
 
 
-def grade(path: str | os.PathLike[str], exercises: Sequence[str] | None = None, *, lang: str,
-          settings: protocol.Settings, owner: Owner, timeout: float | None = None) -> protocol.GradeReply | None:
+def grade(
+    path: str | os.PathLike[str],
+    exercises: Sequence[str] | None = None,
+    *,
+    lang: str,
+    settings: protocol.Settings,
+    owner: Owner,
+    timeout: float | None = None,
+) -> protocol.GradeReply | None:
     """Grade ``path`` (a folder or a notebook, as ``grade PATH`` takes it) in ``owner``'s service.
 
     Returns the reply (``ok`` with the result's dict, ``usage`` or ``grader`` with the message ``grade`` would
@@ -61,8 +82,15 @@ def grade(path: str | os.PathLike[str], exercises: Sequence[str] | None = None, 
     deadline = None if timeout is None else time.monotonic() + timeout
     for _ in range(ATTEMPTS):
         request = protocol.GradeRequest(
-            token="", fingerprint=fingerprint(), source=protocol.source_stamp(), path=str(path), cwd=os.getcwd(),
-            lang=lang, settings=settings, exercises=tuple(exercises or ()))
+            token="",
+            fingerprint=fingerprint(),
+            source=protocol.source_stamp(),
+            path=str(path),
+            cwd=os.getcwd(),
+            lang=lang,
+            settings=settings,
+            exercises=tuple(exercises or ()),
+        )
         conn = connect(paths) or launch(owner, settings, paths)
         if conn is None:
             return None
@@ -73,8 +101,9 @@ def grade(path: str | os.PathLike[str], exercises: Sequence[str] | None = None, 
     return None
 
 
-def _exchange(conn: socket.socket, paths: ServicePaths, request: protocol.GradeRequest,
-              deadline: float | None) -> protocol.GradeReply | None:
+def _exchange(
+    conn: socket.socket, paths: ServicePaths, request: protocol.GradeRequest, deadline: float | None
+) -> protocol.GradeReply | None:
     """Send ``request`` with the service's token; its reply, or None when it went away without one."""
     try:
         token = paths.token.read_text().strip()
@@ -87,7 +116,7 @@ def _exchange(conn: socket.socket, paths: ServicePaths, request: protocol.GradeR
     try:
         protocol.send(conn, replace(request, token=token))
         return protocol.receive(conn, protocol.GradeReply)
-    except socket.timeout:
+    except TimeoutError:
         raise TimeoutError from None
     except (OSError, ChannelClosed, protocol.MessageError):
         return None
@@ -111,13 +140,38 @@ def launch(owner: Owner, settings: protocol.Settings, paths: ServicePaths) -> so
     root = str(protocol.PACKAGE_ROOT)  # the grader's own package, wherever the caller runs
     env = dict(os.environ)
     env["PYTHONPATH"] = root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
-    command = [sys.executable, "-m", "grader.service.server", "--owner", owner.kind, str(owner.pid),
-               str(owner.started or 0), "--ready-fd", str(ready_write), "--sandbox", settings.sandbox,
-               "--device", settings.device, "--timeout", repr(settings.timeout), "--memory-mb",
-               str(settings.memory_mb), "--cache-dir", settings.cache_dir]
+    command = [
+        sys.executable,
+        "-m",
+        "grader.service.server",
+        "--owner",
+        owner.kind,
+        str(owner.pid),
+        str(owner.started or 0),
+        "--ready-fd",
+        str(ready_write),
+        "--sandbox",
+        settings.sandbox,
+        "--device",
+        settings.device,
+        "--timeout",
+        repr(settings.timeout),
+        "--memory-mb",
+        str(settings.memory_mb),
+        "--cache-dir",
+        settings.cache_dir,
+    ]
     try:
-        proc = subprocess.Popen(command, pass_fds=[ready_write], start_new_session=True, env=env, cwd="/",
-                                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        proc = subprocess.Popen(
+            command,
+            pass_fds=[ready_write],
+            start_new_session=True,
+            env=env,
+            cwd="/",
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
     except OSError:
         os.close(ready_read)
         return None

@@ -34,7 +34,7 @@ def start_time(pid: int) -> int | None:
     except OSError:
         return None
     try:  # the command name (field 2) may hold spaces and parentheses: count from the last ")"
-        return int(data[data.rindex(b")") + 2:].split()[19])
+        return int(data[data.rindex(b")") + 2 :].split()[19])
     except (ValueError, IndexError):
         return None
 
@@ -94,7 +94,11 @@ def service_dir() -> Path:
     elif runtime and os.path.isdir(runtime):
         folder = Path(runtime) / "mllm-vqa-grader"
     else:
-        folder = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "mllm-vqa-grader" / "service"
+        folder = (
+            Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+            / "mllm-vqa-grader"
+            / "service"
+        )
     folder.parent.mkdir(parents=True, exist_ok=True)
     try:
         folder.mkdir(mode=0o700)
@@ -137,5 +141,7 @@ class ServicePaths:
 def paths_for(owner: Owner) -> ServicePaths:
     paths = ServicePaths(service_dir(), owner.key)
     if len(str(paths.socket).encode()) > SOCKET_PATH_MAX:
-        raise ServiceDirError(f"{paths.socket}: too long a path for a socket (set {DIR_VAR} to a shorter folder)")
+        raise ServiceDirError(
+            f"{paths.socket}: too long a path for a socket (set {DIR_VAR} to a shorter folder)"
+        )
     return paths

@@ -31,12 +31,15 @@ SOURCE_SUFFIXES = (".py", ".toml", ".j2")
 # reply statuses
 OK = "ok"  # graded: ``result`` holds the GradeResult's dict
 USAGE = "usage"  # what was passed cannot be graded (no such folder, settings this machine lacks): ``message``
-NOTEBOOK = "notebook"  # the notebook cannot be read: ``message`` says why, in the request's language
+# the notebook cannot be read: ``message`` says why, in the request's language
+NOTEBOOK = "notebook"
 GRADER = "grader"  # the grader itself cannot run here (no worker, a failing reference): ``message`` says why
 FAULT = "fault"  # the grader failed on this submission (its own bug, not the learner's): ``message``, ``log``
-STALE = "stale"  # the service runs another grader or other settings than the client's: it is exiting
+# the service runs another grader or other settings than the client's: it is exiting
+STALE = "stale"
 REFUSED = "refused"  # wrong token or protocol: nothing was graded
-ERROR = "error"  # the service failed on this request (its log says how): the client grades without it
+# the service failed on this request (its log says how): the client grades without it
+ERROR = "error"
 STATUSES = (OK, USAGE, NOTEBOOK, GRADER, FAULT, STALE, REFUSED, ERROR)
 
 
@@ -92,7 +95,8 @@ class GradeReply:
     status: str
     result: dict[str, Json] | None = None
     message: str = ""
-    log: str = ""  # with ``fault``: the file that holds the grader's traceback, for the learner to send
+    # with ``fault``: the file that holds the grader's traceback, for the learner to send
+    log: str = ""
     service: ServiceInfo | None = None
     protocol: int = PROTOCOL
 
@@ -120,7 +124,9 @@ def _decode(kind: typing.Any, value: Json, where: str) -> typing.Any:
         return float(value)
     expected = origin or kind
     if not isinstance(value, expected) or (expected is int and isinstance(value, bool)):
-        raise MessageError(f"{where}: expected {getattr(expected, '__name__', expected)}, got {type(value).__name__}")
+        raise MessageError(
+            f"{where}: expected {getattr(expected, '__name__', expected)}, got {type(value).__name__}"
+        )
     return value
 
 
@@ -148,7 +154,9 @@ def decode(data: Json, expected: type[M]) -> M:
         raise MessageError(f"expected a {expected.__name__}")
     if data.get("protocol") != PROTOCOL:
         raise VersionError(f"protocol version {data.get('protocol')!r}, expected {PROTOCOL}")
-    message: M = _from_dict(expected, {k: v for k, v in data.items() if k != "type"}, expected.__name__)
+    message: M = _from_dict(
+        expected, {k: v for k, v in data.items() if k != "type"}, expected.__name__
+    )
     if isinstance(message, GradeReply):
         if message.status not in STATUSES:
             raise MessageError(f"GradeReply.status: unknown status {message.status!r}")

@@ -44,7 +44,9 @@ LOCK_WAIT = 10.0  # a service that is ending may hold the owner's lock this long
 
 
 def _log(text: str) -> None:
-    print(f"{time.strftime('%Y-%m-%d %H:%M:%S')} [{os.getpid()}] {text}", file=sys.stderr, flush=True)
+    print(
+        f"{time.strftime('%Y-%m-%d %H:%M:%S')} [{os.getpid()}] {text}", file=sys.stderr, flush=True
+    )
 
 
 def _listening(paths: ServicePaths) -> bool:
@@ -135,10 +137,12 @@ class Service:
         self.paths = paths
         self.token = ""
         self.grader: Grader | None = None
-        self.start_error: str | None = None  # the grader could not be built with these settings (a usage error)
+        # the grader could not be built with these settings (a usage error)
+        self.start_error: str | None = None
         self.grades = 0
         self.stopping = False
-        self.watch_owner = owner.alive()  # a terminal whose leader is gone already is served until idle
+        # a terminal whose leader is gone already is served until idle
+        self.watch_owner = owner.alive()
 
     def start_grader(self) -> None:
         """Build the grader and start its worker at once: everything else overlaps the worker's imports. Then
@@ -148,9 +152,14 @@ class Service:
 
         settings = self.settings
         try:
-            self.grader = Grader(sandbox=settings.sandbox, device=settings.device, timeout=settings.timeout,
-                                 memory_mb=settings.memory_mb, cache_dir=settings.cache_dir or None,
-                                 hidden=[str(self.paths.folder)])
+            self.grader = Grader(
+                sandbox=settings.sandbox,
+                device=settings.device,
+                timeout=settings.timeout,
+                memory_mb=settings.memory_mb,
+                cache_dir=settings.cache_dir or None,
+                hidden=[str(self.paths.folder)],
+            )
         except UsageError as exc:
             self.start_error = str(exc)
         else:
@@ -166,7 +175,7 @@ class Service:
         while not self.stopping:
             try:
                 conn, _ = listener.accept()
-            except socket.timeout:
+            except TimeoutError:
                 if self.watch_owner and not self.owner.alive():
                     _log("the owner has ended: stopping")
                     return
@@ -190,7 +199,10 @@ class Service:
             reply = self._stale(f"another protocol: {exc}")
         except protocol.MessageError as exc:
             reply = protocol.GradeReply(protocol.REFUSED, message=str(exc))
-        except (ChannelClosed, OSError):  # a client checking that someone listens, or one that gave up
+        except (
+            ChannelClosed,
+            OSError,
+        ):  # a client checking that someone listens, or one that gave up
             return
         else:
             if not hmac.compare_digest(request.token.encode(), self.token.encode()):
@@ -216,7 +228,11 @@ class Service:
         if request.settings != self.settings:
             return self._stale("other settings")
         grader = self.grader
-        if grader is not None and grader.references.loaded and not grader.references.cached(grader.device):
+        if (
+            grader is not None
+            and grader.references.loaded
+            and not grader.references.cached(grader.device)
+        ):
             return self._stale("the reference cache was removed")
         return None
 
@@ -224,8 +240,10 @@ class Service:
         """Grade as ``grade PATH`` does: the result, or what it would print for a usage or grader error."""
         start = time.perf_counter()
         reply = self._grade(request)
-        _log(f"graded {request.path} {','.join(request.exercises) or 'all'} ({request.lang}): {reply.status} "
-             f"in {time.perf_counter() - start:.2f} s")
+        _log(
+            f"graded {request.path} {','.join(request.exercises) or 'all'} ({request.lang}): {reply.status} "
+            f"in {time.perf_counter() - start:.2f} s"
+        )
         return reply
 
     def _grade(self, request: protocol.GradeRequest) -> protocol.GradeReply:
@@ -236,26 +254,44 @@ class Service:
         from grader.notebook.reading import NotebookError
         from grader.worker.handle import WorkerStartError
 
-        if self.start_error is not None:  # these settings cannot grade here: say so once, and make way
+        if (
+            self.start_error is not None
+        ):  # these settings cannot grade here: say so once, and make way
             self.stopping = True
-            return protocol.GradeReply(protocol.USAGE, message=self.start_error, service=self.info())
+            return protocol.GradeReply(
+                protocol.USAGE, message=self.start_error, service=self.info()
+            )
         assert self.grader is not None  # built by start_grader when there is no start_error
         try:
-            os.chdir(request.cwd)  # relative paths, and the paths messages show, as the client sees them
+            os.chdir(
+                request.cwd
+            )  # relative paths, and the paths messages show, as the client sees them
             self.grader.lang = request.lang
             result = grade_checked(self.grader, request.path, list(request.exercises) or None)
         except UsageError as exc:
             return protocol.GradeReply(protocol.USAGE, message=str(exc), service=self.info())
         except NotebookError as exc:
-            return protocol.GradeReply(protocol.NOTEBOOK, message=exc.text(request.lang), service=self.info())
-        except (WorkerStartError, ReferenceFailure) as exc:  # the grader's environment, not the submission
+            return protocol.GradeReply(
+                protocol.NOTEBOOK, message=exc.text(request.lang), service=self.info()
+            )
+        except (
+            WorkerStartError,
+            ReferenceFailure,
+        ) as exc:  # the grader's environment, not the submission
             return protocol.GradeReply(protocol.GRADER, message=str(exc), service=self.info())
-        except GraderError as exc:  # the grader's own bug on this submission: the client tells it as grade does
-            return protocol.GradeReply(protocol.FAULT, message=str(exc), log=str(exc.log), service=self.info())
+        except (
+            GraderError
+        ) as exc:  # the grader's own bug on this submission: the client tells it as grade does
+            return protocol.GradeReply(
+                protocol.FAULT, message=str(exc), log=str(exc.log), service=self.info()
+            )
         except Exception:  # noqa: BLE001 - logged; the client then grades without the service
             _log(f"grading {request.path} failed:\n{traceback.format_exc()}")
-            return protocol.GradeReply(protocol.ERROR, message="the service failed on this request (see its log)",
-                                       service=self.info())
+            return protocol.GradeReply(
+                protocol.ERROR,
+                message="the service failed on this request (see its log)",
+                service=self.info(),
+            )
         finally:
             os.chdir("/")
         self.grades += 1
@@ -263,8 +299,12 @@ class Service:
 
     def info(self) -> protocol.ServiceInfo:
         grader = self.grader
-        return protocol.ServiceInfo(pid=os.getpid(), zygote_pid=grader.worker_pid if grader else None,
-                                    grades=self.grades, zygote_starts=grader.worker_starts if grader else 0)
+        return protocol.ServiceInfo(
+            pid=os.getpid(),
+            zygote_pid=grader.worker_pid if grader else None,
+            grades=self.grades,
+            zygote_starts=grader.worker_starts if grader else 0,
+        )
 
     def close(self) -> None:
         if self.grader is not None:
@@ -312,10 +352,14 @@ def _stop(signum: int, frame: FrameType | None) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m grader.service.server",
-                                     description="internal: the warm grading service of one kernel or terminal")
+    parser = argparse.ArgumentParser(
+        prog="python -m grader.service.server",
+        description="internal: the warm grading service of one kernel or terminal",
+    )
     parser.add_argument("--owner", nargs=3, metavar=("KIND", "PID", "STARTED"), required=True)
-    parser.add_argument("--ready-fd", type=int, default=None, help="written to (one byte) once listening")
+    parser.add_argument(
+        "--ready-fd", type=int, default=None, help="written to (one byte) once listening"
+    )
     defaults = protocol.Settings()
     parser.add_argument("--sandbox", default=defaults.sandbox)
     parser.add_argument("--device", default=defaults.device)
@@ -325,9 +369,16 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     kind, pid, started = args.owner
     owner = Owner(kind, int(pid), int(started) or None)
-    settings = protocol.Settings(sandbox=args.sandbox, device=args.device, timeout=args.timeout,
-                                 memory_mb=args.memory_mb, cache_dir=args.cache_dir)
-    if os.fork() > 0:  # detach: the client reaps this process at once, and nobody has to reap the service
+    settings = protocol.Settings(
+        sandbox=args.sandbox,
+        device=args.device,
+        timeout=args.timeout,
+        memory_mb=args.memory_mb,
+        cache_dir=args.cache_dir,
+    )
+    if (
+        os.fork() > 0
+    ):  # detach: the client reaps this process at once, and nobody has to reap the service
         os._exit(0)
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGHUP, signal.SIG_IGN)

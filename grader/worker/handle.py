@@ -26,8 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from grader.worker import contract, protocol
-from grader.worker import sandbox
+from grader.worker import contract, protocol, sandbox
 from grader.worker.contract import CallKind, MessageData, MessageField, ProbeResult
 from vqa import course
 
@@ -78,22 +77,24 @@ def decode_tensors(blob: bytes) -> dict[str, NDArray[Any]]:
 
 def base_env(extra: dict | None = None) -> dict:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "GRADER_"))}
-    env.update({
-        "HF_HUB_OFFLINE": "1",
-        "TRANSFORMERS_OFFLINE": "1",
-        "HF_DATASETS_OFFLINE": "1",
-        "TOKENIZERS_PARALLELISM": "false",
-        "OMP_NUM_THREADS": "1",
-        "MKL_NUM_THREADS": "1",
-        "PYTHONDONTWRITEBYTECODE": "1",
-        "PYTHONHASHSEED": "0",
-        "PYTHONUNBUFFERED": "1",
-        "PYTHONNOUSERSITE": "1",
-        "TRANSFORMERS_VERBOSITY": "error",
-        "PYTHONWARNINGS": "ignore",
-        "TQDM_DISABLE": "1",
-        "HF_HUB_DISABLE_PROGRESS_BARS": "1",
-    })
+    env.update(
+        {
+            "HF_HUB_OFFLINE": "1",
+            "TRANSFORMERS_OFFLINE": "1",
+            "HF_DATASETS_OFFLINE": "1",
+            "TOKENIZERS_PARALLELISM": "false",
+            "OMP_NUM_THREADS": "1",
+            "MKL_NUM_THREADS": "1",
+            "PYTHONDONTWRITEBYTECODE": "1",
+            "PYTHONHASHSEED": "0",
+            "PYTHONUNBUFFERED": "1",
+            "PYTHONNOUSERSITE": "1",
+            "TRANSFORMERS_VERBOSITY": "error",
+            "PYTHONWARNINGS": "ignore",
+            "TQDM_DISABLE": "1",
+            "HF_HUB_DISABLE_PROGRESS_BARS": "1",
+        }
+    )
     path = env.get("PYTHONPATH")
     env["PYTHONPATH"] = str(course.ROOT) + (os.pathsep + path if path else "")
     if extra:
@@ -107,7 +108,9 @@ class _Launcher:
     one restarted from a lane's thread would be killed as soon as that lane's grading ended."""
 
     def __init__(self) -> None:
-        self._jobs: queue.Queue[tuple[Callable[[], subprocess.Popen], Future[subprocess.Popen]]] = queue.Queue()
+        self._jobs: queue.Queue[tuple[Callable[[], subprocess.Popen], Future[subprocess.Popen]]] = (
+            queue.Queue()
+        )
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
 
@@ -117,7 +120,9 @@ class _Launcher:
             return start()
         with self._lock:
             if self._thread is None:
-                self._thread = threading.Thread(target=self._serve, name="zygote-launcher", daemon=True)
+                self._thread = threading.Thread(
+                    target=self._serve, name="zygote-launcher", daemon=True
+                )
                 self._thread.start()
         done: Future[subprocess.Popen] = Future()
         self._jobs.put((start, done))
@@ -138,12 +143,23 @@ _launcher = _Launcher()
 class Zygote:
     """A pre-imported worker parent that forks children on request."""
 
-    def __init__(self, *, sandbox_mode: str = "none", writable: Sequence[str] = (), readable: Sequence[str] = (),
-                 hidden: Sequence[str] = (),
-                 env: dict | None = None, cwd: str, log_path: str | None = None, start_timeout: float = 180.0,
-                 cuda: bool = False, fixtures: str | None = None):
+    def __init__(
+        self,
+        *,
+        sandbox_mode: str = "none",
+        writable: Sequence[str] = (),
+        readable: Sequence[str] = (),
+        hidden: Sequence[str] = (),
+        env: dict | None = None,
+        cwd: str,
+        log_path: str | None = None,
+        start_timeout: float = 180.0,
+        cuda: bool = False,
+        fixtures: str | None = None,
+    ):
         self.sandbox_mode = sandbox_mode
-        self.fixtures = fixtures  # the artifacts folder whose models the zygote loads before it forks
+        # the artifacts folder whose models the zygote loads before it forks
+        self.fixtures = fixtures
         self.cuda = cuda
         if cuda:
             # the zygote must not touch CUDA (its forked children could not use it): a fork-safe availability
@@ -160,27 +176,42 @@ class Zygote:
         self.proc: subprocess.Popen | None = None
         self.ctl: socket.socket | None = None
         self.ready = False
-        self.broken = False  # the control channel failed: the zygote died (a child may have killed it)
+        # the control channel failed: the zygote died (a child may have killed it)
+        self.broken = False
         self.info: dict = {}
         self.starts = 0  # how many times it was started (a warm grader restarts a zygote that died)
         self._lock = threading.RLock()
 
     # -- life cycle
-    def start(self) -> "Zygote":
+    def start(self) -> Zygote:
         os.makedirs(self.cwd, exist_ok=True)
         self.starts += 1
         ctl, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-        cmd = sandbox.prefix(self.sandbox_mode, [self.cwd, *self.writable], self.readable, self.hidden,
-                             sandbox.gpu_devices() if self.cuda else ())
+        cmd = sandbox.prefix(
+            self.sandbox_mode,
+            [self.cwd, *self.writable],
+            self.readable,
+            self.hidden,
+            sandbox.gpu_devices() if self.cuda else (),
+        )
         cmd += [sys.executable, "-m", "grader.worker.zygote", "--ctl-fd", str(theirs.fileno())]
         if self.fixtures:
             cmd += ["--fixtures", self.fixtures]
         log = open(self.log_path, "wb") if self.log_path else None
         try:
             out = log if log is not None else subprocess.DEVNULL
-            self.proc = _launcher.popen(lambda: subprocess.Popen(
-                cmd, pass_fds=[theirs.fileno()], start_new_session=True, cwd=self.cwd, env=self.env,
-                stdin=subprocess.DEVNULL, stderr=subprocess.STDOUT, stdout=out))
+            self.proc = _launcher.popen(
+                lambda: subprocess.Popen(
+                    cmd,
+                    pass_fds=[theirs.fileno()],
+                    start_new_session=True,
+                    cwd=self.cwd,
+                    env=self.env,
+                    stdin=subprocess.DEVNULL,
+                    stderr=subprocess.STDOUT,
+                    stdout=out,
+                )
+            )
         finally:
             theirs.close()
             if log is not None:
@@ -201,7 +232,7 @@ class Zygote:
         self.ctl.settimeout(self.start_timeout)
         try:
             msg = self.ctl.recv(1 << 20)
-        except (socket.timeout, OSError) as exc:
+        except (TimeoutError, OSError) as exc:
             self.close()
             raise WorkerStartError(f"the worker did not start: {exc}{self._log_tail()}") from None
         if not msg:
@@ -254,13 +285,15 @@ class Zygote:
             self.start()
             return True
 
-    def spawn(self, config: dict, *, output_limit: int = 8192) -> "Child":
+    def spawn(self, config: dict, *, output_limit: int = 8192) -> Child:
         self.wait_ready()
         mine, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         read_fd, write_fd = os.pipe()
         token = uuid.uuid4().hex
         try:
-            reply = self._request({"op": "spawn", **config, "token": token}, [theirs.fileno(), write_fd])
+            reply = self._request(
+                {"op": "spawn", **config, "token": token}, [theirs.fileno(), write_fd]
+            )
         finally:
             theirs.close()
             os.close(write_fd)
@@ -311,7 +344,9 @@ class Zygote:
 class Child:
     """One forked worker child serving probe calls for one implementation."""
 
-    def __init__(self, zygote: Zygote, pid: int, sock: socket.socket, out_fd: int, output_limit: int):
+    def __init__(
+        self, zygote: Zygote, pid: int, sock: socket.socket, out_fd: int, output_limit: int
+    ):
         self.zygote = zygote
         self.pid = pid
         self.sock = sock
@@ -351,8 +386,12 @@ class Child:
 
     def call(self, request: dict, timeout: float) -> CallResult:
         if self.dead:
-            return CallResult(ok=False, kind="crash", message="the worker is not running",
-                              msg=MessageData("worker_not_running"))
+            return CallResult(
+                ok=False,
+                kind="crash",
+                message="the worker is not running",
+                msg=MessageData("worker_not_running"),
+            )
         deadline = time.monotonic() + timeout
         try:
             protocol.send(self.sock, request)
@@ -377,11 +416,18 @@ class Child:
                     self.sock.settimeout(max(remaining, 0.5))
                     try:
                         header, blob = protocol.recv(self.sock)
-                    except socket.timeout:
+                    except TimeoutError:
                         return self._timed_out(timeout)
-                    except (protocol.ChannelClosed, OSError):  # the child went away: its code crashed or exited
+                    except (
+                        protocol.ChannelClosed,
+                        OSError,
+                    ):  # the child went away: its code crashed or exited
                         return self._died(deadline)
-                    except (protocol.ProtocolError, ValueError, struct.error) as exc:  # a reply not in the protocol
+                    except (
+                        protocol.ProtocolError,
+                        ValueError,
+                        struct.error,
+                    ) as exc:  # a reply not in the protocol
                         return self._unreadable(exc)
                     self._drain()
                     return self._result(str(request.get("probe", "")), header, blob)
@@ -394,19 +440,47 @@ class Child:
         output, total = self._take_output()
         try:
             reply = contract.decode(contract.Reply, header)
-            data = contract.decode(contract.probe_named(probe).result, reply.data) if reply.ok else None
+            data = (
+                contract.decode(contract.probe_named(probe).result, reply.data)
+                if reply.ok
+                else None
+            )
         except protocol.ProtocolError as exc:
-            logger.error("worker child %s: the reply to probe %s does not follow the contract: %s", self.pid, probe,
-                         exc)
-            return CallResult(ok=False, kind="internal", output=output, output_bytes=total,
-                              message=f"the worker's reply to probe {probe} does not follow the contract: {exc}")
+            logger.error(
+                "worker child %s: the reply to probe %s does not follow the contract: %s",
+                self.pid,
+                probe,
+                exc,
+            )
+            return CallResult(
+                ok=False,
+                kind="internal",
+                output=output,
+                output_bytes=total,
+                message=f"the worker's reply to probe {probe} does not follow the contract: {exc}",
+            )
         try:
             tensors = decode_tensors(blob)
         except Exception as exc:  # noqa: BLE001 - safetensors' own errors: said as the grader's fault
-            return CallResult(ok=False, kind="internal", message=f"bad tensors from the worker: {exc}", output=output)
-        return CallResult(ok=reply.ok, kind="ok" if reply.ok else reply.kind, data=data, tensors=tensors,
-                          message=reply.message, where=reply.where, output=output, output_bytes=total,
-                          violations=reply.violations, seconds=reply.seconds, msg=reply.msg)
+            return CallResult(
+                ok=False,
+                kind="internal",
+                message=f"bad tensors from the worker: {exc}",
+                output=output,
+            )
+        return CallResult(
+            ok=reply.ok,
+            kind="ok" if reply.ok else reply.kind,
+            data=data,
+            tensors=tensors,
+            message=reply.message,
+            where=reply.where,
+            output=output,
+            output_bytes=total,
+            violations=reply.violations,
+            seconds=reply.seconds,
+            msg=reply.msg,
+        )
 
     def _finish(self) -> None:
         if not self.dead:
@@ -432,15 +506,25 @@ class Child:
         self._finish()
         output, total = self._take_output()
         logger.error("unreadable reply from worker child %s: %s", self.pid, exc)
-        return CallResult(ok=False, kind="internal", output=output, output_bytes=total,
-                          message=f"the worker's reply could not be read ({type(exc).__name__}: {exc})")
+        return CallResult(
+            ok=False,
+            kind="internal",
+            output=output,
+            output_bytes=total,
+            message=f"the worker's reply could not be read ({type(exc).__name__}: {exc})",
+        )
 
     def _timed_out(self, timeout: float) -> CallResult:
         self._finish()
         output, total = self._take_output()
-        return CallResult(ok=False, kind="timeout", output=output, output_bytes=total,
-                          message=f"timed out after {timeout:g} s (an endless loop? use --timeout to allow more)",
-                          msg=MessageData("timeout", {"seconds": f"{timeout:g}"}))
+        return CallResult(
+            ok=False,
+            kind="timeout",
+            output=output,
+            output_bytes=total,
+            message=f"timed out after {timeout:g} s (an endless loop? use --timeout to allow more)",
+            msg=MessageData("timeout", {"seconds": f"{timeout:g}"}),
+        )
 
     def _died(self, deadline: float) -> CallResult:
         self._finish()
@@ -460,8 +544,14 @@ class Child:
             key, fields = "crash_exit", {"code": status["exit_code"]}
         else:
             what, key, fields = "stopped unexpectedly", "crash_unexpected", {}
-        return CallResult(ok=False, kind="crash", message=f"the worker {what}", output=output, output_bytes=total,
-                          msg=MessageData("worker_crash", {"what": MessageData(key, fields)}))
+        return CallResult(
+            ok=False,
+            kind="crash",
+            message=f"the worker {what}",
+            output=output,
+            output_bytes=total,
+            msg=MessageData("worker_crash", {"what": MessageData(key, fields)}),
+        )
 
     def close(self) -> None:
         if not self.dead:

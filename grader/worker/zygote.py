@@ -30,8 +30,6 @@ import sys
 import traceback
 from pathlib import Path
 
-from grader.worker import protocol
-
 _PR_SET_PDEATHSIG = 1
 
 
@@ -167,7 +165,9 @@ def zygote(ctl_fd: int, fixtures: str | None = None) -> int:
         request = json.loads(msg)
         op = request.get("op")
         if op == "spawn":
-            if fixtures and not loaded:  # the reference's set-up may have written them since the start
+            if (
+                fixtures and not loaded
+            ):  # the reference's set-up may have written them since the start
                 loaded = serve.preload_fixtures(Path(fixtures))
             pid = os.fork()
             if pid == 0:
@@ -220,8 +220,12 @@ def zygote(ctl_fd: int, fixtures: str | None = None) -> int:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m grader.worker.zygote")
     parser.add_argument("--ctl-fd", type=int, required=True)
-    parser.add_argument("--fixtures", default=None, help="the reference's artifacts folder: its models are "
-                                                         "loaded once, before any child is forked")
+    parser.add_argument(
+        "--fixtures",
+        default=None,
+        help="the reference's artifacts folder: its models are "
+        "loaded once, before any child is forked",
+    )
     args = parser.parse_args(argv)
     code = zygote(args.ctl_fd, args.fixtures)
     # no interpreter shutdown: tearing down torch and the loaded models takes most of a second, and the judge

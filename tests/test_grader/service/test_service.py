@@ -21,16 +21,20 @@ import pytest
 
 from grader.judge.grade import Grader
 from grader.judge.results import GradeResult
-from grader.service import client, owner as owner_mod, protocol
+from grader.service import client, protocol
+from grader.service import owner as owner_mod
+
 from mutants import copy_impl
 from waiting import wait_until
 
-pytestmark = pytest.mark.slow  # starts services and grades end to end: `pytest -m "not slow"` skips it
+# starts services and grades end to end: `pytest -m "not slow"` skips it
+pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parents[3]
 SOLUTIONS = ROOT / "solutions"
 REWRITES = ROOT / "tests" / "rewrites"
-CACHE = Path(tempfile.gettempdir()) / "grader-test-cache"  # the reference cache the other grading tests use
+# the reference cache the other grading tests use
+CACHE = Path(tempfile.gettempdir()) / "grader-test-cache"
 OPTIONS = dict(sandbox="auto", timeout=8.0, memory_mb=1024)  # as the hostile tests grade
 
 
@@ -120,8 +124,9 @@ def test_a_changed_reference_restarts_the_service(kernel, tmp_path, monkeypatch)
     """What decides a grade changed (here the reference, as for a changed kit or grader file: the fingerprint
     differs): the old service answers stale and ends, a new one grades against the new reference."""
     first = kernel.check(SOLUTIONS, ["lora"])
-    reference = copy_impl("solutions", tmp_path / "reference",
-                          {"lora.py": [('bias="none",', 'bias="all",')]})  # a reference that trains the biases
+    reference = copy_impl(
+        "solutions", tmp_path / "reference", {"lora.py": [('bias="none",', 'bias="all",')]}
+    )  # a reference that trains the biases
     monkeypatch.setenv("GRADER_REFERENCE", str(reference))
     reply = kernel.check(SOLUTIONS, ["lora"])
     assert reply.service.pid != first.service.pid
@@ -147,12 +152,24 @@ def test_hostile_submissions_cost_their_own_checks_and_the_service_goes_on(kerne
     crashes = result_of(kernel.check(hostile.assemble("crashes", tmp_path / "crashes")))
     assert crashes.exercises["lora"].score == 0  # an endless loop: timed out
     assert any("timed out" in c.message for c in crashes.exercises["lora"].checks)
-    assert "exited with code 7" in {c.name: c for c in crashes.checks()}["predict.answer_question"].message
+    assert (
+        "exited with code 7"
+        in {c.name: c for c in crashes.checks()}["predict.answer_question"].message
+    )
     assert "memory:dataset" in crashes.flags
     # a submission that kills the worker itself: the service starts another one for the next check
-    killer = copy_impl("solutions", tmp_path / "killer", {"lora.py": [(
-        "    config = LoraConfig(\n",
-        "    import os, signal\n\n    os.kill(os.getppid(), signal.SIGKILL)\n    config = LoraConfig(\n")]})
+    killer = copy_impl(
+        "solutions",
+        tmp_path / "killer",
+        {
+            "lora.py": [
+                (
+                    "    config = LoraConfig(\n",
+                    "    import os, signal\n\n    os.kill(os.getppid(), signal.SIGKILL)\n    config = LoraConfig(\n",
+                )
+            ]
+        },
+    )
     assert result_of(kernel.check(killer, ["lora"])).exercises["lora"].score == 0
     after = kernel.check(SOLUTIONS)
     assert result_of(after).score == 100
@@ -178,11 +195,23 @@ def test_two_owners_get_two_services_and_each_ends_with_its_owner(kernel):
 def test_the_same_verdicts_warm_as_cold(kernel, tmp_path):
     for folder in sorted(p for p in REWRITES.iterdir() if (p / "train.py").is_file()):  # s1 .. s8
         result = result_of(kernel.check(folder))
-        assert result.score == result.max_score == 100, [(c.name, c.message) for c in result.checks() if not c.passed]
+        assert result.score == result.max_score == 100, [
+            (c.name, c.message) for c in result.checks() if not c.passed
+        ]
     defects = load_test_module("test_grader/judge/test_grader_defects.py")
-    chosen = {"labels_unpadded", "bias_trained", "no_zero_grad", "best_never_updated", "batch_decode_list"}
-    with Grader(cache_dir=CACHE, **OPTIONS) as grader:  # graded in this process, as without a service
-        for name, file, old, new, _exercise, _checks in (d for d in defects.DEFECTS if d[0] in chosen):
+    chosen = {
+        "labels_unpadded",
+        "bias_trained",
+        "no_zero_grad",
+        "best_never_updated",
+        "batch_decode_list",
+    }
+    with Grader(
+        cache_dir=CACHE, **OPTIONS
+    ) as grader:  # graded in this process, as without a service
+        for name, file, old, new, _exercise, _checks in (
+            d for d in defects.DEFECTS if d[0] in chosen
+        ):
             sub = defects.make_submission(tmp_path / name, file, old, new)
             warm = result_of(kernel.check(sub)).to_dict(timings=False)
             assert warm == grader.grade(sub).to_dict(timings=False), name
@@ -193,12 +222,29 @@ def test_grade_in_a_shell_starts_a_service_that_the_next_grade_uses(tmp_path):
     answered by it; both print the same. ``--no-service`` grades without one."""
     env = {**os.environ, owner_mod.DIR_VAR: str(tmp_path / "services")}
     env.pop(client.OFF_VAR, None)
-    grade = [sys.executable, "-m", "grader.cli", str(SOLUTIONS), "-e", "lora", "--cache-dir", str(CACHE)]
-    script = ("import subprocess, sys, json\n"
-              f"outs = [subprocess.run({grade!r}, capture_output=True, text=True).stdout for _ in range(2)]\n"
-              "print(json.dumps(outs))\n")
-    shell = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=600,
-                           start_new_session=True)  # a terminal session of its own (the script leads it)
+    grade = [
+        sys.executable,
+        "-m",
+        "grader.cli",
+        str(SOLUTIONS),
+        "-e",
+        "lora",
+        "--cache-dir",
+        str(CACHE),
+    ]
+    script = (
+        "import subprocess, sys, json\n"
+        f"outs = [subprocess.run({grade!r}, capture_output=True, text=True).stdout for _ in range(2)]\n"
+        "print(json.dumps(outs))\n"
+    )
+    shell = subprocess.run(
+        [sys.executable, "-c", script],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        start_new_session=True,
+    )  # a terminal session of its own (the script leads it)
     import json
 
     first, second = json.loads(shell.stdout)
@@ -207,9 +253,16 @@ def test_grade_in_a_shell_starts_a_service_that_the_next_grade_uses(tmp_path):
     assert len(logs) == 1
     log = logs[0].read_text()
     assert log.count("serving ") == 1 and log.count("graded ") == 2
-    wait_until(lambda: "stopping" in logs[0].read_text(), "the service ends with its session's leader")
-    proc = subprocess.run([*grade, "--no-service"], env={**env, owner_mod.DIR_VAR: str(tmp_path / "none")},
-                          capture_output=True, text=True, timeout=600)
+    wait_until(
+        lambda: "stopping" in logs[0].read_text(), "the service ends with its session's leader"
+    )
+    proc = subprocess.run(
+        [*grade, "--no-service"],
+        env={**env, owner_mod.DIR_VAR: str(tmp_path / "none")},
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert proc.stdout == first and not (tmp_path / "none").exists()
 
 

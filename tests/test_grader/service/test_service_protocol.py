@@ -13,12 +13,22 @@ from grader.service import owner as owner_mod
 from grader.service import protocol
 from grader.service.owner import Owner
 
-SETTINGS = protocol.Settings(sandbox="none", device="cpu", timeout=8.0, memory_mb=1024, cache_dir="/tmp/cache")
+SETTINGS = protocol.Settings(
+    sandbox="none", device="cpu", timeout=8.0, memory_mb=1024, cache_dir="/tmp/cache"
+)
 
 
 def request(**changes) -> protocol.GradeRequest:
-    fields = dict(token="t", fingerprint="f", source="s", path="exercises", cwd="/home/learner", lang="vi",
-                  settings=SETTINGS, exercises=("lora",))
+    fields = dict(
+        token="t",
+        fingerprint="f",
+        source="s",
+        path="exercises",
+        cwd="/home/learner",
+        lang="vi",
+        settings=SETTINGS,
+        exercises=("lora",),
+    )
     return protocol.GradeRequest(**{**fields, **changes})
 
 
@@ -26,15 +36,25 @@ def test_a_request_and_a_reply_cross_as_json_and_come_back_equal():
     import json
 
     sent = request()
-    assert protocol.decode(json.loads(json.dumps(protocol.encode(sent))), protocol.GradeRequest) == sent
-    reply = protocol.GradeReply(protocol.OK, result={"score": 15.0}, service=protocol.ServiceInfo(pid=7, grades=2))
-    assert protocol.decode(json.loads(json.dumps(protocol.encode(reply))), protocol.GradeReply) == reply
+    assert (
+        protocol.decode(json.loads(json.dumps(protocol.encode(sent))), protocol.GradeRequest)
+        == sent
+    )
+    reply = protocol.GradeReply(
+        protocol.OK, result={"score": 15.0}, service=protocol.ServiceInfo(pid=7, grades=2)
+    )
+    assert (
+        protocol.decode(json.loads(json.dumps(protocol.encode(reply))), protocol.GradeReply)
+        == reply
+    )
 
 
 def test_a_message_with_a_wrong_field_is_refused_by_name():
     data = protocol.encode(request())
     data["settings"]["memory_mb"] = "a lot"
-    with pytest.raises(protocol.MessageError, match=r"GradeRequest.settings.memory_mb: expected int, got str"):
+    with pytest.raises(
+        protocol.MessageError, match=r"GradeRequest.settings.memory_mb: expected int, got str"
+    ):
         protocol.decode(data, protocol.GradeRequest)
     data = protocol.encode(request())
     del data["path"]
