@@ -105,6 +105,7 @@ class BatchSummary:
     notes: list[str] = field(default_factory=list)  # duplicates, ignored files
     interrupted: bool = False
     seconds: float = 0.0
+    where: str = ""  # where it was graded, when not on this machine ("on a 2-worker Dask cluster at tcp://…")
 
     def problems(self) -> list[tuple[str, str]]:
         """(student, reason) for every submission that failed or raised a flag that needs a look (see grader.judge.flags)."""

@@ -32,7 +32,7 @@ import time
 from collections import deque
 from dataclasses import asdict
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Protocol
 
 from grader.batch import archive
 from grader.batch.discovery import Entry, content_hash, discover
@@ -91,9 +91,13 @@ class Slot:
 
     def submit(self, entry: Entry, record: Record, request_id: int) -> None:
         self.task = (entry, record)
+        self.request(record.folder, request_id)
+
+    def request(self, folder: str, request_id: int) -> None:
+        """Ask the slot to grade ``folder``; its clock (``submission_timeout``) starts now."""
         self.started = time.monotonic()
         self.deadline = self.started + self.options.submission_timeout
-        self._send({"id": request_id, "folder": record.folder})
+        self._send({"id": request_id, "folder": folder})
 
     def read_messages(self) -> tuple[list[dict], bool]:
         """Complete messages available now, and whether the slot closed its end."""
@@ -123,6 +127,10 @@ class Slot:
         except OSError:
             return ""
         return "\n".join(text[-lines:])
+
+    def start_error(self, what: str) -> str:
+        """Why this slot did not start ("a grading process " + ``what``), with the end of its log."""
+        return f"a grading process {what}\n{self.log_tail()}"
 
     def kill(self) -> None:
         if self.proc is not None:
@@ -160,6 +168,21 @@ class SlotStartError(RuntimeError):
     """No slot could start: an environment problem (missing packages, the reference failing), not a student's."""
 
 
+class GradingStopped(RuntimeError):
+    """Grading stopped part-way for a reason outside any submission (the Dask scheduler was lost); every result
+    finished before it is on disk, and running the same command again grades the rest."""
+
+
+def timeout_reason(source: str, limit: float) -> str:
+    """Why a submission that overran ``--submission-timeout`` was not graded (the same words on every engine)."""
+    return f"{source}: grading took longer than {limit:g} s (the per-submission limit; an endless loop?)"
+
+
+def stopped_reason(source: str, detail: str) -> str:
+    """Why a submission whose grading process died under it was not graded."""
+    return f"{source}: the grading process stopped unexpectedly ({detail or 'no message'})"
+
+
 # --------------------------------------------------------------------------- the run
 
 
@@ -173,23 +196,23 @@ def prepare(entry: Entry, out_dir: Path, options: BatchOptions, options_key: str
     try:
         record.content_hash = content_hash(entry)
     except OSError as exc:
-        return _fail(record, f"{entry.path.name}: cannot read ({exc.strerror or exc})")
+        return mark_failed(record, f"{entry.path.name}: cannot read ({exc.strerror or exc})")
     if entry.kind == "zip":
         try:
             folder = archive.unpack_zip(entry.path, out_dir / ".work" / "unpacked" / entry.student, options.limits)
         except archive.ArchiveError as exc:
-            return _fail(record, str(exc))
+            return mark_failed(record, str(exc))
     elif entry.kind == "folder":
         try:
             folder = archive.submission_root(entry.path)
         except OSError as exc:
-            return _fail(record, f"{entry.path.name}: cannot read ({exc.strerror or exc})")
+            return mark_failed(record, f"{entry.path.name}: cannot read ({exc.strerror or exc})")
     notebook = entry.path if entry.kind == "notebook" else notebook_in(folder)
     if notebook is not None:
         try:
             extraction = extract(notebook, out_dir / ".work" / "notebooks" / entry.student, shown=notebook.name)
         except NotebookError as exc:
-            return _fail(record, exc.text(options.lang))
+            return mark_failed(record, exc.text(options.lang))
         if notebooks is not None:
             notebooks[entry.student] = extraction
         folder = extraction.folder
@@ -198,13 +221,14 @@ def prepare(entry: Entry, out_dir: Path, options: BatchOptions, options_key: str
         return record  # an exercise without its cell is graded 0 with the notebook's message
     if not any(folder.glob("*.py")):
         several = sorted(p.name for p in folder.glob("*.ipynb"))
-        return _fail(record, f"{entry.path.name}: no Python files found "
+        return mark_failed(record, f"{entry.path.name}: no Python files found "
                              "(expected dataset.py, lora.py, train.py, predict.py"
                              + (f", or one notebook: it holds {', '.join(several)})" if several else ")"))
     return record
 
 
-def _fail(record: Record, reason: str) -> Record:
+def mark_failed(record: Record, reason: str) -> Record:
+    """``record`` as not graded, for ``reason`` (what the instructor reads in the closing list)."""
     record.status, record.reason, record.graded_at = FAILED, reason, utc_now()
     return record
 
@@ -242,17 +266,54 @@ class _Progress:
             self.bar.stop()
 
 
+# --------------------------------------------------------------------------- engines: who grades what was prepared
+
+
+class Engine(Protocol):
+    """What grades the prepared submissions: this machine's slots (:class:`LocalSlots`) or a Dask cluster
+    (:class:`grader.batch.cluster.ClusterEngine`). ``grade`` hands each record of ``todo`` to ``finish`` exactly
+    once, graded or failed, as soon as it is known; ``where`` names where grading ran for the closing summary
+    ("" on this machine)."""
+
+    where: str
+
+    def grade(self, todo: deque[tuple[Entry, Record]], finish: Callable[[Record], None], work: Path) -> None: ...
+
+
+class LocalSlots:
+    """The batch on this machine: ``--jobs`` slot processes, each replaced when it dies or overruns."""
+
+    where = ""
+
+    def __init__(self, options: BatchOptions):
+        self.options = options
+
+    def grade(self, todo: deque[tuple[Entry, Record]], finish: Callable[[Record], None], work: Path) -> None:
+        log_dir = work / "logs"
+        log_dir.mkdir(parents=True, exist_ok=True)
+        slots = [Slot(i, self.options, log_dir) for i in range(min(self.options.resolved_jobs(), len(todo)))]
+        try:
+            _drive(slots, todo, finish)
+        finally:
+            for slot in slots:
+                slot.stop()
+
+
 def run_batch(batch_dir: str | Path, out_dir: str | Path, options: BatchOptions | None = None, *,
-              progress: bool = True, on_record: Callable[[Record], None] | None = None) -> BatchSummary:
+              progress: bool = True, on_record: Callable[[Record], None] | None = None,
+              engine: Engine | None = None) -> BatchSummary:
     """Grade every submission in ``batch_dir`` into ``out_dir``; returns what happened.
 
     Each finished submission is written at once (``students/``, ``gradescope/``, ``feedback/``), so a
     Ctrl-C loses only the submissions in flight; ``summary.interrupted`` is then True and the
-    KeyboardInterrupt is not re-raised.  Raises :class:`SlotStartError` when grading cannot start at all.
+    KeyboardInterrupt is not re-raised.  ``engine`` grades what needs grading (default: :class:`LocalSlots`).
+    Raises :class:`SlotStartError` when grading cannot start at all, :class:`GradingStopped` when it stopped
+    part-way (what was finished is on disk).
     """
     from grader.reports import feedback
 
     options = options or BatchOptions()
+    engine = engine or LocalSlots(options)
     out_dir = Path(out_dir)
     start = time.monotonic()
     entries, notes = discover(batch_dir, exclude=[out_dir])
@@ -276,7 +337,6 @@ def run_batch(batch_dir: str | Path, out_dir: str | Path, options: BatchOptions 
         if on_record:
             on_record(record)
 
-    slots: list[Slot] = []
     try:
         for entry in entries:
             record = prepare(entry, out_dir, options, key, notebooks)
@@ -295,15 +355,11 @@ def run_batch(batch_dir: str | Path, out_dir: str | Path, options: BatchOptions 
             else:
                 todo.append((entry, record))
         if todo:
-            log_dir = out_dir / ".work" / "logs"
-            log_dir.mkdir(parents=True, exist_ok=True)
-            slots = [Slot(i, options, log_dir) for i in range(min(options.resolved_jobs(), len(todo)))]
-            _drive(slots, todo, finish, bar)
+            engine.grade(todo, finish, out_dir / ".work")
     except KeyboardInterrupt:
         summary.interrupted = True
     finally:
-        for slot in slots:
-            slot.stop()
+        summary.where = engine.where
         bar.close()
     for student, record in prepared.items():  # written to disk just as a Ctrl-C arrived
         if student not in done:
@@ -315,7 +371,7 @@ def run_batch(batch_dir: str | Path, out_dir: str | Path, options: BatchOptions 
     return summary
 
 
-def _drive(slots: list[Slot], todo: deque, finish: Callable[[Record], None], bar: _Progress) -> None:
+def _drive(slots: list[Slot], todo: deque, finish: Callable[[Record], None]) -> None:
     """Keep every slot busy until ``todo`` is empty and nothing is in flight; replace slots that die."""
     selector = selectors.DefaultSelector()
     request_id = 0
@@ -338,7 +394,7 @@ def _drive(slots: list[Slot], todo: deque, finish: Callable[[Record], None], bar
                     try:
                         slot.start()
                     except OSError as exc:  # the slot died at once (its log says why)
-                        start_failures.append(f"a grading process could not start: {exc}\n{slot.log_tail()}")
+                        start_failures.append(slot.start_error(f"could not start: {exc}"))
                         slot.kill()
                         continue
                     selector.register(slot.reader, selectors.EVENT_READ, slot)
@@ -370,16 +426,15 @@ def _drive(slots: list[Slot], todo: deque, finish: Callable[[Record], None], bar
                         if message.get("ok"):
                             record.result = message["result"]
                         else:
-                            _fail(record, message.get("error") or "the grader failed")
+                            mark_failed(record, message.get("error") or "the grader failed")
                         finish(record)
                 if closed:
                     if slot.task is not None:
                         entry, record = slot.task
                         slot.task = None
-                        finish(_fail(record, f"{entry.path.name}: the grading process stopped unexpectedly "
-                                             f"({slot.log_tail(1) or 'no message'})"))
+                        finish(mark_failed(record, stopped_reason(entry.path.name, slot.log_tail(1))))
                     elif not slot.ready and not start_failures:
-                        start_failures.append(f"a grading process exited while starting:\n{slot.log_tail()}")
+                        start_failures.append(slot.start_error("exited while starting:"))
                     retire(slot)
             now = time.monotonic()
             for slot in slots:
@@ -388,12 +443,9 @@ def _drive(slots: list[Slot], todo: deque, finish: Callable[[Record], None], bar
                 if slot.task is not None:
                     entry, record = slot.task
                     slot.task = None
-                    limit = slot.options.submission_timeout
-                    finish(_fail(record, f"{entry.path.name}: grading took longer than {limit:g} s "
-                                         "(the per-submission limit; an endless loop?)"))
+                    finish(mark_failed(record, timeout_reason(entry.path.name, slot.options.submission_timeout)))
                 else:
-                    start_failures.append(f"a grading process did not start within "
-                                          f"{slot.options.start_timeout:g} s\n{slot.log_tail()}")
+                    start_failures.append(slot.start_error(f"did not start within {slot.options.start_timeout:g} s"))
                 retire(slot)
     finally:
         selector.close()
