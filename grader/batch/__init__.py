@@ -12,7 +12,8 @@ from grader.batch.discovery import Entry, content_hash, discover
 from grader.batch.fingerprint import grader_fingerprint
 from grader.batch.records import (FAILED, GRADED, BatchOptions, BatchSummary, Record, load_record, load_records,
                                   record_path)
-from grader.batch.scheduler import SlotStartError, run_batch
+from grader.batch.scheduler import GradingStopped, SlotStartError, run_batch
 
 __all__ = ["Entry", "content_hash", "discover", "grader_fingerprint", "FAILED", "GRADED", "BatchOptions",
-           "BatchSummary", "Record", "load_record", "load_records", "record_path", "SlotStartError", "run_batch"]
+           "BatchSummary", "Record", "load_record", "load_records", "record_path", "GradingStopped", "SlotStartError",
+           "run_batch"]

@@ -16,6 +16,7 @@ from pathlib import Path
 import click
 
 from grader import batch as batch_mod
+from grader.batch.cluster import engine_for
 from grader.reports import class_report as report_mod
 from grader.reports import similarity as sim
 from grader.judge import messages
@@ -40,12 +41,16 @@ def run_batch_command(batch_dir: str | Path, out: str | Path | None = None, *, j
                       lms: str | None = None, lms_item: str = "VQA lab", similarity: bool = True,
                       similarity_threshold: float = sim.DEFAULT_THRESHOLD,
                       similarity_common_share: float = sim.DEFAULT_COMMON_SHARE, similar_pairs: int = sim.DEFAULT_TOP,
-                      progress: bool | None = None) -> int:
+                      progress: bool | None = None, cluster: str | None = None, cluster_tls_ca: str | None = None,
+                      cluster_tls_cert: str | None = None, cluster_tls_key: str | None = None) -> int:
     """Grade ``batch_dir`` into ``out`` (default ``<batch_dir>-graded``), write the class files, print a summary.
 
+    ``cluster``: grade on a Dask cluster (``tcp://HOST:PORT``, ``tls://HOST:PORT`` with the ``cluster_tls_*``
+    files or Dask's TLS configuration, or ``local:N``) instead of this machine's ``jobs`` slots.
     Returns the exit code: 0 when the batch ran (failed submissions are listed, not fatal), 2 for a
-    missing folder, 3 when grading could not start, 130 after Ctrl-C (finished results and the class
-    files are on disk).
+    missing folder or a bad ``cluster``, 3 when grading could not start or stopped part-way (a worker with
+    another grader, the Dask scheduler lost: what was finished is on disk), 130 after Ctrl-C (finished
+    results and the class files are on disk).
     """
     console = _console()
     batch_dir = Path(batch_dir)
@@ -57,12 +62,21 @@ def run_batch_command(batch_dir: str | Path, out: str | Path | None = None, *, j
     if progress is None:
         progress = sys.stderr.isatty()
     try:
-        summary = batch_mod.run_batch(batch_dir, out, options, progress=progress)
+        engine = engine_for(cluster, options, tls_ca=cluster_tls_ca, tls_cert=cluster_tls_cert, tls_key=cluster_tls_key)
+    except ValueError as exc:
+        console.print(f"[red]error:[/] {exc}")
+        return 2
+    try:
+        summary = batch_mod.run_batch(batch_dir, out, options, progress=progress, engine=engine)
     except FileNotFoundError as exc:
         console.print(f"[red]error:[/] {exc}")
         return 2
     except batch_mod.SlotStartError as exc:
         console.print(f"[red]error:[/] {exc}")
+        return EXIT_START_FAILED
+    except batch_mod.GradingStopped as exc:
+        console.print(f"[red]error:[/] {exc}; what was graded is written to {out}/: run the same command again to "
+                      "grade the rest (finished submissions are kept)")
         return EXIT_START_FAILED
     if summary.interrupted:
         console.print("[yellow]interrupted:[/] finished results are on disk; run the same command again to "
@@ -97,10 +111,12 @@ def write_class_files(records: list, out: Path, *, quiz=None, lms=None, lms_item
 def print_summary(summary: batch_mod.BatchSummary, out: Path, console=None,
                   class_summary: report_mod.ClassSummary | None = None) -> None:
     """The end of the run: counts, the submissions that need a look (with reasons), where the files are."""
+    from rich.markup import escape
+
     console = console or _console()
     console.print(f"[bold]{len(summary.records)}[/] submissions: {len(summary.graded)} graded now, "
                   f"{len(summary.reused)} unchanged (kept), {len(summary.failed)} not graded "
-                  f"({summary.seconds:.1f} s)")
+                  f"({summary.seconds:.1f} s{', ' + escape(summary.where) if summary.where else ''})")
     for note in summary.notes:
         console.print(f"  [dim]note:[/] {note}", markup=True)
     problems = summary.problems()
@@ -130,7 +146,7 @@ def run_from_params(params: dict) -> int:
     """:func:`run_batch_command` from a click command's ``ctx.params`` (the ``grade`` command's names)."""
     names = ("jobs", "timeout", "memory_mb", "submission_timeout", "sandbox", "device", "lang", "cache_dir", "force",
              "retry_failed", "quiz", "lms", "lms_item", "similarity_threshold", "similarity_common_share",
-             "similar_pairs", "progress")
+             "similar_pairs", "progress", "cluster", "cluster_tls_ca", "cluster_tls_cert", "cluster_tls_key")
     kwargs = {k: params[k] for k in names if params.get(k) is not None}
     return run_batch_command(params["batch_dir"], params.get("out"), exercises=tuple(params.get("exercises") or ()),
                              similarity=not params.get("no_similarity", False), **kwargs)
@@ -145,12 +161,12 @@ def batch_options(fn):
     """Add the options only a batch needs (``--out``, ``--jobs``, ``--submission-timeout``, ``--force``,
     ``--retry-failed``, ``--quiz``, ``--lms``, ``--lms-item``, ``--similarity-threshold``,
     ``--similarity-common-share``, ``--similar-pairs``, ``--no-similarity``,
-    ``--progress/--no-progress``) to a click command."""
+    ``--progress/--no-progress``, ``--cluster``, ``--cluster-tls-ca/-cert/-key``) to a click command."""
     decorators = [
         click.option("--out", "out", type=click.Path(file_okay=False), default=None,
                      help="Where results go (default: <DIR>-graded)."),
         click.option("--jobs", "-j", type=click.IntRange(min=0), default=_DEFAULTS["jobs"].default, show_default=True,
-                     help="Submissions graded at once (0: the number of cores)."),
+                     help="Submissions graded at once (0: the number of cores; with --cluster, the workers decide)."),
         click.option("--submission-timeout", type=click.FloatRange(min=1), default=_DEFAULTS["submission_timeout"].default,
                      show_default=True,
                      help="Seconds one whole submission may take before it is recorded as failed."),
@@ -174,6 +190,15 @@ def batch_options(fn):
                                              "(every pair is in similar-pairs.csv)."),
         click.option("--no-similarity", is_flag=True, help="Skip the similarity check."),
         click.option("--progress/--no-progress", default=None, help="Show a progress bar (default: on a terminal)."),
+        click.option("--cluster", default=None, metavar="ADDRESS",
+                     help="Grade on a Dask cluster instead of --jobs slots here: a running scheduler "
+                          "(tcp://HOST:8786, tls://HOST:8786) or local:N (N worker processes on this machine)."),
+        click.option("--cluster-tls-ca", type=click.Path(exists=True, dir_okay=False), default=None,
+                     help="With a tls:// --cluster: the certificate authority's file (else Dask's TLS configuration)."),
+        click.option("--cluster-tls-cert", type=click.Path(exists=True, dir_okay=False), default=None,
+                     help="With a tls:// --cluster: this client's certificate."),
+        click.option("--cluster-tls-key", type=click.Path(exists=True, dir_okay=False), default=None,
+                     help="With a tls:// --cluster: this client's private key."),
     ]
     for decorator in reversed(decorators):
         fn = decorator(fn)
@@ -197,8 +222,9 @@ def batch_options(fn):
 @click.option("--cache-dir", type=click.Path(file_okay=False), default=None,
               help="Where the reference's results are cached.")
 def batch_command(batch_dir, out, jobs, submission_timeout, force, retry_failed, quiz, lms, lms_item,
-                  similarity_threshold, similarity_common_share, similar_pairs, no_similarity, progress, timeout,
-                  memory_mb, sandbox, device, lang, exercises, cache_dir):
+                  similarity_threshold, similarity_common_share, similar_pairs, no_similarity, progress, cluster,
+                  cluster_tls_ca, cluster_tls_cert, cluster_tls_key, timeout, memory_mb, sandbox, device, lang,
+                  exercises, cache_dir):
     """Grade every submission in BATCH_DIR (a subfolder or a .zip per student) in parallel."""
     code = run_batch_command(batch_dir, out, jobs=jobs, timeout=timeout, memory_mb=memory_mb,
                              submission_timeout=submission_timeout, sandbox=sandbox, device=device, lang=lang,
@@ -206,7 +232,8 @@ def batch_command(batch_dir, out, jobs, submission_timeout, force, retry_failed,
                              retry_failed=retry_failed, quiz=quiz, lms=lms,
                              lms_item=lms_item, similarity=not no_similarity, similarity_threshold=similarity_threshold,
                              similarity_common_share=similarity_common_share, similar_pairs=similar_pairs,
-                             progress=progress)
+                             progress=progress, cluster=cluster, cluster_tls_ca=cluster_tls_ca,
+                             cluster_tls_cert=cluster_tls_cert, cluster_tls_key=cluster_tls_key)
     sys.exit(code)
 
 
