@@ -16,9 +16,11 @@ folder                    process it runs in                          may import
 ``grader/probes/``        the worker children (and the zygote's       torch, transformers, peft, ``vqa``,
                           preload; the reference builder uses the     ``grader.worker.protocol``/``guard``; never
                           same children)                              the judge
-``grader/batch/``         ``scheduler``/``cli``: the instructor's     the judge, ``grader.reports``, ``quiz.grading``
-                          parent process; ``slot``: each slot         (``--quiz``), ``vqa.course``, ``vqa.files``;
-                          process (a judge for many submissions)      no torch
+``grader/batch/``         ``scheduler``/``cli``/``cluster``: the      the judge, ``grader.reports``, ``quiz.grading``
+                          instructor's parent process; ``slot``:      (``--quiz``), ``vqa.course``, ``vqa.files``,
+                          each slot process (a judge for many         ``distributed`` (``--cluster`` only); no torch
+                          submissions); ``cluster_worker``: a Dask
+                          worker (its plugin drives slots)
 ``grader/reports/``       the judge or the batch parent: writers,     ``grader.judge.results``/``messages``,
                           feedback pages, class report, similarity    ``grader.batch.records``, jinja2, rich; no torch
 ``grader/bundles/``       the instructor's ``grade bundle``           jinja2, ``grader.worker.limits``; no torch
