@@ -12,14 +12,13 @@ batch's time``.
 
 from __future__ import annotations
 
-import argparse
 import json
 import shutil
 import sys
 import tempfile
 from pathlib import Path
 
-from batch_throughput import batch_command, grade_command, make_submissions, run
+from batch_throughput import batch_command, bench_parser, grade_command, make_submissions, run
 
 PLAN_SUBMISSIONS = (1_000, 10_000, 100_000)
 PLAN_CORES = (16, 64, 256)
@@ -61,10 +60,8 @@ def planning_table(cost: float, fixed: float) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--n", type=int, default=32, help="number of submissions (default 32)")
+    parser = bench_parser(__doc__, 32)
     parser.add_argument("--workers", type=int, default=2, help="local --jobs and Dask workers (default 2)")
-    parser.add_argument("--keep", type=Path, default=None, help="keep the submissions and results here")
     args = parser.parse_args(argv)
     work = args.keep or Path(tempfile.mkdtemp(prefix="cluster-bench-"))
     subs = make_submissions(work / "submissions", args.n)

@@ -27,9 +27,9 @@ from distributed import Client
 from grader import batch
 from grader.batch import cluster as cluster_mod
 from grader.batch.cli import run_batch_command
+from test_batch_runner import ENGINE, make  # the stand-in engine: a word in dataset.py decides
 
 HERE = Path(__file__).resolve().parent
-ENGINE = "test_batch_runner:fake_engine"
 CACHE = Path(tempfile.gettempdir()) / "mllm-vqa-lab-test-grader-cache"  # the reference cache test_batch.py uses
 
 
@@ -41,14 +41,6 @@ def dask():
     with cluster_mod.local_cluster(2) as local, Client(local) as client:  # what --cluster local:2 starts
         yield client
     env.undo()
-
-
-def make(root: Path, **students: str) -> Path:
-    root.mkdir(parents=True, exist_ok=True)
-    for name, word in students.items():
-        (root / name).mkdir(exist_ok=True)
-        (root / name / "dataset.py").write_text(f"# {word}\n")
-    return root
 
 
 def stand_in(**kw) -> batch.BatchOptions:
