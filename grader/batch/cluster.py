@@ -162,6 +162,7 @@ class Task:
     shown: str  # that folder as the parent's judge shows it in messages (relative to its working directory)
     identity: Identity
     options: GradingOptions
+    plugin: str  # the name of this run's worker plugin, whose slots grade it
 
 
 @dataclass(frozen=True)
@@ -177,18 +178,18 @@ class Answer:
     worker: str = ""
 
 
-def plugin_name(options_key: str) -> str:
-    """The worker plugin's name for one set of options: runs with other options keep their own warm slots."""
-    return PLUGIN_PREFIX + options_key
+def plugin_name() -> str:
+    """A name for one run's worker plugin: two batches sharing a cluster each keep their own warm slots."""
+    return PLUGIN_PREFIX + uuid.uuid4().hex[:12]
 
 
-def make_task(record: Record, who: Identity, options: GradingOptions) -> Task:
+def make_task(record: Record, who: Identity, options: GradingOptions, plugin: str) -> Task:
     """The task for a prepared ``record``: its folder's files read now, as the grader's worker would copy them."""
     from grader.judge.grade import display_path
 
     folder = Path(record.folder)
     files = {rel: path.read_bytes() for rel, path in submission_files(folder)}
-    return Task(record.student, files, record.folder, display_path(folder), who, options)
+    return Task(record.student, files, record.folder, display_path(folder), who, options, plugin)
 
 
 def apply_answer(record: Record, answer: Answer, source: str, options: GradingOptions) -> Record:
@@ -223,6 +224,7 @@ class ClusterEngine:
         self.workers = 0  # the most workers seen during the run
         self.where = ""
         self.identity: Identity | None = None  # the instructor's, sent with every task
+        self.plugin = ""  # this run's worker plugin
         self._threads, self._counted = 0, 0.0
 
     def grade(self, todo: deque[tuple[Entry, Record]], finish: Callable[[Record], None], work: Path) -> None:
@@ -268,10 +270,10 @@ class ClusterEngine:
                                  f"{self.options.start_timeout:g} s): start some with "
                                  f"`dask worker {self.address} --nthreads 1`") from None
         self.identity = identity(self.options)
-        name = plugin_name(self.identity.options_key)
-        client.register_plugin(GradingPlugin(self.options, name), name=name)
+        self.plugin = plugin_name()
+        client.register_plugin(GradingPlugin(self.options), name=self.plugin)
         self._capacity(client, force=True)
-        return name
+        return self.plugin
 
     def _grade_all(self, client, todo: deque[tuple[Entry, Record]], finish: Callable[[Record], None]) -> None:
         from distributed import as_completed
@@ -308,7 +310,7 @@ class ClusterEngine:
         while todo and room > 0:
             entry, record = todo.popleft()
             try:
-                task = make_task(record, self.identity, self.options)
+                task = make_task(record, self.identity, self.options, self.plugin)
             except OSError as exc:  # not the cluster's doing: the prepared folder went away under the batch
                 raise RuntimeError(f"cannot read {record.folder} ({exc}): was the output folder removed?") from exc
             future = client.submit(grade_task, task, key=f"grade-{record.student}-{uuid.uuid4().hex[:8]}")

@@ -29,7 +29,7 @@ from typing import Iterator, Mapping
 from distributed import WorkerPlugin, get_worker
 
 from grader.batch.cluster import (ERROR, REFUSED, START_FAILED, STOPPED, TIMEOUT, Answer, GradingOptions, Identity,
-                                  Task, identity, plugin_name, refusal)
+                                  Task, identity, refusal)
 from grader.batch.records import GRADED, BatchOptions
 from grader.batch.scheduler import Slot
 
@@ -186,9 +186,8 @@ def as_shown(value, names: dict[str, str]):
 class GradingPlugin(WorkerPlugin):
     """Warm grading slots on a Dask worker for one set of :class:`GradingOptions` (registered by the parent)."""
 
-    def __init__(self, options: GradingOptions, name: str):
+    def __init__(self, options: GradingOptions):
         self.options = options
-        self.name = name
 
     def setup(self, worker) -> None:
         self.address = worker.address
@@ -236,8 +235,8 @@ def shown_as_parent(answer: Answer, folder: Path, task: Task, worker: str) -> An
 def grade_task(task: Task) -> Answer:
     """The Dask task: grade ``task`` in this worker's warm slots."""
     worker = get_worker()
-    plugin = worker.plugins.get(plugin_name(task.identity.options_key))
+    plugin = worker.plugins.get(task.plugin)
     if not isinstance(plugin, GradingPlugin):
         return Answer(task.student, START_FAILED, worker=worker.address,
-                      error="the grading plugin is not registered on this worker (it joined a run of other options?)")
+                      error=f"the batch's grading plugin ({task.plugin}) is not registered on this worker")
     return plugin.grade(task)
