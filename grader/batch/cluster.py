@@ -86,7 +86,19 @@ def parse_cluster(address: str, *, tls_ca: str | None = None, tls_cert: str | No
         raise ValueError(f"--cluster-tls-* need a tls:// address (got {address})")
     if scheme == "tls" and any(tls) and not all(tls):
         raise ValueError("--cluster-tls-ca, --cluster-tls-cert and --cluster-tls-key go together")
+    if scheme == "tls" and not any(tls) and not _dask_tls_configured():
+        raise ValueError(f"--cluster {address}: give --cluster-tls-ca, --cluster-tls-cert and --cluster-tls-key, or "
+                         "Dask's TLS configuration (distributed.comm.tls.ca-file, .client.cert, .client.key)")
     return ClusterSpec(text, 0, *tls)
+
+
+def _dask_tls_configured() -> bool:
+    """Whether Dask's configuration names a certificate authority (True without Dask: its absence is told later)."""
+    try:
+        import dask.config
+    except ImportError:
+        return True
+    return bool(dask.config.get("distributed.comm.tls.ca-file", None))
 
 
 # --------------------------------------------------------------------------- what crosses the wire

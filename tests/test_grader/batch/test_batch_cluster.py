@@ -206,6 +206,7 @@ def test_the_grade_command_grades_on_a_local_cluster(tmp_path, monkeypatch):
     (["--cluster", "http://host:8786"], "expected tcp://HOST:PORT, tls://HOST:PORT or local:N"),
     (["--cluster", "tcp://host:8786", "--cluster-tls-ca", "{ca}"], "--cluster-tls-* need a tls:// address"),
     (["--cluster", "tls://host:8786", "--cluster-tls-ca", "{ca}"], "go together"),
+    (["--cluster", "tls://host:8786"], "give --cluster-tls-ca, --cluster-tls-cert and --cluster-tls-key, or Dask's"),
 ])
 def test_a_cluster_address_that_cannot_work_is_a_usage_error(tmp_path, args, message):
     from click.testing import CliRunner
