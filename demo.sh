@@ -27,5 +27,5 @@ quiz run --lang en --exam --answers runs/quiz-answers.txt --student demo --out r
 step "6. Grade a small class (the reference, the stubs, a notebook) and write the report"
 rm -rf runs/class && mkdir -p runs/class
 cp -r solutions runs/class/alice && cp -r exercises runs/class/bob && cp solutions/lab.ipynb runs/class/carol.ipynb
-grade --batch runs/class --out runs/class-report --quiz runs/quiz || true
+grader batch runs/class --out runs/class-report --quiz runs/quiz || true
 echo "open runs/class-report/report.html in a browser"

@@ -1,4 +1,4 @@
-"""Batch grading throughput: ``grade --batch --jobs 2`` against a plain loop of ``grade PATH``.
+"""Batch grading throughput: ``grader batch --jobs 2`` against a plain loop of ``grade PATH``.
 
 Grades N submissions (copies of the reference and of known-wrong versions) both ways, in one run,
 with the reference's results cached beforehand so neither side pays for them, and prints both wall
@@ -46,17 +46,18 @@ def make_submissions(root: Path, n: int) -> list[Path]:
     return folders
 
 
+def command(name: str, module: str) -> list[str]:
+    """The console script ``name`` of this environment, else its ``module`` run by this interpreter."""
+    exe = shutil.which(name) or shutil.which(name, path=str(Path(sys.executable).parent))
+    return [exe] if exe else [sys.executable, "-m", module]
+
+
 def grade_command() -> list[str]:
-    exe = shutil.which("grade") or shutil.which("grade", path=str(Path(sys.executable).parent))
-    return [exe] if exe else [sys.executable, "-m", "grader.cli"]
+    return command("grade", "grader.cli")
 
 
 def batch_command() -> list[str]:
-    """``grade --batch`` when the main command has it, else the same code as a module."""
-    help_text = subprocess.run([*grade_command(), "--help"], capture_output=True, text=True).stdout
-    if "--batch" in help_text:
-        return [*grade_command(), "--batch"]
-    return [sys.executable, "-m", "grader.batch.cli"]
+    return [*command("grader", "grader.instructor"), "batch"]
 
 
 def run(cmd: list[str]) -> float:
@@ -94,7 +95,7 @@ def main(argv: list[str] | None = None) -> int:
     out = work / "batch-out"
     batch = run([*batch_command(), str(subs[0].parent), "--out", str(out), "--jobs", str(args.jobs),
                  "--no-similarity", "--no-progress", *common])
-    print(f"`grade --batch --jobs {args.jobs}`:      {batch:7.1f} s  ({batch / args.n:.1f} s per submission)")
+    print(f"`grader batch --jobs {args.jobs}`:     {batch:7.1f} s  ({batch / args.n:.1f} s per submission)")
 
     scores = {}
     for path in sorted((out / "students").glob("*.json")):

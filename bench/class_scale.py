@@ -2,7 +2,7 @@
 
 Builds a synthetic class (``tests/synthetic_class.py``: most submissions near-duplicates of the reference,
 some distinct, a few planted groups of copies) with recorded results, writes the class files the way
-``grade --batch`` does after grading, and prints the seconds for similarity and for the rest, the report's
+``grader batch`` does after grading, and prints the seconds for similarity and for the rest, the report's
 size, its first paint in headless Chromium (when installed) and whether every planted group was found.
 
     python bench/class_scale.py            # 1,000 submissions

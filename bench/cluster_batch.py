@@ -1,4 +1,4 @@
-"""The batch on a Dask cluster against the local batch: ``grade --batch --cluster local:W`` vs ``--jobs W``.
+"""The batch on a Dask cluster against the local batch: ``grader batch --cluster local:W`` vs ``--jobs W``.
 
 Grades the same class of N submissions (copies of the reference and of known-wrong versions, as
 ``bench/batch_throughput.py`` builds it) both ways in one run, local first, with the reference's results cached

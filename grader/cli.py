@@ -1,27 +1,23 @@
 """``grade PATH``: the learner's command, a thin click layer over :class:`grader.judge.grade.Grader`, whose
-signature gives the options' defaults. PATH is a folder or a notebook (``lab.ipynb``, graded through
-:mod:`grader.notebook.submission`). ``grade --batch DIR`` hands over to :mod:`grader.batch.cli` and
-``grade bundle ...`` to :mod:`grader.bundles.cli`. Runs in the judge process: no torch."""
+signature gives the grading options' defaults (:mod:`grader.options`, shared with ``grader batch``).
+PATH is a folder or a notebook (``lab.ipynb``, graded through :mod:`grader.notebook.submission`). The
+instructor's commands are ``grader ...`` (:mod:`grader.instructor`). Runs in the judge process: no torch."""
 
 from __future__ import annotations
 
-import inspect
+import logging
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import click
 
-from grader.batch import cli as batch_cli
-from grader.bundles.cli import BundleAwareCommand
-from grader.judge import messages
+from grader.judge import faults, messages
 from grader.judge.grade import Grader, UsageError, display_path, resolve_submission
 from grader.judge.results import GradeResult
 from grader.notebook import submission as notebooks
-from grader.worker import limits
-from vqa.course import EXERCISES
-
-_DEFAULTS = inspect.signature(Grader).parameters
+from grader.options import grading_options
 
 
 def write_outputs(result: GradeResult, *, json_path=None, gradescope_path=None, junit_path=None) -> None:
@@ -35,8 +31,14 @@ def write_outputs(result: GradeResult, *, json_path=None, gradescope_path=None, 
         writers.write_junit(result, junit_path)
 
 
+EXIT_PASSED, EXIT_FAILED, EXIT_USAGE, EXIT_GRADER = 0, 1, 2, 3
+
+
 def exit_code(result: GradeResult) -> int:
-    return 0 if result.passed else 1
+    """0 every check passed, 1 some failed, 3 the grader itself failed on some check (the grade is incomplete)."""
+    if result.grader_failed:
+        return EXIT_GRADER
+    return EXIT_PASSED if result.passed else EXIT_FAILED
 
 
 def snapshot_mtimes(folder: Path) -> dict:
@@ -74,7 +76,7 @@ def grade_once(grader: Grader, path, exercises, *, verbose=False, **writers) -> 
 def watch(grader: Grader, path, exercises, *, verbose=False, interval: float = 1.0, **writers) -> int:
     """Grade, then grade again whenever a .py file in the folder (or the notebook) is saved; Ctrl-C stops.
     A notebook that cannot be read while it is being saved is reported, and watching goes on."""
-    from grader.notebook.extract import NotebookError
+    from grader.notebook.reading import NotebookError
 
     folder = notebooks.notebook_of(path) or resolve_submission(path)
 
@@ -112,69 +114,70 @@ def check_path(path: str) -> None:
     resolve_submission(path)
 
 
-@click.command(cls=BundleAwareCommand, context_settings={"help_option_names": ["-h", "--help"]})
-@click.argument("path", required=False, type=click.Path(path_type=str))
-@batch_cli.batch_dir_option
-@batch_cli.batch_options
-@click.option("--exercise", "-e", "exercises", multiple=True, type=click.Choice(EXERCISES),
-              help="Grade only this exercise (repeatable).")
-@click.option("--lang", type=click.Choice(messages.LANGS), default=_DEFAULTS["lang"].default, show_default=True,
-              help="Language of titles, hints and messages.")
+def submission_path(ctx: click.Context, param: click.Parameter, path: str) -> str:
+    """PATH, checked as click checks a parameter: a folder or a notebook, else click's usage error."""
+    try:
+        check_path(path)
+    except UsageError as exc:
+        raise click.BadParameter(str(exc), ctx, param) from None
+    return path
+
+
+class UnreadableSubmission(click.ClickException):
+    """PATH is there but cannot be read as a submission (a notebook that is not valid JSON): a usage error
+    (exit 2) told in one message in the learner's language, without click's usage lines."""
+
+    exit_code = 2
+
+
+def read_notebook_first(path: str, lang: str) -> None:
+    """A notebook that cannot be read stops here, before the grader starts."""
+    from grader.notebook.reading import NotebookError, read_notebook
+
+    notebook = notebooks.notebook_of(path)
+    if notebook is None:
+        return
+    try:
+        read_notebook(notebook, display_path(notebook))
+    except NotebookError as exc:
+        raise UnreadableSubmission(exc.text(lang)) from None
+
+
+@click.command(epilog="Instructors grading a whole class: see grader --help.",
+               context_settings={"help_option_names": ["-h", "--help"]})
+@click.argument("path", type=click.Path(path_type=str), callback=submission_path)
+@grading_options
 @click.option("-v", "--verbose", is_flag=True, help="Show every check's detail.")
 @click.option("--watch", "watch_mode", is_flag=True, help="Grade again whenever a file in PATH is saved.")
-@click.option("--device", type=click.Choice(["cpu", "cuda"]), default=_DEFAULTS["device"].default, show_default=True,
-              help="Also run the train and predict checks on CUDA when it is there (worth no points: "
-                   "the score is the cpu's).")
-@click.option("--sandbox", type=click.Choice(["auto", "bwrap", "none"]), default=_DEFAULTS["sandbox"].default,
-              show_default=True,
-              help="Run the worker under bubblewrap (no network, read-only system).")
-@click.option("--timeout", type=click.FloatRange(min=limits.MIN_CALL_TIMEOUT), default=_DEFAULTS["timeout"].default,
-              show_default=True,
-              help="Seconds allowed per probe call.")
-@click.option("--memory-mb", type=click.IntRange(min=limits.MIN_MEMORY_MB), default=_DEFAULTS["memory_mb"].default,
-              show_default=True,
-              help="Memory a worker may use on top of the imported libraries (MiB).")
-@click.option("--cache-dir", type=click.Path(file_okay=False), default=None,
-              help="Where the reference's results are cached (default: the user cache folder).")
 @click.option("--json", "json_path", type=click.Path(dir_okay=False), help="Write the result as JSON.")
 @click.option("--gradescope", "gradescope_path", type=click.Path(dir_okay=False),
               help="Write Gradescope's results.json.")
 @click.option("--junit", "junit_path", type=click.Path(dir_okay=False), help="Write JUnit XML.")
-def main(path, batch_dir, exercises, lang, verbose, watch_mode, device, sandbox, timeout, memory_mb, cache_dir,
-         json_path, gradescope_path, junit_path, **batch_params):
+@click.option("--debug", is_flag=True, hidden=True,
+              help="For the grader's developers: log in detail, keep the run folder, let the grader's own errors "
+                   "raise with their traceback.")
+def main(path: str, exercises: tuple[str, ...], lang: str, device: str, sandbox: str, timeout: float,
+         memory_mb: int, cache_dir: str | None, verbose: bool, watch_mode: bool, json_path: str | None,
+         gradescope_path: str | None, junit_path: str | None, debug: bool = False) -> None:
     """Grade the submission folder PATH (solutions/, exercises/, or any folder with the four modules),
     or the lab notebook PATH (lab.ipynb: its %%writefile cells are the four modules; nothing in it runs).
 
     Exit code: 0 when every check passes, 1 when some fail, 2 for a usage error, 3 when the grader
     itself cannot run (no worker, a failing reference).
-
-    \b
-    Instructors: grade --batch DIR grades a whole class (see the batch options below);
-    grade bundle gradescope OUT.zip | grade bundle github-classroom DIR write autograders for those platforms.
     """
-    if batch_dir:
-        sys.exit(batch_cli.run_from_params(click.get_current_context().params))
-    if path is None:
-        raise click.UsageError("give a submission folder PATH, or --batch DIR")
-    writers = dict(json_path=json_path, gradescope_path=gradescope_path, junit_path=junit_path)
-    from grader.notebook.extract import NotebookError, read_notebook
+    writers: dict[str, Any] = {"json_path": json_path, "gradescope_path": gradescope_path, "junit_path": junit_path}
+    from grader.notebook.reading import NotebookError
 
+    read_notebook_first(path, lang)
+    if debug:
+        logging.basicConfig(level=logging.DEBUG, format="%(asctime)s %(name)s %(levelname)s: %(message)s")
     try:
-        check_path(path)
         grader = Grader(lang=lang, device=device, sandbox=sandbox, timeout=timeout, memory_mb=memory_mb,
-                        cache_dir=cache_dir)
+                        cache_dir=cache_dir, debug=debug)
     except UsageError as exc:
-        click.echo(f"Error: {exc}", err=True)
-        sys.exit(2)
-    notebook = notebooks.notebook_of(path)
-    if notebook is not None:
-        try:  # a notebook that cannot be read stops here, before the grader starts
-            read_notebook(notebook, display_path(notebook))
-        except NotebookError as exc:
-            click.echo(f"Error: {exc.text(lang)}", err=True)
-            sys.exit(2)
+        raise click.UsageError(str(exc)) from None
+    from grader.judge.reference import ReferenceFailure
     from grader.worker.handle import WorkerStartError
-    from grader.judge.reference import ReferenceError as ReferenceFailure
 
     try:
         with grader:
@@ -183,14 +186,16 @@ def main(path, batch_dir, exercises, lang, verbose, watch_mode, device, sandbox,
             else:
                 code = grade_once(grader, path, list(exercises) or None, verbose=verbose, **writers)
     except UsageError as exc:
-        click.echo(f"Error: {exc}", err=True)
-        sys.exit(2)
+        raise click.UsageError(str(exc)) from None
     except NotebookError as exc:  # changed between the first read and grading
-        click.echo(f"Error: {exc.text(lang)}", err=True)
-        sys.exit(2)
+        raise UnreadableSubmission(exc.text(lang)) from None
     except (WorkerStartError, ReferenceFailure) as exc:  # the grader's environment, not the submission
         click.echo(f"Error: the grader could not run: {exc}", err=True)
-        sys.exit(3)
+        sys.exit(EXIT_GRADER)
+    except faults.GraderError as exc:  # the grader's own bug: said as its, with the log to send
+        click.echo("Error: " + messages.message("grader_error_exit", lang, error=str(exc), log=str(exc.log)),
+                   err=True)
+        sys.exit(EXIT_GRADER)
     sys.exit(code)
 
 

@@ -1,5 +1,7 @@
 """Part 4 quiz of the MLLM lab: question bank, terminal quiz, grading and export."""
 
+from importlib import metadata
+
 __all__ = ["__version__"]
 
-__version__ = "0.1.0"
+__version__ = metadata.version("mllm-vqa-lab")  # the one version, pyproject.toml's

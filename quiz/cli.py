@@ -11,7 +11,7 @@ from quiz import export as exporting
 from quiz.bank import Bank, BankError, dump_bank, load_bank
 from quiz.files import write_json_atomic, write_text_atomic
 from quiz.grading import format_report, grade_attempts, write_csv, write_json
-from quiz.messages import default_lang, t
+from quiz.messages import DEFAULT_LANG, LANGS, message
 from quiz.session import (
     AnswersError,
     Presented,
@@ -23,7 +23,7 @@ from quiz.session import (
     select_questions,
 )
 
-LANG = click.Choice(["vi", "en"])
+LANG = click.Choice(LANGS)
 BANK_OPTION = click.option(
     "--bank", "bank_path", type=click.Path(dir_okay=False), default=None,
     help="Question bank TOML (default: the one shipped with the package).",
@@ -35,10 +35,6 @@ def _bank(path: str | None) -> Bank:
         return load_bank(path)
     except BankError as exc:
         raise click.ClickException(f"invalid question bank:\n{exc}") from None
-
-
-def _lang(lang: str | None) -> str:
-    return lang or default_lang()
 
 
 def _writable(path: str, option: str) -> None:
@@ -62,7 +58,8 @@ def main() -> None:
 
 
 @main.command()
-@click.option("--lang", type=LANG, default=None, help="vi or en (default: from LANG/LC_ALL, else vi).")
+@click.option("--lang", type=LANG, default=DEFAULT_LANG, show_default=True,
+              help="Language of the questions and feedback.")
 @click.option("--shuffle/--no-shuffle", default=None, help="Shuffle questions and options.")
 @click.option("--seed", type=int, default=None, help="Seed for --shuffle (implies --shuffle).")
 @click.option("--student", default=None, help="Your name, stored in the --out record.")
@@ -75,7 +72,6 @@ def main() -> None:
 def run(lang, shuffle, seed, student, out, answers_path, exam, only, bank_path) -> None:
     """Take the quiz in the terminal and see your score."""
     bank = _bank(bank_path)
-    lang = _lang(lang)
     if out:
         _writable(out, "--out")
     try:
@@ -99,12 +95,12 @@ def run(lang, shuffle, seed, student, out, answers_path, exam, only, bank_path) 
     else:
         def choose(p: Presented) -> str:
             while True:
-                raw = click.prompt(t(lang, "prompt", letters=f"{p.letters[0]}–{p.letters[-1]}"), default="",
+                raw = click.prompt(message("prompt", lang, letters=f"{p.letters[0]}–{p.letters[-1]}"), default="",
                                    show_default=False)
                 index = parse_letter(raw, len(p.option_ids))
                 if index is not None:
                     return p.option_ids[index]
-                click.echo(t(lang, "invalid", first=p.letters[0], last=p.letters[-1]))
+                click.echo(message("invalid", lang, first=p.letters[0], last=p.letters[-1]))
 
     options = RunOptions(lang=lang, exam=exam, student=student, shuffled=shuffle,
                          seed=seed if shuffle else None, show_given=bool(answers_path))
@@ -112,11 +108,11 @@ def run(lang, shuffle, seed, student, out, answers_path, exam, only, bank_path) 
         attempt = run_quiz(bank, presented, choose, click.echo, options)
     except (click.Abort, EOFError, KeyboardInterrupt):
         click.echo("")
-        click.echo(t(lang, "stopped"), err=True)
+        click.echo(message("stopped", lang), err=True)
         raise SystemExit(1) from None
     if out:
         write_json_atomic(out, attempt.to_dict())
-        click.echo(t(lang, "saved", path=out))
+        click.echo(message("saved", lang, path=out))
 
 
 @main.command()
@@ -149,13 +145,13 @@ def grade(files, csv_path, json_path, bank_path) -> None:
 
 @main.command(name="export")
 @click.option("--format", "fmt", type=click.Choice(["gift", "md", "json"]), required=True)
-@click.option("--lang", type=LANG, default=None, help="vi or en (default: from the locale).")
+@click.option("--lang", type=LANG, default=DEFAULT_LANG, show_default=True, help="Language of the questions.")
 @click.option("--with-key", is_flag=True, help="md/json: include answers, feedback and sources (GIFT always has them).")
 @click.option("--out", type=click.Path(dir_okay=False), default=None, help="Write here instead of stdout.")
 @BANK_OPTION
 def export_cmd(fmt, lang, with_key, out, bank_path) -> None:
     """Export the questions: GIFT for Moodle, Markdown handout, or JSON."""
-    bank, lang = _bank(bank_path), _lang(lang)
+    bank = _bank(bank_path)
     if fmt == "gift":
         text = exporting.to_gift(bank, lang)
     elif fmt == "md":
@@ -166,7 +162,7 @@ def export_cmd(fmt, lang, with_key, out, bank_path) -> None:
 
 
 @main.command()
-@click.option("--lang", type=LANG, default=None, help="vi or en (default: from the locale).")
+@click.option("--lang", type=LANG, default=DEFAULT_LANG, show_default=True, help="Language of the questions.")
 @click.option("--toml", "as_toml", is_flag=True,
               help="Print the whole bank as a plain (unsealed) TOML file for editing; see 'quiz seal'.")
 @click.option("--out", type=click.Path(dir_okay=False), default=None, help="Write here instead of stdout.")
@@ -178,7 +174,7 @@ def key(lang, as_toml, out, bank_path) -> None:
         header = ["Plain question bank with the answer key. Do not ship: run 'quiz seal' on it."]
         _emit(dump_bank(bank, sealed=False, header=header), out)
     else:
-        _emit(exporting.key_table(bank, _lang(lang)), out)
+        _emit(exporting.key_table(bank, lang), out)
 
 
 @main.command()

@@ -5,13 +5,9 @@ from __future__ import annotations
 import json
 
 from quiz.bank import LETTERS, Bank
+from quiz.messages import message
 
 GIFT_SPECIAL = "~=#{}:"
-
-_LABELS = {
-    "vi": {"question": "Câu", "key": "Đáp án", "note": "Ghi chú", "source": "Nguồn", "seed": "bản gốc"},
-    "en": {"question": "Question", "key": "Answer key", "note": "Note", "source": "Source", "seed": "original"},
-}
 
 
 def gift_escape(text: str) -> str:
@@ -24,7 +20,7 @@ def gift_escape(text: str) -> str:
 
 def to_gift(bank: Bank, lang: str) -> str:
     """Moodle GIFT: one multiple-choice question per block, per-option and general feedback."""
-    source_label = _LABELS[lang]["source"]
+    source_label = message("export.source", lang)
     blocks = [f"// {bank.title[lang]}", f"// {bank.quiz_id}: {len(bank.questions)} questions ({lang})", ""]
     blocks.append("$CATEGORY: $course$/mllm_part4")
     blocks.append("")
@@ -46,22 +42,21 @@ def to_gift(bank: Bank, lang: str) -> str:
 
 def to_markdown(bank: Bank, lang: str, with_key: bool = False) -> str:
     """A handout: questions and options a-d; the answer key at the end only with ``with_key``."""
-    L = _LABELS[lang]
     out = [f"# {bank.title[lang]}", ""]
     for n, q in enumerate(bank.questions, 1):
-        out.append(f"**{L['question']} {n}.** {q.stem[lang]}")
+        out.append(f"**{message('export.question', lang)} {n}.** {q.stem[lang]}")
         out.append("")
         out += [f"- {LETTERS[i]}) {o.text[lang]}" for i, o in enumerate(q.options)]
         if q.note:
-            out += ["", f"> {L['note']}: {q.note[lang]}"]
+            out += ["", f"> {message('export.note', lang)}: {q.note[lang]}"]
         out.append("")
     if with_key:
-        out += [f"## {L['key']}", ""]
+        out += [f"## {message('export.key', lang)}", ""]
         for n, q in enumerate(bank.questions, 1):
             r = q.right
             out.append(
                 f"{n}. **{q.seed_letter(r.id)}) {r.text[lang]}**: {q.explanation[lang]} "
-                f"*{L['source']}: {q.source}*"
+                f"*{message('export.source', lang)}: {q.source}*"
             )
         out.append("")
     return "\n".join(out)
@@ -104,5 +99,5 @@ def key_table(bank: Bank, lang: str) -> str:
         r = q.right
         lines.append(f"{q.id:<4} {q.seed_letter(r.id)}) {r.text[lang]}  [{r.id}]")
         lines.append(f"     {q.explanation[lang]}")
-        lines.append(f"     {_LABELS[lang]['source']}: {q.source}")
+        lines.append(f"     {message('export.source', lang)}: {q.source}")
     return "\n".join(lines) + "\n"

@@ -23,7 +23,7 @@ from typing import Callable, Mapping, Sequence, Union
 
 from quiz.bank import LETTERS, Bank, load_bank
 from quiz.files import write_json_atomic
-from quiz.messages import t
+from quiz.messages import DEFAULT_LANG, check_lang, message
 from quiz.session import (
     AnswersError,
     Attempt,
@@ -40,19 +40,6 @@ from quiz.session import (
 
 DEFAULT_OUT = "quiz-attempt.json"
 Answers = Union[str, Sequence[str], Mapping[str, str]]
-TEXT = {
-    "vi": {
-        "submit": "Nộp bài",
-        "type": "Không thấy nút chọn? Gõ đáp án vào MY_ANSWERS ở ô dưới, ví dụ \"1a 2b 3c …\", rồi chạy ô đó.",
-        "bad": "Chưa đọc được đáp án: {error}",
-    },
-    "en": {
-        "submit": "Submit",
-        "type": "No radio buttons? Type your answers into MY_ANSWERS in the cell below, e.g. \"1a 2b 3c …\", "
-                "and run it.",
-        "bad": "These answers cannot be read: {error}",
-    },
-}
 _PAIR = re.compile(r"(?:q)?(\d+)\s*[=:.)\-]?\s*([a-z])(?![a-z])", re.IGNORECASE)
 
 
@@ -88,7 +75,7 @@ def parse_answers(answers: Answers, bank: Bank) -> dict[str, str]:
     return out
 
 
-def score(chosen: Mapping[str, str | None], *, bank: Bank, lang: str = "vi", student: str | None = None,
+def score(chosen: Mapping[str, str | None], *, bank: Bank, lang: str = DEFAULT_LANG, student: str | None = None,
           out: str | Path | None = DEFAULT_OUT, echo: Callable[[str], None] = print) -> tuple[Attempt, list[Presented]]:
     """Score ``chosen`` ({question id: option id}) with ``run_quiz``, as ``quiz run --answers`` does, and save it."""
     presented = present(bank.questions)
@@ -97,12 +84,13 @@ def score(chosen: Mapping[str, str | None], *, bank: Bank, lang: str = "vi", stu
     echo(render_summary(presented, attempt, lang))
     if out:
         write_json_atomic(out, attempt.to_dict())
-        echo(t(lang, "saved", path=out))
+        echo(message("saved", lang, path=out))
     return attempt, presented
 
 
-def answer(answers: Answers, *, lang: str = "vi", student: str | None = None, out: str | Path | None = DEFAULT_OUT,
-           bank: Bank | None = None, echo: Callable[[str], None] = print) -> Attempt:
+def answer(answers: Answers, *, lang: str = DEFAULT_LANG, student: str | None = None,
+           out: str | Path | None = DEFAULT_OUT, bank: Bank | None = None,
+           echo: Callable[[str], None] = print) -> Attempt:
     """Score typed answers (see :func:`parse_answers`), print the score and a review, save the attempt."""
     bank = bank or load_bank()
     return score(parse_answers(answers, bank), bank=bank, lang=lang, student=student, out=out, echo=echo)[0]
@@ -111,10 +99,10 @@ def answer(answers: Answers, *, lang: str = "vi", student: str | None = None, ou
 class QuizForm:
     """The ten questions as radio buttons with a submit button; without ipywidgets, as text to answer by typing."""
 
-    def __init__(self, lang: str = "vi", student: str | None = None, out: str | Path | None = DEFAULT_OUT,
+    def __init__(self, lang: str = DEFAULT_LANG, student: str | None = None, out: str | Path | None = DEFAULT_OUT,
                  bank: Bank | None = None):
         self.bank = bank or load_bank()
-        self.lang = lang if lang in TEXT else "en"
+        self.lang = check_lang(lang)
         self.student = student or None
         self.out = out
         self.presented = present(self.bank.questions)
@@ -137,16 +125,16 @@ class QuizForm:
         rows = [widgets.HTML(f"<h3>{html.escape(self.bank.title[self.lang])}</h3>")]
         for n, p in enumerate(self.presented, 1):
             q = p.question
-            head = html.escape(t(self.lang, "question", n=n, total=len(self.presented), topic=q.topic))
+            head = html.escape(message("question", self.lang, n=n, total=len(self.presented), topic=q.topic))
             text = f"<b>{head}</b><br>{html.escape(q.stem[self.lang])}"
             if q.note:
-                text += f"<br><i>{html.escape(t(self.lang, 'note', text=q.note[self.lang]))}</i>"
+                text += f"<br><i>{html.escape(message('note', self.lang, text=q.note[self.lang]))}</i>"
             radio = widgets.RadioButtons(
                 options=[(f"{letter}) {q.option(oid).text[self.lang]}", oid) for letter, oid in zip(p.letters, p.option_ids)],
                 value=None, layout=widgets.Layout(width="auto"))
             self.radios[q.id], self.feedback[q.id] = radio, widgets.Output()
             rows += [widgets.HTML(text), radio, self.feedback[q.id]]
-        self.button = widgets.Button(description=TEXT[self.lang]["submit"], button_style="primary")
+        self.button = widgets.Button(description=message("notebook.submit", self.lang), button_style="primary")
         self.button.on_click(lambda _button: self.submit())
         self.summary = widgets.Output()
         self.widget = widgets.VBox([*rows, self.button, self.summary])
@@ -161,7 +149,7 @@ class QuizForm:
             return
         for n, p in enumerate(self.presented, 1):
             print(render_question(p, n, len(self.presented), self.lang) + "\n")
-        print(TEXT[self.lang]["type"])
+        print(message("notebook.type", self.lang))
 
     def select(self, answers: Answers) -> dict[str, str]:
         """Choose these answers (any form :func:`parse_answers` reads) in the form; returns {question id: option id}."""
@@ -200,6 +188,6 @@ class QuizForm:
         try:
             self.select(answers)
         except AnswersError as err:
-            print(TEXT[self.lang]["bad"].format(error=err))
+            print(message("notebook.bad", self.lang, error=err))
             return None
         return self.submit(here=True)

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Callable, Mapping, Sequence
 
 from quiz.bank import LETTERS, Bank, Question
-from quiz.messages import t
+from quiz.messages import DEFAULT_LANG, message
 
 ATTEMPT_FORMAT = "quiz-attempt/1"
 
@@ -188,10 +188,10 @@ def load_answers(path: str | Path, bank: Bank) -> dict[str, str]:
 # ---------------------------------------------------------------- rendering
 def render_question(p: Presented, n: int, total: int, lang: str) -> str:
     q = p.question
-    lines = [t(lang, "question", n=n, total=total, topic=q.topic), q.stem[lang]]
+    lines = [message("question", lang, n=n, total=total, topic=q.topic), q.stem[lang]]
     lines += [f"  {L}) {q.option(oid).text[lang]}" for L, oid in zip(p.letters, p.option_ids)]
     if q.note:
-        lines.append(t(lang, "note", text=q.note[lang]))
+        lines.append(message("note", lang, text=q.note[lang]))
     return "\n".join(lines)
 
 
@@ -199,38 +199,38 @@ def render_feedback(p: Presented, chosen: str | None, lang: str) -> str:
     """Immediate feedback: right or wrong, the chosen option's feedback, the explanation if wrong."""
     q = p.question
     if chosen is None:
-        lines = [t(lang, "no_answer")]
+        lines = [message("no_answer", lang)]
     elif chosen == q.answer:
-        return "\n".join([t(lang, "correct"), q.option(chosen).feedback[lang]])
+        return "\n".join([message("correct", lang), q.option(chosen).feedback[lang]])
     else:
         lines = [q.option(chosen).feedback[lang]]
     right = q.right
-    lines.insert(0, t(lang, "wrong", letter=p.letter_of(right.id), text=right.text[lang]))
-    lines += [t(lang, "explanation", text=q.explanation[lang]), t(lang, "source", text=q.source)]
+    lines.insert(0, message("wrong", lang, letter=p.letter_of(right.id), text=right.text[lang]))
+    lines += [message("explanation", lang, text=q.explanation[lang]), message("source", lang, text=q.source)]
     return "\n".join(lines)
 
 
 def render_summary(presented: Sequence[Presented], attempt: Attempt, lang: str) -> str:
     """Score line, then for each wrong answer: the question, the right answer and the explanation."""
-    lines = [t(lang, "score", score=attempt.total, total=attempt.max_score)]
+    lines = [message("score", lang, score=attempt.total, total=attempt.max_score)]
     missed = [(n, p) for n, p in enumerate(presented, 1) if not attempt.scores[p.question.id]]
     if not missed:
-        lines.append(t(lang, "all_right"))
+        lines.append(message("all_right", lang))
         return "\n".join(lines)
-    lines.append(t(lang, "review"))
+    lines.append(message("review", lang))
     for n, p in missed:
         q = p.question
         chosen = attempt.answers.get(q.id)
         shown = (
-            f"{p.letter_of(chosen)}) {q.option(chosen).text[lang]}" if chosen else t(lang, "none")
+            f"{p.letter_of(chosen)}) {q.option(chosen).text[lang]}" if chosen else message("none", lang)
         )
         lines += [
             "",
-            t(lang, "review_item", label=f"{n}.", stem=q.stem[lang]),
-            "   " + t(lang, "your_answer", answer=shown),
-            "   " + t(lang, "right_answer", letter=p.letter_of(q.answer), text=q.right.text[lang]),
-            "   " + t(lang, "explanation", text=q.explanation[lang]),
-            "   " + t(lang, "source", text=q.source),
+            message("review_item", lang, label=f"{n}.", stem=q.stem[lang]),
+            "   " + message("your_answer", lang, answer=shown),
+            "   " + message("right_answer", lang, letter=p.letter_of(q.answer), text=q.right.text[lang]),
+            "   " + message("explanation", lang, text=q.explanation[lang]),
+            "   " + message("source", lang, text=q.source),
         ]
     return "\n".join(lines)
 
@@ -241,7 +241,7 @@ def now_iso() -> str:
 
 @dataclass
 class RunOptions:
-    lang: str = "vi"
+    lang: str = DEFAULT_LANG
     exam: bool = False
     student: str | None = None
     shuffled: bool = False
@@ -265,14 +265,14 @@ def run_quiz(
     started = options.clock()
     answers: dict[str, str | None] = {}
     if options.exam:
-        echo(t(lang, "exam_start"))
+        echo(message("exam_start", lang))
     for n, p in enumerate(presented, 1):
         echo("")
         echo(render_question(p, n, len(presented), lang))
         chosen = choose(p)
         answers[p.question.id] = chosen
         if options.show_given and chosen is not None:
-            echo(t(lang, "given", letter=p.letter_of(chosen), text=p.question.option(chosen).text[lang]))
+            echo(message("given", lang, letter=p.letter_of(chosen), text=p.question.option(chosen).text[lang]))
         if not options.exam:
             echo(render_feedback(p, chosen, lang))
     order = [p.question.id for p in presented]

@@ -1,4 +1,5 @@
-"""The house stands: no import cycles, no torch in the judge, a quiz on its own, the exercises named once.
+"""The house stands: no import cycles, no torch in the judge, a quiz on its own, a catalog lookup that stands on
+the standard library, the exercises named once.
 
 These read the source (ast) or import modules in a fresh interpreter; they grade nothing and run in seconds.
 """
@@ -13,7 +14,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-PACKAGES = ("vqa", "grader", "quiz")
+PACKAGES = ("catalog", "vqa", "grader", "quiz")
 EXERCISE_NAMES = "dataset lora train predict".split()  # what the grep below looks for (not itself a literal list)
 MANIFEST = ROOT / "vqa" / "course.toml"
 
@@ -109,13 +110,36 @@ def test_no_import_cycles_at_module_level():
 
 
 def test_the_probe_registry_imports_no_probe():
-    assert not {m for m in imports("grader.probes.registry", top_level_only=False) if m.startswith("grader.")}
+    assert not {m for m in imports("grader.probes.registry", top_level_only=False) if m.startswith("grader.probes")}
+
+
+def test_the_worker_side_never_imports_the_judge():
+    """The probes and the worker's modules run (or are read) in the worker: what they share with the judge is the
+    contract (grader.worker.contract), never the judge's own code; the zygote reaches the probes only inside its
+    functions."""
+    for module in (m for m in MODULES if m.startswith(("grader.probes", "grader.worker"))):
+        wrong = {m for m in imports(module, top_level_only=False) if m.startswith(("grader.judge", "grader.checks"))}
+        assert not wrong, f"{module} imports {sorted(wrong)}"
+        if module.startswith("grader.worker"):
+            early = {m for m in imports(module, top_level_only=True) if m.startswith("grader.probes")}
+            assert not early, f"{module} imports {sorted(early)} at module level"
+
+
+def test_the_contract_stands_on_its_own():
+    """Both sides import the contract: it imports nothing of the grader but the protocol's error."""
+    assert imports("grader.worker.contract", top_level_only=False) == {"grader.worker.protocol"}
 
 
 def test_the_quiz_imports_nothing_from_the_kit_or_the_grader():
     for module in (m for m in MODULES if m.split(".")[0] == "quiz"):
         wrong = {m for m in imports(module, top_level_only=False) if m.split(".")[0] in ("vqa", "grader")}
         assert not wrong, f"{module} imports {sorted(wrong)}"
+
+
+def test_the_catalog_lookup_imports_nothing_of_the_project():
+    """The kit, the grader and the quiz all read their texts through it (catalog/__init__.py)."""
+    for module in (m for m in MODULES if m.split(".")[0] == "catalog"):
+        assert not imports(module, top_level_only=False), module
 
 
 def test_the_judge_imports_neither_the_probes_nor_the_quiz():
@@ -128,7 +152,8 @@ def test_the_judge_imports_neither_the_probes_nor_the_quiz():
 TORCH_FREE = sorted(m for m in MODULES
                     if m.startswith(("grader.judge", "grader.worker", "grader.batch", "grader.reports",
                                      "grader.bundles", "grader.checks", "grader.notebook"))
-                    or m in ("grader", "grader.cli", "vqa.course", "vqa.files", "vqa.impl", "vqa.release"))
+                    or m in ("catalog", "grader", "grader.cli", "grader.instructor", "grader.options", "vqa.archive",
+                             "vqa.course", "vqa.files", "vqa.impl", "vqa.release"))
 
 
 @pytest.mark.parametrize("module", TORCH_FREE)

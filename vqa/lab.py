@@ -2,8 +2,10 @@
 
 The notebook's ``%%writefile`` cells write ``dataset.py``, ``lora.py``, ``train.py`` and ``predict.py`` into
 the kernel's working folder; each step here reloads the module it calls, so an edited cell, run again, is
-picked up by the next step. A step never raises because of the learner's code: a stub, a missing file or an
-error prints one kind line saying what to do (in Vietnamese or English), and the notebook goes on.
+picked up by the next step. A mistake of the learner's (a stub, a missing file, an error raised in their
+file, a result the next step cannot use) or of the settings (no data, no such device) prints one kind line
+saying what to do (vqa/messages.toml, in Vietnamese or English), and the notebook goes on; an error of the
+kit itself is raised with its traceback (vqa/learner_code.py decides whose an error is).
 
 The steps are ``vqa train`` and ``vqa predict`` (vqa/pipeline.py) cut into the lab's sections, with the same
 models, data, defaults and metrics: the shipped ``tiny-pretrained`` and generated icons by default (nothing
@@ -15,152 +17,34 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import tempfile
-import traceback
-import zipfile
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
 from vqa import data as kit_data
-from vqa.course import FILES, is_stub_error, stub_task
-from vqa.impl import ImplementationError, load_exercise
+from vqa import learner_code
+from vqa.course import FILES
+from vqa.learner_code import Stop, expect, is_pair
+from vqa.messages import DEFAULT_LANG, check_lang, message
 from vqa.models import ModelError
 
 GENERATED = "generated"
 GENERATED_FOLDER = "generated-icons"
 CHECK_LANG_ENV = "GRADER_LANG"  # the language the notebook's check() cells use when not told
-MESSAGES: dict[str, dict[str, str]] = {
-    "en": {
-        "stub": "{file} is not implemented yet: fill in {name} above and run its cell, then this one again.",
-        "missing": "{file} is not in this folder yet: run its %%writefile cells above, then this one again.",
-        "broken": "{file} cannot be imported: {error}",
-        "error": "{file}: {name} raised {error}{where}. check(\"{exercise}\") shows what is expected.",
-        "needs": "This step needs {what} first: run the cells above once they work.",
-        "no_data": "No data folder {folder}: set DATA = \"generated\" in the settings, or DATA_SOURCE to where "
-                   "the lab's data can be downloaded.",
-        "data_error": "The data cannot be used: {error}",
-        "model_error": "The model cannot be loaded: {error}",
-        "data": "data: {folder} · {n_train} training records · {n_test} test items",
-        "example": "example (pid {pid}): {question} → {answer}",
-        "splits": "load_splits: {n_train} train + {n_valid} valid records{overlap}",
-        "overlap": " (warning: {n} records are in both)",
-        "sample": "VQADataset[0]: {shapes}",
-        "labels": "labels decode to {answer!r} (the answer is {truth!r})",
-        "loaders": "build_dataloaders: {n_train} train batches, {n_valid} valid batches",
-        "before": "held-out accuracy before fine-tuning: {score}",
-        "lora": "LoRA: {trainable:,} trainable of {total:,} parameters ({percent:.2f}%)",
-        "train": "training on {device}: {epochs} epoch(s), lr {lr:g}, batches of {batch_size}",
-        "epoch": "epoch {epoch}: train loss {train_loss:.4f} · valid loss {valid_loss:.4f} · lr {lr:.2e}{saved}",
-        "saved": " · saved",
-        "history": "fit returned {got!r}; it should return one dict per epoch (see its docstring).",
-        "nothing_saved": "fit saved no model in {folder}: it should save_pretrained whenever the valid loss improves.",
-        "after": "held-out accuracy after fine-tuning:  {score}",
-        "gain": "gain: {gain:+.1f} points · model saved to {folder}",
-        "base": "No fine-tuned model in {folder} yet: predicting with the base model {model}.",
-        "answer": "{question} → {answer!r} (the answer is {truth!r})",
-        "predictions": "predict_folder: {n} answers, written to {file}",
-        "accuracy": "accuracy: {score}",
-        "no_answers": "this test split has no answers to score against",
-        "download": "downloading the lab's data from {source} …",
-        "no_gdown": "downloading from Google Drive needs gdown: run %pip install gdown",
-        "score": "{exact:.1f}% exact match, {normalized:.1f}% normalised (n={n})",
-        "stopped": "This step stopped: {error}. Do your functions return what their docstrings say? "
-                   "The check cells show more.",
-    },
-    "vi": {
-        "stub": "{file} chưa được viết xong: hãy điền {name} ở trên, chạy ô đó, rồi chạy lại ô này.",
-        "missing": "Thư mục này chưa có {file}: hãy chạy các ô %%writefile của nó ở trên, rồi chạy lại ô này.",
-        "broken": "Không import được {file}: {error}",
-        "error": "{file}: {name} gặp lỗi {error}{where}. check(\"{exercise}\") cho biết kết quả mong đợi.",
-        "needs": "Bước này cần {what} trước: hãy chạy các ô ở trên khi chúng đã chạy được.",
-        "no_data": "Không có thư mục dữ liệu {folder}: đặt DATA = \"generated\" trong phần cài đặt, hoặc DATA_SOURCE "
-                   "là nơi tải dữ liệu của bài lab.",
-        "data_error": "Không dùng được dữ liệu: {error}",
-        "model_error": "Không nạp được mô hình: {error}",
-        "data": "dữ liệu: {folder} · {n_train} bản ghi huấn luyện · {n_test} mẫu kiểm tra",
-        "example": "ví dụ (pid {pid}): {question} → {answer}",
-        "splits": "load_splits: {n_train} bản ghi train + {n_valid} bản ghi valid{overlap}",
-        "overlap": " (cảnh báo: {n} bản ghi nằm ở cả hai tập)",
-        "sample": "VQADataset[0]: {shapes}",
-        "labels": "labels giải mã thành {answer!r} (đáp án là {truth!r})",
-        "loaders": "build_dataloaders: {n_train} batch train, {n_valid} batch valid",
-        "before": "độ chính xác trên tập kiểm tra trước khi fine-tune: {score}",
-        "lora": "LoRA: {trainable:,} tham số trainable trên tổng {total:,} ({percent:.2f}%)",
-        "train": "huấn luyện trên {device}: {epochs} epoch, lr {lr:g}, batch {batch_size}",
-        "epoch": "epoch {epoch}: train loss {train_loss:.4f} · valid loss {valid_loss:.4f} · lr {lr:.2e}{saved}",
-        "saved": " · đã lưu",
-        "history": "fit trả về {got!r}; hàm cần trả về mỗi epoch một dict (xem docstring).",
-        "nothing_saved": "fit chưa lưu mô hình nào vào {folder}: cần save_pretrained mỗi khi valid loss giảm.",
-        "after": "độ chính xác trên tập kiểm tra sau khi fine-tune:  {score}",
-        "gain": "tăng: {gain:+.1f} điểm · mô hình đã lưu ở {folder}",
-        "base": "Chưa có mô hình đã fine-tune trong {folder}: dự đoán bằng mô hình gốc {model}.",
-        "answer": "{question} → {answer!r} (đáp án là {truth!r})",
-        "predictions": "predict_folder: {n} câu trả lời, đã ghi vào {file}",
-        "accuracy": "độ chính xác: {score}",
-        "no_answers": "tập kiểm tra này không có đáp án để chấm",
-        "download": "đang tải dữ liệu của bài lab từ {source} …",
-        "no_gdown": "tải từ Google Drive cần gdown: chạy %pip install gdown",
-        "score": "{exact:.1f}% khớp chính xác, {normalized:.1f}% khớp sau chuẩn hoá (n={n})",
-        "stopped": "Bước này dừng lại: {error}. Các hàm của bạn có trả về đúng như docstring không? "
-                   "Các ô check cho biết thêm.",
-    },
-}
-
-
-class Stop(Exception):
-    """A step cannot go on; its message has been printed."""
-
-
-def _in_notebook() -> bool:
-    from vqa.progress import in_notebook
-
-    return in_notebook()
+HISTORY_KEYS = ("epoch", "train_loss", "valid_loss", "lr", "saved")
 
 
 def show_image(image, size: int = 144) -> None:
     """Show a PIL image in the notebook, enlarged without blurring the tiny icons (nothing outside a notebook)."""
-    if not _in_notebook():
+    from vqa.progress import in_notebook
+
+    if not in_notebook():
         return
     from IPython.display import display
     from PIL import Image
 
     scale = max(1, size // max(image.size))
     display(image.resize((image.width * scale, image.height * scale), Image.NEAREST))
-
-
-def _safe_extract(archive: zipfile.ZipFile, target: Path) -> None:
-    root = target.resolve()
-    for member in archive.namelist():
-        if not (root / member).resolve().is_relative_to(root):
-            raise kit_data.DataError(f"the archive holds a path outside its folder: {member}")
-    archive.extractall(target)
-
-
-def fetch_data(folder: str | Path, source: str) -> Path:
-    """Download the lab's data zip from ``source`` (a URL, or ``gdrive:<file id>``) and unpack it as ``folder``.
-
-    The zip may hold the data at its top or in one sub-folder; either way ``folder/train.jsonl`` results.
-    """
-    folder = Path(folder)
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=folder.parent, prefix=".download-") as tmp:
-        archive = Path(tmp) / "data.zip"
-        if source.startswith("gdrive:"):
-            import gdown
-
-            gdown.download(id=source.split(":", 1)[1], output=str(archive), quiet=False)
-        else:
-            import urllib.request
-
-            urllib.request.urlretrieve(source, archive)
-        unpacked = Path(tmp) / "unpacked"
-        with zipfile.ZipFile(archive) as handle:
-            _safe_extract(handle, unpacked)
-        found = [p.parent for p in unpacked.rglob(kit_data.TRAIN_FILE) if "__MACOSX" not in p.parts]
-        if not found:
-            raise kit_data.DataError(f"{source}: the archive holds no {kit_data.TRAIN_FILE}")
-        shutil.move(str(min(found, key=lambda p: len(p.parts))), str(folder))
-    return folder
 
 
 class Lab:
@@ -174,14 +58,16 @@ class Lab:
     def __init__(self, model: str = "tiny-pretrained", data: str = GENERATED, *, data_source: str | None = None,
                  device: str = "auto", epochs: int | None = None, lr: float | None = None,
                  batch_size: int | None = None, n_train: int | None = None, n_test: int | None = None,
-                 lang: str = "vi", seed: int = 0, folder: str | Path = ".", out_dir: str | Path = "save_model"):
+                 lang: str = DEFAULT_LANG, seed: int = 0, folder: str | Path = ".",
+                 out_dir: str | Path = "save_model"):
         from vqa.pipeline import DEMO_DATA
         from vqa.quiet import quiet_libraries
 
         quiet_libraries()
+        self.lang = check_lang(lang)
         os.environ[CHECK_LANG_ENV] = lang  # check() in the same notebook speaks the lab's language
         self.model_name, self.data_name, self.data_source = model, data, data_source
-        self.device_name, self.lang, self.seed = device, lang if lang in MESSAGES else "en", seed
+        self.device_name, self.seed = device, seed
         self.epochs, self.lr, self.batch_size = epochs, lr, batch_size
         self.n_train = n_train or DEMO_DATA["n_train"]
         self.n_test = n_test or DEMO_DATA["n_test"]
@@ -200,52 +86,24 @@ class Lab:
         self.score: dict | None = None
         self.passed: set[str] = set()
 
-    # ------------------------------------------------------------------ messages and calls
-    def say(self, key: str, **values: Any) -> None:
-        print(MESSAGES[self.lang][key].format(**values))
+    # ------------------------------------------------------------------ what the learner reads, whose fault
+    def text(self, key: str, **fields: Any) -> str:
+        return message(key, self.lang, **fields)
 
-    def _stop(self, key: str, **values: Any) -> Stop:
-        self.say(key, **values)
-        return Stop(key)
-
-    def module(self, exercise: str):
-        """The learner's ``<exercise>.py`` from the working folder, imported afresh."""
-        file = FILES[exercise]
-        if not (self.folder / file).is_file():
-            raise self._stop("missing", file=file)
-        try:
-            return load_exercise(self.folder, exercise, reload=True)
-        except ImplementationError as err:
-            raise self._stop("broken", file=file, error=err) from None
+    def say(self, key: str, **fields: Any) -> None:
+        print(self.text(key, **fields))
 
     def call(self, exercise: str, name: str, *args, **kwargs):
-        """``<exercise>.<name>(*args, **kwargs)`` from the learner's file; a stub or an error prints one line."""
-        function = getattr(self.module(exercise), name)
-        try:
-            return function(*args, **kwargs)
-        except Exception as err:  # the learner's code may raise anything; say where, and go on
-            raise self._failed(err, exercise, name) from None
+        """``<exercise>.<name>(*args, **kwargs)`` from the learner's file (see :func:`vqa.learner_code.call`)."""
+        return learner_code.call(self.folder, exercise, name, *args, **kwargs)
 
-    def _failed(self, err: Exception, exercise: str, name: str) -> Stop:
-        """Print what a stub asks for, or where the learner's code raised (their file and line)."""
-        if is_stub_error(err):
-            return self._stop("stub", file=FILES[exercise], name=stub_task(str(err)).removeprefix("write "))
-        frames = [f for f in traceback.extract_tb(err.__traceback__)
-                  if Path(f.filename).resolve().parent == self.folder and Path(f.filename).name in FILES.values()]
-        where = f" ({Path(frames[-1].filename).name}:{frames[-1].lineno}: {frames[-1].line})" if frames else ""
-        return self._stop("error", file=FILES[exercise], name=name, error=f"{type(err).__name__}: {err}",
-                          where=where, exercise=exercise)
-
-    def _needs(self, *parts: tuple[bool, str]) -> None:
-        missing = [what for ready, what in parts if not ready]
-        if missing:
-            raise self._stop("needs", what=", ".join(missing))
-
-    def _run(self, name: str, step) -> bool:
+    def _run(self, name: str, step: Callable[[], None]) -> bool:
+        """Run one step: a learner's or a setting's mistake prints its one line; the kit's own errors raise."""
         self.passed.discard(name)
         try:
             step()
-        except Stop:
+        except Stop as stop:
+            self.say(stop.key, **stop.fields)
             return False
         except kit_data.DataError as err:
             self.say("data_error", error=err)
@@ -253,17 +111,28 @@ class Lab:
         except ModelError as err:
             self.say("model_error", error=err)
             return False
-        except Exception as err:  # e.g. a learner's function returned something the next step cannot use
-            self.say("stopped", error=f"{type(err).__name__}: {err}")
+        except Exception as err:
+            stop = learner_code.blame(err, self.folder)  # raised in the learner's code the kit was running
+            if stop is None:
+                raise
+            self.say(stop.key, **stop.fields)
             return False
         self.passed.add(name)
         return True
+
+    def _needs(self, *parts: tuple[bool, str]) -> None:
+        missing = [what for ready, what in parts if not ready]
+        if missing:
+            raise Stop("needs", what=", ".join(missing))
 
     def _shown(self, path: Path) -> str:
         """``path`` relative to the working folder when inside it (shorter in a notebook's output)."""
         return str(path.relative_to(self.folder)) if path.is_relative_to(self.folder) else str(path)
 
-    # ------------------------------------------------------------------ kit-side helpers
+    def _score(self, score: dict) -> str:
+        return self.text("score", exact=100 * score["exact"], normalized=100 * score["normalized"], n=score["n"])
+
+    # ------------------------------------------------------------------ the kit's side: settings, model, data
     def _device(self):
         from vqa.models import resolve_device
 
@@ -285,8 +154,9 @@ class Lab:
         return model
 
     def _ensure_data(self) -> None:
-        if self.data_dir is None and not self._run("data", self._data_step):
-            raise Stop("data")
+        if self.data_dir is None:
+            self._data_step()
+            self.passed.add("data")
 
     def _ensure_processor(self) -> None:
         if self.processor is None:
@@ -297,11 +167,30 @@ class Lab:
             try:
                 self.processor = BlipProcessor.from_pretrained(models.resolve_model(self.model_name))
             except OSError as err:
-                raise self._stop("model_error", error=err) from None
+                raise ModelError(str(err)) from None
 
-    def _score(self, score: dict) -> str:
-        return MESSAGES[self.lang]["score"].format(exact=100 * score["exact"], normalized=100 * score["normalized"],
-                                                   n=score["n"])
+    def _data_folder(self) -> Path:
+        """The data folder the settings name: generated icons (made once), or a folder, downloaded if need be."""
+        from vqa.download import fetch_data
+        from vqa.files import cached_dir
+        from vqa.pipeline import DEMO_DATA
+
+        if self.data_name == GENERATED:
+            spec = {**DEMO_DATA, "n_train": self.n_train, "n_test": self.n_test}
+            return cached_dir(self.folder / GENERATED_FOLDER,
+                              lambda tmp: kit_data.generate_dataset(tmp, **spec), {"data": spec})
+        folder = Path(self.data_name).expanduser()
+        if not folder.is_absolute():
+            folder = self.folder / folder
+        if not (folder / kit_data.TRAIN_FILE).is_file():
+            if not self.data_source:
+                raise Stop("no_data", folder=self._shown(folder))
+            self.say("download", source=self.data_source)
+            try:
+                fetch_data(folder, self.data_source)
+            except ImportError:
+                raise Stop("no_gdown") from None
+        return folder
 
     # ------------------------------------------------------------------ the steps
     def data(self) -> None:
@@ -309,25 +198,9 @@ class Lab:
         self._run("data", self._data_step)
 
     def _data_step(self) -> None:
-        from vqa.files import cached_dir
-        from vqa.pipeline import DEMO_DATA
+        from PIL import Image
 
-        if self.data_name == GENERATED:
-            spec = {**DEMO_DATA, "n_train": self.n_train, "n_test": self.n_test}
-            folder = cached_dir(self.folder / GENERATED_FOLDER,
-                                lambda tmp: kit_data.generate_dataset(tmp, **spec), {"data": spec})
-        else:
-            folder = Path(self.data_name).expanduser()
-            if not folder.is_absolute():
-                folder = self.folder / folder
-            if not (folder / kit_data.TRAIN_FILE).is_file():
-                if not self.data_source:
-                    raise self._stop("no_data", folder=self._shown(folder))
-                self.say("download", source=self.data_source)
-                try:
-                    fetch_data(folder, self.data_source)
-                except ImportError:
-                    raise self._stop("no_gdown") from None
+        folder = self._data_folder()
         self.records = kit_data.read_records(folder)
         test_root = folder / kit_data.TEST_DIR
         n_test = sum(1 for p in test_root.iterdir() if p.is_dir()) if test_root.is_dir() else 0
@@ -336,8 +209,6 @@ class Lab:
         first = self.records[0]
         image_path = folder / kit_data.TRAIN_IMAGES / str(first["pid"]) / "image.png"
         kit_data.check_image(image_path, f"pid {first['pid']}")
-        from PIL import Image
-
         with Image.open(image_path) as image:
             show_image(image.convert("RGB"))
         self.say("example", pid=first["pid"], question=first["question"], answer=first["answer"])
@@ -353,33 +224,41 @@ class Lab:
         self._ensure_processor()
         self.train_set = self.valid_set = self.train_loader = self.valid_loader = None
         torch.manual_seed(self.seed)
-        train_records, valid_records = self.call("dataset", "load_splits", self.data_dir)
+        splits = self.call("dataset", "load_splits", self.data_dir)
+        train_records, valid_records = expect(splits, is_pair(splits), "returned_pair", "dataset", "load_splits",
+                                              expected="train_records, valid_records")
         self.train_records, self.valid_records = train_records, valid_records
-        shared = {json.dumps(r, sort_keys=True) for r in train_records} & {
-            json.dumps(r, sort_keys=True) for r in valid_records}
-        overlap = MESSAGES[self.lang]["overlap"].format(n=len(shared)) if shared else ""
-        self.say("splits", n_train=len(train_records), n_valid=len(valid_records), overlap=overlap)
+        self._show_splits(train_records, valid_records)
         image_dir = self.data_dir / kit_data.TRAIN_IMAGES
         train_set = self.call("dataset", "VQADataset", train_records, self.processor, image_dir)
         valid_set = self.call("dataset", "VQADataset", valid_records, self.processor, image_dir)
-        try:
-            sample = train_set[0]
-        except Exception as err:
-            raise self._failed(err, "dataset", "VQADataset.__getitem__") from None
-        if not isinstance(sample, dict):
+        self._show_sample(train_set[0], str(train_records[0]["answer"]))
+        batch_size = self._defaults()["batch_size"]
+        loaders = self.call("dataset", "build_dataloaders", train_set, valid_set, batch_size=batch_size,
+                            seed=self.seed)
+        self.train_loader, self.valid_loader = expect(loaders, is_pair(loaders), "returned_pair", "dataset",
+                                                      "build_dataloaders", expected="train_loader, valid_loader")
+        self.train_set, self.valid_set = train_set, valid_set
+        self.say("loaders", n_train=len(self.train_loader), n_valid=len(self.valid_loader))
+
+    def _show_splits(self, train_records, valid_records) -> None:
+        shared = {json.dumps(r, sort_keys=True) for r in train_records} & {
+            json.dumps(r, sort_keys=True) for r in valid_records}
+        overlap = self.text("overlap", n=len(shared)) if shared else ""
+        self.say("splits", n_train=len(train_records), n_valid=len(valid_records), overlap=overlap)
+
+    def _show_sample(self, sample, truth: str) -> None:
+        """One item of the learner's dataset: each tensor's shape and dtype, and what its labels decode to."""
+        if not isinstance(sample, Mapping):
             sample = {"sample": sample}
         shapes = " · ".join(f"{k} {list(v.shape)} {str(v.dtype).removeprefix('torch.')}"
                             if hasattr(v, "shape") else f"{k} {type(v).__name__}" for k, v in sample.items())
         self.say("sample", shapes=shapes)
-        if hasattr(sample.get("labels"), "tolist"):
-            answer = self.processor.tokenizer.decode(sample["labels"].tolist(), skip_special_tokens=True)
-            self.say("labels", answer=answer, truth=str(train_records[0]["answer"]))
-        batch_size = self._defaults()["batch_size"]
-        loaders = self.call("dataset", "build_dataloaders", train_set, valid_set, batch_size=batch_size,
-                            seed=self.seed)
-        self.train_set, self.valid_set = train_set, valid_set
-        self.train_loader, self.valid_loader = loaders
-        self.say("loaders", n_train=len(self.train_loader), n_valid=len(self.valid_loader))
+        labels = sample.get("labels")
+        if hasattr(labels, "tolist"):
+            ids = [i for i in labels.reshape(-1).tolist() if i >= 0]  # -100 marks positions the loss ignores
+            answer = self.processor.tokenizer.decode(ids, skip_special_tokens=True)
+            self.say("labels", answer=answer, truth=truth)
 
     def lora(self) -> None:
         """The base model's held-out accuracy, then your build_lora_model around it."""
@@ -398,6 +277,7 @@ class Lab:
             self.say("before", score=self._score(self.before))
         torch.manual_seed(self.seed)
         model = self.call("lora", "build_lora_model", base)
+        expect(model, callable(getattr(model, "parameters", None)), "returned_model", "lora", "build_lora_model")
         trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
         total = sum(p.numel() for p in model.parameters())
         self.say("lora", trainable=trainable, total=total, percent=100 * trainable / max(total, 1))
@@ -410,9 +290,6 @@ class Lab:
     def _train_step(self) -> None:
         import torch
 
-        from vqa import evaluate, models
-        from vqa.pipeline import load_saved
-
         self._needs((self.train_loader is not None, FILES["dataset"]), (self.model is not None, FILES["lora"]))
         settings = self._defaults()
         device = self._device()
@@ -423,14 +300,25 @@ class Lab:
         torch.manual_seed(self.seed)
         history = self.call("train", "fit", self.model, self.train_loader, self.valid_loader, str(self.out_dir),
                             device, epochs=settings["epochs"], lr=settings["lr"])
-        try:
-            for row in history:
-                self.say("epoch", **{**row, "saved": MESSAGES[self.lang]["saved"] if row["saved"] else ""})
-        except (TypeError, KeyError, ValueError):
-            raise self._stop("history", got=history) from None
+        print("\n".join(self._history_lines(history)))
         self.history = history
+        self._evaluate_saved(device)
+
+    def _history_lines(self, history) -> list[str]:
+        """One line per epoch of what fit returned; a :class:`Stop` when it is not one dict per epoch."""
+        try:
+            return [self.text("epoch", **{**row, "saved": self.text("saved") if row["saved"] else ""})
+                    for row in history]
+        except (TypeError, KeyError, ValueError):  # formatting the learner's values: not a list of such dicts
+            raise learner_code.returned(history, "returned_history", "train", "fit") from None
+
+    def _evaluate_saved(self, device) -> None:
+        """The held-out accuracy of the model fit saved, and the gain over the base."""
+        from vqa import evaluate, models
+        from vqa.pipeline import load_saved
+
         if not models.is_model_dir(self.out_dir):
-            raise self._stop("nothing_saved", folder=self._shown(self.out_dir))
+            raise Stop("nothing_saved", folder=self._shown(self.out_dir))
         self.processor.save_pretrained(self.out_dir)
         best, best_processor = load_saved(self.out_dir, device)
         self.after = evaluate.accuracy(best, best_processor, self.data_dir, device, progress=True)
@@ -445,8 +333,6 @@ class Lab:
         self._run("predict", self._predict_step)
 
     def _predict_step(self) -> None:
-        from PIL import Image
-
         from vqa import metrics, models
         from vqa.pipeline import write_predictions
 
@@ -456,22 +342,18 @@ class Lab:
         if not models.is_model_dir(self.out_dir):
             model_dir = models.resolve_model(self.model_name)
             self.say("base", folder=self._shown(self.out_dir), model=self.model_name)
-        model, processor = self.call("predict", "load_for_inference", str(model_dir), device)
-        items = kit_data.read_test_items(self.data_dir)
+        loaded = self.call("predict", "load_for_inference", str(model_dir), device)
+        model, processor = expect(loaded, is_pair(loaded), "returned_pair", "predict", "load_for_inference",
+                                  expected="model, processor")
         answers = kit_data.read_test_answers(self.data_dir)
+        self._answer_one(model, processor, device, answers)
         test_dir = self.data_dir / kit_data.TEST_DIR
-        if items:
-            item_id, item = next(iter(items.items()))
-            with Image.open(test_dir / item_id / "image.png") as image:
-                image = image.convert("RGB")
-            show_image(image)
-            answer = self.call("predict", "answer_question", model, processor, image, item["question"], device)
-            truth = answers.get(item_id, "?") if answers else "?"
-            self.say("answer", question=item["question"], answer=answer, truth=truth)
         predictions = self.call("predict", "predict_folder", model, processor, str(test_dir), device)
+        ok = isinstance(predictions, Mapping) and all(isinstance(k, str) and isinstance(v, str)
+                                                      for k, v in predictions.items())
+        self.predictions = dict(expect(predictions, ok, "returned_answers", "predict", "predict_folder"))
         out_file = self.folder / "predictions.jsonl"
-        n = write_predictions(out_file, predictions)
-        self.predictions = dict(predictions)
+        n = write_predictions(out_file, self.predictions)
         self.say("predictions", n=n, file=out_file.name)
         if answers is None:
             self.say("no_answers")
@@ -479,3 +361,17 @@ class Lab:
         self.score = metrics.score(self.predictions, answers)
         self.say("accuracy", score=self._score(self.score))
 
+    def _answer_one(self, model, processor, device, answers: dict[str, str] | None) -> None:
+        """The learner's answer_question on the first test item, shown with its image and the right answer."""
+        from PIL import Image
+
+        items = kit_data.read_test_items(self.data_dir)
+        if not items:
+            return
+        item_id, item = next(iter(items.items()))
+        with Image.open(self.data_dir / kit_data.TEST_DIR / item_id / "image.png") as image:
+            image = image.convert("RGB")
+        show_image(image)
+        answer = self.call("predict", "answer_question", model, processor, image, item["question"], device)
+        truth = answers.get(item_id, "?") if answers else "?"
+        self.say("answer", question=item["question"], answer=answer, truth=truth)

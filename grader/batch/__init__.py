@@ -1,4 +1,4 @@
-"""Batch grading, ``grade --batch DIR``. ``scheduler`` and ``cli`` run in the instructor's parent process:
+"""Batch grading, ``grader batch DIR``. ``scheduler`` and ``cli`` run in the instructor's parent process:
 they find the submissions (``discovery``, ``archive`` for zips), keep one record per student on disk
 (``records``, keyed by the ``fingerprint`` of the code that grades), start slots and hand out work.
 ``slot`` runs in each slot process: one judge (``grader.judge.grade.Grader``) for many submissions. With

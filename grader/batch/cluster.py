@@ -1,4 +1,4 @@
-"""The batch on a Dask cluster (``grade --batch DIR --cluster ADDRESS``): the instructor's side, and what crosses
+"""The batch on a Dask cluster (``grader batch DIR --cluster ADDRESS``): the instructor's side, and what crosses
 the wire.
 
 The parent prepares every submission as a local batch does (zips unpacked, notebooks' cells written out as
@@ -34,7 +34,7 @@ from grader.batch.fingerprint import grader_fingerprint
 from grader.batch.records import GRADED, BatchOptions, Record, utc_now
 from grader.batch.scheduler import (GradingStopped, SlotStartError, mark_failed, stopped_reason,
                                     timeout_reason)
-from grader.worker.lanes import submission_files
+from grader.judge.lanes import submission_files
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +45,10 @@ PLUGIN_PREFIX = "mllm-vqa-grader-"
 ERROR, TIMEOUT, STOPPED, REFUSED, START_FAILED = "error", "timeout", "stopped", "refused", "start_failed"
 # what the client raises once its scheduler is gone (distributed's CommClosedError is an OSError; cancelled futures)
 LOST = (OSError, TimeoutError, asyncio.TimeoutError, CancelledError)
+
+
+class ClusterAddressError(ValueError):
+    """``--cluster`` (with ``--cluster-tls-*``) names no cluster the batch can use: a usage error, in words."""
 
 
 @dataclass(frozen=True)
@@ -69,25 +73,25 @@ class ClusterSpec:
 
 def parse_cluster(address: str, *, tls_ca: str | None = None, tls_cert: str | None = None,
                   tls_key: str | None = None) -> ClusterSpec:
-    """``--cluster``'s value as a :class:`ClusterSpec`; ValueError, in words, for one that cannot work."""
+    """``--cluster``'s value as a :class:`ClusterSpec`; ClusterAddressError, in words, for one that cannot work."""
     text = address.strip()
     tls = (tls_ca, tls_cert, tls_key)
     if text.startswith("local:"):
         count = text.removeprefix("local:")
         if not count.isdigit() or int(count) < 1:
-            raise ValueError(f"--cluster {address}: local:N needs a number of workers, 1 or more (local:2)")
+            raise ClusterAddressError(f"--cluster {address}: local:N needs a number of workers, 1 or more (local:2)")
         if any(tls):
-            raise ValueError("--cluster-tls-* are for a scheduler on other machines (tls://HOST:PORT), not local:N")
+            raise ClusterAddressError("--cluster-tls-* are for a scheduler on other machines (tls://HOST:PORT), not local:N")
         return ClusterSpec(text, local_workers=int(count))
     scheme, sep, rest = text.partition("://")
     if not sep or scheme not in ("tcp", "tls") or not rest:
-        raise ValueError(f"--cluster {address}: expected {ADDRESSES}")
+        raise ClusterAddressError(f"--cluster {address}: expected {ADDRESSES}")
     if any(tls) and scheme != "tls":
-        raise ValueError(f"--cluster-tls-* need a tls:// address (got {address})")
+        raise ClusterAddressError(f"--cluster-tls-* need a tls:// address (got {address})")
     if scheme == "tls" and any(tls) and not all(tls):
-        raise ValueError("--cluster-tls-ca, --cluster-tls-cert and --cluster-tls-key go together")
+        raise ClusterAddressError("--cluster-tls-ca, --cluster-tls-cert and --cluster-tls-key go together")
     if scheme == "tls" and not any(tls) and not _dask_tls_configured():
-        raise ValueError(f"--cluster {address}: give --cluster-tls-ca, --cluster-tls-cert and --cluster-tls-key, or "
+        raise ClusterAddressError(f"--cluster {address}: give --cluster-tls-ca, --cluster-tls-cert and --cluster-tls-key, or "
                          "Dask's TLS configuration (distributed.comm.tls.ca-file, .client.cert, .client.key)")
     return ClusterSpec(text, 0, *tls)
 
@@ -199,6 +203,7 @@ def make_task(record: Record, who: Identity, options: GradingOptions, plugin: st
     """The task for a prepared ``record``: its folder's files read now, as the grader's worker would copy them."""
     from grader.judge.grade import display_path
 
+    assert record.folder is not None  # prepare() set it for every record it hands on
     folder = Path(record.folder)
     files = {rel: path.read_bytes() for rel, path in submission_files(folder)}
     return Task(record.student, files, record.folder, display_path(folder), who, options, plugin)
@@ -290,7 +295,7 @@ class ClusterEngine:
     def _grade_all(self, client, todo: deque[tuple[Entry, Record]], finish: Callable[[Record], None]) -> None:
         from distributed import as_completed
 
-        total, written = len(todo), set()
+        total, written = len(todo), set[str]()
         flight: dict = {}  # future -> (entry, record)
         waiting = as_completed(loop=client.loop)  # this client's loop, not the process's default client's
         try:
@@ -319,6 +324,7 @@ class ClusterEngine:
         if client.status != "running":
             raise CommClosedError(f"the client is {client.status}")
         room = 2 * self._capacity(client) + 2 - len(flight)
+        assert self.identity is not None  # set by _start
         while todo and room > 0:
             entry, record = todo.popleft()
             try:
@@ -400,7 +406,7 @@ def _ctrl_c_ignored() -> Iterator[None]:
 
 def engine_for(cluster: str | None, options: BatchOptions, *, tls_ca: str | None = None, tls_cert: str | None = None,
                tls_key: str | None = None) -> ClusterEngine | None:
-    """The engine ``--cluster`` asks for (None without it: this machine's slots); ValueError for a bad address."""
+    """The engine ``--cluster`` asks for (None without it: this machine's slots); ClusterAddressError for a bad address."""
     if not cluster:
         return None
     return ClusterEngine(parse_cluster(cluster, tls_ca=tls_ca, tls_cert=tls_cert, tls_key=tls_key), options)

@@ -66,6 +66,7 @@ class WarmSlot:
             left = deadline - time.monotonic()
             if closed or left <= 0:
                 return None, closed
+            assert self.slot.reader is not None  # started
             select.select([self.slot.reader], [], [], min(left, 1.0))
         return self.pending.popleft(), False
 

@@ -8,7 +8,7 @@ import os
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Iterable
+from typing import Final, Iterable, Literal
 
 from grader.batch import archive
 from grader.batch.fingerprint import grader_fingerprint
@@ -17,7 +17,9 @@ from grader.worker import limits
 from vqa.course import TOTAL_POINTS
 
 RECORD_FORMAT = "vqa-batch-record/1"
-GRADED, FAILED = "graded", "failed"
+RecordStatus = Literal["graded", "failed"]  # failed: not graded (a timeout, an unreadable file); the reason says why
+GRADED: Final = "graded"
+FAILED: Final = "failed"
 
 
 @dataclass
@@ -60,7 +62,7 @@ class Record:
 
     student: str
     source: str
-    status: str  # "graded" | "failed"
+    status: RecordStatus
     reason: str | None = None
     content_hash: str | None = None
     options_key: str | None = None

@@ -40,7 +40,8 @@ from grader.batch.records import (FAILED, GRADED, BatchOptions, BatchSummary, Re
                                   utc_now)
 from grader.judge.results import GradeResult
 from grader.notebook.annotate import annotate
-from grader.notebook.extract import NotebookError, extract
+from grader.notebook.extract import extract
+from grader.notebook.reading import NotebookError
 from grader.notebook.submission import notebook_in
 from vqa.files import write_json_atomic
 
@@ -56,7 +57,7 @@ class Slot:
         self.options = options
         self.log_path = log_dir / f"slot-{number}.log"
         self.proc: subprocess.Popen | None = None
-        self.reader = None
+        self.reader: int | None = None  # the slot's replies (a pipe), while it runs
         self.ready = False
         self.task: tuple[Entry, Record] | None = None
         self.deadline = 0.0
@@ -86,11 +87,13 @@ class Slot:
         self._send(payload)
 
     def _send(self, message: dict) -> None:
+        assert self.proc is not None and self.proc.stdin is not None  # started with a pipe
         self.proc.stdin.write((json.dumps(message) + "\n").encode())
         self.proc.stdin.flush()
 
     def submit(self, entry: Entry, record: Record, request_id: int) -> None:
         self.task = (entry, record)
+        assert record.folder is not None  # prepare() set it for every record it hands on
         self.request(record.folder, request_id)
 
     def request(self, folder: str, request_id: int) -> None:
@@ -102,6 +105,7 @@ class Slot:
     def read_messages(self) -> tuple[list[dict], bool]:
         """Complete messages available now, and whether the slot closed its end."""
         closed = False
+        assert self.reader is not None  # started
         while True:
             try:
                 chunk = os.read(self.reader, 1 << 16)
@@ -139,7 +143,8 @@ class Slot:
             except (ProcessLookupError, PermissionError):
                 pass
             try:
-                self.proc.stdin.close()
+                if self.proc.stdin is not None:
+                    self.proc.stdin.close()
             except OSError:
                 pass
             try:
@@ -157,7 +162,8 @@ class Slot:
         """Ask politely (close stdin: the slot closes its worker), then make sure."""
         if self.proc is not None and self.task is None:
             try:
-                self.proc.stdin.close()
+                if self.proc.stdin is not None:
+                    self.proc.stdin.close()
                 self.proc.wait(timeout=10)
             except (OSError, subprocess.TimeoutExpired):
                 pass
@@ -189,7 +195,7 @@ def stopped_reason(source: str, detail: str) -> str:
 def prepare(entry: Entry, out_dir: Path, options: BatchOptions, options_key: str | None = None,
             notebooks: dict | None = None) -> Record:
     """Hash and (for zips) unpack one submission, or write a notebook's modules; a failure becomes a ``failed``
-    record. ``notebooks`` collects each notebook's :class:`~grader.notebook.extract.Extraction` by student, for
+    record. ``notebooks`` collects each notebook's :class:`~grader.notebook.found.Extraction` by student, for
     :func:`grader.notebook.annotate.annotate` once graded."""
     record = Record(student=entry.student, source=entry.path.name, status=GRADED,
                     options_key=options_key or options.key())
@@ -215,6 +221,7 @@ def prepare(entry: Entry, out_dir: Path, options: BatchOptions, options_key: str
             return mark_failed(record, exc.text(options.lang))
         if notebooks is not None:
             notebooks[entry.student] = extraction
+        assert extraction.folder is not None  # extract() wrote the modules there
         folder = extraction.folder
     record.folder = str(folder.resolve())
     if notebook is not None:
@@ -380,7 +387,8 @@ def _drive(slots: list[Slot], todo: deque, finish: Callable[[Record], None]) -> 
 
     def retire(slot: Slot) -> None:
         try:
-            selector.unregister(slot.reader)
+            if slot.reader is not None:
+                selector.unregister(slot.reader)
         except (KeyError, ValueError):
             pass
         slot.kill()
@@ -397,6 +405,7 @@ def _drive(slots: list[Slot], todo: deque, finish: Callable[[Record], None]) -> 
                         start_failures.append(slot.start_error(f"could not start: {exc}"))
                         slot.kill()
                         continue
+                    assert slot.reader is not None  # set by start()
                     selector.register(slot.reader, selectors.EVENT_READ, slot)
                 if slot.ready and slot.task is None and todo:
                     entry, record = todo.popleft()
@@ -410,7 +419,7 @@ def _drive(slots: list[Slot], todo: deque, finish: Callable[[Record], None]) -> 
             live = [s for s in slots if s.proc is not None]
             wait = max(0.05, min(s.deadline for s in live) - time.monotonic()) if live else 0.05
             for key, _ in selector.select(min(wait, 1.0)):
-                slot: Slot = key.data
+                slot = key.data
                 messages, closed = slot.read_messages()
                 for message in messages:
                     if "ready" in message:

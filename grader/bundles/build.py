@@ -11,7 +11,8 @@
 
 Every script takes its install source from ``GRADER_SOURCE`` and its folders from environment
 variables (``AUTOGRADER_ROOT``, ``GRADE``, ``PYTHON``, ``PIP``), so they run outside the platform too.
-``python -m grader.bundles.build classroom-result RESULT.json`` prints the reporter's base64 payload.
+``grader bundle classroom-result RESULT.json`` (:mod:`grader.bundles.cli`, run by ``grade.sh``) prints the
+reporter's base64 payload of :func:`classroom_payload`.
 """
 
 from __future__ import annotations
@@ -20,7 +21,6 @@ import base64
 import json
 import stat
 import subprocess
-import sys
 import zipfile
 from pathlib import Path
 
@@ -72,8 +72,8 @@ def _add(zf: zipfile.ZipFile, name: str, data: bytes | str, *, executable: bool 
     zf.writestr(info, data.encode() if isinstance(data, str) else data)
 
 
-def write_gradescope(out_zip: str | Path, *, source: str | None = None, lang: str = "en", timeout: float = limits.CALL_TIMEOUT,
-                     extra_args: list[str] | None = None) -> Path:
+def write_gradescope(out_zip: str | Path, *, source: str | None = None, lang: str = "en",
+                     timeout: float = limits.CALL_TIMEOUT, extra_args: list[str] | None = None) -> Path:
     """Write the Gradescope autograder zip; ``source`` is what ``setup.sh`` installs.
 
     ``source`` None bundles this package's source under ``source/``; a path to a wheel or sdist is
@@ -114,8 +114,8 @@ def default_classroom_source() -> str | None:
     return f"git+{url}" if url else None
 
 
-def write_github_classroom(out_dir: str | Path, *, source: str | None = None, lang: str = "en", timeout: float = limits.CALL_TIMEOUT,
-                           extra_args: list[str] | None = None) -> list[Path]:
+def write_github_classroom(out_dir: str | Path, *, source: str | None = None, lang: str = "en",
+                           timeout: float = limits.CALL_TIMEOUT, extra_args: list[str] | None = None) -> list[Path]:
     """Write the Classroom workflow and its two scripts into the starter repository ``out_dir``."""
     source = source or default_classroom_source()
     if not source:
@@ -164,16 +164,3 @@ def classroom_payload(result_path: str | Path) -> str:
         data = {"version": 1, "status": "error", "max_score": 100, "tests": [
             {"name": "grading", "status": "error", "score": 0, "message": f"the grader wrote no result ({exc})"}]}
     return base64.b64encode(json.dumps(data).encode()).decode()
-
-
-def main(argv: list[str] | None = None) -> int:
-    argv = sys.argv[1:] if argv is None else argv
-    if len(argv) == 2 and argv[0] == "classroom-result":
-        print(classroom_payload(argv[1]))
-        return 0
-    print("usage: python -m grader.bundles.build classroom-result RESULT.json", file=sys.stderr)
-    return 2
-
-
-if __name__ == "__main__":
-    sys.exit(main())

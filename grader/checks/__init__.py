@@ -1,19 +1,43 @@
 """Checks: pytest tests that compare the submission's probe results with the reference's.
 
 Each check is a plain test function with ``@points(n)``; titles, hints and the messages a check fails
-with (keys and named fields) live in ``grader/judge/hints.toml``.  The ``probes`` fixture comes from the
-grader's pytest plugin.
+with (keys and named fields) live in ``grader/judge/hints.toml``.  The ``probes`` fixture (:class:`Probes`)
+comes from the grader's pytest plugin: ``probes.student(plan.ONE_EPOCH)`` is the learner's
+:class:`~grader.worker.contract.OneEpochResult`, read by its attributes.
 """
 
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING, Any, NoReturn, Protocol, TypeVar
 
 import numpy as np
 import pytest
 
 from grader.judge.messages import Msg, where
+from grader.worker.contract import LearnerError, MessageData, ProbeCall, encode
 from vqa.course import stub_sentence
+
+if TYPE_CHECKING:
+    from numpy.typing import NDArray
+
+R = TypeVar("R")
+
+
+class Probes(Protocol):
+    """What a check is given: the learner's and the reference's results of each probe call (and the tensors
+    beside them). Asking for the learner's result of a call that failed (the code raised, crashed, timed out)
+    fails the check with what went wrong."""
+
+    def has(self, call: ProbeCall[Any]) -> bool: ...
+
+    def student(self, call: ProbeCall[R]) -> R: ...
+
+    def student_tensors(self, call: ProbeCall[Any]) -> dict[str, NDArray[Any]]: ...
+
+    def reference(self, call: ProbeCall[R]) -> R: ...
+
+    def reference_tensors(self, call: ProbeCall[Any]) -> dict[str, NDArray[Any]]: ...
 
 
 def points(value: float):
@@ -26,12 +50,15 @@ def points(value: float):
     return mark
 
 
-def depends_on(*checks: str):
+def depends_on(*checks: str, when: tuple[str, ...] = ()):
     """Declare the checks (of the same exercise) whose failure explains this one's: when one of them fails
-    too, this check's feedback says "follows from" it instead of its own hint. Sets an attribute only."""
+    too, this check's feedback says "follows from" it instead of its own hint. ``when``: only for failures
+    with these message keys (what those checks' mistakes can cause); the check's other failures are its own.
+    Sets attributes only."""
 
     def mark(fn):
         fn.depends_on = tuple(checks)
+        fn.depends_when = tuple(when)
         return fn
 
     return mark
@@ -45,47 +72,57 @@ def _message(message, fields) -> Msg:
     return message if isinstance(message, Msg) else Msg(message, **fields)
 
 
-def fail(message, /, **fields):
-    """Fail the check with message ``message`` (a key of hints.toml, or a :class:`Msg`) and its fields."""
+def fail(message: Msg | str, /, *, cause: str | None = None, **fields: Any) -> NoReturn:
+    """Fail the check with message ``message`` (a key of hints.toml, or a :class:`Msg`) and its fields.
+    ``cause``: the identity of the learner's exception behind the failure (see :func:`cause_of`), by which
+    the judge tells one mistake seen by several checks from several mistakes."""
     msg = _message(message, fields)
     exc = pytest.fail.Exception(msg.render("en"), pytrace=False)
-    exc.grader_msg = msg  # the plugin renders it in the learner's language
+    exc.grader_msg = msg  # type: ignore[attr-defined]  # the plugin renders it in the learner's language
+    exc.grader_cause = cause  # type: ignore[attr-defined]
     raise exc
 
 
-def skip(message, /, **fields):
+def cause_of(kind: str, message: str, where: str | None) -> str:
+    """One exception of the learner's code, as the worker described it: its kind, text and place. A name that
+    is not defined is one mistake wherever it is used (the fix is an import or a definition), so its place is
+    left out."""
+    place = "" if message.startswith("NameError:") else (where or "")
+    return "|".join((kind, message, place))
+
+
+def raised(what: Msg | str, error: LearnerError) -> NoReturn:
+    """Fail the check because the learner's code raised ``error`` (the worker's description) in ``what``."""
+    fail("raised", what=what, error=error_text(error), cause=cause_of(error.kind, error.message, error.where))
+
+
+def skip(message: Msg | str, /, **fields: Any) -> NoReturn:
     """Skip the check (it is not scored), saying why."""
     msg = _message(message, fields)
     exc = pytest.skip.Exception(msg.render("en"), allow_module_level=False)
-    exc.grader_msg = msg
+    exc.grader_msg = msg  # type: ignore[attr-defined]
     raise exc
 
 
-def expect(condition: bool, message, /, **fields) -> None:
+def expect(condition: object, message: Msg | str, /, **fields: Any) -> None:
     if not condition:
         fail(message, **fields)
 
 
-def error_text(error: dict):
+def message_of(data: MessageData | None) -> Msg | None:
+    """A message the worker sent as data, as a :class:`Msg`; None when there is none or its key is unknown (the
+    plain text then stands)."""
+    return Msg.from_dict(encode(data)) if data is not None else None
+
+
+def error_text(error: LearnerError) -> Msg | str:
     """The submission's error, as a message (what it raised, and where)."""
-    if not isinstance(error, dict):
-        return str(error)
-    if error.get("kind") == "not_implemented":
-        return Msg("not_implemented_detail", detail=stub_sentence(error.get("message", "")))
-    text = Msg.from_dict(error.get("msg")) or str(error.get("message", "error"))
-    if error.get("where"):
-        return Msg("error_at", text=text, where=where(error["where"]))
+    if error.kind == "not_implemented":
+        return Msg("not_implemented_detail", detail=stub_sentence(error.message))
+    text = message_of(error.msg) or error.message
+    if error.where:
+        return Msg("error_at", text=text, where=where(error.where))
     return text
-
-
-def section(data: dict, name: str, what):
-    """``data[name]``, failing the check with the submission's error when that part raised."""
-    value = data.get(name) if isinstance(data, dict) else None
-    if isinstance(value, dict) and "error" in value and len(value) == 1:
-        fail("raised", what=what, error=error_text(value["error"]))
-    if value is None:
-        fail("no_result", what=what)
-    return value
 
 
 def shape(value) -> str:

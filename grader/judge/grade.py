@@ -1,25 +1,32 @@
-"""Grading as plain functions: :func:`grade_submission` for one folder, :class:`Grader` to grade many
+"""The judge's conductor: :class:`Grader` starts a worker, runs the probe calls of a submission in it, runs the
+checks on their results and hands them to :mod:`grader.judge.verdicts`; one Grader grades many submissions
 with one started worker and the reference computed once."""
 
 from __future__ import annotations
 
+import logging
 import os
+import re
 import shutil
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
-from grader.judge import flags as flag_names
-from grader.judge import messages
+from grader.judge import faults, messages, verdicts
 from grader.judge import plan as plan_mod
+from grader.judge.lanes import ProbeRunner, copy_submission
 from grader.judge.reference import ReferenceStore, versions, vqa_env
-from grader.judge.results import CheckResult, ExerciseResult, GradeResult
-from grader.judge.session import GraderPlugin, ProbeStore, Status, run_checks
-from grader.worker import guard, limits
+from grader.judge.results import GradeResult
+from grader.judge.session import GraderPlugin, ProbeStore, run_checks
+from grader.worker import contract, fixtures, limits
 from grader.worker import sandbox as sandbox_mod
-from grader.worker.handle import REPO_ROOT, CallResult, Zygote
-from grader.worker.lanes import ProbeRunner, copy_submission
-from vqa.course import EXERCISES, stub_task
+from grader.worker.handle import CallResult, WorkerStartError, Zygote
+from vqa import course
+from vqa.course import EXERCISES
+
+
+logger = logging.getLogger(__name__)
 
 
 class UsageError(ValueError):
@@ -29,25 +36,10 @@ class UsageError(ValueError):
 def resolve_submission(path: str | os.PathLike) -> Path:
     folder = Path(path).expanduser()
     if not folder.is_dir() and str(path) in ("solutions", "exercises"):
-        folder = REPO_ROOT / str(path)
+        folder = course.ROOT / str(path)
     if not folder.is_dir():
         raise UsageError(f"{path}: no such folder (pass a folder holding dataset.py, lora.py, train.py, predict.py)")
     return folder.resolve()
-
-
-def _errors(value, found):
-    """Every nested {"error": {...}} description in a probe result."""
-    if isinstance(value, dict):
-        error = value.get("error")
-        if isinstance(error, dict) and "message" in error:
-            found.append(error)
-        for key, item in value.items():
-            if key != "error":
-                _errors(item, found)
-    elif isinstance(value, list):
-        for item in value:
-            _errors(item, found)
-    return found
 
 
 class Grader:
@@ -55,7 +47,7 @@ class Grader:
 
     def __init__(self, *, lang: str = "en", device: str = "cpu", sandbox: str = "auto",
                  timeout: float = limits.CALL_TIMEOUT, memory_mb: int = limits.MEMORY_MB,
-                 cache_dir: str | os.PathLike | None = None, output_limit: int = 4096):
+                 cache_dir: str | os.PathLike | None = None, output_limit: int = 4096, debug: bool = False):
         if lang not in messages.LANGS:
             raise UsageError(f"unknown language {lang!r}; choose one of {', '.join(messages.LANGS)}")
         if device not in ("cpu", "cuda"):
@@ -75,6 +67,8 @@ class Grader:
         self.references = ReferenceStore(cache_dir, sandbox_mode=self.sandbox_mode,
                                          memory_mb=max(self.memory_mb, 4096))
         self.run_root = Path(tempfile.mkdtemp(prefix="grader-run-"))
+        self.log_dir = self.references.cache_dir / "logs"  # where a grader error's log is written
+        self.debug = debug  # keep the run folder (the worker's log) when done
         self._zygote: Zygote | None = None
         self._count = 0
 
@@ -100,13 +94,17 @@ class Grader:
         the batch calls this once per slot, so no student's clock pays for start-up."""
         self.start()
         self.references.get(self.device)
+        assert self._zygote is not None  # started just above
         self._zygote.wait_ready()
 
     def close(self) -> None:
         if self._zygote is not None:
             self._zygote.close()
             self._zygote = None
-        shutil.rmtree(self.run_root, ignore_errors=True)
+        if self.debug:
+            logger.info("kept the run folder (the worker's log is zygote.log): %s", self.run_root)
+        else:
+            shutil.rmtree(self.run_root, ignore_errors=True)
 
     def __enter__(self):
         return self.start()
@@ -116,21 +114,44 @@ class Grader:
 
     # -- grading
     def grade(self, path: str | os.PathLike, exercises=None) -> GradeResult:
+        """Grade the submission at ``path`` (all exercises, or ``exercises``). A fault of the grader itself (not
+        of the submission) raises :class:`GraderError` with the log that tells it; a bad argument UsageError."""
         start = time.perf_counter()
         folder = resolve_submission(path)
-        exercises = list(exercises or EXERCISES)
-        unknown = [e for e in exercises if e not in EXERCISES]
-        if unknown:
-            raise UsageError(f"unknown exercise {unknown[0]!r}; choose from {', '.join(EXERCISES)}")
-        exercises = [e for e in EXERCISES if e in exercises]
+        exercises = self._exercises(exercises)
         self.start()
         reference = self.references.get(self.device)
+        try:
+            student = self._probe(folder, exercises, reference)
+            result = self._judge(folder, exercises, student, reference.results)
+        except WorkerStartError:  # the environment (no worker could start): said as it is
+            raise
+        except Exception as exc:  # a bug of the grader's: logged in full, said as the grader's, never the learner's
+            if self.debug:
+                raise
+            log = faults.write_log(self.log_dir, f"the grader failed while grading {folder}",
+                                   {"traceback": faults.traceback_text(exc), "worker log (end)": self._zygote_log()})
+            raise faults.GraderError(f"{type(exc).__name__}: {exc}", log) from exc
+        result.execution_time = round(time.perf_counter() - start, 3)
+        return result
+
+    @staticmethod
+    def _exercises(exercises) -> list[str]:
+        wanted = list(exercises or EXERCISES)
+        unknown = [e for e in wanted if e not in EXERCISES]
+        if unknown:
+            raise UsageError(f"unknown exercise {unknown[0]!r}; choose from {', '.join(EXERCISES)}")
+        return [e for e in EXERCISES if e in wanted]
+
+    def _probe(self, folder: Path, exercises: list[str], reference) -> dict[str, CallResult]:
+        """Run the exercises' probe calls on a copy of the submission in the worker; the results name the
+        learner's own files and the arguments' names, never the grader's paths."""
+        assert self._zygote is not None  # grade() starts it
         if self.sandbox_mode == "bwrap" and not self._zygote.ready and not self._zygote.alive():
             self._zygote.start()
         self._count += 1
         work = self.run_root / "work" / f"sub-{self._count}"
         copy = copy_submission(folder, work / "submission")
-        calls = plan_mod.calls_for(exercises, self.device)
         config = {
             "role": "student", "folder": str(copy), "artifacts": str(reference.artifacts),
             "scratch": str(work / "scratch"), "device": "cpu",
@@ -140,128 +161,46 @@ class Grader:
         runner = ProbeRunner(self._zygote, timeout=self.timeout, memory_mb=self.memory_mb,
                              output_limit=self.output_limit)
         try:
-            student = runner.run(calls, config)
+            student = runner.run(plan_mod.calls_for(exercises, self.device), config)
         finally:
             shutil.rmtree(work, ignore_errors=True)
+        places = grader_places(reference.artifacts, work)
         for call in student.values():
-            learner_paths(call, copy, folder)
-        result = self._judge(folder, exercises, student, reference.results)
-        result.execution_time = round(time.perf_counter() - start, 3)
-        return result
+            learner_paths(call, copy, folder, places)
+        return student
 
     def _judge(self, folder: Path, exercises: list[str], student: dict[str, CallResult],
                reference: dict[str, CallResult]) -> GradeResult:
+        """The checks run on the probes' results, and the verdicts the learner reads."""
         lang = self.lang
         exercise_of = {call.key: call.exercise for call in plan_mod.plan_for(self.device)}
-        statuses: dict[str, Status] = {}
-        flags: list[str] = []
-        for exercise in exercises:
-            keys = [k for k, e in exercise_of.items() if e == exercise]
-            results = [student[k] for k in keys if k in student]
-            static = guard.scan_source(folder / f"{exercise}.py")
-            dynamic = sorted({v for r in results for v in r.violations})
-            load = next((r for r in results if r.kind == "load_error"), None)
-            if static or dynamic:
-                what = " and ".join(static or sorted({v.split()[-1].split("/")[-1] for v in dynamic}))
-                detail = "; ".join(([f"imports {s}" for s in static] + dynamic)[:3])
-                statuses[exercise] = Status("imports_reference", messages.message(
-                    "imports_reference", lang, file=f"{exercise}.py", what=what, detail=detail))
-                flags.append(flag_names.make("imports_reference", exercise))
-            elif load is not None:
-                statuses[exercise] = Status("load_error", f"{exercise}.py {messages.message('load_error', lang)}: "
-                                                          f"{load.message}")
-                flags.append(flag_names.make("load_error", exercise))
-            else:
-                statuses[exercise] = Status()
-            for r in results:
-                raised = []
-                if r.kind in flag_names.WORKER_KINDS:
-                    raised.append(flag_names.make(r.kind, exercise))
-                if r.output_bytes > self.output_limit:
-                    raised.append(flag_names.make("output_truncated", exercise))
-                flags.extend(f for f in raised if f not in flags)
-        store = ProbeStore(student, reference, statuses, exercise_of)
-        plugin = run_checks(GraderPlugin(store, exercises, self.device))
-
-        notes = list(self.notes)
-        cuda_keys = [call.key for call in plan_mod.CUDA_PLAN if call.key in reference]
-        if self.device == "cuda" and cuda_keys and not all((reference[k].data or {}).get("cuda") for k in cuda_keys):
-            notes.append(messages.message("cuda_unavailable_note", lang))
-        grade = GradeResult(flags=flags, versions=versions(), notes=notes, submission=str(folder), lang=lang)
-        for exercise in exercises:
-            grade.exercises[exercise] = ExerciseResult(exercise)
-        symptom_roots: dict[str, str] = {}
-        for name, exercise, pts in plugin.order:
-            outcome = plugin.outcomes.get(name)
-            passed = bool(outcome and outcome.passed)
-            skipped = bool(outcome and outcome.skipped)
-            title, hint = messages.check_text(name, lang)
-            if not passed and outcome and outcome.msg is not None:
-                symptom = messages.symptom(outcome.msg)
-                hint = symptom.get(lang) or symptom.get("en") or hint
-                root = symptom.get("root")
-                if root and root != name:
-                    symptom_roots[name] = root
-            message = "" if passed else (outcome.text(lang) if outcome else messages.message("check_not_run", lang))
-            output = ""
-            if not passed and not skipped and outcome:
-                output = "\n".join(student[k].output for k in dict.fromkeys(outcome.touched)
-                                   if k in student and student[k].output)[-2000:]
-            grade.exercises[exercise].checks.append(CheckResult(
-                name=name, score=pts if passed else 0.0, max_score=pts, passed=passed, message=message,
-                hint="" if passed or skipped else hint, title=title, output=output, skipped=skipped))
-        for exercise in exercises:
-            root_causes(grade.exercises[exercise].checks, plugin.depends, lang, symptom_roots)
-        for exercise in exercises:
-            ex = grade.exercises[exercise]
-            status = statuses[exercise]
-            if status.kind != "graded":
-                ex.status, ex.summary = status.kind, status.summary
-                continue
-            keys = [k for k, e in exercise_of.items() if e == exercise]
-            errors = []
-            for k in keys:
-                r = student.get(k)
-                if r is None:
-                    continue
-                if not r.ok:
-                    errors.append({"kind": r.kind, "message": r.message})
-                else:
-                    _errors(r.data, errors)
-            if ex.checks and not any(c.passed for c in ex.checks) and errors and \
-                    all(e.get("kind") == "not_implemented" for e in errors):
-                first = stub_task(errors[0].get("message", ""), lang)
-                ex.status = "not_implemented"
-                ex.summary = f"{messages.message('not_implemented', lang)}: {first}"
-                flags.append(flag_names.make("not_implemented", exercise))
-                for check in ex.checks:
-                    if not check.skipped:
-                        check.message = ex.summary
-        grade.flags = flags
+        calls = {e: [student[k] for k, x in exercise_of.items() if x == e and k in student] for e in exercises}
+        statuses, flags = verdicts.exercise_statuses(folder, exercises, calls, lang, self.output_limit)
+        plugin = run_checks(GraderPlugin(ProbeStore(student, reference, statuses), exercises, self.device))
+        grade = GradeResult(flags=flags, versions=versions(), notes=self._notes(reference), submission=str(folder),
+                            lang=lang)
+        grade.exercises, evidence = verdicts.check_results(plugin, exercises, lang)
+        for exercise, ex in grade.exercises.items():
+            verdicts.root_causes(ex.checks, evidence.depends, lang, evidence.symptom_roots, evidence.causes)
+            verdicts.attach_output(ex, calls[exercise])
+            grade.flags.extend(verdicts.summarise(ex, statuses[exercise], calls[exercise], lang))
+        if evidence.faults:
+            verdicts.report_faults(grade, evidence.faults, self.log_dir, self._zygote_log())
         return grade
 
+    def _notes(self, reference: dict[str, CallResult]) -> list[str]:
+        """The run's notes: the sandbox's fallback, and CUDA asked for where there is none."""
+        notes = list(self.notes)
+        cuda_keys = [call.key for call in plan_mod.CUDA_PLAN if call.key in reference]
+        if self.device == "cuda" and cuda_keys and not all(contract.ran_on_cuda(reference[k].data) for k in cuda_keys):
+            notes.append(messages.message("cuda_unavailable_note", self.lang))
+        return notes
 
-def root_causes(checks: list[CheckResult], depends: dict[str, list[str]], lang: str,
-                symptom_roots: dict[str, str] | None = None) -> None:
-    """Point each failed check whose failure another failed check explains at that check: the check its
-    symptom belongs to, one it declares it depends on, or an earlier one that failed with the very same
-    message (one exception seen by several checks). Its hint then says "follows from …" instead of sending
-    the learner after a second bug. Points do not change."""
-    failed = {c.name: c for c in checks if not c.passed and not c.skipped}
-    seen: dict[str, CheckResult] = {}
-    for check in checks:
-        if check.name not in failed:
-            continue
-        candidates = [(symptom_roots or {}).get(check.name), *depends.get(check.name, ())]
-        root = next((failed[d] for d in candidates
-                     if d in failed and d != check.name and failed[d].caused_by != check.name), None)
-        if root is None and check.message:
-            root = seen.get(check.message)
-        if root is not None:
-            root = failed.get(root.caused_by, root)
-            check.caused_by = root.name
-            check.hint = messages.message("follows_from", lang, check=root.title)
-        seen.setdefault(check.message, check)
+    def _zygote_log(self) -> str:
+        try:
+            return (self.run_root / "zygote.log").read_text(errors="replace")[-3000:]
+        except OSError:
+            return ""
 
 
 def display_path(folder: Path) -> str:
@@ -272,21 +211,35 @@ def display_path(folder: Path) -> str:
         return str(folder)
 
 
-def learner_paths(call: CallResult, copy: Path, folder: Path) -> None:
+def grader_places(artifacts: Path, work: Path) -> list[tuple[re.Pattern, str]]:
+    """The grader's own folders as a learner's code was given them, each with the argument's name to show
+    instead (``<test_dir>``, ``<out_dir>``, ``<scratch>``): a message or a print never shows the grader's paths."""
+    places = [(re.compile(re.escape(str(artifacts / rel).rstrip(os.sep)) + r"(?![\w.-])"), name)
+              for rel, name in fixtures.PLACES]
+    scratch = re.escape(str(work)) + r"[\\/]scratch(?:-\d+)?"
+    return [(re.compile(scratch + r"[\\/]" + fixtures.FIT_OUT + r"-\d+"), fixtures.OUT_DIR),
+            (re.compile(scratch), fixtures.SCRATCH), *places]
+
+
+def learner_paths(call: CallResult, copy: Path, folder: Path,
+                  places: Sequence[tuple[re.Pattern[str], str]] = ()) -> None:
     """Make the places a call's errors name point at the learner's own files, not the worker's copy of them:
-    ``…/submission/dataset.py:73`` and ``dataset.py:73 in f`` both become ``exercises/dataset.py:73``."""
+    ``…/submission/dataset.py:73`` and ``dataset.py:73 in f`` both become ``exercises/dataset.py:73``; the
+    grader's own folders become the names of the arguments they were passed as."""
     shown = display_path(folder)
     prefix = str(copy) + os.sep
 
     def fix(value, key=None):
         if isinstance(value, str):
             value = value.replace(prefix, shown + os.sep).replace(str(copy), shown)
+            for pattern, name in places:
+                value = pattern.sub(name, value)
             file = value.split(":", 1)[0]
             if key == "where" and file.endswith(".py") and not os.path.isabs(file) and (folder / file).is_file():
                 value = os.path.join(shown, value)
             return value
-        if isinstance(value, dict):
-            return {k: fix(v, k) for k, v in value.items()}
+        if isinstance(value, dict):  # keys too: a learner's dict may be keyed by paths it was given
+            return {fix(k) if isinstance(k, str) else k: fix(v, k) for k, v in value.items()}
         if isinstance(value, list):
             return [fix(v) for v in value]
         return value
@@ -294,13 +247,5 @@ def learner_paths(call: CallResult, copy: Path, folder: Path) -> None:
     call.message = fix(call.message)
     call.output = fix(call.output)
     call.where = fix(call.where, "where")
-    call.data = fix(call.data)
-
-
-def grade_submission(path, *, exercises=None, lang: str = "en", device: str = "cpu", sandbox: str = "auto",
-                     timeout: float = limits.CALL_TIMEOUT, memory_mb: int = limits.MEMORY_MB,
-                     cache_dir=None) -> GradeResult:
-    """Grade one submission folder and return the result (see grader.judge.results)."""
-    with Grader(lang=lang, device=device, sandbox=sandbox, timeout=timeout, memory_mb=memory_mb,
-                cache_dir=cache_dir) as grader:
-        return grader.grade(path, exercises)
+    if call.data is not None:  # every text in the result, by the contract's JSON form
+        call.data = contract.decode(type(call.data), fix(contract.encode(call.data)))

@@ -19,20 +19,25 @@ import os
 import shutil
 import sys
 import tempfile
+from collections.abc import Iterable
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
+from typing import Any
 
 from grader.judge import plan as plan_mod
-from grader.worker.handle import REPO_ROOT, CallResult, Zygote
-from grader.worker.lanes import ProbeRunner
+from grader.judge.lanes import ProbeRunner
+from grader.worker import contract
+from grader.worker.contract import ProbeCall
+from grader.worker.handle import CallResult, Zygote
+from vqa import course
 from vqa.files import user_cache_dir
 
 GRADER_DIR = Path(__file__).resolve().parents[1]
 VERSIONED = ("torch", "transformers", "peft", "numpy", "safetensors", "pillow", "tokenizers")
 
 
-class ReferenceError(RuntimeError):
+class ReferenceFailure(RuntimeError):
     """The reference itself failed a probe: a problem of the course package, not of the submission."""
 
 
@@ -43,11 +48,11 @@ def default_cache_dir() -> Path:
 
 def reference_dir() -> Path:
     env = os.environ.get("GRADER_REFERENCE")
-    return Path(env).resolve() if env else (REPO_ROOT / "solutions").resolve()
+    return Path(env).resolve() if env else (course.ROOT / "solutions").resolve()
 
 
-def versions() -> dict:
-    out = {"python": ".".join(map(str, sys.version_info[:3]))}
+def versions() -> dict[str, str | None]:
+    out: dict[str, str | None] = {"python": ".".join(map(str, sys.version_info[:3]))}
     for name in VERSIONED:
         try:
             out[name] = metadata.version(name)
@@ -61,7 +66,7 @@ def versions() -> dict:
 
 KIT_DATA = ("*.py", "*.toml", "*.json", "*.txt", "*.safetensors")  # the kit's code, manifest and shipped models
 DECIDING_FILES = ("judge/plan.py", "judge/grade.py", "judge/results.py", "judge/hints.toml", "worker/zygote.py",
-                  "worker/protocol.py")
+                  "worker/protocol.py", "worker/contract.py")
 
 
 def _hash_tree(digest, root: Path, patterns=("*.py",)) -> None:
@@ -79,7 +84,7 @@ def fingerprint(ref: Path | None = None) -> str:
     digest = hashlib.sha256()
     digest.update(json.dumps(versions(), sort_keys=True).encode())
     _hash_tree(digest, Path(ref) if ref is not None else reference_dir())
-    _hash_tree(digest, REPO_ROOT / "vqa", KIT_DATA)
+    _hash_tree(digest, course.ROOT / "vqa", KIT_DATA)
     for folder in ("probes", "checks", "notebook"):  # the notebook layer decides what a .ipynb is graded on
         _hash_tree(digest, GRADER_DIR / folder)
     for name in DECIDING_FILES:
@@ -114,22 +119,25 @@ class Reference:
 
 
 def _save(results_dir: Path, key: str, result: CallResult) -> None:
+    """The reference's result of call ``key``: the probe's result as the contract encodes it, tensors beside."""
     from safetensors.numpy import save_file
 
-    (results_dir / f"{key}.json").write_text(json.dumps(result.to_json()))
+    (results_dir / f"{key}.json").write_text(json.dumps(contract.encode(result.data)))
     if result.tensors:
         save_file(result.tensors, str(results_dir / f"{key}.safetensors"))
 
 
-def _load(results_dir: Path, keys) -> dict[str, CallResult]:
+def _load(results_dir: Path, calls: Iterable[ProbeCall[Any]]) -> dict[str, CallResult]:
+    """The reference's results of ``calls``, read back by the contract (a file that does not follow it is a
+    ProtocolError)."""
     from safetensors.numpy import load_file
 
     out = {}
-    for key in keys:
-        data = json.loads((results_dir / f"{key}.json").read_text())
-        tensor_file = results_dir / f"{key}.safetensors"
+    for call in calls:
+        data = contract.decode(call.probe.result, json.loads((results_dir / f"{call.key}.json").read_text()))
+        tensor_file = results_dir / f"{call.key}.safetensors"
         tensors = load_file(str(tensor_file)) if tensor_file.is_file() else {}
-        out[key] = CallResult.from_json(data, tensors)
+        out[call.key] = CallResult(ok=True, data=data, tensors=tensors)
     return out
 
 
@@ -140,8 +148,8 @@ def vqa_env(artifacts: Path) -> dict:
 class ReferenceStore:
     """Gives the reference's results for a device, from the disk cache or by running it once."""
 
-    def __init__(self, cache_dir: str | Path | None = None, *, sandbox_mode: str = "none", timeout: float = 120.0,
-                 memory_mb: int = 4096, reference: str | Path | None = None):
+    def __init__(self, cache_dir: str | os.PathLike[str] | None = None, *, sandbox_mode: str = "none",
+                 timeout: float = 120.0, memory_mb: int = 4096, reference: str | Path | None = None):
         self.cache_dir = Path(cache_dir) if cache_dir else default_cache_dir()
         self.sandbox_mode = sandbox_mode
         self.timeout = timeout
@@ -159,13 +167,12 @@ class ReferenceStore:
         if device in self._loaded:
             return self._loaded[device]
         root = self.entry(device)
-        keys = [call.key for call in plan_mod.plan_for(device)]
         self.cache_dir.mkdir(parents=True, exist_ok=True)
         with open(self.cache_dir / f"{root.name}.lock", "w") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)
             if not (root / "complete.json").is_file():
                 self._compute(root, device)
-        ref = Reference(root.name, root, _load(root / "results", keys))
+        ref = Reference(root.name, root, _load(root / "results", plan_mod.plan_for(device)))
         self._loaded[device] = ref
         return ref
 
@@ -184,13 +191,13 @@ class ReferenceStore:
             runner = ProbeRunner(zygote, timeout=self.timeout, memory_mb=self.memory_mb)
             config = {"role": "reference", "folder": str(self.reference), "artifacts": str(artifacts),
                       "scratch": str(scratch / "child"), "device": device, "guard": None}
-            setup = runner.run([plan_mod.ProbeCall("setup", "setup", "setup")], config)["setup"]
+            setup = runner.run([plan_mod.SETUP], config)[plan_mod.SETUP.key]
             if not setup.ok:
-                raise ReferenceError(f"building the fixtures failed: {setup.describe()}\n{setup.output[-3000:]}")
+                raise ReferenceFailure(f"building the fixtures failed: {setup.describe()}\n{setup.output[-3000:]}")
             results = runner.run(list(plan_mod.plan_for(device)), config)
             for key, result in results.items():
                 if not result.ok:
-                    raise ReferenceError(f"the reference failed probe {key}: {result.describe()}\n"
+                    raise ReferenceFailure(f"the reference failed probe {key}: {result.describe()}\n"
                                          f"{result.output[-3000:]}")
                 _save(results_dir, key, result)
             (root / "complete.json").write_text(json.dumps({"versions": versions(), "device": device}))

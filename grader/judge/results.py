@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
+from typing import Literal
+
+# Whether an exercise was graded check by check, or why not: its file still holds the stub, cannot be loaded, or
+# imports the reference (then one line, the summary, says so).
+ExerciseStatus = Literal["graded", "not_implemented", "load_error", "imports_reference"]
 
 
 @dataclass
@@ -17,13 +22,13 @@ class CheckResult:
     output: str = ""  # the submission's captured output for this check's probe (truncated)
     skipped: bool = False  # not run here (a CUDA check without CUDA): not passed, not failed, worth nothing
     caused_by: str = ""  # a failed check whose failure explains this one's (its hint then says so)
+    grader_error: bool = False  # the grader failed on this check: not judged, worth nothing here (0/0)
 
     def to_dict(self) -> dict:
         data = asdict(self)
-        if not self.skipped:
-            del data["skipped"]  # only skipped checks carry the field
-        if not self.caused_by:
-            del data["caused_by"]
+        for name in ("skipped", "caused_by", "grader_error"):  # only the checks they concern carry these fields
+            if not data[name]:
+                del data[name]
         return data
 
     @classmethod
@@ -35,7 +40,7 @@ class CheckResult:
 class ExerciseResult:
     name: str
     checks: list[CheckResult] = field(default_factory=list)
-    status: str = "graded"  # graded | not_implemented | load_error | imports_reference
+    status: ExerciseStatus = "graded"
     summary: str = ""  # one line when the exercise could not be graded check by check
 
     @property
@@ -82,6 +87,11 @@ class GradeResult:
     @property
     def passed(self) -> bool:
         return all(c.passed or c.skipped for e in self.exercises.values() for c in e.checks)
+
+    @property
+    def grader_failed(self) -> bool:
+        """Whether the grader itself failed on some check (those are not judged: the grade is incomplete)."""
+        return any(c.grader_error for c in self.checks())
 
     def checks(self):
         for exercise in self.exercises.values():

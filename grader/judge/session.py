@@ -8,76 +8,105 @@ from __future__ import annotations
 
 import contextlib
 import io
+import logging
 import os
+import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import pytest
 
-from grader.worker.handle import CallResult
+from grader.checks import cause_of, message_of
 from grader.judge.messages import Msg, where
+from grader.judge.results import ExerciseStatus
+from grader.worker.contract import ProbeCall
+from grader.worker.handle import CallResult
 from vqa.course import stub_sentence
 
+if TYPE_CHECKING:
+    from numpy.typing import NDArray
+
+R = TypeVar("R")
+
 CHECKS_DIR = Path(__file__).resolve().parents[1] / "checks"
+logger = logging.getLogger(__name__)
 
 
 @dataclass
 class Status:
-    kind: str = "graded"  # graded | load_error | imports_reference
+    """Whether an exercise is graded check by check, and the one line that says why not."""
+
+    kind: ExerciseStatus = "graded"  # "not_implemented" is decided after the checks ran (grader.judge.verdicts)
     summary: str = ""
 
 
 class ProbeStore:
-    """What the checks see: the student's and the reference's probe results, by key."""
+    """What the checks see (the ``probes`` fixture, :class:`grader.checks.Probes`): the student's and the
+    reference's probe results, by call, each of the type the call's probe returns."""
 
     def __init__(self, student: dict[str, CallResult], reference: dict[str, CallResult],
-                 statuses: dict[str, Status], exercise_of: dict[str, str]):
+                 statuses: dict[str, Status]):
         self._student = student
         self._reference = reference
         self.statuses = statuses
-        self.exercise_of = exercise_of
         self.touched: list[str] = []
 
-    def _gate(self, key: str) -> CallResult:
-        status = self.statuses.get(self.exercise_of.get(key, ""), Status())
+    def _gate(self, call: ProbeCall[Any]) -> CallResult:
+        status = self.statuses.get(call.exercise, Status())
         if status.kind != "graded":
             pytest.fail(status.summary, pytrace=False)
-        self.touched.append(key)
-        result = self._student.get(key)
+        self.touched.append(call.key)
+        result = self._student.get(call.key)
         if result is None:
-            _fail(Msg("no_result_for", key=key))
+            _fail(Msg("no_result_for", key=call.key))
+        if result.kind == "internal":  # the grader's own worker or protocol failed, not the learner's code
+            raise GraderFault(f"probe call {call.key}: {result.message}")
         if not result.ok:
-            _fail(describe_failure(result))
+            _fail(describe_failure(result), cause=cause_of(result.kind, result.message, result.where))
         return result
 
-    def has(self, key: str) -> bool:
-        """Whether ``key`` was probed in this run (the CUDA probes only with --device cuda)."""
-        return key in self._reference
+    def has(self, call: ProbeCall[Any]) -> bool:
+        """Whether ``call`` was made in this run (the CUDA calls only with --device cuda)."""
+        return call.key in self._reference
 
-    def student(self, key: str) -> dict:
-        return self._gate(key).data or {}
+    def student(self, call: ProbeCall[R]) -> R:
+        return _typed(call, self._gate(call).data)
 
-    def student_tensors(self, key: str) -> dict:
-        return self._gate(key).tensors
+    def student_tensors(self, call: ProbeCall[Any]) -> dict[str, NDArray[Any]]:
+        return self._gate(call).tensors
 
-    def reference(self, key: str) -> dict:
-        return self._reference[key].data or {}
+    def reference(self, call: ProbeCall[R]) -> R:
+        return _typed(call, self._reference[call.key].data)
 
-    def reference_tensors(self, key: str) -> dict:
-        return self._reference[key].tensors
+    def reference_tensors(self, call: ProbeCall[Any]) -> dict[str, NDArray[Any]]:
+        return self._reference[call.key].tensors
 
 
-def _fail(msg: Msg):
-    exc = pytest.fail.Exception(msg.render("en"), pytrace=False)
-    exc.grader_msg = msg
+def _typed(call: ProbeCall[R], data: object) -> R:
+    """``data`` as the result of ``call``'s probe; anything else is the grader's fault."""
+    if not isinstance(data, call.probe.result):
+        raise GraderFault(f"probe call {call.key}: a {type(data).__name__}, not a {call.probe.result.__name__}")
+    return data
+
+
+class GraderFault(RuntimeError):
+    """A fault of the grader itself met while a check ran (its worker, the protocol): never the learner's."""
+
+
+def _fail(msg: Msg | str, cause: str | None = None) -> NoReturn:
+    """Fail the check with ``msg`` (plain text where only the submission's words exist)."""
+    exc = pytest.fail.Exception(msg.render("en") if isinstance(msg, Msg) else msg, pytrace=False)
+    exc.grader_msg = msg if isinstance(msg, Msg) else None  # type: ignore[attr-defined]  # read by the plugin
+    exc.grader_cause = cause  # type: ignore[attr-defined]
     raise exc
 
 
-def describe_failure(result: CallResult):
+def describe_failure(result: CallResult) -> Msg | str:
     """What went wrong in a probe call, as a message (plain text where only the submission's words exist)."""
     if result.kind == "not_implemented":
         return Msg("not_implemented_detail", detail=stub_sentence(result.message))
-    text = Msg.from_dict(result.msg) or result.message
+    text = message_of(result.msg) or result.message
     if result.kind in ("timeout", "crash", "memory"):
         return text
     if result.where and result.kind != "load_error":
@@ -92,6 +121,8 @@ class Outcome:
     touched: list = field(default_factory=list)
     msg: Msg | None = None  # the message as data, rendered in the learner's language by the judge
     skipped: bool = False
+    cause: str | None = None  # the learner's exception behind the failure (grader.checks.cause_of), if any
+    fault: str | None = None  # the traceback of the grader's own exception: the check was not judged
 
     def text(self, lang: str) -> str:
         return self.msg.render(lang) if self.msg is not None else self.message
@@ -104,9 +135,12 @@ class GraderPlugin:
         self.device = device
         self.order: list[tuple[str, str, float]] = []  # (check name, exercise, points)
         self.depends: dict[str, list[str]] = {}  # check name -> the checks whose failure explains its own
+        self.depends_when: dict[str, tuple[str, ...]] = {}  # ... for failures with these message keys (all: empty)
         self.outcomes: dict[str, Outcome] = {}
         self._names: dict[str, str] = {}
         self._msgs: dict[str, Msg] = {}
+        self._causes: dict[str, str] = {}
+        self._faults: dict[str, str] = {}
         self.finished = False
 
     @pytest.fixture
@@ -126,6 +160,7 @@ class GraderPlugin:
             self._names[item.nodeid] = name
             self.order.append((name, exercise, float(getattr(item.function, "points", 0))))
             self.depends[name] = [f"{exercise}.{dep}" for dep in getattr(item.function, "depends_on", ())]
+            self.depends_when[name] = tuple(getattr(item.function, "depends_when", ()))
             keep.append(item)
         if drop:
             config.hook.pytest_deselected(items=drop)
@@ -138,10 +173,18 @@ class GraderPlugin:
     @pytest.hookimpl(hookwrapper=True)
     def pytest_runtest_makereport(self, item, call):
         yield
-        if call.excinfo is not None:
+        if call.excinfo is not None and not call.excinfo.errisinstance((pytest.fail.Exception,
+                                                                         pytest.skip.Exception)):
+            # not a verdict on the learner's code: the check itself (or the grader under it) raised
+            self._faults[item.nodeid] = "".join(traceback.format_exception(call.excinfo.value))
+            logger.error("check %s raised %s", item.nodeid, call.excinfo.exconly())
+        elif call.excinfo is not None:
             msg = getattr(call.excinfo.value, "grader_msg", None)
             if isinstance(msg, Msg):
                 self._msgs[item.nodeid] = msg
+            cause = getattr(call.excinfo.value, "grader_cause", None)
+            if isinstance(cause, str):
+                self._causes[item.nodeid] = cause
 
     # hook 2: one outcome per check (a failure in setup counts as a failure of the check)
     def pytest_runtest_logreport(self, report):
@@ -164,7 +207,10 @@ class GraderPlugin:
                     message = str(longrepr[2])
                 message = message.replace("Failed: ", "", 1)
             msg = None if report.passed else self._msgs.pop(report.nodeid, None)
-            self.outcomes[name] = Outcome(report.passed, message.strip(), list(self.store.touched), msg)
+            cause = None if report.passed else self._causes.pop(report.nodeid, None)
+            fault = None if report.passed else self._faults.pop(report.nodeid, None)
+            self.outcomes[name] = Outcome(report.passed, message.strip(), list(self.store.touched), msg,
+                                          cause=cause, fault=fault)
 
     # hook 3: the session is over
     def pytest_sessionfinish(self, session, exitstatus):

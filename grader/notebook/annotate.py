@@ -16,7 +16,7 @@ from pathlib import Path
 from grader.judge import flags
 from grader.judge.messages import message
 from grader.judge.results import GradeResult
-from grader.notebook.extract import Extraction
+from grader.notebook.found import Extraction
 from vqa.course import FILES
 
 _MODULES = "|".join(re.escape(f) for f in sorted(FILES.values()))

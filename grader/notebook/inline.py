@@ -35,7 +35,7 @@ class CheckReport:
     """What one ``check()`` found: the grade (``result``) or why the grader could not run (``error``)."""
 
     result: GradeResult | None
-    lang: str = "en"
+    lang: str = messages.DEFAULT_LANG
     error: str = ""
     exercise: str | None = None
     usage: bool = False  # the error is about what was passed (no such folder, a broken notebook), said as it is
@@ -215,10 +215,10 @@ def check(exercise: str | None = None, folder: str | os.PathLike = ".", lang: st
           timeout: float | None = None, show: bool = True) -> CheckReport:
     """Grade the ``%%writefile`` modules in ``folder`` (one exercise, or all four) and show the result.
 
-    ``lang``: "en" or "vi" (default: ``$GRADER_LANG``, else "en"). ``folder`` may also be a ``.ipynb``.
+    ``lang``: "en" or "vi" (default: ``$GRADER_LANG``, else English). ``folder`` may also be a ``.ipynb``.
     Returns the :class:`CheckReport` (``score``, ``max_score``, ``checks``); the learner's code runs in the
     grader's own process, not in this kernel."""
-    lang = lang or os.environ.get(LANG_ENV) or "en"
+    lang = lang or os.environ.get(LANG_ENV) or messages.DEFAULT_LANG
     if lang not in messages.LANGS:
         raise ValueError(f"lang={lang!r}: choose one of {', '.join(messages.LANGS)}")
     if exercise is not None and exercise not in EXERCISES:

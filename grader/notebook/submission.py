@@ -54,7 +54,7 @@ def grade_notebook(grader: _Grades, notebook: str | os.PathLike, exercises=None,
                    shown: str | None = None) -> GradeResult:
     """Grade ``notebook`` with ``grader`` (a :class:`grader.judge.grade.Grader`): its modules are written to
     a temporary folder, graded, and the result is told in the notebook's cells and lines. Raises
-    :class:`grader.notebook.extract.NotebookError` when the notebook cannot be read."""
+    :class:`grader.notebook.reading.NotebookError` when the notebook cannot be read."""
     from grader.judge.grade import display_path  # the grader's own way of naming a learner's file
 
     notebook = Path(notebook)

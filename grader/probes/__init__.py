@@ -1,5 +1,7 @@
 """Probes: run in the worker's children (imported once by the zygote's preload, and used alike to build
-the reference): code that runs an implementation on a fixture and returns plain data. ``registry`` holds
-the probes (and imports none of them), ``context`` what a probe sees, ``errors`` and ``plain`` the data
-sent back, ``serve`` the request loop and the preload that imports every probe module. May import torch,
-transformers, peft, ``vqa`` and ``grader.worker`` (protocol, guard); never the judge."""
+the reference): code that runs an implementation on a fixture and returns the result the contract
+(``grader.worker.contract``) declares for it. ``registry`` holds the probes (and imports none of them),
+``context`` what a probe sees, ``errors`` the learner's errors described, ``plain`` the learner's values as
+JSON and tensors as safetensors, ``serve`` the request loop and the preload that imports every probe module.
+May import torch, transformers, peft, ``vqa`` and ``grader.worker`` (contract, protocol, guard, fixtures);
+never the judge."""

@@ -2,21 +2,18 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
 import torch
 
 from grader.probes.errors import format_exception
-from vqa.course import is_stub_error
+from grader.worker.contract import ForwardCall, ScalerCalls
 
-# fixture layout inside the artifacts folder (written once by the reference's set-up probe)
-DATA = "data"
-INIT_ADAPTER = "init-adapter"  # LoRA on PREDICT_BASE, B non-zero: the start of every train probe
-PREDICT_BASE = "predict-base"  # tiny-random with larger random weights: answers depend on image and question
-PREDICT_MODEL = "predict-model"  # an adapter on PREDICT_BASE + the processor: what the pipeline saves
-TRAIN_ITEMS = "train-items.safetensors"
-VALID_ITEMS = "valid-items.safetensors"
+from grader.worker.fixtures import (DATA, FIT_OUT, INIT_ADAPTER, PREDICT_BASE, PREDICT_MODEL, TEST_DIR,  # noqa: F401
+                                    TRAIN_IMAGES, TRAIN_ITEMS, VALID_ITEMS)
+
 BATCH_KEYS = ("input_ids", "attention_mask", "pixel_values", "labels")
 LR_TRAIN = 1e-3
 
@@ -57,15 +54,11 @@ def data_dir(ctx) -> Path:
 
 
 def image_dir(ctx) -> Path:
-    from vqa import data
-
-    return data_dir(ctx) / data.TRAIN_IMAGES
+    return ctx.artifacts / TRAIN_IMAGES
 
 
 def test_dir(ctx) -> Path:
-    from vqa import data
-
-    return data_dir(ctx) / data.TEST_DIR
+    return ctx.artifacts / TEST_DIR
 
 
 def records(ctx) -> list[dict]:
@@ -74,18 +67,13 @@ def records(ctx) -> list[dict]:
 
 
 def attempt(fn, ctx):
-    """Run ``fn()``: ("ok", value) or ("error", plain description of the exception)."""
+    """Run ``fn()``: (True, its value) or (False, the exception described as a LearnerError)."""
     try:
         return True, fn()
     except (KeyboardInterrupt, SystemExit, MemoryError):
         raise
-    except BaseException as exc:  # noqa: BLE001
-        info = format_exception(exc, ctx.folder)
-        if is_stub_error(exc):
-            info["kind"] = "not_implemented"
-        else:
-            info["kind"] = "error"
-        return False, info
+    except BaseException as exc:  # noqa: BLE001 - the learner's code raised: described for the judge
+        return False, format_exception(exc, ctx.folder)
 
 
 class ItemsDataset(torch.utils.data.Dataset):
@@ -147,7 +135,7 @@ class ForwardSpy:
     """
 
     def __init__(self, model, seed: int | None = None):
-        self.calls: list[dict] = []
+        self.calls: list[ForwardCall] = []
         self.seed = seed
         self.stage = ""
         self.loss_offset = 0.0
@@ -161,31 +149,32 @@ class ForwardSpy:
         if self.seed is not None:
             torch.manual_seed(self.seed + len(self.calls))
         mask = kwargs.get("attention_mask")
+        pixels = kwargs.get("pixel_values")
         device_type = "cpu"
         ids = kwargs.get("input_ids")
         if isinstance(ids, torch.Tensor):
             device_type = ids.device.type
-        self.calls.append({
-            "keys": sorted(k for k, v in kwargs.items() if v is not None),
-            "positional": len(args),
-            "attention_mask": isinstance(mask, torch.Tensor),
-            "training": bool(module.training),
-            "grad_enabled": torch.is_grad_enabled(),
-            "autocast": bool(torch.is_autocast_enabled(device_type)),
-            "autocast_dtype": str(torch.get_autocast_dtype(device_type)).replace("torch.", "")
-            if torch.is_autocast_enabled(device_type) else None,
-            "device": device_type,
-            "stage": self.stage,
-            "loss": None,
-        })
+        autocast = bool(torch.is_autocast_enabled(device_type))
+        self.calls.append(ForwardCall(
+            keys=sorted(k for k, v in kwargs.items() if v is not None),
+            positional=len(args),
+            attention_mask=isinstance(mask, torch.Tensor),
+            pixel_dtype=str(pixels.dtype).replace("torch.", "") if isinstance(pixels, torch.Tensor) else None,
+            training=bool(module.training),
+            grad_enabled=torch.is_grad_enabled(),
+            autocast=autocast,
+            autocast_dtype=str(torch.get_autocast_dtype(device_type)).replace("torch.", "") if autocast else None,
+            device=device_type,
+            stage=self.stage,
+        ))
 
     def _post(self, module, args, kwargs, output):
         loss = getattr(output, "loss", None)
         if isinstance(loss, torch.Tensor) and self.loss_offset:
             loss = output.loss = loss + self.loss_offset
         if isinstance(loss, torch.Tensor) and self.calls:
-            self.calls[-1]["loss"] = float(loss.detach().float().item())
-            self.calls[-1]["loss_requires_grad"] = bool(loss.requires_grad)
+            self.calls[-1] = dataclasses.replace(self.calls[-1], loss=float(loss.detach().float().item()),
+                                                 loss_requires_grad=bool(loss.requires_grad))
         return output
 
     def remove(self):
@@ -200,6 +189,9 @@ class SpyScaler:
     def __init__(self, inner=None):
         self.counts = {"scale": 0, "step": 0, "update": 0, "unscale_": 0}
         self._inner = inner
+
+    def used(self) -> ScalerCalls:
+        return ScalerCalls(**self.counts)
 
     def scale(self, loss):
         self.counts["scale"] += 1
@@ -259,10 +251,10 @@ def grad_scaler(device):
 
 
 class GradScalerCounter:
-    """Counts scale / step / update calls on every torch.amp.GradScaler (and subclasses such as the
+    """Counts scale / step / update / unscale_ calls on every torch.amp.GradScaler (and subclasses such as the
     deprecated torch.cuda.amp.GradScaler) while active; the calls themselves are unchanged."""
 
-    OPS = ("scale", "step", "update")
+    OPS = ("scale", "step", "update", "unscale_")
 
     def __init__(self):
         self.counts = {op: 0 for op in self.OPS}

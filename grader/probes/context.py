@@ -69,4 +69,4 @@ def load_exercise(folder: Path, exercise: str):
     except BaseException as exc:  # noqa: BLE001 - module-level code of the submission
         if isinstance(exc, (KeyboardInterrupt,)):
             raise
-        raise LoadError(format_exception(exc, folder)["message"]) from exc
+        raise LoadError(format_exception(exc, folder).message) from exc

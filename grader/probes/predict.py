@@ -14,6 +14,9 @@ from grader.probes import common
 from grader.probes.common import attempt
 from grader.probes.plain import to_plain
 from grader.probes.registry import probe
+from grader.worker import contract
+from grader.worker.contract import (Answers, AnswersResult, CudaRun, FolderResult, LearnerError, LoadedModel,
+                                    MessageData, Question)
 
 N_IMAGES = 3
 QUESTIONS_PER_IMAGE = 2
@@ -89,70 +92,69 @@ class _VisionSpy:
             h.remove()
 
 
-@probe("predict.answers", "predict")
-def answers(ctx, device="cpu"):
+@probe(contract.PREDICT_ANSWERS, "predict")
+def answers(ctx, device="cpu") -> AnswersResult:
     on_cuda = device == "cuda"
     if on_cuda:
         device, why = common.cuda_device()
         if device is None:
-            return {"cuda": False, "reason": why}
+            return AnswersResult(cuda=CudaRun(available=False, reason=why))
     else:
         device = torch.device(device)
     module = ctx.impl("predict")
     pairs = _pairs(ctx)
-    out = {"questions": [[item, q] for item, _, q in pairs]}
-    special = sorted(set(common.processor().tokenizer.all_special_tokens))
-    out["special_tokens"] = special
-
-    # load_for_inference, judged by what the loaded model answers (trusted generation)
     ctx.seed(0)
-    ok, loaded = attempt(lambda: module.load_for_inference(str(ctx.artifacts / common.PREDICT_MODEL), device), ctx)
-    if ok:
-        if isinstance(loaded, (tuple, list)) and len(loaded) == 2:
-            model, processor = loaded
-            ok2, got = attempt(lambda: [_trusted_answer(model, processor, img, q) for _, img, q in pairs[:3]], ctx)
-            out["load"] = {"answers": got, "training": bool(getattr(model, "training", False))} if ok2 \
-                else {"error": got}
-            if ok2 and on_cuda:
-                out["load"]["device"] = _model_device(model).type
-        else:
-            out["load"] = {"error": {"kind": "error", "message":
-                                     f"load_for_inference must return (model, processor); got {type(loaded).__name__}",
-                                     "where": None,
-                                     "msg": {"key": "probe.must_return_pair",
-                                             "fields": {"type": type(loaded).__name__}}}}
-    else:
-        out["load"] = {"error": loaded}
+    loaded = _loaded(ctx, module, pairs, device, on_cuda)
 
     # answer_question on the trusted model
     model, processor = _trusted_model(ctx)
     model = model.to(device)
     spy = _VisionSpy(model)
 
-    def ask(max_new_tokens=None):
+    def ask(max_new_tokens=None) -> Answers:
+        spy.devices.clear()
+        spy.dtypes.clear()
         got = []
         for _, image, question in (pairs if max_new_tokens is None else pairs[::2]):
             kwargs = {} if max_new_tokens is None else {"max_new_tokens": max_new_tokens}
             ctx.seed(0)
             got.append(to_plain(module.answer_question(model, processor, image, question, device, **kwargs)))
-        return got
+        return Answers(answers=got, dtypes=sorted(set(spy.dtypes)), devices=sorted(set(spy.devices)),
+                       max_new_tokens=max_new_tokens)
 
-    ok, got = attempt(ask, ctx)
-    out["answer"] = {"answers": got, "dtypes": sorted(set(spy.dtypes))} if ok else {"error": got}
-    if ok and on_cuda:
-        out["answer"]["devices"] = sorted(set(spy.devices))
-    spy.devices.clear()
-    spy.dtypes.clear()
-    ok, got = attempt(lambda: ask(SHORT), ctx)
-    out["short"] = {"answers": got, "max_new_tokens": SHORT} if ok else {"error": got}
+    ok, answer = attempt(ask, ctx)
+    ok_short, short = attempt(lambda: ask(SHORT), ctx)
     spy.remove()
-    if on_cuda:
-        out.update({"cuda": True, "device": device.type})
-    return out
+    return AnswersResult(
+        questions=[Question(item, q) for item, _, q in pairs],
+        special_tokens=sorted(set(common.processor().tokenizer.all_special_tokens)),
+        load=loaded,
+        answer=answer if ok else Answers(error=answer),
+        short=short if ok_short else Answers(error=short),
+        cuda=CudaRun(available=True, device=device.type) if on_cuda else None,
+    )
 
 
-@probe("predict.folder", "predict")
-def folder(ctx):
+def _loaded(ctx, module, pairs, device, on_cuda: bool) -> LoadedModel:
+    """load_for_inference, judged by what the loaded model answers (trusted generation)."""
+    ok, loaded = attempt(lambda: module.load_for_inference(str(ctx.artifacts / common.PREDICT_MODEL), device), ctx)
+    if not ok:
+        return LoadedModel(error=loaded)
+    if not (isinstance(loaded, (tuple, list)) and len(loaded) == 2):
+        kind = type(loaded).__name__
+        return LoadedModel(error=LearnerError(
+            "error", "TypeError", f"load_for_inference must return (model, processor); got {kind}", None,
+            MessageData("probe.must_return_pair", {"type": kind})))
+    model, processor = loaded
+    ok, got = attempt(lambda: [_trusted_answer(model, processor, img, q) for _, img, q in pairs[:3]], ctx)
+    if not ok:
+        return LoadedModel(error=got)
+    return LoadedModel(answers=got, training=bool(getattr(model, "training", False)),
+                       device=_model_device(model).type if on_cuda else None)
+
+
+@probe(contract.PREDICT_FOLDER, "predict")
+def folder(ctx) -> FolderResult:
     module = ctx.impl("predict")
     model, processor = _trusted_model(ctx)
     test = common.test_dir(ctx)
@@ -160,9 +162,17 @@ def folder(ctx):
     ctx.seed(0)
     ok, got = attempt(lambda: module.predict_folder(model, processor, str(test), torch.device("cpu")), ctx)
     if not ok:
-        return {"ids": ids, "error": got}
+        return FolderResult(ids=ids, error=got)
     if not isinstance(got, dict):
-        return {"ids": ids, "error": {"kind": "error", "where": None,
-                                      "message": f"predict_folder must return a dict, got {type(got).__name__}",
-                                      "msg": {"key": "probe.folder_not_dict", "fields": {"type": type(got).__name__}}}}
-    return {"ids": ids, "answers": {str(k): to_plain(v) for k, v in got.items()}}
+        kind = type(got).__name__
+        return FolderResult(ids=ids, error=LearnerError(
+            "error", "TypeError", f"predict_folder must return a dict, got {kind}", None,
+            MessageData("probe.folder_not_dict", {"type": kind})))
+    json_ids = {}
+    for item in ids:
+        try:
+            json_ids[item] = str(json.loads((test / item / "data.json").read_text())["id"])
+        except (OSError, ValueError, KeyError):
+            continue
+    return FolderResult(ids=ids, json_ids=json_ids, key_types=sorted({type(k).__name__ for k in got}),
+                        answers={str(k): to_plain(v) for k, v in got.items()})

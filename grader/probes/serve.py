@@ -3,16 +3,19 @@ before any fork and before the import guard is armed)."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import sys
 import time
+from typing import Any
 
 from grader.probes.context import Context
 from grader.probes.errors import error_response
 from grader.probes.plain import pack
-from grader.probes.registry import PROBES
+from grader.probes.registry import PROBES, ProbeSpec
 from grader.worker import protocol
+from grader.worker.contract import Reply, encode
 
 
 def preload() -> None:
@@ -21,7 +24,7 @@ def preload() -> None:
     if os.environ.get("GRADER_WORKER_CUDA"):
         # importing bitsandbytes (peft does) queries the GPU, which initialises CUDA in this process: every
         # child forked afterwards could not use CUDA. The grading never needs it.
-        sys.modules.setdefault("bitsandbytes", None)
+        sys.modules.setdefault("bitsandbytes", None)  # type: ignore[arg-type]  # None: the import fails
     import numpy  # noqa: F401
     import PIL.Image  # noqa: F401
     import safetensors.torch  # noqa: F401
@@ -63,12 +66,9 @@ def serve(sock, config: dict) -> None:
         if op == "bye":
             send(sock, {"ok": True})
             return
-        if op == "ping":
-            send(sock, {"ok": True, "pid": os.getpid()})
-            continue
         spec = PROBES.get(request.get("probe", ""))
         if spec is None:
-            send(sock, {"ok": False, "kind": "internal", "message": f"unknown probe {request.get('probe')!r}"})
+            send(sock, encode(Reply(ok=False, kind="internal", message=f"unknown probe {request.get('probe')!r}")))
             continue
         if guard is not None:
             guard.active = spec.exercise
@@ -77,21 +77,32 @@ def serve(sock, config: dict) -> None:
         try:
             result = spec.fn(ctx, **request.get("args", {}))
             data, tensors = result if isinstance(result, tuple) else (result, {})
+            reply = Reply(ok=True, kind="ok", data=_encoded(spec, data))
             blob = pack(tensors)
-            response = {"ok": True, "data": data}
-            json.dumps(response)  # fail here, not half-way through a send
+        except protocol.ProtocolError as exc:  # the probe's result is not what the contract says: the grader's bug
+            blob = b""
+            reply = Reply(ok=False, kind="internal", message=f"probe {spec.probe.name}: {exc}")
         except BaseException as exc:  # noqa: BLE001 - includes SystemExit and KeyboardInterrupt from student code
             blob = b""
             if guard is not None:
                 guard.armed = False  # formatting the traceback reads the grader's own source
-            response = error_response(exc, ctx.folder)
-            exc = None
+            reply = error_response(exc, ctx.folder)
+            del exc
             if guard is not None:
                 guard.armed = True
-        response["seconds"] = round(time.perf_counter() - start, 4)
+        violations = guard.take(spec.exercise) if guard is not None else []
         if guard is not None:
-            response["violations"] = guard.take(spec.exercise)
             guard.active = None
+        reply = dataclasses.replace(reply, seconds=round(time.perf_counter() - start, 4), violations=violations)
         sys.stdout.flush()
         sys.stderr.flush()
-        send(sock, response, blob)
+        send(sock, encode(reply), blob)
+
+
+def _encoded(spec: ProbeSpec, data: object) -> dict[str, Any]:
+    """A probe's result as JSON data, after making sure it is the type the contract declares for the probe."""
+    if not isinstance(data, spec.probe.result):
+        raise protocol.ProtocolError(f"returned a {type(data).__name__}, not a {spec.probe.result.__name__}")
+    encoded: dict[str, Any] = encode(data)
+    json.dumps(encoded)  # fail here, not half-way through a send
+    return encoded

@@ -12,6 +12,8 @@ import torch
 
 from grader.probes import common
 from grader.probes.registry import probe
+from grader.worker import contract
+from grader.worker.contract import SetupResult
 
 N_TRAIN = 24
 N_TEST = 6
@@ -25,8 +27,20 @@ def _save_items(dataset, indices, path):
     save_file(stacked, str(path))
 
 
-@probe("setup", None)
-def setup(ctx):
+STRAY_FILES = {"README.txt": b"One folder per test item: data.json and image.png.\n", ".DS_Store": b"\x00\x00\x00\x01Bud1"}
+
+
+def _vary_test_folder(test_dir) -> None:
+    """Make the test folder observe predict_folder's two sentences: one item's folder name differs from the
+    id in its data.json (zero-padded, as exported ids can be), and files lie beside the item folders."""
+    last = sorted(p for p in test_dir.iterdir() if p.is_dir())[-1]
+    last.rename(test_dir / f"0{last.name}")
+    for name, content in STRAY_FILES.items():
+        (test_dir / name).write_bytes(content)
+
+
+@probe(contract.SETUP, None)
+def setup(ctx) -> SetupResult:
     from peft import LoraConfig, get_peft_model
     from transformers import BlipForQuestionAnswering
     from vqa import data
@@ -34,6 +48,7 @@ def setup(ctx):
     art = ctx.artifacts
     art.mkdir(parents=True, exist_ok=True)
     data.generate_dataset(art / common.DATA, n_train=N_TRAIN, n_test=N_TEST, seed=0)
+    _vary_test_folder(common.test_dir(ctx))
     tiny = common.tiny_dir()
     processor = common.processor()
     records = common.records(ctx)
@@ -76,4 +91,4 @@ def setup(ctx):
     saved_processor.image_processor.image_std = [0.2, 0.3, 0.4]
     saved_processor.save_pretrained(art / common.PREDICT_MODEL)
     (art / "fixtures.json").write_text(json.dumps({"n_train": N_TRAIN, "n_test": N_TEST}))
-    return {"artifacts": str(art)}
+    return SetupResult(artifacts=str(art))

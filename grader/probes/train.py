@@ -6,6 +6,8 @@ dataset.py or lora.py costs nothing here.
 
 from __future__ import annotations
 
+import dataclasses
+
 import torch
 from torch.optim.optimizer import register_optimizer_step_pre_hook
 
@@ -13,6 +15,9 @@ from grader.probes import common
 from grader.probes.common import ForwardSpy, SpyScaler, attempt
 from grader.probes.plain import to_plain
 from grader.probes.registry import probe
+from grader.worker import contract
+from grader.worker.contract import (CudaRun, EvaluateResult, FitResult, OneEpochResult, OptimizerCounts,
+                                    OptimizerUse, ScalerCalls, Step)
 
 FIT_EPOCHS = 4
 FIT_LR = 3e-2
@@ -54,6 +59,49 @@ class _CountingOptimizer:
         model.zero_grad = model_zero_grad
 
 
+class _StepAudit:
+    """What reaches ``optimizer.step()``: after each forward, the gradient of that forward's loss with respect to
+    the trainable weights (by autograd, keeping the graph for the learner's own backward); at each step, the
+    gradients held then, compared with it. A correct step holds exactly that gradient, or a positive multiple
+    of at most 1 of it (``clip_grad_norm_`` rescales the whole gradient): what is judged is the step, not the
+    weights after an epoch, which any harmless addition moves."""
+
+    def __init__(self, model, optimizer, params):
+        self.params = list(params)
+        self.expected = None
+        self.forwards = 0
+        self.steps: list[Step] = []
+        self._handles = [common.inner_blip(model).register_forward_hook(self._post, with_kwargs=True),
+                         optimizer.register_step_pre_hook(self._pre_step)]
+
+    def _flat(self, tensors) -> torch.Tensor:
+        return torch.cat([(t if t is not None else torch.zeros_like(p)).detach().reshape(-1).double()
+                          for t, p in zip(tensors, self.params)])
+
+    def _post(self, module, args, kwargs, output):
+        self.forwards += 1
+        loss = getattr(output, "loss", None)
+        self.expected = None
+        if isinstance(loss, torch.Tensor) and loss.requires_grad and loss.dim() == 0:
+            grads = torch.autograd.grad(loss, self.params, retain_graph=True, allow_unused=True)
+            self.expected = self._flat(grads)
+        return output
+
+    def _pre_step(self, optimizer, args, kwargs):
+        have = self._flat([p.grad for p in self.params])
+        step = Step(forward=self.forwards, norm=float(have.norm()))
+        if self.expected is not None:
+            size = float(self.expected @ self.expected)
+            scale = float(have @ self.expected) / size if size else 0.0
+            residual = float((have - scale * self.expected).norm()) / size ** 0.5 if size else None
+            step = dataclasses.replace(step, scale=scale, residual=residual)
+        self.steps.append(step)
+
+    def remove(self):
+        for handle in self._handles:
+            handle.remove()
+
+
 def _device(name):
     """(torch.device, None) for the probe's device, or (None, why) when CUDA was asked for and is not there."""
     if name == "cuda":
@@ -61,12 +109,12 @@ def _device(name):
     return torch.device(name), None
 
 
-@probe("train.one_epoch", "train")
-def one_epoch(ctx, amp=False, device="cpu"):
+@probe(contract.TRAIN_ONE_EPOCH, "train")
+def one_epoch(ctx, amp=False, device="cpu") -> OneEpochResult:
     on_cuda = device == "cuda"
     device, why = _device(device)
     if device is None:
-        return {"cuda": False, "reason": why}
+        return OneEpochResult(cuda=CudaRun(available=False, reason=why))
     module = ctx.impl("train")
     model = common.init_model(ctx).to(device)
     loader = common.loader(ctx, common.TRAIN_ITEMS)
@@ -74,6 +122,7 @@ def one_epoch(ctx, amp=False, device="cpu"):
     optimizer = torch.optim.AdamW(params, lr=common.LR_TRAIN)
     counter = _CountingOptimizer(optimizer, model)
     spy = ForwardSpy(model, seed=SEED)
+    audit = None if amp else _StepAudit(model, optimizer, params)  # the exact gradients: without autocast
     before = common.snapshot(model)
     frozen = {name for name, p in model.named_parameters() if not p.requires_grad}
     kwargs = {}
@@ -87,22 +136,24 @@ def one_epoch(ctx, amp=False, device="cpu"):
     ctx.seed(0)
     ok, value = attempt(lambda: module.train_one_epoch(model, loader, optimizer, device, **kwargs), ctx)
     spy.remove()
-    out = {
-        "returned": to_plain(value) if ok else None,
-        "error": None if ok else value,
-        "calls": spy.calls,
-        "counts": counter.counts,
-        "scaler": scaler.counts if scaler else None,
-        "frozen_changed": common.changed(before, model, frozen)[:20],
-        "batches": len(loader),
-    }
-    if on_cuda:
-        out.update({"cuda": True, "device": device.type, "amp_dtype": "float16" if amp else None})
-    return out, common.trainable_tensors(model, "trainable.")
+    if audit is not None:
+        audit.remove()
+    return OneEpochResult(
+        returned=to_plain(value) if ok else None,
+        error=None if ok else value,
+        calls=spy.calls,
+        steps=audit.steps if audit is not None else None,
+        counts=OptimizerCounts(**counter.counts),
+        scaler=scaler.used() if scaler else None,
+        frozen_changed=common.changed(before, model, frozen)[:20],
+        batches=len(loader),
+        amp_dtype=str(kwargs["amp_dtype"]).replace("torch.", "") if amp else None,
+        cuda=CudaRun(available=True, device=device.type) if on_cuda else None,
+    )
 
 
-@probe("train.evaluate", "train")
-def evaluate(ctx, amp=False):
+@probe(contract.TRAIN_EVALUATE, "train")
+def evaluate(ctx, amp=False) -> EvaluateResult:
     module = ctx.impl("train")
     model = common.init_model(ctx)
     model.train()  # evaluate must switch to eval mode itself
@@ -114,14 +165,14 @@ def evaluate(ctx, amp=False):
     ok, value = attempt(lambda: module.evaluate(model, loader, torch.device("cpu"), **kwargs), ctx)
     spy.remove()
     grads = [name for name, p in model.named_parameters() if p.grad is not None]
-    return {
-        "returned": to_plain(value) if ok else None,
-        "error": None if ok else value,
-        "calls": spy.calls,
-        "changed": common.changed(before, model)[:20],
-        "grads": grads[:20],
-        "batches": len(loader),
-    }
+    return EvaluateResult(
+        returned=to_plain(value) if ok else None,
+        error=None if ok else value,
+        calls=spy.calls,
+        changed=common.changed(before, model)[:20],
+        grads=grads[:20],
+        batches=len(loader),
+    )
 
 
 class _EpochLoader(torch.utils.data.DataLoader):
@@ -154,14 +205,14 @@ def _adapter_name(name: str) -> str:
     return name.replace(".default.", ".")
 
 
-@probe("train.fit", "train")
-def fit(ctx, device="cpu"):
+@probe(contract.TRAIN_FIT, "train")
+def fit(ctx, device="cpu") -> FitResult | tuple[FitResult, dict]:
     from safetensors.torch import load_file
 
     on_cuda = device == "cuda"
     device, why = _device(device)
     if device is None:
-        return {"cuda": False, "reason": why}
+        return FitResult(cuda=CudaRun(available=False, reason=why))
     module = ctx.impl("train")
     model = common.init_model(ctx).to(device)
     train_loader = common.loader(ctx, common.TRAIN_ITEMS)
@@ -176,11 +227,11 @@ def fit(ctx, device="cpu"):
                     tensors[f"epoch{k + 1}.{_adapter_name(name)}"] = p.detach().float().clone()
 
     valid_loader = _EpochLoader(common.load_items(ctx, common.VALID_ITEMS), spy, on_pass, FIT_VALID_OFFSETS)
-    out_dir = ctx.fresh_dir("fit-out")
+    out_dir = ctx.fresh_dir(common.FIT_OUT)
     frozen = {name for name, p in model.named_parameters() if not p.requires_grad}
     trainable_ids = {id(p) for p in model.parameters() if p.requires_grad}
     before = common.snapshot(model)
-    optimizers = {}
+    optimizers: dict[int, dict] = {}  # by id: what each optimizer that stepped was, and did
 
     def step_hook(optimizer, args, kwargs):
         info = optimizers.setdefault(id(optimizer), {
@@ -217,22 +268,15 @@ def fit(ctx, device="cpu"):
     if adapter.is_file():
         for key, tensor in load_file(str(adapter)).items():
             tensors[f"saved.{key}"] = tensor.float()
-    out = {
-        "returned": to_plain(value) if ok else None,
-        "error": None if ok else value,
-        "optimizers": list(optimizers.values()),
-        "saves": len(saves),
-        "save_stages": saves,
-        "saved_files": saved_files,
-        "frozen_changed": common.changed(before, model, frozen)[:20],
-        "autocast_calls": sum(1 for c in spy.calls if c["autocast"]),
-        "mask_missing_calls": sum(1 for c in spy.calls if not c["attention_mask"]),
-        "forward_calls": len(spy.calls),
-        "losses": [{"stage": c["stage"], "training": c["training"], "loss": c["loss"]} for c in spy.calls],
-        "valid_passes": valid_loader.passes,
-        "settings": {"epochs": FIT_EPOCHS, "lr": FIT_LR, "gamma": FIT_GAMMA},
-    }
-    if on_cuda:
-        out.update({"cuda": True, "device": device.type, "calls": spy.calls,
-                    "grad_scaler": {**scalers.counts, "created": scalers.created}})
-    return out, tensors
+    return FitResult(
+        returned=to_plain(value) if ok else None,
+        error=None if ok else value,
+        optimizers=[OptimizerUse(**info) for info in optimizers.values()],
+        save_stages=saves,
+        saved_files=saved_files,
+        frozen_changed=common.changed(before, model, frozen)[:20],
+        calls=spy.calls,
+        grad_scaler=ScalerCalls(**scalers.counts),
+        grad_scalers_created=scalers.created,
+        cuda=CudaRun(available=True, device=device.type) if on_cuda else None,
+    ), tensors

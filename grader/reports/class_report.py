@@ -224,9 +224,9 @@ def summarize(records: list[Record], *, similar: SimilarityResult | None = None,
                     by_name[me].flags.append(similar_flag)
                     flags[similar_flag].append(me)
     if quiz:
-        scores = {a["student"].casefold(): a["score"] for a in quiz.get("attempts", [])}
+        quiz_scores = {a["student"].casefold(): a["score"] for a in quiz.get("attempts", [])}
         for row in rows:
-            row.quiz = scores.get(row.student.casefold())
+            row.quiz = quiz_scores.get(row.student.casefold())
     return ClassSummary(
         students=rows, exercises=exercises,
         checks=sorted(checks.values(), key=lambda c: (c.rate, c.name)),

@@ -12,25 +12,11 @@ from pathlib import Path
 
 import jinja2
 
-from grader.reports.writers.gradescope import to_gradescope
+from grader.judge import messages
 from grader.judge.flags import describe as describe_flag
 from grader.judge.results import GradeResult, fmt_points
+from grader.reports.writers.gradescope import to_gradescope
 
-TEXT = {
-    "en": {
-        "title": "Feedback", "score": "Score", "exercise": "Exercise", "points": "Points", "check": "Check",
-        "hint": "Hint", "output": "Your code printed", "not_graded": "Your submission could not be graded",
-        "flags": "Notes", "passed": "passed", "failed": "failed", "graded_at": "Graded",
-        "all_passed": "Every check passed. Well done!",
-    },
-    "vi": {
-        "title": "Nhận xét", "score": "Điểm", "exercise": "Bài", "points": "Điểm", "check": "Kiểm tra",
-        "hint": "Gợi ý", "output": "Mã của bạn đã in ra",
-        "not_graded": "Không chấm được bài nộp của bạn",
-        "flags": "Ghi chú", "passed": "đạt", "failed": "chưa đạt", "graded_at": "Chấm lúc",
-        "all_passed": "Tất cả các bài kiểm tra đều đạt. Làm tốt lắm!",
-    },
-}
 
 @functools.lru_cache(maxsize=1)
 def environment() -> jinja2.Environment:
@@ -53,12 +39,13 @@ def page_context(record, lang: str | None = None) -> dict:
     exercises = []
     for name, ex in (result.get("exercises") or {}).items():
         exercises.append({"name": name, **ex, "checks": list(ex.get("checks") or [])})
-    lang = lang or result.get("lang") or "en"
+    lang = lang or result.get("lang") or messages.DEFAULT_LANG
     return {
         "student": data["student"], "status": data["status"], "reason": data.get("reason"),
         "graded_at": data.get("graded_at", ""), "score": result.get("score", 0), "lang": lang,
         "max_score": result.get("max_score", 100), "exercises": exercises,
-        "flags": list(result.get("flags") or []), "t": TEXT.get(lang, TEXT["en"]),
+        "flags": list(result.get("flags") or []),
+        "t": lambda key: messages.message(f"feedback.{key}", lang),
         "all_passed": bool(exercises) and all(c.get("passed") for e in exercises for c in e["checks"]),
     }
 

@@ -253,7 +253,7 @@ def find_similar(folders: dict[str, str | Path], boilerplate_dir: str | Path | N
 
     start = time.perf_counter()
     if boilerplate_dir is None:
-        boilerplate_dir = Path(__file__).resolve().parents[2] / "exercises"
+        boilerplate_dir = course.ROOT / "exercises"
     boiler = _boilerplate(Path(boilerplate_dir))
     students = sorted(folders)
     settings = {"threshold": threshold, "common_share": common_share, "common_min": COMMON_MIN, "top": top,

@@ -8,25 +8,34 @@ from __future__ import annotations
 
 import io
 import json
+import logging
 import os
 import selectors
 import signal
 import socket
+import struct
 import subprocess
 import sys
 import threading
 import time
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from grader.worker import protocol
+from grader.worker import contract, protocol
 from grader.worker import sandbox
+from grader.worker.contract import CallKind, MessageData, MessageField, ProbeResult
+from vqa import course
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
 TOKEN_VAR = "GRADER_RUN_TOKEN"
 CHILD_TOKEN_VAR = "GRADER_CHILD_TOKEN"
 CUDA_VAR = "GRADER_WORKER_CUDA"  # set for a zygote whose children may use CUDA (--device cuda)
+logger = logging.getLogger(__name__)
+
+if TYPE_CHECKING:
+    from numpy.typing import NDArray
 
 
 class WorkerStartError(RuntimeError):
@@ -35,19 +44,20 @@ class WorkerStartError(RuntimeError):
 
 @dataclass
 class CallResult:
-    """The outcome of one probe call, as plain data."""
+    """The outcome of one probe call: the probe's typed result (``ok``), or how the call ended and what went wrong;
+    the tensors beside the result, the output the call printed, its time and the import guard's violations."""
 
     ok: bool
-    kind: str = "ok"  # ok | error | not_implemented | load_error | memory | exit | timeout | crash | internal
-    data: dict | None = None
-    tensors: dict = field(default_factory=dict)
+    kind: CallKind = "ok"
+    data: ProbeResult | None = None
+    tensors: dict[str, NDArray[Any]] = field(default_factory=dict)
     message: str = ""
     where: str | None = None
     output: str = ""
     output_bytes: int = 0
-    violations: list = field(default_factory=list)
+    violations: list[str] = field(default_factory=list)
     seconds: float = 0.0
-    msg: dict | None = None  # the message as data ({"key", "fields"}; see grader.judge.messages.Msg) where the grader wrote it
+    msg: MessageData | None = None  # the message as data, where the grader wrote it
 
     def describe(self) -> str:
         text = self.message
@@ -55,16 +65,8 @@ class CallResult:
             text += f" (at {self.where})"
         return text
 
-    # plain data for the on-disk cache of the reference's results
-    def to_json(self) -> dict:
-        return {k: getattr(self, k) for k in ("ok", "kind", "data", "message", "where", "seconds")}
 
-    @classmethod
-    def from_json(cls, data: dict, tensors: dict) -> "CallResult":
-        return cls(tensors=tensors, **data)
-
-
-def decode_tensors(blob: bytes) -> dict:
+def decode_tensors(blob: bytes) -> dict[str, NDArray[Any]]:
     if not blob:
         return {}
     from safetensors.numpy import load
@@ -91,7 +93,7 @@ def base_env(extra: dict | None = None) -> dict:
         "HF_HUB_DISABLE_PROGRESS_BARS": "1",
     })
     path = env.get("PYTHONPATH")
-    env["PYTHONPATH"] = str(REPO_ROOT) + (os.pathsep + path if path else "")
+    env["PYTHONPATH"] = str(course.ROOT) + (os.pathsep + path if path else "")
     if extra:
         env.update(extra)
     return env
@@ -100,8 +102,8 @@ def base_env(extra: dict | None = None) -> dict:
 class Zygote:
     """A pre-imported worker parent that forks children on request."""
 
-    def __init__(self, *, sandbox_mode: str = "none", writable: list[str] = (), readable: list[str] = (),
-                 hidden: list[str] = (),
+    def __init__(self, *, sandbox_mode: str = "none", writable: Sequence[str] = (), readable: Sequence[str] = (),
+                 hidden: Sequence[str] = (),
                  env: dict | None = None, cwd: str, log_path: str | None = None, start_timeout: float = 180.0,
                  cuda: bool = False):
         self.sandbox_mode = sandbox_mode
@@ -131,13 +133,14 @@ class Zygote:
         cmd = sandbox.prefix(self.sandbox_mode, [self.cwd, *self.writable], self.readable, self.hidden,
                              sandbox.gpu_devices() if self.cuda else ())
         cmd += [sys.executable, "-m", "grader.worker.zygote", "--ctl-fd", str(theirs.fileno())]
-        log = open(self.log_path, "wb") if self.log_path else subprocess.DEVNULL
+        log = open(self.log_path, "wb") if self.log_path else None
         try:
             self.proc = subprocess.Popen(cmd, pass_fds=[theirs.fileno()], start_new_session=True, cwd=self.cwd,
-                                         env=self.env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT)
+                                         env=self.env, stdin=subprocess.DEVNULL, stderr=subprocess.STDOUT,
+                                         stdout=log if log is not None else subprocess.DEVNULL)
         finally:
             theirs.close()
-            if log is not subprocess.DEVNULL:
+            if log is not None:
                 log.close()
         self.ctl = ctl
         return self
@@ -151,6 +154,7 @@ class Zygote:
             return self.info
         if self.proc is None:
             self.start()
+        assert self.ctl is not None  # set by start()
         self.ctl.settimeout(self.start_timeout)
         try:
             msg = self.ctl.recv(1 << 20)
@@ -178,7 +182,7 @@ class Zygote:
     def alive(self) -> bool:
         return self.proc is not None and self.proc.poll() is None
 
-    def _request(self, message: dict, fds: list[int] = ()) -> dict:
+    def _request(self, message: dict, fds: Sequence[int] = ()) -> dict:
         data = json.dumps(message).encode()
         with self._lock:
             if self.ctl is None:
@@ -289,7 +293,7 @@ class Child:
     def call(self, request: dict, timeout: float) -> CallResult:
         if self.dead:
             return CallResult(ok=False, kind="crash", message="the worker is not running",
-                              msg={"key": "worker_not_running", "fields": {}})
+                              msg=MessageData("worker_not_running"))
         deadline = time.monotonic() + timeout
         try:
             protocol.send(self.sock, request)
@@ -316,26 +320,34 @@ class Child:
                         header, blob = protocol.recv(self.sock)
                     except socket.timeout:
                         return self._timed_out(timeout)
-                    except (protocol.ChannelClosed, OSError, ValueError, protocol.ProtocolError):
+                    except (protocol.ChannelClosed, OSError):  # the child went away: its code crashed or exited
                         return self._died(deadline)
+                    except (protocol.ProtocolError, ValueError, struct.error) as exc:  # a reply not in the protocol
+                        return self._unreadable(exc)
                     self._drain()
-                    return self._result(header, blob)
+                    return self._result(str(request.get("probe", "")), header, blob)
         finally:
             selector.close()
 
-    def _result(self, header: dict, blob: bytes) -> CallResult:
+    def _result(self, probe: str, header: dict[str, Any], blob: bytes) -> CallResult:
+        """The reply to a call of ``probe``, read by the contract; a reply that does not follow it is the grader's
+        fault (kind "internal"), never scored as the learner's."""
         output, total = self._take_output()
         try:
+            reply = contract.decode(contract.Reply, header)
+            data = contract.decode(contract.probe_named(probe).result, reply.data) if reply.ok else None
+        except protocol.ProtocolError as exc:
+            logger.error("worker child %s: the reply to probe %s does not follow the contract: %s", self.pid, probe,
+                         exc)
+            return CallResult(ok=False, kind="internal", output=output, output_bytes=total,
+                              message=f"the worker's reply to probe {probe} does not follow the contract: {exc}")
+        try:
             tensors = decode_tensors(blob)
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:  # noqa: BLE001 - safetensors' own errors: said as the grader's fault
             return CallResult(ok=False, kind="internal", message=f"bad tensors from the worker: {exc}", output=output)
-        return CallResult(
-            ok=bool(header.get("ok")), kind="ok" if header.get("ok") else str(header.get("kind", "error")),
-            data=header.get("data"), tensors=tensors, message=str(header.get("message", "")),
-            where=header.get("where"), output=output, output_bytes=total,
-            violations=list(header.get("violations") or []), seconds=float(header.get("seconds", 0.0)),
-            msg=header.get("msg") if isinstance(header.get("msg"), dict) else None,
-        )
+        return CallResult(ok=reply.ok, kind="ok" if reply.ok else reply.kind, data=data, tensors=tensors,
+                          message=reply.message, where=reply.where, output=output, output_bytes=total,
+                          violations=reply.violations, seconds=reply.seconds, msg=reply.msg)
 
     def _finish(self) -> None:
         if not self.dead:
@@ -355,17 +367,27 @@ class Child:
             except OSError:
                 pass
 
+    def _unreadable(self, exc: Exception) -> CallResult:
+        """A reply the judge cannot read: a fault of the grader's channel (or of code that wrote into it), never
+        scored as the learner's failure; the child is ended, its output kept."""
+        self._finish()
+        output, total = self._take_output()
+        logger.error("unreadable reply from worker child %s: %s", self.pid, exc)
+        return CallResult(ok=False, kind="internal", output=output, output_bytes=total,
+                          message=f"the worker's reply could not be read ({type(exc).__name__}: {exc})")
+
     def _timed_out(self, timeout: float) -> CallResult:
         self._finish()
         output, total = self._take_output()
         return CallResult(ok=False, kind="timeout", output=output, output_bytes=total,
                           message=f"timed out after {timeout:g} s (an endless loop? use --timeout to allow more)",
-                          msg={"key": "timeout", "fields": {"seconds": f"{timeout:g}"}})
+                          msg=MessageData("timeout", {"seconds": f"{timeout:g}"}))
 
     def _died(self, deadline: float) -> CallResult:
         self._finish()
         output, total = self._take_output()
         status = self.status or {}
+        fields: dict[str, MessageField]
         if "signal" in status:
             name = status.get("signal_name")
             if name == "SIGSEGV":
@@ -380,7 +402,7 @@ class Child:
         else:
             what, key, fields = "stopped unexpectedly", "crash_unexpected", {}
         return CallResult(ok=False, kind="crash", message=f"the worker {what}", output=output, output_bytes=total,
-                          msg={"key": "worker_crash", "fields": {"what": {"key": key, "fields": fields}}})
+                          msg=MessageData("worker_crash", {"what": MessageData(key, fields)}))
 
     def close(self) -> None:
         if not self.dead:

@@ -9,7 +9,10 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Sequence
 from pathlib import Path
+
+from vqa import course
 
 MODES = ("auto", "bwrap", "none")
 
@@ -61,7 +64,7 @@ def python_paths() -> list[str]:
     """The interpreter, its libraries and this package's code where they lie under ``/tmp``, which the
     sandbox replaces with an empty tmpfs (a virtualenv or a checkout in /tmp must stay visible)."""
     candidates = {sys.prefix, sys.base_prefix, sys.exec_prefix, os.path.dirname(os.path.realpath(sys.executable)),
-                  str(Path(__file__).resolve().parents[2]), *(p for p in sys.path if p)}
+                  str(course.ROOT), *(p for p in sys.path if p)}
     found = set()
     for path in candidates:
         real = os.path.realpath(path)
@@ -70,8 +73,8 @@ def python_paths() -> list[str]:
     return sorted(found)
 
 
-def prefix(mode: str, writable: list[str], readable: list[str] = (), hidden: list[str] = (),
-           devices: list[str] = ()) -> list[str]:
+def prefix(mode: str, writable: Sequence[str], readable: Sequence[str] = (), hidden: Sequence[str] = (),
+           devices: Sequence[str] = ()) -> list[str]:
     """The command prefix that runs a program in the sandbox (empty for ``none``).
 
     The system is visible read-only, ``/tmp`` is a private empty tmpfs (but for the Python installation and

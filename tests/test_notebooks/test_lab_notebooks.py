@@ -125,7 +125,7 @@ def test_the_solution_notebook_runs_with_full_marks_and_its_pipeline_gets_throug
 @pytest.mark.slow
 def test_the_exercise_notebook_runs_and_says_what_is_not_implemented_without_an_error(tmp_path):
     from grader.judge.messages import message
-    from quiz.messages import t
+    from quiz import messages as quiz_messages
 
     nb = run_notebook("exercises", tmp_path, typed=quiz_key())  # LANG stays "vi", the notebook's default
     assert errors(nb) == []
@@ -143,4 +143,4 @@ def test_the_exercise_notebook_runs_and_says_what_is_not_implemented_without_an_
         assert len(said) == 1, text_of(cell)
     for exercise in EXERCISES:  # the kernel wrote exactly the stubs
         assert (tmp_path / FILES[exercise]).read_text() == (ROOT / "exercises" / FILES[exercise]).read_text()
-    assert t("vi", "score", score=10, total=10) in text_of(tagged(nb, "quiz-text")[0])
+    assert quiz_messages.message("score", "vi", score=10, total=10) in text_of(tagged(nb, "quiz-text")[0])

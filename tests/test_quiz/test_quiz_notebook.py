@@ -7,7 +7,7 @@ import pytest
 
 from quiz.bank import load_bank
 from quiz.grading import load_attempt
-from quiz.messages import t
+from quiz.messages import message
 from quiz.notebook import QuizForm, answer, parse_answers
 from quiz.session import AnswersError
 
@@ -26,7 +26,7 @@ def test_the_text_route_scores_the_full_key_ten_out_of_ten_and_saves_an_attempt_
     lines = []
     attempt = answer(key_text(bank), lang="en", student="An", out=tmp_path / "a.json", echo=lines.append)
     assert (attempt.total, attempt.max_score) == (10, 10)
-    assert t("en", "score", score=10, total=10) in lines[0]
+    assert message("score", "en", score=10, total=10) in lines[0]
     graded = load_attempt(tmp_path / "a.json", bank)
     assert (graded.score, graded.student) == (10, "An")
 
@@ -66,3 +66,10 @@ def test_without_ipywidgets_the_form_prints_the_questions_and_takes_typed_answer
     assert form.answer("1a 2q") is None and "cannot be read" in capsys.readouterr().out
     assert form.answer(key_text(bank)).total == 10
     assert "Score: 10/10" in capsys.readouterr().out
+
+
+def test_a_language_the_quiz_does_not_speak_is_refused_not_replaced(bank):
+    from catalog import CatalogError
+
+    with pytest.raises(CatalogError, match="unknown language 'fr'; choose one of en, vi"):
+        QuizForm(lang="fr", bank=bank)

@@ -9,7 +9,6 @@ from click.testing import CliRunner
 
 from quiz.bank import load_bank
 from quiz.cli import main
-from quiz.messages import default_lang
 from quiz.session import present
 
 KEY_LETTERS = ["d", "a", "d", "d", "b", "b", "d", "d", "c", "b"]
@@ -160,11 +159,13 @@ def test_only_asks_the_chosen_questions():
     assert "LLaVA" not in result.output
 
 
-def test_default_language_from_locale():
-    assert default_lang({"LANG": "en_US.UTF-8"}) == "en"
-    assert default_lang({"LC_ALL": "vi_VN.UTF-8", "LANG": "en_US.UTF-8"}) == "vi"
-    assert default_lang({}) == "vi"
-    result = run([], input=ALL_RIGHT, env={"LANG": "en_GB.UTF-8", "LC_ALL": None, "LC_MESSAGES": None})
-    assert "Score: 10/10" in result.output
-    result = run([], input=ALL_RIGHT, env={"LANG": "C.UTF-8", "LC_ALL": None, "LC_MESSAGES": None})
-    assert "Điểm: 10/10" in result.output
+def test_the_quiz_speaks_english_unless_told_whatever_the_locale():
+    for locale in ("vi_VN.UTF-8", "C.UTF-8", "en_GB.UTF-8"):
+        result = run([], input=ALL_RIGHT, env={"LANG": locale, "LC_ALL": None, "LC_MESSAGES": None})
+        assert "Score: 10/10" in result.output, locale
+    assert "Điểm: 10/10" in run(["--lang", "vi"], input=ALL_RIGHT).output
+
+
+def test_an_unknown_language_is_a_usage_error():
+    result = run(["--lang", "fr"], input=ALL_RIGHT)
+    assert result.exit_code == 2 and "'fr' is not one of 'en', 'vi'" in result.output

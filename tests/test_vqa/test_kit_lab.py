@@ -2,14 +2,13 @@
 and one kind line instead of a traceback for a stub, a missing file or an error in them."""
 
 import shutil
-import zipfile
 
 import pytest
 
-from vqa import data
+from vqa import evaluate
 from vqa.course import FILES
 from vqa.impl import resolve_folder
-from vqa.lab import GENERATED_FOLDER, Lab, fetch_data
+from vqa.lab import GENERATED_FOLDER, Lab
 
 SMALL = {"n_train": 32, "n_test": 8, "epochs": 1}
 
@@ -23,6 +22,13 @@ def learner_folder(tmp_path, source):
     for name in FILES.values():
         shutil.copy(resolve_folder(source) / name, tmp_path / name)
     return tmp_path
+
+
+def reference_with(tmp_path, file, edit):
+    """The reference's four files in ``tmp_path``, ``file`` changed by ``edit`` (its text in, the new text out)."""
+    folder = learner_folder(tmp_path, "solutions")
+    (folder / file).write_text(edit((folder / file).read_text()))
+    return folder
 
 
 def lines(capsys):
@@ -91,34 +97,56 @@ def test_a_missing_file_or_data_folder_is_one_line(tmp_path, capsys):
                              f"DATA_SOURCE to where the lab's data can be downloaded."]
 
 
-def test_fetch_data_unpacks_the_labs_zip_from_its_subfolder(tmp_path):
-    source = data.generate_dataset(tmp_path / "made", n_train=4, n_test=2, seed=1)
-    archive = tmp_path / "IconDomainVQAData.zip"
-    with zipfile.ZipFile(archive, "w") as handle:
-        for path in source.rglob("*"):
-            handle.write(path, "IconDomainVQAData/" + str(path.relative_to(source)))
-    folder = fetch_data(tmp_path / "work" / "IconDomainVQAData", archive.as_uri())
-    assert len(data.read_records(folder)) == 4 and len(data.read_test_items(folder)) == 2
-    assert sorted(p.name for p in (tmp_path / "work").iterdir()) == ["IconDomainVQAData"]
-
-
-def test_fetch_data_refuses_paths_outside_its_folder(tmp_path):
-    archive = tmp_path / "evil.zip"
-    with zipfile.ZipFile(archive, "w") as handle:
-        handle.writestr("../outside.txt", "x")
-    with pytest.raises(data.DataError, match="outside"):
-        fetch_data(tmp_path / "work" / "d", archive.as_uri())
-    assert not (tmp_path / "work" / "outside.txt").exists()
-
-
 def test_a_return_value_the_next_step_cannot_use_stops_the_step_with_one_line(tmp_path, capsys):
-    folder = learner_folder(tmp_path, "solutions")
-    text = (folder / "dataset.py").read_text()
-    (folder / "dataset.py").write_text(text.replace("    return train, valid\n", "    return train\n"))
+    folder = reference_with(tmp_path, "dataset.py", lambda text: text.replace("    return train, valid\n",
+                                                                             "    return train\n"))
     lab = Lab(lang="en", folder=folder, **SMALL)
     lab.dataset()
-    assert lines(capsys)[-1].startswith("This step stopped: ValueError: ")
+    last = lines(capsys)[-1]
+    assert last.startswith("dataset.py: load_splits returned list [{")
+    assert last.endswith("; it should return two values, (train_records, valid_records): see its docstring.")
     assert "dataset" not in lab.passed
+
+
+def test_an_error_of_the_kit_itself_is_raised_with_its_traceback_not_blamed_on_the_learner(tmp_path, capsys,
+                                                                                             monkeypatch):
+    def broken(*args, **kwargs):
+        raise RuntimeError("a fault of the kit")
+
+    monkeypatch.setattr(evaluate, "accuracy", broken)
+    lab = Lab(lang="en", folder=learner_folder(tmp_path, "solutions"), **SMALL)
+    with pytest.raises(RuntimeError, match="a fault of the kit") as info:
+        lab.lora()
+    assert any(frame.name == "broken" for frame in info.traceback)
+    assert "docstring" not in capsys.readouterr().out and "lora" not in lab.passed
+
+
+def test_an_error_raised_in_the_learners_code_under_the_kit_is_theirs(tmp_path, capsys):
+    folder = reference_with(tmp_path, "dataset.py",
+                            lambda text: text + "\n\nVQADataset.__getitem__ = lambda self, idx: 1 / 0\n")
+    lab = Lab(lang="vi", folder=folder, **SMALL)
+    lab.dataset()
+    last = lines(capsys)[-1]
+    assert last.startswith("dataset.py: <lambda> gặp lỗi ZeroDivisionError: division by zero (dataset.py:")
+    assert last.endswith('check("dataset") cho biết kết quả mong đợi.')
+
+
+def test_a_function_the_learner_renamed_or_changed_is_one_line(tmp_path, capsys):
+    folder = reference_with(tmp_path, "lora.py", lambda text: text.replace("def build_lora_model(", "def build_model("))
+    lab = Lab(lang="en", folder=folder, **SMALL)
+    lab.lora()
+    last = lines(capsys)[-1]
+    assert last.startswith("lora.py cannot be imported: ") and "missing build_lora_model" in last
+    reference_with(tmp_path, "lora.py", lambda text: text.replace("def build_lora_model(", "def build_lora_model(x, "))
+    lab.lora()
+    assert lines(capsys)[-1].startswith("lora.py: build_lora_model cannot be called as the lab calls it (")
+
+
+def test_the_lab_speaks_the_project_languages_only(tmp_path):
+    from catalog import CatalogError
+
+    with pytest.raises(CatalogError, match="'fr'"):
+        Lab(lang="fr", folder=tmp_path)
 
 
 @pytest.mark.skipif(__import__("torch").cuda.is_available(), reason="this machine has CUDA")

@@ -30,6 +30,10 @@ def render(result: GradeResult, console: Console | None = None, *, verbose: bool
         lead = f"  [yellow]{escape(messages.message('start_with', lang))}: ✘ {escape(roots[0].title)}[/]" if roots else ""
         console.print(f"[bold {colour}]{name}[/] [dim]{pts}[/]{lead}")
         for check in ex.checks:
+            if check.grader_error:
+                console.print(f"  [yellow]⚠ {escape(check.title)}[/]")
+                console.print(f"      [yellow]{escape(check.message)}[/]")
+                continue
             if check.skipped:
                 console.print(f"  [dim]– {escape(check.title)} ({escape(messages.message('skipped', lang))}: "
                               f"{escape(check.message)})[/]")

@@ -1,4 +1,4 @@
-"""``grade --batch`` end to end with the real grader: the reference, the stubs, known-wrong and hostile
+"""``grader batch`` end to end with the real grader: the reference, the stubs, known-wrong and hostile
 submissions (unsafe zips, an endless loop, a crash, an import of the reference, an output flood) in one
 batch that finishes with every result on disk and the right grades.  One batch run for the module."""
 
@@ -40,7 +40,7 @@ LORA_START = "    # BEGIN SOLUTION\n    config = LoraConfig("
 
 
 def make_class(root: Path) -> Path:
-    """Seventeen submissions and a stray file; see the expectations in the tests below."""
+    """Eighteen submissions and a stray file; see the expectations in the tests below."""
     root.mkdir()
     copy_impl("solutions", root / "ref")
     copy_impl("exercises", root / "stub")
@@ -56,6 +56,10 @@ def make_class(root: Path) -> Path:
     hog = "    hog = [bytearray(256 * 1024 * 1024) for _ in range(1000)]  # more than any limit\n"
     copy_impl("solutions", root / "oom", {"lora.py": [(LORA_START, hog + LORA_START)]})
     copy_impl("solutions", root / "exits", {"lora.py": [(LORA_START, "    import sys\n    sys.exit(2)\n" + LORA_START)]})
+    garble = ("    import os, stat\n    for fd in range(3, 64):  # the worker's channel to the judge: garbled\n"
+              "        try:\n            if stat.S_ISSOCK(os.fstat(fd).st_mode):\n                os.write(fd, b'\\xff' * 8)\n"
+              "        except OSError:\n            pass\n")
+    copy_impl("solutions", root / "channel", {"lora.py": [(LORA_START, garble + LORA_START)]})
     copy_impl("solutions", root / "syntax", {"predict.py": [("import torch\n", "import torch\ndef broken(:\n")]})
     cheat = "import torch\nfrom solutions.dataset import VQADataset as _Ref  # noqa\n"
     copy_impl("solutions", root / "imports_ref", {"dataset.py": [("import torch\n", cheat)]})
@@ -77,7 +81,7 @@ def make_class(root: Path) -> Path:
 
 EXPECTED = {  # student: total (None: not graded)
     "ref": 100, "ref_zip": 100, "stub": 0, "crash": 85, "hang_call": 85, "imports_ref": 75, "flood": 100,
-    "oom": 85, "exits": 85, "syntax": 75,
+    "oom": 85, "exits": 85, "syntax": 75, "channel": 85,
     "hang_import": None, "evil": None, "bomb": None, "notzip": None, "empty": None,
 }
 
@@ -111,7 +115,7 @@ def test_the_batch_finishes_with_every_result_on_disk(graded):
     result = graded["result"]
     assert result.exit_code == 0, result.output
     students = {p.name.removesuffix(".zip") for p in graded["subs"].iterdir() if p.name != "notes.txt"}
-    assert len(students) == 17
+    assert len(students) == 18
     out = graded["out"]
     for student in students:
         rec = record(graded, student)
@@ -189,14 +193,14 @@ def test_unreadable_and_hostile_submissions_are_recorded_with_the_reason(graded)
 def test_grades_csv_has_one_row_per_student(graded):
     text = (graded["out"] / "grades.csv").read_bytes().decode("utf-8-sig")
     rows = list(csv.DictReader(io.StringIO(text)))
-    assert len(rows) == 17 and len({r["student"] for r in rows}) == 17
+    assert len(rows) == 18 and len({r["student"] for r in rows}) == 18
     by = {r["student"]: r for r in rows}
     assert by["ref"]["total"] == "100" and by["ref"]["quiz"] == "10" and by["stub"]["quiz"] == "8"
     assert (by["crash"]["dataset"], by["crash"]["lora"], by["crash"]["train"], by["crash"]["predict"]) == \
         ("25", "0", "35", "25")
     assert by["evil"]["status"] == "failed" and by["evil"]["total"] == "0"
     moodle = list(csv.reader(io.StringIO((graded["out"] / "lms-moodle.csv").read_text())))
-    assert moodle[0] == ["ID number", "VQA lab", "Feedback"] and len(moodle) == 18
+    assert moodle[0] == ["ID number", "VQA lab", "Feedback"] and len(moodle) == 19
 
 
 def test_gradescope_json_and_feedback_match_the_result(graded):
@@ -236,5 +240,5 @@ def test_report_shows_the_class_in_a_browser(graded, tmp_path):
     reason = browser_skip_reason()
     if reason:
         pytest.skip(reason)
-    check_report_in_browser(graded["out"] / "report.html", tmp_path, students=17, expect_visible=[
+    check_report_in_browser(graded["out"] / "report.html", tmp_path, students=18, expect_visible=[
         "Timeouts", "Crashes", "Imports of the reference or grader", "not a zip archive", "ref ↔ ref_zip"])

@@ -1,4 +1,4 @@
-"""``grade --batch DIR --cluster``: the batch on a Dask cluster of two worker processes on the loopback.
+"""``grader batch DIR --cluster``: the batch on a Dask cluster of two worker processes on the loopback.
 
 Real grading gives the local batch's grades and class files (folders, zips, notebooks, a hostile submission);
 a worker killed mid-run, a resumed run and a lost scheduler leave every submission written exactly once; a
@@ -185,15 +185,15 @@ def test_a_lost_scheduler_stops_the_batch_and_the_same_command_resumes(tmp_path,
 # --------------------------------------------------------------------------- the command line
 
 
-def test_the_grade_command_grades_on_a_local_cluster(tmp_path, monkeypatch):
+def test_the_grader_batch_command_grades_on_a_local_cluster(tmp_path, monkeypatch):
     from click.testing import CliRunner
 
-    from grader.cli import main
+    from grader.instructor import main
 
     monkeypatch.setenv("GRADER_BATCH_ENGINE", ENGINE)
     monkeypatch.setenv("PYTHONPATH", str(HERE) + os.pathsep + os.environ.get("PYTHONPATH", ""))
     subs = make(tmp_path / "subs", alice="GOOD", bob="BAD", carol="GOOD")
-    result = CliRunner().invoke(main, ["--batch", str(subs), "--out", str(tmp_path / "out"), "--cluster", "local:2",
+    result = CliRunner().invoke(main, ["batch", str(subs), "--out", str(tmp_path / "out"), "--cluster", "local:2",
                                        "--lms", "canvas", "--no-similarity", "--no-progress"])
     assert result.exit_code == 0, result.output
     assert re.search(r"3 graded now, .* on a 2-worker Dask cluster at tcp://127\.0\.0\.1:\d+\)",

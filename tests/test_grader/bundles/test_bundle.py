@@ -14,13 +14,10 @@ import tempfile
 import zipfile
 from pathlib import Path
 
-import click
 import pytest
 import yaml
-from click.testing import CliRunner
 
 from grader.bundles import build as bundle
-from grader.bundles.cli import bundle_group
 
 pytestmark = pytest.mark.slow  # grades many submissions end to end: `pytest -m "not slow"` skips it
 
@@ -173,34 +170,3 @@ def test_classroom_grading_script_reports_points(tmp_path):
     result = json.loads(base64.b64decode(value))
     assert result["max_score"] == 100 and sum(t["score"] for t in result["tests"]) == 15
     assert result["status"] == "fail" and {t["status"] for t in result["tests"]} == {"pass", "fail"}
-
-
-def test_bundle_commands(tmp_path, monkeypatch):
-    runner = CliRunner()
-    done = runner.invoke(bundle_group, ["gradescope", str(tmp_path / "ag.zip"), "--lang", "vi"])
-    assert done.exit_code == 0, done.output
-    assert "--lang vi" in zipfile.ZipFile(tmp_path / "ag.zip").read("run_autograder").decode()
-    done = runner.invoke(bundle_group, ["github-classroom", str(tmp_path / "starter"), "--source", "mllm-vqa-lab"])
-    assert done.exit_code == 0 and (tmp_path / "starter/.github/workflows/classroom.yml").is_file()
-    monkeypatch.setattr(bundle, "default_classroom_source", lambda: None)
-    failed = runner.invoke(bundle_group, ["github-classroom", str(tmp_path / "other")])
-    assert failed.exit_code == 1 and "pass --source" in failed.output and "Traceback" not in failed.output
-
-
-def test_a_grade_command_hands_bundle_to_the_bundle_commands(tmp_path):
-    from grader.bundles.cli import BundleAwareCommand
-
-    seen = []
-
-    @click.command(cls=BundleAwareCommand)
-    @click.argument("path")
-    def grade(path):
-        seen.append(path)
-
-    runner = CliRunner()
-    done = runner.invoke(grade, ["bundle", "gradescope", str(tmp_path / "ag.zip")])
-    assert done.exit_code == 0, done.output
-    assert zipfile.is_zipfile(tmp_path / "ag.zip") and seen == []
-    assert runner.invoke(grade, ["solutions"]).exit_code == 0 and seen == ["solutions"]
-    failed = runner.invoke(grade, ["bundle", "nope"])
-    assert failed.exit_code != 0 and "No such command 'nope'" in failed.output

@@ -7,6 +7,7 @@ import shutil
 
 from grader.batch.fingerprint import grader_fingerprint
 from grader.judge import reference
+from vqa import course
 
 
 def test_the_batch_and_the_reference_cache_share_one_fingerprint():
@@ -16,8 +17,8 @@ def test_the_batch_and_the_reference_cache_share_one_fingerprint():
 
 def test_a_fixture_change_in_the_kit_changes_the_fingerprint(tmp_path, monkeypatch):
     repo = tmp_path / "repo"
-    shutil.copytree(reference.REPO_ROOT / "vqa", repo / "vqa", ignore=shutil.ignore_patterns("__pycache__"))
-    monkeypatch.setattr(reference, "REPO_ROOT", repo)
+    shutil.copytree(course.ROOT / "vqa", repo / "vqa", ignore=shutil.ignore_patterns("__pycache__"))
+    monkeypatch.setattr(course, "ROOT", repo)
     before = reference.fingerprint()
     assert reference.fingerprint() == before  # stable
     data = repo / "vqa" / "data.py"

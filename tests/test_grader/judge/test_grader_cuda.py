@@ -107,17 +107,19 @@ def artifacts():
 
 def run_cuda_probes(folder: Path, artifacts: Path, scratch: Path, monkeypatch) -> dict:
     """The CUDA plan's probes on ``folder``, in this process, as the judge would receive them."""
-    from grader.worker.handle import CallResult, decode_tensors
     from grader.probes import common, context, plain, predict, registry, train  # noqa: F401 - registers the probes
+    from grader.worker import contract
+    from grader.worker.handle import CallResult, decode_tensors
 
     monkeypatch.setattr(common, "CUDA_STAND_IN", "cpu")
     ctx = context.Context({"role": "student", "folder": str(folder), "artifacts": str(artifacts),
                            "scratch": str(scratch)})
     out = {}
     for call in plan.CUDA_PLAN:
-        result = registry.PROBES[call.probe].fn(ctx, **call.args)
+        result = registry.PROBES[call.probe.name].fn(ctx, **call.args)
         data, tensors = result if isinstance(result, tuple) else (result, {})
-        out[call.key] = CallResult(ok=True, data=json.loads(json.dumps(data)),
+        sent = json.loads(json.dumps(contract.encode(data)))
+        out[call.key] = CallResult(ok=True, data=contract.decode(call.probe.result, sent),
                                    tensors=decode_tensors(plain.pack(tensors)))
     return out
 
@@ -125,8 +127,7 @@ def run_cuda_probes(folder: Path, artifacts: Path, scratch: Path, monkeypatch) -
 def cuda_outcomes(student: dict, reference: dict) -> dict:
     from grader.judge.session import GraderPlugin, ProbeStore, Status, run_checks
 
-    exercise_of = {call.key: call.exercise for call in plan.plan_for("cuda")}
-    store = ProbeStore(student, reference, {"train": Status(), "predict": Status()}, exercise_of)
+    store = ProbeStore(student, reference, {"train": Status(), "predict": Status()})
     plugin = run_checks(GraderPlugin(store, ["train", "predict"], "cuda"))
     return {name: plugin.outcomes[name] for name in CUDA_CHECKS}
 
@@ -138,11 +139,14 @@ def reference_runs(artifacts, tmp_path_factory):
 
 
 def test_cuda_probes_and_checks_on_a_stand_in(reference_runs, artifacts, tmp_path, monkeypatch):
-    data = reference_runs["train.one_epoch_cuda"].data
-    assert data["cuda"] and data["amp_dtype"] == "float16" and data["scaler"]["step"] == data["batches"]
-    assert all(c["autocast"] and c["autocast_dtype"] == "float16" for c in data["calls"])
-    assert "grad_scaler" in reference_runs["train.fit_cuda"].data
-    assert reference_runs["predict.answers_cuda"].data["answer"]["dtypes"] == ["float32"]
+    from grader.worker.contract import ran_on_cuda
+
+    one_epoch = reference_runs[plan.ONE_EPOCH_CUDA.key].data
+    assert ran_on_cuda(one_epoch) and one_epoch.amp_dtype == "float16"
+    assert one_epoch.scaler.step == one_epoch.batches
+    assert all(c.autocast and c.autocast_dtype == "float16" for c in one_epoch.calls)
+    assert ran_on_cuda(reference_runs[plan.FIT_CUDA.key].data)
+    assert reference_runs[plan.ANSWERS_CUDA.key].data.answer.dtypes == ["float32"]
     # the reference against itself: every CUDA check passes
     outcomes = cuda_outcomes(reference_runs, reference_runs)
     assert all(o.passed for o in outcomes.values()), {n: o.message for n, o in outcomes.items()}

@@ -62,6 +62,12 @@ DEFECTS = [
     ("fixed_target_modules", "lora.py", "target_modules=list(target_modules)", 'target_modules=["query", "key"]',
      "lora", ["trainable_other_settings"]),
     ("alpha_ignored", "lora.py", "lora_alpha=lora_alpha,", "lora_alpha=32,", "lora", ["rank_alpha_dropout"]),
+    ("constants_for_every_argument", "lora.py",
+     "r=r,\n        lora_alpha=lora_alpha,\n        lora_dropout=lora_dropout,\n        bias=\"none\",\n"
+     "        target_modules=list(target_modules),",
+     "r=16,\n        lora_alpha=16,\n        lora_dropout=0.05,\n        bias=\"none\",\n"
+     "        target_modules=['query', 'value'],", "lora",
+     ["trainable_defaults", "trainable_other_settings", "rank_alpha_dropout"]),
     ("not_a_peft_model", "lora.py", "    )\n    return get_peft_model(model, config)",
      "    )\n    get_peft_model(model, config)\n    return model", "lora", ["returns_peft_model"]),
     # train
@@ -83,7 +89,15 @@ DEFECTS = [
     ("adamw_on_everything", "train.py", "    params = [p for p in model.parameters() if p.requires_grad]\n",
      "    params = list(model.parameters())\n", "train", ["fit_optimises_trainable_only"]),
     ("no_step_without_scaler", "train.py", "            loss.backward()\n            optimizer.step()\n",
-     "            loss.backward()\n", "train", ["one_epoch_weights"]),
+     "            loss.backward()\n", "train", ["gradients_zeroed_each_step", "one_epoch_steps"]),
+    ("zero_grad_between_backward_and_step", "train.py",
+     "            loss.backward()\n            optimizer.step()",
+     "            loss.backward()\n            optimizer.zero_grad()\n            optimizer.step()", "train", ["one_epoch_steps"]),
+    ("backward_twice", "train.py", "            loss.backward()\n            optimizer.step()",
+     "            loss.backward(retain_graph=True)\n            loss.backward()\n            optimizer.step()", "train",
+     ["one_epoch_steps"]),
+    ("scaler_always_used", "train.py", "        if scaler is not None:\n", "        if True:\n", "train",
+     ["one_epoch_runs_on_cpu"]),
     ("forgot_return", "train.py", "        losses.append(loss.item())\n    return sum(losses) / len(losses)",
      "        losses.append(loss.item())\n", "train", ["one_epoch_runs_on_cpu", "one_epoch_returns_mean_loss"]),
     ("returns_last_loss", "train.py", "        losses.append(loss.item())\n    return sum(losses) / len(losses)",
@@ -126,6 +140,13 @@ DEFECTS = [
      "    return processor.batch_decode(output, skip_special_tokens=True)", "predict", ["answer_question"]),
     ("max_length_not_max_new_tokens", "predict.py", "**encoding, max_new_tokens=max_new_tokens)",
      "**encoding, max_length=max_new_tokens)", "predict", ["max_new_tokens"]),
+    ("keyed_by_data_json_id", "predict.py", "            answers[item_id] = answer_question(",
+     "            answers[json.load(open(os.path.join(folder, 'data.json')))['id']] = answer_question(",
+     "predict", ["predict_folder_ids"]),
+    ("stray_files_read_as_items", "predict.py", "        if not os.path.isdir(folder):\n            continue\n", "",
+     "predict", ["predict_folder_ids"]),
+    ("keyed_by_int", "predict.py", "            answers[item_id] = answer_question(",
+     "            answers[int(item_id)] = answer_question(", "predict", ["predict_folder_ids"]),
     ("keyed_by_question", "predict.py", "            answers[item_id] = answer_question(",
      "            answers[question] = answer_question(", "predict", ["predict_folder_ids"]),
 ]
@@ -144,6 +165,7 @@ FEEDBACK = {
     "valid_shuffled": ("valid_loader_in_order", "valid"),
     "task_type_set": ("returns_peft_model", "task_type"),
     "not_a_peft_model": ("returns_peft_model", "PeftModel"),
+    "constants_for_every_argument": ("trainable_defaults", "ignores its arguments"),
     "no_attention_mask": ("attention_mask_passed", "attention_mask"),
     "no_train_mode": ("train_mode", "model.train()"),
     "no_zero_grad": ("gradients_zeroed_each_step", "zero_grad"),
@@ -162,6 +184,12 @@ FEEDBACK = {
     "special_tokens_kept": ("no_special_tokens", "skip_special_tokens=True"),
     "adapter_dropped": ("load_for_inference", "adapter"),
     "keyed_by_question": ("predict_folder_ids", "folder"),
+    "zero_grad_between_backward_and_step": ("one_epoch_steps", "zero_grad() ran between backward() and step()"),
+    "backward_twice": ("one_epoch_steps", "backward() ran more than once"),
+    "scaler_always_used": ("one_epoch_runs_on_cpu", "scaler is an optional argument"),
+    "keyed_by_data_json_id": ("predict_folder_ids", "by the id in its data.json"),
+    "stray_files_read_as_items": ("predict_folder_ids", "sub-folders only"),
+    "keyed_by_int": ("predict_folder_ids", "folder names as they are (str)"),
 }
 
 
@@ -236,12 +264,11 @@ def test_messages_in_vietnamese(tmp_path):
     mask = checks["train.attention_mask_passed"].message
     assert mask.startswith("4 trên 4 lượt forward khi train không nhận attention_mask (mô hình chỉ nhận [")
     english = re.compile(r"\b(got|expected|raised|differ|times|values)\b")
-    for name in ("dataset.item_shapes", "dataset.item_values", "train.attention_mask_passed",
-                 "train.one_epoch_weights"):
+    for name in ("dataset.item_shapes", "dataset.item_values", "train.attention_mask_passed"):
         message = checks[name].message
         assert message and not english.search(message), (name, message)
         assert "nhận được" in message or "trên" in message or "mong đợi" in message, (name, message)
-    assert "mong đợi" in checks["train.one_epoch_weights"].message
+    assert checks["train.one_epoch_steps"].passed  # each step still uses its own loss's gradient
     assert checks["train.one_epoch_returns_mean_loss"].passed  # the mean of its own losses: not a second mistake
     data = json.loads(json.dumps(result.to_dict(), ensure_ascii=False))
     assert data["lang"] == "vi"

@@ -1,4 +1,4 @@
-"""``grade --batch`` over a class that hands in folders, zips and notebooks: each is graded, a notebook's
+"""``grader batch`` over a class that hands in folders, zips and notebooks: each is graded, a notebook's
 messages name its cells, a broken notebook fails with the reason, re-running a notebook re-grades nothing.
 A stand-in engine grades by a word in dataset.py; the last test grades for real."""
 

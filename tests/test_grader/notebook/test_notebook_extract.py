@@ -11,7 +11,8 @@ from nbformat.v4 import new_code_cell, new_markdown_cell
 from notebook_files import MODULES, cell_number, lab, module_text, save, writefile
 
 from grader.judge.messages import message
-from grader.notebook.extract import NotebookError, extract, notebook_hash
+from grader.notebook.extract import extract, notebook_hash
+from grader.notebook.reading import NotebookError
 
 
 def problems_text(extraction, exercise, lang="en"):
@@ -214,9 +215,9 @@ def test_the_not_a_notebook_messages_read_well():
 
 
 def test_a_huge_notebook_is_refused_before_it_is_read(tmp_path, monkeypatch):
-    from grader.notebook import extract as extract_mod
+    from grader.notebook import reading
 
-    monkeypatch.setattr(extract_mod, "MAX_NOTEBOOK_BYTES", 2**20)
+    monkeypatch.setattr(reading, "MAX_NOTEBOOK_BYTES", 2**20)
     path = save(tmp_path / "lab.ipynb", lab("solutions"))
     path.write_text(path.read_text().replace('"metadata": {}', '"metadata": {"pad": "' + "x" * 2**20 + '"}', 1))
     assert whole_notebook_error(path) == (

@@ -5,16 +5,17 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-import time
 from pathlib import Path
 
 import pytest
 
-from grader.worker import sandbox
 from grader.judge.grade import Grader
+from grader.worker import sandbox
+from grader.worker.contract import SelftestResult
 from grader.worker.handle import Zygote
 from mutants import copy_impl
 from vqa import course
+from waiting import wait_until
 
 pytestmark = pytest.mark.slow  # grades many submissions end to end: `pytest -m "not slow"` skips it
 
@@ -123,9 +124,7 @@ def full(result, exercise):
 
 
 def test_crashes_cost_only_their_exercise(grader, tmp_path):
-    start = time.monotonic()
     result = grader.grade(assemble("crashes", tmp_path / "sub"))
-    assert time.monotonic() - start < 120
     # dataset: MemoryError in load_splits costs the split checks only
     splits = {c.name: c for c in result.exercises["dataset"].checks}
     assert not splits["dataset.splits"].passed and "memory" in splits["dataset.splits"].message
@@ -136,7 +135,7 @@ def test_crashes_cost_only_their_exercise(grader, tmp_path):
     # train: sys.exit in evaluate -> evaluate and fit checks fail, train_one_epoch checks pass
     train = {c.name: c for c in result.exercises["train"].checks}
     assert "sys.exit(3)" in train["train.evaluate_loss"].message
-    assert train["train.one_epoch_weights"].passed
+    assert train["train.one_epoch_steps"].passed
     # predict: os._exit in answer_question
     predict = {c.name: c for c in result.exercises["predict"].checks}
     assert "exited with code 7" in predict["predict.answer_question"].message
@@ -152,12 +151,12 @@ def test_flood_segfault_and_patching(grader, tmp_path):
     assert lora.score == 0 and "segmentation fault" in lora.checks[0].message
     # patching pytest (and a conftest.py) in the worker changes nothing: no training -> weights differ
     train = {c.name: c for c in result.exercises["train"].checks}
-    assert not train["train.one_epoch_weights"].passed
+    assert not train["train.one_epoch_steps"].passed
     assert result.exercises["train"].score < result.exercises["train"].max_score
     assert full(result, "predict")
     # nothing left running, not even the process that left the worker's session
-    time.sleep(0.2)
-    assert processes_with("sleep 3131") == [] and processes_with("sleep 3132") == []
+    wait_until(lambda: processes_with("sleep 3131") == [] and processes_with("sleep 3132") == [],
+               "the escaped processes to be killed", 30)
 
 
 def test_error_message_points_at_the_line(grader, tmp_path):
@@ -223,7 +222,7 @@ def selftest(mode="ok"):
 
         c = child()
         ok = c.call({"op": "probe", "probe": "selftest.lora", "args": {}}, timeout=20)
-        assert ok.ok and ok.data == {"value": 42} and ok.output == "hello\n"
+        assert ok.ok and ok.data == SelftestResult(value=42) and ok.output == "hello\n"
         ex = c.call({"op": "probe", "probe": "selftest.lora", "args": {"mode": "exit"}}, timeout=20)
         assert ex.kind == "exit" and not c.dead  # SystemExit is caught: the child lives on
         assert c.call({"op": "probe", "probe": "selftest.lora", "args": {"mode": "child"}}, timeout=20).ok
@@ -232,8 +231,7 @@ def selftest(mode="ok"):
         assert "[output truncated" in flood.output
         loop = c.call({"op": "probe", "probe": "selftest.lora", "args": {"mode": "loop"}}, timeout=2)
         assert loop.kind == "timeout" and c.dead
-        time.sleep(0.2)
-        assert processes_with("sleep 3133") == []  # killed with the child's process group
+        wait_until(lambda: processes_with("sleep 3133") == [], "the child's process group to be killed", 30)
         c = child()
         died = c.call({"op": "probe", "probe": "selftest.lora", "args": {"mode": "_exit"}}, timeout=20)
         assert died.kind == "crash" and "code 5" in died.message
@@ -292,7 +290,7 @@ def selftest():
     finally:
         zygote.close()
     assert r.ok, r.message
-    return r.data["value"], outside
+    return r.data.value, outside
 
 
 @pytest.mark.skipif(not BWRAP_OK, reason=f"bubblewrap unusable here: {BWRAP_WHY}")

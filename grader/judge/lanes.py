@@ -1,4 +1,5 @@
-"""Running a plan of probe calls on one implementation, surviving crashes and timeouts."""
+"""Running a plan of probe calls on one implementation in the worker's children, surviving crashes and
+timeouts (judge side: it drives the worker through :mod:`grader.worker.handle`)."""
 
 from __future__ import annotations
 
@@ -6,10 +7,10 @@ import os
 import shutil
 import threading
 from pathlib import Path
-from typing import Iterator
+from typing import Any, Iterator
 
+from grader.worker.contract import ProbeCall
 from grader.worker.handle import CallResult, Child, Zygote
-from grader.judge.plan import ProbeCall
 
 COPY_MAX_FILES = 200
 COPY_MAX_BYTES = 5 * 1024 * 1024
@@ -69,7 +70,7 @@ class ProbeRunner:
 
     _restart_lock = threading.Lock()
 
-    def run(self, calls: list[ProbeCall], config: dict, lanes: int = 2) -> dict[str, CallResult]:
+    def run(self, calls: list[ProbeCall[Any]], config: dict, lanes: int = 2) -> dict[str, CallResult]:
         """Run ``calls``; with two lanes, two children share the work (about equal halves), in parallel.
 
         The CUDA calls always run in a child of their own, without the address-space limit (CUDA reserves
@@ -109,7 +110,8 @@ class ProbeRunner:
             merged.update(part)
         return {call.key: merged[call.key] for call in ordered}
 
-    def _run_lane(self, calls: list[ProbeCall], config: dict, memory_mb: int | None = None) -> dict[str, CallResult]:
+    def _run_lane(self, calls: list[ProbeCall[Any]], config: dict,
+                  memory_mb: int | None = None) -> dict[str, CallResult]:
         config = {**config, "memory_mb": self.memory_mb if memory_mb is None else memory_mb}
         results: dict[str, CallResult] = {}
         child: Child | None = None
@@ -123,7 +125,7 @@ class ProbeRunner:
                     if child is not None:
                         self.restarts += 1
                     child = self._spawn(config)
-                result = child.call({"op": "probe", "probe": call.probe, "args": call.args}, self.timeout)
+                result = child.call({"op": "probe", "probe": call.probe.name, "args": call.args}, self.timeout)
                 results[call.key] = result
                 if result.kind == "load_error":
                     load_failed[call.exercise] = result

@@ -1,0 +1,18 @@
+"""Exercise "lora": LoRA on BLIP's query/key projections (the vlip_vqa script's LoraConfig)."""
+
+from __future__ import annotations
+
+from peft import LoraConfig, get_peft_model
+
+
+def build_lora_model(model, r=16, lora_alpha=32, lora_dropout=0.05, target_modules=("query", "key")):
+    lora_config = LoraConfig(
+        r=r,
+        lora_alpha=lora_alpha,
+        lora_dropout=lora_dropout,
+        bias="none",
+        target_modules=list(target_modules)
+    )
+
+    model = get_peft_model(model, lora_config)
+    return model
