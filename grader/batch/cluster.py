@@ -32,7 +32,7 @@ from typing import Callable, Iterator, Mapping
 from grader.batch.discovery import Entry
 from grader.batch.fingerprint import grader_fingerprint
 from grader.batch.records import GRADED, BatchOptions, Record, utc_now
-from grader.batch.scheduler import (GradingStopped, SlotStartError, mark_failed, stopped_reason,
+from grader.batch.scheduler import (GradingStopped, SlotStartError, mark_failed, mark_grader_error, stopped_reason,
                                     timeout_reason)
 from grader.judge.lanes import submission_files
 
@@ -81,7 +81,8 @@ def parse_cluster(address: str, *, tls_ca: str | None = None, tls_cert: str | No
         if not count.isdigit() or int(count) < 1:
             raise ClusterAddressError(f"--cluster {address}: local:N needs a number of workers, 1 or more (local:2)")
         if any(tls):
-            raise ClusterAddressError("--cluster-tls-* are for a scheduler on other machines (tls://HOST:PORT), not local:N")
+            raise ClusterAddressError("--cluster-tls-* are for a scheduler on other machines (tls://HOST:PORT), "
+                                      "not local:N")
         return ClusterSpec(text, local_workers=int(count))
     scheme, sep, rest = text.partition("://")
     if not sep or scheme not in ("tcp", "tls") or not rest:
@@ -91,8 +92,9 @@ def parse_cluster(address: str, *, tls_ca: str | None = None, tls_cert: str | No
     if scheme == "tls" and any(tls) and not all(tls):
         raise ClusterAddressError("--cluster-tls-ca, --cluster-tls-cert and --cluster-tls-key go together")
     if scheme == "tls" and not any(tls) and not _dask_tls_configured():
-        raise ClusterAddressError(f"--cluster {address}: give --cluster-tls-ca, --cluster-tls-cert and --cluster-tls-key, or "
-                         "Dask's TLS configuration (distributed.comm.tls.ca-file, .client.cert, .client.key)")
+        raise ClusterAddressError(f"--cluster {address}: give --cluster-tls-ca, --cluster-tls-cert and "
+                                  "--cluster-tls-key, or Dask's TLS configuration (distributed.comm.tls.ca-file, "
+                                  ".client.cert, .client.key)")
     return ClusterSpec(text, 0, *tls)
 
 
@@ -183,8 +185,8 @@ class Task:
 
 @dataclass(frozen=True)
 class Answer:
-    """A task's outcome: ``status`` is ``graded`` (``result``: the grade) or one of ERROR, TIMEOUT, STOPPED, REFUSED,
-    START_FAILED (``error`` says why)."""
+    """A task's outcome: ``status`` is ``graded`` (``result``: the grade) or one of ERROR (the grader failed on it;
+    ``log``: the file on the worker that tells it), TIMEOUT, STOPPED, REFUSED, START_FAILED (``error`` says why)."""
 
     student: str
     status: str
@@ -192,6 +194,7 @@ class Answer:
     error: str = ""
     seconds: float = 0.0
     worker: str = ""
+    log: str = ""
 
 
 def plugin_name() -> str:
@@ -222,7 +225,8 @@ def apply_answer(record: Record, answer: Answer, source: str, options: GradingOp
         return record
     if answer.status == ERROR:
         record.seconds = answer.seconds
-        return mark_failed(record, answer.error or "the grader failed")
+        where = f"{answer.log} on Dask worker {answer.worker}" if answer.log else None
+        return mark_grader_error(record, answer.error or "the grader failed", where)
     if answer.status == TIMEOUT:
         return mark_failed(record, timeout_reason(source, options.submission_timeout))
     return mark_failed(record, stopped_reason(source, answer.error))
@@ -406,7 +410,8 @@ def _ctrl_c_ignored() -> Iterator[None]:
 
 def engine_for(cluster: str | None, options: BatchOptions, *, tls_ca: str | None = None, tls_cert: str | None = None,
                tls_key: str | None = None) -> ClusterEngine | None:
-    """The engine ``--cluster`` asks for (None without it: this machine's slots); ClusterAddressError for a bad address."""
+    """The engine ``--cluster`` asks for (None without it: this machine's slots); ClusterAddressError for a bad
+    address."""
     if not cluster:
         return None
     return ClusterEngine(parse_cluster(cluster, tls_ca=tls_ca, tls_cert=tls_cert, tls_key=tls_key), options)

@@ -32,6 +32,7 @@ from grader.batch.cluster import (ERROR, REFUSED, START_FAILED, STOPPED, TIMEOUT
                                   Task, identity, refusal)
 from grader.batch.records import GRADED, BatchOptions
 from grader.batch.scheduler import Slot
+from grader.batch.slot import Reply
 
 
 class WarmSlot:
@@ -40,7 +41,7 @@ class WarmSlot:
 
     def __init__(self, number: int, options: BatchOptions, log_dir: Path):
         self.slot = Slot(number, options, log_dir)
-        self.pending: deque[dict] = deque()
+        self.pending: deque[Reply] = deque()
         self.requests = 0
 
     def start(self) -> str | None:
@@ -56,7 +57,7 @@ class WarmSlot:
             return error
         return None
 
-    def _next(self, deadline: float) -> tuple[dict | None, bool]:
+    def _next(self, deadline: float) -> tuple[Reply | None, bool]:
         """The slot's next message, or (None, whether it closed) when it closed or ``deadline`` passed."""
         while not self.pending:
             messages, closed = self.slot.read_messages()
@@ -103,11 +104,13 @@ class WarmSlot:
         if error is not None:
             return Answer(student, START_FAILED, error=error)
         message, closed = self._next(self.slot.deadline)
-        if message is not None:
-            ok = bool(message.get("ok"))
-            return Answer(student, GRADED if ok else ERROR, result=message.get("result") if ok else None,
-                          error="" if ok else message.get("error") or "the grader failed",
-                          seconds=message.get("seconds", 0.0))
+        if message is not None and message.get("ok"):
+            return Answer(student, GRADED, result=message.get("result"), seconds=message.get("seconds", 0.0))
+        if message is not None:  # the grader failed on it, or garbled its answer (then the slot is replaced)
+            if message.get("garbled"):
+                self.slot.kill()
+            return Answer(student, ERROR, error=message.get("error") or "the grader failed",
+                          seconds=message.get("seconds", 0.0), log=message.get("log") or str(self.slot.log_path))
         tail = self.slot.log_tail(1)
         self.slot.kill()
         return Answer(student, STOPPED, error=tail) if closed else Answer(student, TIMEOUT)

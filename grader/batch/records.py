@@ -70,6 +70,8 @@ class Record:
     seconds: float = 0.0
     graded_at: str = ""
     result: dict | None = None
+    grader_error: str | None = None  # the grader failed on this submission (its fault, not the learner's): why
+    grader_log: str | None = None  # the file that tells it, when there is one
     format: str = RECORD_FORMAT
 
     def to_dict(self) -> dict:
@@ -91,6 +93,8 @@ class Record:
     @property
     def flags(self) -> list[str]:
         flags = list((self.result or {}).get("flags") or [])
+        if self.grader_error:
+            flags.insert(0, flag_names.make("grader_error"))
         if self.status == FAILED:
             flags.insert(0, flag_names.make("not_graded"))
         return flags

@@ -23,6 +23,7 @@ after an interruption grades only what is missing or changed.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import selectors
 import signal
@@ -38,6 +39,7 @@ from grader.batch import archive
 from grader.batch.discovery import Entry, content_hash, discover
 from grader.batch.records import (FAILED, GRADED, BatchOptions, BatchSummary, Record, load_record, record_path,
                                   utc_now)
+from grader.batch.slot import Reply, garbled_reply
 from grader.judge.results import GradeResult
 from grader.notebook.annotate import annotate
 from grader.notebook.extract import extract
@@ -45,6 +47,7 @@ from grader.notebook.reading import NotebookError
 from grader.notebook.submission import notebook_in
 from vqa.files import write_json_atomic
 
+log = logging.getLogger(__name__)
 
 # --------------------------------------------------------------------------- the parent's handle on a slot
 
@@ -102,8 +105,9 @@ class Slot:
         self.deadline = self.started + self.options.submission_timeout
         self._send({"id": request_id, "folder": folder})
 
-    def read_messages(self) -> tuple[list[dict], bool]:
-        """Complete messages available now, and whether the slot closed its end."""
+    def read_messages(self) -> tuple[list[Reply], bool]:
+        """Complete messages available now, and whether the slot closed its end. A line that cannot be read is
+        logged with the end of the slot's log and given as a ``garbled`` reply (a grader fault), never dropped."""
         closed = False
         assert self.reader is not None  # started
         while True:
@@ -115,14 +119,19 @@ class Slot:
                 closed = True
                 break
             self._buf += chunk
-        messages = []
+        messages: list[Reply] = []
         while b"\n" in self._buf:
             line, self._buf = self._buf.split(b"\n", 1)
             if line.strip():
                 try:
-                    messages.append(json.loads(line))
+                    message = json.loads(line)
                 except ValueError:
-                    pass
+                    message = None
+                if not isinstance(message, dict):
+                    log.error("batch slot %d answered a line that cannot be read: %r; the end of its log (%s):\n%s",
+                              self.number, line[:200], self.log_path, self.log_tail())
+                    message = garbled_reply(line, str(self.log_path))
+                messages.append(message)
         return messages, closed
 
     def log_tail(self, lines: int = 6) -> str:
@@ -238,6 +247,13 @@ def mark_failed(record: Record, reason: str) -> Record:
     """``record`` as not graded, for ``reason`` (what the instructor reads in the closing list)."""
     record.status, record.reason, record.graded_at = FAILED, reason, utc_now()
     return record
+
+
+def mark_grader_error(record: Record, error: str, log_path: str | None) -> Record:
+    """``record`` as not graded because the grader failed on it: its own fault, not the learner's (the
+    ``grader_error`` flag, listed among those that need a look), with the log that tells it."""
+    record.grader_error, record.grader_log = error, log_path or None
+    return mark_failed(record, error + (f" (the grader's log: {log_path})" if log_path else ""))
 
 
 class _Progress:
@@ -378,6 +394,32 @@ def run_batch(batch_dir: str | Path, out_dir: str | Path, options: BatchOptions 
     return summary
 
 
+def _take(slot: Slot, message: Reply, finish: Callable[[Record], None], start_failures: list[str]) -> bool:
+    """Act on one of ``slot``'s messages: ready, or the answer for the submission in flight (a grade, or a grader
+    fault); True when the slot must be replaced (it could not start, or it garbled its replies: what it says
+    next cannot be trusted)."""
+    if "ready" in message:
+        slot.ready = bool(message["ready"])
+        if not slot.ready:
+            start_failures.append(message.get("error") or "unknown error")
+        return not slot.ready
+    garbled = bool(message.get("garbled"))
+    if slot.task is not None and (garbled or message.get("id") is not None):
+        _, record = slot.task
+        slot.task = None
+        record.seconds = message.get("seconds", 0.0)
+        record.graded_at = utc_now()
+        if message.get("ok"):
+            record.result = message["result"]
+        else:
+            mark_grader_error(record, message.get("error") or "the grader failed",
+                              message.get("log") or str(slot.log_path))
+        finish(record)
+    elif garbled and not slot.ready:
+        start_failures.append(message.get("error", ""))
+    return garbled
+
+
 def _drive(slots: list[Slot], todo: deque, finish: Callable[[Record], None]) -> None:
     """Keep every slot busy until ``todo`` is empty and nothing is in flight; replace slots that die."""
     selector = selectors.DefaultSelector()
@@ -422,21 +464,7 @@ def _drive(slots: list[Slot], todo: deque, finish: Callable[[Record], None]) -> 
                 slot = key.data
                 messages, closed = slot.read_messages()
                 for message in messages:
-                    if "ready" in message:
-                        slot.ready = bool(message["ready"])
-                        if not slot.ready:
-                            start_failures.append(message.get("error") or "unknown error")
-                            closed = True
-                    elif slot.task is not None and message.get("id") is not None:
-                        _, record = slot.task
-                        slot.task = None
-                        record.seconds = message.get("seconds", 0.0)
-                        record.graded_at = utc_now()
-                        if message.get("ok"):
-                            record.result = message["result"]
-                        else:
-                            mark_failed(record, message.get("error") or "the grader failed")
-                        finish(record)
+                    closed = _take(slot, message, finish, start_failures) or closed
                 if closed:
                     if slot.task is not None:
                         entry, record = slot.task
