@@ -27,19 +27,27 @@ from distributed import Client
 from grader import batch
 from grader.batch import cluster as cluster_mod
 from grader.batch.cli import run_batch_command
-from test_batch_runner import ENGINE, make  # the stand-in engine: a word in dataset.py decides
+from test_batch_runner import ENGINE, RELEASE, make  # the stand-in engine: a word in dataset.py decides
 
 HERE = Path(__file__).resolve().parent
 CACHE = Path(tempfile.gettempdir()) / "mllm-vqa-lab-test-grader-cache"  # the reference cache test_batch.py uses
 
 
 @pytest.fixture(scope="module")
-def dask():
+def release(tmp_path_factory) -> Path:
+    """The file the stand-in engine's WAIT submissions wait for, in the workers' environment too."""
+    return tmp_path_factory.mktemp("release") / "release"
+
+
+@pytest.fixture(scope="module")
+def dask(release):
     """A client of a two-worker cluster on the loopback; the workers' slots can import the stand-in engine."""
     env = pytest.MonkeyPatch()
-    env.setenv("PYTHONPATH", str(HERE) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    env.setenv("PYTHONPATH", os.pathsep.join([str(HERE), str(HERE.parents[1]), os.environ.get("PYTHONPATH", "")]))
+    env.setenv(RELEASE, str(release))
     with cluster_mod.local_cluster(2) as local, Client(local) as client:  # what --cluster local:2 starts
         yield client
+    release.touch()  # no slot left waiting
     env.undo()
 
 
@@ -58,9 +66,12 @@ def written(out: Path) -> list[str]:
 # --------------------------------------------------------------------------- faults (stand-in grading)
 
 
-def test_a_worker_killed_mid_run_leaves_every_submission_graded_exactly_once(tmp_path, dask):
-    students = {f"s{i:02d}": "SLOW" for i in range(8)}
+def test_a_worker_killed_mid_run_leaves_every_submission_graded_exactly_once(tmp_path, dask, release):
+    """The first submission is graded; the others hold their slots until the test has killed a worker that is
+    grading one of them, so the kill always lands mid-run."""
+    students = {"s00": "GOOD", **{f"s{i:02d}": "WAIT" for i in range(1, 8)}}
     subs, out = make(tmp_path / "subs", **students), tmp_path / "out"
+    release.unlink(missing_ok=True)
     killed = []
 
     def kill_a_busy_worker(record):
@@ -70,6 +81,7 @@ def test_a_worker_killed_mid_run_leaves_every_submission_graded_exactly_once(tmp
         pid = dask.run(os.getpid, workers=busy[:1])[busy[0]]
         os.kill(pid, signal.SIGKILL)
         killed.append(busy[0])
+        release.touch()
 
     options = stand_in()
     summary = batch.run_batch(subs, out, options, progress=False, on_record=kill_a_busy_worker,
@@ -83,7 +95,7 @@ def test_a_worker_killed_mid_run_leaves_every_submission_graded_exactly_once(tmp
 
 
 def test_a_resumed_run_grades_nothing_twice(tmp_path, dask):
-    students = {f"s{i:02d}": "SLOW" for i in range(6)}
+    students = {f"s{i:02d}": "GOOD" for i in range(6)}
     subs, out = make(tmp_path / "subs", **students), tmp_path / "out"
     options = stand_in()
 
@@ -112,6 +124,21 @@ def test_hang_and_death_cost_their_own_submission_on_the_cluster(tmp_path, dask)
                                         "(the per-submission limit; an endless loop?)")
     assert records["c_die"].reason.startswith("c_die: the grading process stopped unexpectedly")
     assert summary.where == f"on a 2-worker Dask cluster at {dask.scheduler.address}"
+
+
+def test_a_grader_fault_on_the_cluster_is_the_graders_and_the_batch_goes_on(tmp_path, dask):
+    subs = make(tmp_path / "subs", a_good="GOOD", b_raise="RAISE", c_garble="GARBLE", d_bad="BAD")
+    options = stand_in()
+    summary = batch.run_batch(subs, tmp_path / "out", options, progress=False, engine=on(dask, options))
+    records = {r.student: r for r in summary.records}
+    assert {s: r.score for s, r in records.items() if r.status == "graded"} == {"a_good": 25, "d_bad": 0}
+    for student in ("b_raise", "c_garble"):
+        record = records[student]
+        assert record.status == "failed" and record.flags == ["not_graded", "grader_error"], record
+        assert re.fullmatch(r".+ on Dask worker tcp://127\.0\.0\.1:\d+", record.grader_log or ""), record
+    assert "GraderError: KeyError: 'lora.trainable'" in records["b_raise"].grader_error
+    assert "answered a line that cannot be read" in records["c_garble"].grader_error
+    assert set(dict(summary.problems())) == {"b_raise", "c_garble"}
 
 
 def test_a_worker_with_another_grader_refuses_in_one_line(tmp_path, dask, monkeypatch, capsys):
@@ -152,14 +179,16 @@ def free_port() -> int:
 
 
 @pytest.mark.slow
-def test_a_lost_scheduler_stops_the_batch_and_the_same_command_resumes(tmp_path, dask, capsys, monkeypatch):
+def test_a_lost_scheduler_stops_the_batch_and_the_same_command_resumes(tmp_path, dask, release, capsys,
+                                                                       monkeypatch):
     address = f"tcp://127.0.0.1:{free_port()}"
+    monkeypatch.setenv(RELEASE, str(tmp_path / "release"))  # this scheduler's worker: its WAIT ones stay in flight
     quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
     scheduler = subprocess.Popen([sys.executable, "-m", "distributed.cli.dask_scheduler", "--host", "127.0.0.1",
                                   "--port", address.rsplit(":", 1)[1], "--no-dashboard"], **quiet)
     worker = subprocess.Popen([sys.executable, "-m", "distributed.cli.dask_worker", address, "--nthreads", "1",
                                "--no-dashboard"], **quiet)
-    students = {f"s{i:02d}": "SLOW" for i in range(6)}
+    students = {"s00": "GOOD", **{f"s{i:02d}": "WAIT" for i in range(1, 6)}}  # the rest wait: in flight
     subs, out = make(tmp_path / "subs", **students), tmp_path / "out"
     monkeypatch.setenv("GRADER_BATCH_ENGINE", ENGINE)
     real = batch.run_batch  # the command's run_batch, killing the scheduler once the first record is written
@@ -167,6 +196,7 @@ def test_a_lost_scheduler_stops_the_batch_and_the_same_command_resumes(tmp_path,
     try:
         code = run_batch_command(subs, out, progress=False, similarity=False, cluster=address)
     finally:
+        (tmp_path / "release").touch()  # the killed worker's slots finish and go
         for proc in (scheduler, worker):
             proc.kill()
             proc.wait(timeout=60)
@@ -177,6 +207,7 @@ def test_a_lost_scheduler_stops_the_batch_and_the_same_command_resumes(tmp_path,
                      rf"graded is written to {re.escape(str(out))}/: run the same command again", err), err
     assert 1 <= len(done) < 6
     monkeypatch.undo()
+    release.touch()
     options = stand_in()
     again = batch.run_batch(subs, out, options, progress=False, engine=on(dask, options))
     assert sorted(again.reused) == done and sorted(again.graded) == sorted(set(students) - set(done))
@@ -191,7 +222,8 @@ def test_the_grader_batch_command_grades_on_a_local_cluster(tmp_path, monkeypatc
     from grader.instructor import main
 
     monkeypatch.setenv("GRADER_BATCH_ENGINE", ENGINE)
-    monkeypatch.setenv("PYTHONPATH", str(HERE) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(HERE), str(HERE.parents[1]),
+                                                      os.environ.get("PYTHONPATH", "")]))
     subs = make(tmp_path / "subs", alice="GOOD", bob="BAD", carol="GOOD")
     result = CliRunner().invoke(main, ["batch", str(subs), "--out", str(tmp_path / "out"), "--cluster", "local:2",
                                        "--lms", "canvas", "--no-similarity", "--no-progress"])
