@@ -13,7 +13,8 @@ from test_batch_runner import ENGINE, engine_on_path, make  # noqa: F401  (engin
 from grader.instructor import main
 
 GRADING = {"--exercise", "--lang", "--device", "--sandbox", "--timeout", "--memory-mb", "--cache-dir"}
-BATCH_RUN = {"--out", "--jobs", "--submission-timeout", "--force", "--retry-failed", "--progress", "--no-progress"}
+BATCH_RUN = {"--out", "--jobs", "--submission-timeout", "--force", "--retry-failed", "--progress", "--no-progress",
+             "--cluster", "--cluster-tls-ca", "--cluster-tls-cert", "--cluster-tls-key"}
 CLASS_FILES = {"--quiz", "--lms", "--lms-item", "--similarity", "--no-similarity", "--similarity-threshold",
                "--similarity-common-share", "--similar-pairs"}
 
