@@ -22,8 +22,8 @@ from grader.worker.protocol import ProtocolError
 ROOT = Path(__file__).resolve().parents[3]
 
 ONE_EPOCH = OneEpochResult(
-    returned=0.25, calls=[ForwardCall(["attention_mask", "input_ids"], 0, True, True, True, False, None, "cpu",
-                                      "", loss=0.25, loss_requires_grad=True)],
+    returned=0.25, calls=[ForwardCall(["attention_mask", "input_ids"], 0, True, "float32", True, True, False, None,
+                                      "cpu", "", loss=0.25, loss_requires_grad=True)],
     steps=[Step(forward=1, norm=2.0, scale=1.0, residual=0.0)], batches=1)
 
 
