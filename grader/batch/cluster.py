@@ -27,7 +27,7 @@ from concurrent.futures import CancelledError
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Callable, Iterator, Mapping
+from typing import Callable, Final, Iterator, Literal, Mapping
 
 from grader.batch.discovery import Entry
 from grader.batch.fingerprint import grader_fingerprint
@@ -42,7 +42,12 @@ ADDRESSES = "tcp://HOST:PORT, tls://HOST:PORT or local:N"
 PLUGIN_PREFIX = "mllm-vqa-grader-"
 # what a task answers: graded (or the grader failed on it: ERROR), overran its time, its slot died under it,
 # refused (another grader on that worker), or grading could not start there
-ERROR, TIMEOUT, STOPPED, REFUSED, START_FAILED = "error", "timeout", "stopped", "refused", "start_failed"
+AnswerStatus = Literal["graded", "error", "timeout", "stopped", "refused", "start_failed"]
+ERROR: Final = "error"
+TIMEOUT: Final = "timeout"
+STOPPED: Final = "stopped"
+REFUSED: Final = "refused"
+START_FAILED: Final = "start_failed"
 # what the client raises once its scheduler is gone (distributed's CommClosedError is an OSError; cancelled futures)
 LOST = (OSError, TimeoutError, asyncio.TimeoutError, CancelledError)
 
@@ -189,7 +194,7 @@ class Answer:
     ``log``: the file on the worker that tells it), TIMEOUT, STOPPED, REFUSED, START_FAILED (``error`` says why)."""
 
     student: str
-    status: str
+    status: AnswerStatus
     result: dict | None = None
     error: str = ""
     seconds: float = 0.0
@@ -226,6 +231,7 @@ def apply_answer(record: Record, answer: Answer, source: str, options: GradingOp
     if answer.status == ERROR:
         record.seconds = answer.seconds
         where = f"{answer.log} on Dask worker {answer.worker}" if answer.log else None
+        log.error("%s: %s (the grader's log: %s)", source, answer.error, where or "none")
         return mark_grader_error(record, answer.error or "the grader failed", where)
     if answer.status == TIMEOUT:
         return mark_failed(record, timeout_reason(source, options.submission_timeout))
@@ -360,7 +366,6 @@ class ClusterEngine:
             exc = future.exception()
             if isinstance(exc, KilledWorker):
                 return Answer(student, STOPPED, error="each Dask worker that took it died while grading it")
-            log.error("grading %s failed on the cluster: %s: %s", student, type(exc).__name__, exc)
             return Answer(student, ERROR, error=f"the grader failed on this submission: {type(exc).__name__}: {exc}")
         return future.result()
 
