@@ -35,7 +35,9 @@ def make_submissions(root: Path, n: int) -> list[Path]:
     for i in range(n):
         kind = KINDS[i % len(KINDS)]
         folder = root / f"s{i:02d}_{kind}"
-        shutil.copytree(REPO / "solutions", folder, ignore=shutil.ignore_patterns("__pycache__", "__init__.py"))
+        shutil.copytree(
+            REPO / "solutions", folder, ignore=shutil.ignore_patterns("__pycache__", "__init__.py")
+        )
         if kind in MUTATIONS:
             name, old, new = MUTATIONS[kind]
             text = (folder / name).read_text()
@@ -72,7 +74,9 @@ def bench_parser(doc: str, n: int) -> argparse.ArgumentParser:
     """The options every batch benchmark takes: ``--n`` submissions and ``--keep DIR``."""
     parser = argparse.ArgumentParser(description=doc.splitlines()[0])
     parser.add_argument("--n", type=int, default=n, help=f"number of submissions (default {n})")
-    parser.add_argument("--keep", type=Path, default=None, help="keep the submissions and results here")
+    parser.add_argument(
+        "--keep", type=Path, default=None, help="keep the submissions and results here"
+    )
     return parser
 
 
@@ -90,20 +94,38 @@ def main(argv: list[str] | None = None) -> int:
     print(f"warm-up (reference results cached): {warm:.1f} s", flush=True)
 
     loop = sum(run([*grade_command(), str(folder), *common]) for folder in subs)
-    print(f"loop of `grade PATH`:          {loop:7.1f} s  ({loop / args.n:.1f} s per submission)", flush=True)
+    print(
+        f"loop of `grade PATH`:          {loop:7.1f} s  ({loop / args.n:.1f} s per submission)",
+        flush=True,
+    )
 
     out = work / "batch-out"
-    batch = run([*batch_command(), str(subs[0].parent), "--out", str(out), "--jobs", str(args.jobs),
-                 "--no-similarity", "--no-progress", *common])
-    print(f"`grader batch --jobs {args.jobs}`:     {batch:7.1f} s  ({batch / args.n:.1f} s per submission)")
+    batch = run(
+        [
+            *batch_command(),
+            str(subs[0].parent),
+            "--out",
+            str(out),
+            "--jobs",
+            str(args.jobs),
+            "--no-similarity",
+            "--no-progress",
+            *common,
+        ]
+    )
+    print(
+        f"`grader batch --jobs {args.jobs}`:     {batch:7.1f} s  ({batch / args.n:.1f} s per submission)"
+    )
 
     scores = {}
     for path in sorted((out / "students").glob("*.json")):
         record = json.loads(path.read_text())
         scores[record["student"]] = (record["result"] or {}).get("score")
     wrong = [s for s, v in scores.items() if ("_ref" in s) != (v == 100)]
-    print(f"ratio: {loop / batch:.2f}x (target >= 3x); {len(scores)} graded, "
-          f"{'all scores as expected' if not wrong else 'unexpected scores: ' + ', '.join(wrong)}")
+    print(
+        f"ratio: {loop / batch:.2f}x (target >= 3x); {len(scores)} graded, "
+        f"{'all scores as expected' if not wrong else 'unexpected scores: ' + ', '.join(wrong)}"
+    )
     if args.keep is None:
         shutil.rmtree(work, ignore_errors=True)
     return 0

@@ -12,16 +12,30 @@ import ast
 import random
 import re
 import shutil
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
+
+import tomllib
 
 from vqa import course
 
 REPO = Path(__file__).resolve().parents[1]
 FILES = tuple(course.FILES.values())
 
-_NAMES = ("item", "value", "batch_x", "tmp", "out", "res", "cur", "acc", "seen", "extra", "log_line", "step_no")
+_NAMES = (
+    "item",
+    "value",
+    "batch_x",
+    "tmp",
+    "out",
+    "res",
+    "cur",
+    "acc",
+    "seen",
+    "extra",
+    "log_line",
+    "step_no",
+)
 _TEMPLATES = (
     'print(f"{a}: {{{b}}}")',
     "assert {b} is not None",
@@ -36,8 +50,17 @@ _TEMPLATES = (
     "{a} = {b} if {b} else {n}",
     "while False:\n    {a} = {n}",
 )
-_RENAMES = (("records", "rows"), ("batch", "mb"), ("inputs", "feed"), ("optimizer", "opt"), ("losses", "history"),
-            ("config", "cfg"), ("model", "net"), ("processor", "proc"), ("device", "dev"))
+_RENAMES = (
+    ("records", "rows"),
+    ("batch", "mb"),
+    ("inputs", "feed"),
+    ("optimizer", "opt"),
+    ("losses", "history"),
+    ("config", "cfg"),
+    ("model", "net"),
+    ("processor", "proc"),
+    ("device", "dev"),
+)
 
 
 def _insertion_points(source: str) -> list[tuple[int, int]]:
@@ -47,7 +70,11 @@ def _insertion_points(source: str) -> list[tuple[int, int]]:
         for attr in ("body", "orelse", "finalbody"):
             block = getattr(node, attr, None)
             if isinstance(block, list) and not isinstance(node, (ast.Module, ast.ClassDef)):
-                points += [(stmt.end_lineno, stmt.col_offset) for stmt in block if isinstance(stmt, ast.stmt)]
+                points += [
+                    (stmt.end_lineno, stmt.col_offset)
+                    for stmt in block
+                    if isinstance(stmt, ast.stmt)
+                ]
     return sorted(set(points))
 
 
@@ -56,7 +83,9 @@ def own_statements(source: str, rng: random.Random, rate: float) -> str:
     lines = source.splitlines(keepends=True)
     chosen = [p for p in _insertion_points(source) if rng.random() < rate]
     for line, indent in sorted(chosen, reverse=True):
-        text = rng.choice(_TEMPLATES).format(a=rng.choice(_NAMES), b=rng.choice(_NAMES), n=rng.randrange(1, 9))
+        text = rng.choice(_TEMPLATES).format(
+            a=rng.choice(_NAMES), b=rng.choice(_NAMES), n=rng.randrange(1, 9)
+        )
         block = "".join(" " * indent + part + "\n" for part in text.split("\n"))
         lines.insert(line, block)
         try:
@@ -82,9 +111,16 @@ class SyntheticClass:
     kinds: dict[str, str] = field(default_factory=dict)  # near | distinct | copy
 
 
-def build_class(root: str | Path, n: int = 1000, *, seed: int = 0, distinct: float = 0.05,
-                group_sizes: tuple[int, ...] = (2, 2, 3, 3, 4), near_rate: float = 0.04,
-                distinct_rate: float = 0.3) -> SyntheticClass:
+def build_class(
+    root: str | Path,
+    n: int = 1000,
+    *,
+    seed: int = 0,
+    distinct: float = 0.05,
+    group_sizes: tuple[int, ...] = (2, 2, 3, 3, 4),
+    near_rate: float = 0.04,
+    distinct_rate: float = 0.3,
+) -> SyntheticClass:
     """Write ``n`` submissions under ``root`` (one folder each, ``s0000``…)."""
     rng = random.Random(seed)
     root = Path(root)
@@ -102,8 +138,9 @@ def build_class(root: str | Path, n: int = 1000, *, seed: int = 0, distinct: flo
         texts[student] = {name: own_statements(src, rng, rate) for name, src in reference.items()}
         kinds[student] = kind
     groups = []
-    pool = iter(names[n - n_copies:])
-    sources = rng.sample(names[:n_distinct], len(group_sizes) - 1) + [names[n_distinct]]  # one near-duplicate too
+    pool = iter(names[n - n_copies :])
+    # one near-duplicate too
+    sources = rng.sample(names[:n_distinct], len(group_sizes) - 1) + [names[n_distinct]]
     for source, size in zip(sources, group_sizes):
         group = [source]
         for _ in range(size - 1):
@@ -142,16 +179,42 @@ def synthetic_results(students: list[str], *, seed: int = 0) -> list[dict]:
                 passed = rng.random() > 0.12
                 title = entry.get("title", {}).get("en", name)
                 hint = entry.get("hint", {}).get("en", "")
-                out.append({"name": name, "score": points if passed else 0.0, "max_score": points, "passed": passed,
-                            "message": "" if passed else f"got {rng.random():.4f}, expected {rng.random():.4f} "
-                                                         f"for the fixture's second batch",
-                            "hint": "" if passed else hint, "title": title, "output": ""})
-            exercises[exercise] = {"score": sum(c["score"] for c in out), "max_score": course.POINTS[exercise],
-                                   "status": "graded", "summary": "", "checks": out}
+                out.append(
+                    {
+                        "name": name,
+                        "score": points if passed else 0.0,
+                        "max_score": points,
+                        "passed": passed,
+                        "message": ""
+                        if passed
+                        else f"got {rng.random():.4f}, expected {rng.random():.4f} "
+                        f"for the fixture's second batch",
+                        "hint": "" if passed else hint,
+                        "title": title,
+                        "output": "",
+                    }
+                )
+            exercises[exercise] = {
+                "score": sum(c["score"] for c in out),
+                "max_score": course.POINTS[exercise],
+                "status": "graded",
+                "summary": "",
+                "checks": out,
+            }
         flags = []
         if rng.random() < 0.01:
             flags.append("timeout:train")
-        results.append({"score": round(sum(e["score"] for e in exercises.values()), 4), "max_score": 100,
-                        "exercises": exercises, "flags": flags, "versions": {}, "notes": [], "submission": "",
-                        "lang": "en", "execution_time": 1.0})
+        results.append(
+            {
+                "score": round(sum(e["score"] for e in exercises.values()), 4),
+                "max_score": 100,
+                "exercises": exercises,
+                "flags": flags,
+                "versions": {},
+                "notes": [],
+                "submission": "",
+                "lang": "en",
+                "execution_time": 1.0,
+            }
+        )
     return results

@@ -15,7 +15,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ("catalog", "vqa", "grader", "quiz")
-EXERCISE_NAMES = "dataset lora train predict".split()  # what the grep below looks for (not itself a literal list)
+# what the grep below looks for (not itself a literal list)
+EXERCISE_NAMES = "dataset lora train predict".split()
 MANIFEST = ROOT / "vqa" / "course.toml"
 
 
@@ -85,8 +86,16 @@ def imports(module: str, *, top_level_only: bool) -> set[str]:
 
 
 def test_the_graph_covers_the_packages():
-    assert {"vqa.course", "grader.judge.grade", "grader.worker.handle", "grader.probes.registry",
-            "grader.batch.scheduler", "grader.reports.class_report", "grader.bundles.build", "quiz.cli"} <= set(MODULES)
+    assert {
+        "vqa.course",
+        "grader.judge.grade",
+        "grader.worker.handle",
+        "grader.probes.registry",
+        "grader.batch.scheduler",
+        "grader.reports.class_report",
+        "grader.bundles.build",
+        "quiz.cli",
+    } <= set(MODULES)
 
 
 def test_no_import_cycles_at_module_level():
@@ -98,7 +107,7 @@ def test_no_import_cycles_at_module_level():
         state[node] = 1
         for nxt in sorted(graph[node]):
             if state.get(nxt) == 1:
-                cycles.append(path[path.index(nxt):] + [nxt] if nxt in path else [node, nxt])
+                cycles.append(path[path.index(nxt) :] + [nxt] if nxt in path else [node, nxt])
             elif nxt not in state:
                 visit(nxt, path + [nxt])
         state[node] = 2
@@ -110,7 +119,11 @@ def test_no_import_cycles_at_module_level():
 
 
 def test_the_probe_registry_imports_no_probe():
-    assert not {m for m in imports("grader.probes.registry", top_level_only=False) if m.startswith("grader.probes")}
+    assert not {
+        m
+        for m in imports("grader.probes.registry", top_level_only=False)
+        if m.startswith("grader.probes")
+    }
 
 
 def test_the_worker_side_never_imports_the_judge():
@@ -118,10 +131,16 @@ def test_the_worker_side_never_imports_the_judge():
     contract (grader.worker.contract), never the judge's own code; the zygote reaches the probes only inside its
     functions."""
     for module in (m for m in MODULES if m.startswith(("grader.probes", "grader.worker"))):
-        wrong = {m for m in imports(module, top_level_only=False) if m.startswith(("grader.judge", "grader.checks"))}
+        wrong = {
+            m
+            for m in imports(module, top_level_only=False)
+            if m.startswith(("grader.judge", "grader.checks"))
+        }
         assert not wrong, f"{module} imports {sorted(wrong)}"
         if module.startswith("grader.worker"):
-            early = {m for m in imports(module, top_level_only=True) if m.startswith("grader.probes")}
+            early = {
+                m for m in imports(module, top_level_only=True) if m.startswith("grader.probes")
+            }
             assert not early, f"{module} imports {sorted(early)} at module level"
 
 
@@ -132,7 +151,9 @@ def test_the_contract_stands_on_its_own():
 
 def test_the_quiz_imports_nothing_from_the_kit_or_the_grader():
     for module in (m for m in MODULES if m.split(".")[0] == "quiz"):
-        wrong = {m for m in imports(module, top_level_only=False) if m.split(".")[0] in ("vqa", "grader")}
+        wrong = {
+            m for m in imports(module, top_level_only=False) if m.split(".")[0] in ("vqa", "grader")
+        }
         assert not wrong, f"{module} imports {sorted(wrong)}"
 
 
@@ -144,23 +165,52 @@ def test_the_catalog_lookup_imports_nothing_of_the_project():
 
 def test_the_judge_imports_neither_the_probes_nor_the_quiz():
     for module in (m for m in MODULES if m.startswith("grader.judge")):
-        wrong = {m for m in imports(module, top_level_only=False) if m.startswith(("grader.probes", "quiz"))}
+        wrong = {
+            m
+            for m in imports(module, top_level_only=False)
+            if m.startswith(("grader.probes", "quiz"))
+        }
         assert not wrong, f"{module} imports {sorted(wrong)}"
 
 
 # every module that runs in the judge, a batch slot or the instructor's commands: none may bring in torch
-TORCH_FREE = sorted(m for m in MODULES
-                    if m.startswith(("grader.judge", "grader.worker", "grader.batch", "grader.reports",
-                                     "grader.bundles", "grader.checks", "grader.notebook"))
-                    or m in ("catalog", "grader", "grader.cli", "grader.instructor", "grader.options", "vqa.archive",
-                             "vqa.course", "vqa.files", "vqa.impl", "vqa.release"))
+TORCH_FREE = sorted(
+    m
+    for m in MODULES
+    if m.startswith(
+        (
+            "grader.judge",
+            "grader.worker",
+            "grader.batch",
+            "grader.reports",
+            "grader.bundles",
+            "grader.checks",
+            "grader.notebook",
+        )
+    )
+    or m
+    in (
+        "catalog",
+        "grader",
+        "grader.cli",
+        "grader.instructor",
+        "grader.options",
+        "vqa.archive",
+        "vqa.course",
+        "vqa.files",
+        "vqa.impl",
+        "vqa.release",
+    )
+)
 
 
 @pytest.mark.parametrize("module", TORCH_FREE)
 def test_the_judge_side_does_not_import_torch(module):
-    code = (f"import sys, {module}; "
-            "heavy = [m for m in ('torch', 'transformers', 'peft') if m in sys.modules]; "
-            "assert not heavy, f'imports {heavy}'")
+    code = (
+        f"import sys, {module}; "
+        "heavy = [m for m in ('torch', 'transformers', 'peft') if m in sys.modules]; "
+        "assert not heavy, f'imports {heavy}'"
+    )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
     assert proc.returncode == 0, proc.stderr[-2000:]
 
@@ -178,14 +228,20 @@ def _names_the_exercises(node: ast.AST) -> bool:
 
 
 def test_the_exercises_are_listed_in_the_manifest_only():
-    assert all(f'name = "{name}"' in MANIFEST.read_text(encoding="utf-8") for name in EXERCISE_NAMES)
+    assert all(
+        f'name = "{name}"' in MANIFEST.read_text(encoding="utf-8") for name in EXERCISE_NAMES
+    )
     where = []
     for folder in ("vqa", "grader", "quiz", "tests", "bench", "solutions", "exercises"):
         for path in sorted((ROOT / folder).rglob("*.py")):
             if "__pycache__" in path.parts or "rewrites" in path.parts:
                 continue
             tree = ast.parse(path.read_text(encoding="utf-8"))
-            where += [f"{path.relative_to(ROOT)}:{n.lineno}" for n in ast.walk(tree) if _names_the_exercises(n)]
+            where += [
+                f"{path.relative_to(ROOT)}:{n.lineno}"
+                for n in ast.walk(tree)
+                if _names_the_exercises(n)
+            ]
     assert not where, "the exercise list is written outside vqa/course.toml: " + ", ".join(where)
 
 
@@ -196,6 +252,9 @@ def test_the_checks_points_add_up_to_the_manifest():
 
     for exercise in course.EXERCISES:
         module = importlib.import_module(f"grader.checks.test_{exercise}")
-        total = sum(getattr(fn, "points", 0) for name, fn in vars(module).items()
-                    if name.startswith("test_") and not getattr(fn, "cuda", False))
+        total = sum(
+            getattr(fn, "points", 0)
+            for name, fn in vars(module).items()
+            if name.startswith("test_") and not getattr(fn, "cuda", False)
+        )
         assert total == course.POINTS[exercise], exercise

@@ -13,7 +13,8 @@ try:
 except ModuleNotFoundError:  # Python < 3.11
     import tomli as tomllib
 
-ROOT = Path(__file__).resolve().parents[1]  # the folder holding the course's packages (vqa, grader, quiz, solutions, exercises)
+# the folder holding the course's packages (vqa, grader, quiz, solutions, exercises)
+ROOT = Path(__file__).resolve().parents[1]
 MANIFEST = ROOT / "vqa" / "course.toml"
 
 
@@ -33,8 +34,10 @@ def _manifest() -> dict:
 
 
 def exercises() -> tuple[Exercise, ...]:
-    return tuple(Exercise(e["name"], e["file"], tuple(e["functions"]), int(e["points"]), e["title"])
-                 for e in _manifest()["exercise"])
+    return tuple(
+        Exercise(e["name"], e["file"], tuple(e["functions"]), int(e["points"]), e["title"])
+        for e in _manifest()["exercise"]
+    )
 
 
 EXERCISES: tuple[str, ...] = tuple(e.name for e in exercises())
@@ -47,12 +50,16 @@ TOTAL_POINTS: int = sum(POINTS.values())
 def stub_message(exercise: str, name: str) -> tuple[str, str]:
     """The stub's error for function ``name`` of ``exercise``: its English and Vietnamese sentences."""
     stub = _manifest()["stub"]
-    return stub["en"].format(exercise=exercise, name=name), stub["vi"].format(exercise=exercise, name=name)
+    return stub["en"].format(exercise=exercise, name=name), stub["vi"].format(
+        exercise=exercise, name=name
+    )
 
 
 def is_stub_error(exc: BaseException) -> bool:
     """Whether ``exc`` is the error a stub raises: the one place "not implemented yet" is recognised."""
-    return isinstance(exc, NotImplementedError) and str(exc).startswith(_manifest()["stub"]["prefix"])
+    return isinstance(exc, NotImplementedError) and str(exc).startswith(
+        _manifest()["stub"]["prefix"]
+    )
 
 
 def stub_sentence(message: str) -> str:
@@ -66,8 +73,11 @@ def stub_task(message: str, lang: str = "en") -> str:
     stub = _manifest()["stub"]
     if lang != "en" and lang in stub:
         template = stub[lang].strip()
-        pattern = re.escape(template).replace(re.escape("{exercise}"), r"\w+").replace(re.escape("{name}"),
-                                                                                     r"(?P<name>[\w.]+)")
+        pattern = (
+            re.escape(template)
+            .replace(re.escape("{exercise}"), r"\w+")
+            .replace(re.escape("{name}"), r"(?P<name>[\w.]+)")
+        )
         found = re.search(pattern, str(message))
         if found:
             return template.split("{exercise}: ", 1)[1].split(" (")[0].format(name=found["name"])

@@ -37,8 +37,13 @@ class Sample:
     image: Image.Image
 
 
-def make_sample(rng: random.Random, style: icons.Style, max_count: int = 6, multi_digit: float = 0.05,
-                distractors: int = 3) -> Sample:
+def make_sample(
+    rng: random.Random,
+    style: icons.Style,
+    max_count: int = 6,
+    multi_digit: float = 0.05,
+    distractors: int = 3,
+) -> Sample:
     """One question about one image: count the icons of one shape among up to ``distractors`` others."""
     target = rng.randrange(len(icons.SHAPE_NAMES))
     if rng.random() < multi_digit:
@@ -46,7 +51,7 @@ def make_sample(rng: random.Random, style: icons.Style, max_count: int = 6, mult
     else:
         count = rng.randint(1, max_count)
     counts = {icons.SHAPE_NAMES[target]: count}
-    capacity = icons.GRID ** 2 if count <= icons.GRID ** 2 else icons.BIG_GRID ** 2
+    capacity = icons.GRID**2 if count <= icons.GRID**2 else icons.BIG_GRID**2
     room = capacity - count
     others = [s for i, s in enumerate(icons.SHAPE_NAMES) if i != target]
     for _ in range(rng.randint(0, min(distractors, room))):
@@ -57,9 +62,16 @@ def make_sample(rng: random.Random, style: icons.Style, max_count: int = 6, mult
     return Sample(question=question, answer=str(count), image=icons.render(counts, style, rng))
 
 
-def generate_dataset(out_dir: str | Path, n_train: int = 400, n_test: int = 100, seed: int = 0,
-                     style: str = "source", max_count: int = 6, multi_digit: float = 0.05,
-                     distractors: int = 3) -> Path:
+def generate_dataset(
+    out_dir: str | Path,
+    n_train: int = 400,
+    n_test: int = 100,
+    seed: int = 0,
+    style: str = "source",
+    max_count: int = 6,
+    multi_digit: float = 0.05,
+    distractors: int = 3,
+) -> Path:
     """Write a deterministic icon VQA data set in the IconDomainVQAData layout and return its folder."""
     if style not in icons.STYLES:
         raise ValueError(f"unknown style {style!r}; choose one of {', '.join(icons.STYLES)}")
@@ -75,10 +87,18 @@ def generate_dataset(out_dir: str | Path, n_train: int = 400, n_test: int = 100,
         folder = out / TRAIN_IMAGES / str(pid)
         folder.mkdir(exist_ok=True)
         sample.image.save(folder / "image.png")
-        lines.append(json.dumps({
-            "question": sample.question, "answer": sample.answer, "pid": str(pid),
-            "ques_type": "fill_in_blank", "grade": "grade1", "label": "counting",
-        }))
+        lines.append(
+            json.dumps(
+                {
+                    "question": sample.question,
+                    "answer": sample.answer,
+                    "pid": str(pid),
+                    "ques_type": "fill_in_blank",
+                    "grade": "grade1",
+                    "label": "counting",
+                }
+            )
+        )
     (out / TRAIN_FILE).write_text("\n".join(lines) + "\n", encoding="utf-8")
     answers = {}
     for pid in pids[n_train:]:
@@ -86,7 +106,9 @@ def generate_dataset(out_dir: str | Path, n_train: int = 400, n_test: int = 100,
         folder = out / TEST_DIR / str(pid)
         folder.mkdir(exist_ok=True)
         sample.image.save(folder / "image.png")
-        (folder / "data.json").write_text(json.dumps({"question": sample.question, "id": str(pid)}), encoding="utf-8")
+        (folder / "data.json").write_text(
+            json.dumps({"question": sample.question, "id": str(pid)}), encoding="utf-8"
+        )
         answers[str(pid)] = sample.answer
     (out / TEST_ANSWERS).write_text(json.dumps(answers, indent=1, sort_keys=True), encoding="utf-8")
     return out
@@ -96,8 +118,9 @@ def read_records(data_dir: str | Path) -> list[dict]:
     """Read ``train.jsonl``: every line a JSON object with question, answer and pid, or a DataError naming the line."""
     path = Path(data_dir) / TRAIN_FILE
     if not path.is_file():
-        raise DataError(f"{path}: not found. A data folder needs {TRAIN_FILE} "
-                        f"(make one with `vqa data DIR`).")
+        raise DataError(
+            f"{path}: not found. A data folder needs {TRAIN_FILE} (make one with `vqa data DIR`)."
+        )
     records = []
     with path.open(encoding="utf-8") as handle:
         for number, line in enumerate(handle, start=1):
@@ -106,8 +129,14 @@ def read_records(data_dir: str | Path) -> list[dict]:
             try:
                 record = json.loads(line)
             except json.JSONDecodeError as err:
-                raise DataError(f"{path}:{number}: not valid JSON ({err.msg} at column {err.colno})") from None
-            missing = [k for k in ("question", "answer", "pid") if not isinstance(record, dict) or k not in record]
+                raise DataError(
+                    f"{path}:{number}: not valid JSON ({err.msg} at column {err.colno})"
+                ) from None
+            missing = [
+                k
+                for k in ("question", "answer", "pid")
+                if not isinstance(record, dict) or k not in record
+            ]
             if missing:
                 raise DataError(f"{path}:{number}: missing {', '.join(missing)}")
             records.append(record)
@@ -140,7 +169,9 @@ def read_test_items(data_dir: str | Path) -> dict[str, dict]:
     """The test split as {id: data.json contents}, checking each item's JSON and image."""
     root = Path(data_dir) / TEST_DIR
     if not root.is_dir():
-        raise DataError(f"{root}: not found. A data folder for prediction needs {TEST_DIR}/<id>/data.json")
+        raise DataError(
+            f"{root}: not found. A data folder for prediction needs {TEST_DIR}/<id>/data.json"
+        )
     items = {}
     for folder in sorted(p for p in root.iterdir() if p.is_dir()):
         meta = folder / "data.json"

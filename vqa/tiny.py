@@ -26,7 +26,8 @@ TINY_RANDOM = "tiny-random"
 TINY_PRETRAINED = "tiny-pretrained"
 TINY_NAMES = (TINY_RANDOM, TINY_PRETRAINED)
 IMAGE_SIZE = 48
-RECIPE_VERSION = "3"  # bump when the architecture, vocabulary, pretraining recipe or demo data change
+# bump when the architecture, vocabulary, pretraining recipe or demo data change
+RECIPE_VERSION = "3"
 SHIPPED_DIR = Path(__file__).parent / "models_data"
 
 
@@ -111,8 +112,10 @@ def tiny_model_dir(name: str = TINY_RANDOM) -> Path:
         raise ValueError(f"unknown tiny model {name!r}; choose one of {', '.join(TINY_NAMES)}")
     path = SHIPPED_DIR / name
     if not (path / "config.json").is_file():
-        raise FileNotFoundError(f"{path}: the shipped tiny model is missing (a broken install?). Reinstall the "
-                                f"package, or rebuild the models with `vqa build-models --out {SHIPPED_DIR}`.")
+        raise FileNotFoundError(
+            f"{path}: the shipped tiny model is missing (a broken install?). Reinstall the "
+            f"package, or rebuild the models with `vqa build-models --out {SHIPPED_DIR}`."
+        )
     return path
 
 

@@ -23,17 +23,24 @@ import threading
 import time
 import uuid
 from collections import deque
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import CancelledError
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Callable, Final, Iterator, Literal, Mapping
+from typing import Final, Literal
 
 from grader.batch.discovery import Entry
 from grader.batch.fingerprint import grader_fingerprint
 from grader.batch.records import GRADED, BatchOptions, Record, utc_now
-from grader.batch.scheduler import (GradingStopped, SlotStartError, mark_failed, mark_grader_error, stopped_reason,
-                                    timeout_reason)
+from grader.batch.scheduler import (
+    GradingStopped,
+    SlotStartError,
+    mark_failed,
+    mark_grader_error,
+    stopped_reason,
+    timeout_reason,
+)
 from grader.judge.lanes import submission_files
 
 log = logging.getLogger(__name__)
@@ -61,7 +68,8 @@ class ClusterSpec:
     """Where to grade: a running scheduler (``tcp://``, ``tls://``) or ``local:N`` (a cluster started here)."""
 
     address: str
-    local_workers: int = 0  # > 0: start a local cluster of that many worker processes on the loopback
+    # > 0: start a local cluster of that many worker processes on the loopback
+    local_workers: int = 0
     tls_ca: str | None = None
     tls_cert: str | None = None
     tls_key: str | None = None
@@ -71,23 +79,38 @@ class ClusterSpec:
         from distributed.security import Security
 
         if not (self.tls_ca or self.tls_cert or self.tls_key):
-            return Security()  # distributed.comm.tls.* from the Dask configuration (files or DASK_* variables)
-        return Security(tls_ca_file=self.tls_ca, tls_client_cert=self.tls_cert, tls_client_key=self.tls_key,
-                        require_encryption=True)
+            return (
+                Security()
+            )  # distributed.comm.tls.* from the Dask configuration (files or DASK_* variables)
+        return Security(
+            tls_ca_file=self.tls_ca,
+            tls_client_cert=self.tls_cert,
+            tls_client_key=self.tls_key,
+            require_encryption=True,
+        )
 
 
-def parse_cluster(address: str, *, tls_ca: str | None = None, tls_cert: str | None = None,
-                  tls_key: str | None = None) -> ClusterSpec:
+def parse_cluster(
+    address: str,
+    *,
+    tls_ca: str | None = None,
+    tls_cert: str | None = None,
+    tls_key: str | None = None,
+) -> ClusterSpec:
     """``--cluster``'s value as a :class:`ClusterSpec`; ClusterAddressError, in words, for one that cannot work."""
     text = address.strip()
     tls = (tls_ca, tls_cert, tls_key)
     if text.startswith("local:"):
         count = text.removeprefix("local:")
         if not count.isdigit() or int(count) < 1:
-            raise ClusterAddressError(f"--cluster {address}: local:N needs a number of workers, 1 or more (local:2)")
+            raise ClusterAddressError(
+                f"--cluster {address}: local:N needs a number of workers, 1 or more (local:2)"
+            )
         if any(tls):
-            raise ClusterAddressError("--cluster-tls-* are for a scheduler on other machines (tls://HOST:PORT), "
-                                      "not local:N")
+            raise ClusterAddressError(
+                "--cluster-tls-* are for a scheduler on other machines (tls://HOST:PORT), "
+                "not local:N"
+            )
         return ClusterSpec(text, local_workers=int(count))
     scheme, sep, rest = text.partition("://")
     if not sep or scheme not in ("tcp", "tls") or not rest:
@@ -95,11 +118,15 @@ def parse_cluster(address: str, *, tls_ca: str | None = None, tls_cert: str | No
     if any(tls) and scheme != "tls":
         raise ClusterAddressError(f"--cluster-tls-* need a tls:// address (got {address})")
     if scheme == "tls" and any(tls) and not all(tls):
-        raise ClusterAddressError("--cluster-tls-ca, --cluster-tls-cert and --cluster-tls-key go together")
+        raise ClusterAddressError(
+            "--cluster-tls-ca, --cluster-tls-cert and --cluster-tls-key go together"
+        )
     if scheme == "tls" and not any(tls) and not _dask_tls_configured():
-        raise ClusterAddressError(f"--cluster {address}: give --cluster-tls-ca, --cluster-tls-cert and "
-                                  "--cluster-tls-key, or Dask's TLS configuration (distributed.comm.tls.ca-file, "
-                                  ".client.cert, .client.key)")
+        raise ClusterAddressError(
+            f"--cluster {address}: give --cluster-tls-ca, --cluster-tls-cert and "
+            "--cluster-tls-key, or Dask's TLS configuration (distributed.comm.tls.ca-file, "
+            ".client.cert, .client.key)"
+        )
     return ClusterSpec(text, 0, *tls)
 
 
@@ -131,11 +158,19 @@ class GradingOptions:
     cache_dir: str | None = None  # a folder on each worker (by default the worker's user cache)
 
     @classmethod
-    def from_batch(cls, options: BatchOptions) -> "GradingOptions":
-        return cls(lang=options.lang, device=options.device, sandbox=options.sandbox, timeout=options.timeout,
-                   memory_mb=options.memory_mb, submission_timeout=options.submission_timeout,
-                   start_timeout=options.start_timeout, engine=options.engine,
-                   exercises=tuple(options.exercises) if options.exercises else None, cache_dir=options.cache_dir)
+    def from_batch(cls, options: BatchOptions) -> GradingOptions:
+        return cls(
+            lang=options.lang,
+            device=options.device,
+            sandbox=options.sandbox,
+            timeout=options.timeout,
+            memory_mb=options.memory_mb,
+            submission_timeout=options.submission_timeout,
+            start_timeout=options.start_timeout,
+            engine=options.engine,
+            exercises=tuple(options.exercises) if options.exercises else None,
+            cache_dir=options.cache_dir,
+        )
 
     def to_batch(self) -> BatchOptions:
         return BatchOptions(jobs=1, **asdict(self))
@@ -154,7 +189,9 @@ def identity(options: GradingOptions) -> Identity:
     """This process's :class:`Identity` for ``options``."""
     from grader.judge.reference import versions
 
-    return Identity(grader_fingerprint(), options.to_batch().key(), tuple(sorted(versions().items())))
+    return Identity(
+        grader_fingerprint(), options.to_batch().key(), tuple(sorted(versions().items()))
+    )
 
 
 def refusal(theirs: Identity, ours: Identity) -> str | None:
@@ -162,17 +199,24 @@ def refusal(theirs: Identity, ours: Identity) -> str | None:
     if theirs == ours:
         return None
     mine, wanted = dict(ours.versions), dict(theirs.versions)
-    changed = [f"{name} {mine.get(name)} there, {wanted.get(name)} here"  # told to the instructor: "here" is theirs
-               for name in sorted(set(mine) | set(wanted)) if mine.get(name) != wanted.get(name)]
+    changed = [
+        f"{name} {mine.get(name)} there, {wanted.get(name)} here"  # told to the instructor: "here" is theirs
+        for name in sorted(set(mine) | set(wanted))
+        if mine.get(name) != wanted.get(name)
+    ]
     if changed:
         what = ", ".join(changed)
     elif theirs.fingerprint != ours.fingerprint:
-        what = (f"the same versions but other grader code, reference or course kit (fingerprint {ours.fingerprint} "
-                f"there, {theirs.fingerprint} here)")
+        what = (
+            f"the same versions but other grader code, reference or course kit (fingerprint {ours.fingerprint} "
+            f"there, {theirs.fingerprint} here)"
+        )
     else:
         what = f"other batch options (key {ours.options_key} there, {theirs.options_key} here)"
-    return (f"grades with another grader than yours: {what}; install this mllm-vqa-lab, at these versions, on every "
-            "worker")
+    return (
+        f"grades with another grader than yours: {what}; install this mllm-vqa-lab, at these versions, on every "
+        "worker"
+    )
 
 
 @dataclass(frozen=True)
@@ -223,7 +267,9 @@ def apply_answer(record: Record, answer: Answer, source: str, options: GradingOp
     if answer.status == REFUSED:
         raise SlotStartError(answer.error)
     if answer.status == START_FAILED:
-        raise SlotStartError(f"grading could not start on Dask worker {answer.worker}:\n{answer.error}")
+        raise SlotStartError(
+            f"grading could not start on Dask worker {answer.worker}:\n{answer.error}"
+        )
     record.graded_at = utc_now()
     if answer.status == GRADED:
         record.seconds, record.result = answer.seconds, answer.result
@@ -254,7 +300,9 @@ class ClusterEngine:
         self.plugin = ""  # this run's worker plugin
         self._threads, self._counted = 0, 0.0
 
-    def grade(self, todo: deque[tuple[Entry, Record]], finish: Callable[[Record], None], work: Path) -> None:
+    def grade(
+        self, todo: deque[tuple[Entry, Record]], finish: Callable[[Record], None], work: Path
+    ) -> None:
         """Send ``todo`` to the cluster, a few tasks per worker thread at a time, and ``finish`` each answer."""
         client, cluster = self._connect()
         name, lost = None, False
@@ -272,18 +320,25 @@ class ClusterEngine:
         try:
             from distributed import Client
         except ImportError as exc:
-            raise SlotStartError(f"--cluster needs Dask's distributed: pip install 'mllm-vqa-lab[cluster]' ({exc})") \
-                from None
+            raise SlotStartError(
+                f"--cluster needs Dask's distributed: pip install 'mllm-vqa-lab[cluster]' ({exc})"
+            ) from None
         if self.spec.local_workers:
             try:
                 cluster = local_cluster(self.spec.local_workers)
-            except RuntimeError as exc:  # "Nanny failed to start": the worker processes' error is logged above it
-                raise SlotStartError(f"a local Dask cluster ({self.spec.address}) could not start: {exc}") from None
+            except (
+                RuntimeError
+            ) as exc:  # "Nanny failed to start": the worker processes' error is logged above it
+                raise SlotStartError(
+                    f"a local Dask cluster ({self.spec.address}) could not start: {exc}"
+                ) from None
             return Client(cluster), cluster
         try:
             return Client(self.spec.address, security=self.spec.security()), None
         except (OSError, TimeoutError) as exc:
-            raise SlotStartError(f"cannot reach the Dask scheduler at {self.spec.address}: {exc}") from None
+            raise SlotStartError(
+                f"cannot reach the Dask scheduler at {self.spec.address}: {exc}"
+            ) from None
 
     def _start(self, client) -> str:
         """Wait for a worker, register the grading plugin (warm slots on every worker, those joining later too)."""
@@ -293,21 +348,27 @@ class ClusterEngine:
         try:
             client.wait_for_workers(1, timeout=self.options.start_timeout)
         except TimeoutError:
-            raise SlotStartError(f"the Dask scheduler at {self.address} has no workers (waited "
-                                 f"{self.options.start_timeout:g} s): start some with "
-                                 f"`dask worker {self.address} --nthreads 1`") from None
+            raise SlotStartError(
+                f"the Dask scheduler at {self.address} has no workers (waited "
+                f"{self.options.start_timeout:g} s): start some with "
+                f"`dask worker {self.address} --nthreads 1`"
+            ) from None
         self.identity = identity(self.options)
         self.plugin = plugin_name()
         client.register_plugin(GradingPlugin(self.options), name=self.plugin)
         self._capacity(client, force=True)
         return self.plugin
 
-    def _grade_all(self, client, todo: deque[tuple[Entry, Record]], finish: Callable[[Record], None]) -> None:
+    def _grade_all(
+        self, client, todo: deque[tuple[Entry, Record]], finish: Callable[[Record], None]
+    ) -> None:
         from distributed import as_completed
 
         total, written = len(todo), set[str]()
         flight: dict = {}  # future -> (entry, record)
-        waiting = as_completed(loop=client.loop)  # this client's loop, not the process's default client's
+        waiting = as_completed(
+            loop=client.loop
+        )  # this client's loop, not the process's default client's
         try:
             while todo or flight:
                 try:
@@ -316,9 +377,13 @@ class ClusterEngine:
                     entry, record = flight.pop(future)
                     answer = self._answer(future, record.student)
                 except LOST as exc:
-                    raise GradingStopped(f"lost the Dask scheduler at {self.address}: {len(written)} of {total} "
-                                         f"graded ({type(exc).__name__})") from exc
-                if record.student not in written:  # a task run twice (its first worker died late) counts once
+                    raise GradingStopped(
+                        f"lost the Dask scheduler at {self.address}: {len(written)} of {total} "
+                        f"graded ({type(exc).__name__})"
+                    ) from exc
+                if (
+                    record.student not in written
+                ):  # a task run twice (its first worker died late) counts once
                     written.add(record.student)
                     finish(apply_answer(record, answer, entry.path.name, self.options))
         finally:
@@ -339,9 +404,15 @@ class ClusterEngine:
             entry, record = todo.popleft()
             try:
                 task = make_task(record, self.identity, self.options, self.plugin)
-            except OSError as exc:  # not the cluster's doing: the prepared folder went away under the batch
-                raise RuntimeError(f"cannot read {record.folder} ({exc}): was the output folder removed?") from exc
-            future = client.submit(grade_task, task, key=f"grade-{record.student}-{uuid.uuid4().hex[:8]}")
+            except (
+                OSError
+            ) as exc:  # not the cluster's doing: the prepared folder went away under the batch
+                raise RuntimeError(
+                    f"cannot read {record.folder} ({exc}): was the output folder removed?"
+                ) from exc
+            future = client.submit(
+                grade_task, task, key=f"grade-{record.student}-{uuid.uuid4().hex[:8]}"
+            )
             flight[future] = (entry, record)
             waiting.add(future)
             room -= 1
@@ -365,8 +436,14 @@ class ClusterEngine:
 
             exc = future.exception()
             if isinstance(exc, KilledWorker):
-                return Answer(student, STOPPED, error="each Dask worker that took it died while grading it")
-            return Answer(student, ERROR, error=f"the grader failed on this submission: {type(exc).__name__}: {exc}")
+                return Answer(
+                    student, STOPPED, error="each Dask worker that took it died while grading it"
+                )
+            return Answer(
+                student,
+                ERROR,
+                error=f"the grader failed on this submission: {type(exc).__name__}: {exc}",
+            )
         return future.result()
 
     def _close(self, client, cluster, name: str | None, lost: bool) -> None:
@@ -394,9 +471,16 @@ def local_cluster(workers: int):
     from distributed import LocalCluster
 
     with _ctrl_c_ignored():
-        return LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, host="127.0.0.1",
-                            dashboard_address=None, scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
-                            memory_limit=0, silence_logs=logging.ERROR)
+        return LocalCluster(
+            n_workers=workers,
+            threads_per_worker=1,
+            processes=True,
+            host="127.0.0.1",
+            dashboard_address=None,
+            scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
+            memory_limit=0,
+            silence_logs=logging.ERROR,
+        )
 
 
 @contextmanager
@@ -413,10 +497,18 @@ def _ctrl_c_ignored() -> Iterator[None]:
         signal.signal(signal.SIGINT, previous)
 
 
-def engine_for(cluster: str | None, options: BatchOptions, *, tls_ca: str | None = None, tls_cert: str | None = None,
-               tls_key: str | None = None) -> ClusterEngine | None:
+def engine_for(
+    cluster: str | None,
+    options: BatchOptions,
+    *,
+    tls_ca: str | None = None,
+    tls_cert: str | None = None,
+    tls_key: str | None = None,
+) -> ClusterEngine | None:
     """The engine ``--cluster`` asks for (None without it: this machine's slots); ClusterAddressError for a bad
     address."""
     if not cluster:
         return None
-    return ClusterEngine(parse_cluster(cluster, tls_ca=tls_ca, tls_cert=tls_cert, tls_key=tls_key), options)
+    return ClusterEngine(
+        parse_cluster(cluster, tls_ca=tls_ca, tls_cert=tls_cert, tls_key=tls_key), options
+    )

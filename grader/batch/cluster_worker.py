@@ -20,16 +20,27 @@ import tempfile
 import threading
 import time
 from collections import deque
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import replace
 from functools import cached_property
 from pathlib import Path, PurePosixPath
-from typing import Iterator, Mapping
 
 from distributed import WorkerPlugin, get_worker
 
-from grader.batch.cluster import (ERROR, REFUSED, START_FAILED, STOPPED, TIMEOUT, Answer, GradingOptions, Identity,
-                                  Task, identity, refusal)
+from grader.batch.cluster import (
+    ERROR,
+    REFUSED,
+    START_FAILED,
+    STOPPED,
+    TIMEOUT,
+    Answer,
+    GradingOptions,
+    Identity,
+    Task,
+    identity,
+    refusal,
+)
 from grader.batch.records import GRADED, BatchOptions
 from grader.batch.scheduler import Slot
 from grader.batch.slot import Reply
@@ -85,7 +96,9 @@ class WarmSlot:
         elif closed:
             error = self.slot.start_error("exited while starting:")
         else:
-            error = self.slot.start_error(f"did not start within {self.slot.options.start_timeout:g} s")
+            error = self.slot.start_error(
+                f"did not start within {self.slot.options.start_timeout:g} s"
+            )
         self.slot.kill()
         return error
 
@@ -105,12 +118,21 @@ class WarmSlot:
             return Answer(student, START_FAILED, error=error)
         message, closed = self._next(self.slot.deadline)
         if message is not None and message.get("ok"):
-            return Answer(student, GRADED, result=message.get("result"), seconds=message.get("seconds", 0.0))
-        if message is not None:  # the grader failed on it, or garbled its answer (then the slot is replaced)
+            return Answer(
+                student, GRADED, result=message.get("result"), seconds=message.get("seconds", 0.0)
+            )
+        if (
+            message is not None
+        ):  # the grader failed on it, or garbled its answer (then the slot is replaced)
             if message.get("garbled"):
                 self.slot.kill()
-            return Answer(student, ERROR, error=message.get("error") or "the grader failed",
-                          seconds=message.get("seconds", 0.0), log=message.get("log") or str(self.slot.log_path))
+            return Answer(
+                student,
+                ERROR,
+                error=message.get("error") or "the grader failed",
+                seconds=message.get("seconds", 0.0),
+                log=message.get("log") or str(self.slot.log_path),
+            )
         tail = self.slot.log_tail(1)
         self.slot.kill()
         return Answer(student, STOPPED, error=tail) if closed else Answer(student, TIMEOUT)
@@ -195,9 +217,13 @@ class GradingPlugin(WorkerPlugin):
 
     def setup(self, worker) -> None:
         self.address = worker.address
-        self.root = Path(tempfile.mkdtemp(prefix="mllm-vqa-grader-", dir=worker.local_directory)).resolve()
+        self.root = Path(
+            tempfile.mkdtemp(prefix="mllm-vqa-grader-", dir=worker.local_directory)
+        ).resolve()
         batch = self.options.to_batch()
-        self.pool = SlotPool([WarmSlot(i, batch, self.root) for i in range(max(1, worker.state.nthreads))])
+        self.pool = SlotPool(
+            [WarmSlot(i, batch, self.root) for i in range(max(1, worker.state.nthreads))]
+        )
         for slot in self.pool.slots:
             slot.start()  # the slots import and load the reference while the first tasks travel
 
@@ -213,13 +239,25 @@ class GradingPlugin(WorkerPlugin):
         """Grade one task in a free slot, or refuse it when the instructor's grader is not this worker's."""
         why = refusal(task.identity, self.identity)
         if why:
-            return Answer(task.student, REFUSED, error=f"Dask worker {self.address} {why}", worker=self.address)
-        with self.pool.slot() as slot, tempfile.TemporaryDirectory(prefix="task-", dir=self.root) as tmp:
+            return Answer(
+                task.student,
+                REFUSED,
+                error=f"Dask worker {self.address} {why}",
+                worker=self.address,
+            )
+        with (
+            self.pool.slot() as slot,
+            tempfile.TemporaryDirectory(prefix="task-", dir=self.root) as tmp,
+        ):
             try:
                 folder = write_files(Path(tmp) / "submission", task.files)
             except (ValueError, OSError) as exc:
-                return Answer(task.student, ERROR, error=f"the grader failed on this submission: {exc}",
-                              worker=self.address)
+                return Answer(
+                    task.student,
+                    ERROR,
+                    error=f"the grader failed on this submission: {exc}",
+                    worker=self.address,
+                )
             answer = slot.grade(task.student, str(folder))
         return shown_as_parent(answer, folder, task, self.address)
 
@@ -233,7 +271,12 @@ def shown_as_parent(answer: Answer, folder: Path, task: Task, worker: str) -> An
     if result is not None:
         result = as_shown(result, {str(folder): task.shown, display_path(folder): task.shown})
         result["submission"] = task.folder
-    return replace(answer, result=result, error=as_shown(answer.error, {str(folder): task.shown}), worker=worker)
+    return replace(
+        answer,
+        result=result,
+        error=as_shown(answer.error, {str(folder): task.shown}),
+        worker=worker,
+    )
 
 
 def grade_task(task: Task) -> Answer:
@@ -241,6 +284,10 @@ def grade_task(task: Task) -> Answer:
     worker = get_worker()
     plugin = worker.plugins.get(task.plugin)
     if not isinstance(plugin, GradingPlugin):
-        return Answer(task.student, START_FAILED, worker=worker.address,
-                      error=f"the batch's grading plugin ({task.plugin}) is not registered on this worker")
+        return Answer(
+            task.student,
+            START_FAILED,
+            worker=worker.address,
+            error=f"the batch's grading plugin ({task.plugin}) is not registered on this worker",
+        )
     return plugin.grade(task)

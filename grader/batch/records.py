@@ -5,10 +5,11 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Final, Iterable, Literal
+from typing import Final, Literal
 
 from grader.batch import archive
 from grader.batch.fingerprint import grader_fingerprint
@@ -17,7 +18,8 @@ from grader.worker import limits
 from vqa.course import TOTAL_POINTS
 
 RECORD_FORMAT = "vqa-batch-record/1"
-RecordStatus = Literal["graded", "failed"]  # failed: not graded (a timeout, an unreadable file); the reason says why
+# failed: not graded (a timeout, an unreadable file); the reason says why
+RecordStatus = Literal["graded", "failed"]
 GRADED: Final = "graded"
 FAILED: Final = "failed"
 
@@ -28,19 +30,26 @@ class BatchOptions:
 
     jobs: int = 0  # 0: the number of cores
     timeout: float = limits.CALL_TIMEOUT  # per probe call (``grade --timeout``)
-    memory_mb: int = limits.MEMORY_MB  # per worker child, on top of the imported libraries (``grade --memory-mb``)
+    # per worker child, on top of the imported libraries (``grade --memory-mb``)
+    memory_mb: int = limits.MEMORY_MB
     submission_timeout: float = limits.SUBMISSION_TIMEOUT  # whole submission, enforced by the batch
-    start_timeout: float = limits.START_TIMEOUT  # a slot's start-up (the first one may compute the reference)
+    # a slot's start-up (the first one may compute the reference)
+    start_timeout: float = limits.START_TIMEOUT
     sandbox: str = "auto"
     device: str = "cpu"
     lang: str = "en"
     exercises: tuple[str, ...] | None = None
     cache_dir: str | None = None
     force: bool = False  # grade again even when nothing changed
-    retry_failed: bool = False  # grade again the submissions recorded as failed (timeouts, unreadable)
+    # grade again the submissions recorded as failed (timeouts, unreadable)
+    retry_failed: bool = False
     limits: archive.Limits = field(default_factory=archive.Limits)
     # module:factory building the grading engine in a slot (GRADER_BATCH_ENGINE: a stand-in for tests)
-    engine: str = field(default_factory=lambda: os.environ.get("GRADER_BATCH_ENGINE", "grader.batch.slot:default_engine"))
+    engine: str = field(
+        default_factory=lambda: os.environ.get(
+            "GRADER_BATCH_ENGINE", "grader.batch.slot:default_engine"
+        )
+    )
 
     def resolved_jobs(self) -> int:
         return self.jobs if self.jobs > 0 else max(1, os.cpu_count() or 1)
@@ -48,10 +57,19 @@ class BatchOptions:
     def key(self) -> str:
         """What makes two gradings comparable: options that change scores, and the grader's code."""
         digest = hashlib.sha256()
-        digest.update(json.dumps({
-            "exercises": sorted(self.exercises) if self.exercises else None, "device": self.device,
-            "timeout": self.timeout, "memory_mb": self.memory_mb, "lang": self.lang, "engine": self.engine,
-        }, sort_keys=True).encode())
+        digest.update(
+            json.dumps(
+                {
+                    "exercises": sorted(self.exercises) if self.exercises else None,
+                    "device": self.device,
+                    "timeout": self.timeout,
+                    "memory_mb": self.memory_mb,
+                    "lang": self.lang,
+                    "engine": self.engine,
+                },
+                sort_keys=True,
+            ).encode()
+        )
         digest.update(grader_fingerprint().encode())
         return digest.hexdigest()[:16]
 
@@ -70,7 +88,8 @@ class Record:
     seconds: float = 0.0
     graded_at: str = ""
     result: dict | None = None
-    grader_error: str | None = None  # the grader failed on this submission (its fault, not the learner's): why
+    # the grader failed on this submission (its fault, not the learner's): why
+    grader_error: str | None = None
     grader_log: str | None = None  # the file that tells it, when there is one
     format: str = RECORD_FORMAT
 
@@ -78,7 +97,7 @@ class Record:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, data: dict) -> "Record":
+    def from_dict(cls, data: dict) -> Record:
         names = {f for f in cls.__dataclass_fields__}
         return cls(**{k: v for k, v in data.items() if k in names})
 

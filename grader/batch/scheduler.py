@@ -31,14 +31,23 @@ import subprocess
 import sys
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
-from typing import Callable, Protocol
+from typing import Protocol
 
 from grader.batch import archive
 from grader.batch.discovery import Entry, content_hash, discover
-from grader.batch.records import (FAILED, GRADED, BatchOptions, BatchSummary, Record, load_record, record_path,
-                                  utc_now)
+from grader.batch.records import (
+    FAILED,
+    GRADED,
+    BatchOptions,
+    BatchSummary,
+    Record,
+    load_record,
+    record_path,
+    utc_now,
+)
 from grader.batch.slot import Reply, garbled_reply
 from grader.judge.results import GradeResult
 from grader.notebook.annotate import annotate
@@ -71,12 +80,18 @@ class Slot:
         read_fd, write_fd = os.pipe()
         env = dict(os.environ)
         env["PYTHONPATH"] = str(Path(__file__).resolve().parents[2]) + (
-            os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+            os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else ""
+        )
         with open(self.log_path, "ab") as log:
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", "grader.batch.slot", "--slot", "--reply-fd", str(write_fd)],
-                stdin=subprocess.PIPE, stdout=log, stderr=subprocess.STDOUT, pass_fds=[write_fd],
-                start_new_session=True, env=env)
+                stdin=subprocess.PIPE,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                pass_fds=[write_fd],
+                start_new_session=True,
+                env=env,
+            )
         os.close(write_fd)
         os.set_blocking(read_fd, False)
         self.reader = read_fd
@@ -128,8 +143,13 @@ class Slot:
                 except ValueError:
                     message = None
                 if not isinstance(message, dict):
-                    log.error("batch slot %d answered a line that cannot be read: %r; the end of its log (%s):\n%s",
-                              self.number, line[:200], self.log_path, self.log_tail())
+                    log.error(
+                        "batch slot %d answered a line that cannot be read: %r; the end of its log (%s):\n%s",
+                        self.number,
+                        line[:200],
+                        self.log_path,
+                        self.log_tail(),
+                    )
                     message = garbled_reply(line, str(self.log_path))
                 messages.append(message)
         return messages, closed
@@ -201,20 +221,31 @@ def stopped_reason(source: str, detail: str) -> str:
 # --------------------------------------------------------------------------- the run
 
 
-def prepare(entry: Entry, out_dir: Path, options: BatchOptions, options_key: str | None = None,
-            notebooks: dict | None = None) -> Record:
+def prepare(
+    entry: Entry,
+    out_dir: Path,
+    options: BatchOptions,
+    options_key: str | None = None,
+    notebooks: dict | None = None,
+) -> Record:
     """Hash and (for zips) unpack one submission, or write a notebook's modules; a failure becomes a ``failed``
     record. ``notebooks`` collects each notebook's :class:`~grader.notebook.found.Extraction` by student, for
     :func:`grader.notebook.annotate.annotate` once graded."""
-    record = Record(student=entry.student, source=entry.path.name, status=GRADED,
-                    options_key=options_key or options.key())
+    record = Record(
+        student=entry.student,
+        source=entry.path.name,
+        status=GRADED,
+        options_key=options_key or options.key(),
+    )
     try:
         record.content_hash = content_hash(entry)
     except OSError as exc:
         return mark_failed(record, f"{entry.path.name}: cannot read ({exc.strerror or exc})")
     if entry.kind == "zip":
         try:
-            folder = archive.unpack_zip(entry.path, out_dir / ".work" / "unpacked" / entry.student, options.limits)
+            folder = archive.unpack_zip(
+                entry.path, out_dir / ".work" / "unpacked" / entry.student, options.limits
+            )
         except archive.ArchiveError as exc:
             return mark_failed(record, str(exc))
     elif entry.kind == "folder":
@@ -225,7 +256,9 @@ def prepare(entry: Entry, out_dir: Path, options: BatchOptions, options_key: str
     notebook = entry.path if entry.kind == "notebook" else notebook_in(folder)
     if notebook is not None:
         try:
-            extraction = extract(notebook, out_dir / ".work" / "notebooks" / entry.student, shown=notebook.name)
+            extraction = extract(
+                notebook, out_dir / ".work" / "notebooks" / entry.student, shown=notebook.name
+            )
         except NotebookError as exc:
             return mark_failed(record, exc.text(options.lang))
         if notebooks is not None:
@@ -237,9 +270,12 @@ def prepare(entry: Entry, out_dir: Path, options: BatchOptions, options_key: str
         return record  # an exercise without its cell is graded 0 with the notebook's message
     if not any(folder.glob("*.py")):
         several = sorted(p.name for p in folder.glob("*.ipynb"))
-        return mark_failed(record, f"{entry.path.name}: no Python files found "
-                             "(expected dataset.py, lora.py, train.py, predict.py"
-                             + (f", or one notebook: it holds {', '.join(several)})" if several else ")"))
+        return mark_failed(
+            record,
+            f"{entry.path.name}: no Python files found "
+            "(expected dataset.py, lora.py, train.py, predict.py"
+            + (f", or one notebook: it holds {', '.join(several)})" if several else ")"),
+        )
     return record
 
 
@@ -263,13 +299,26 @@ class _Progress:
         self.bar = None
         if enabled and total:
             from rich.console import Console
-            from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn,
-                                       TimeRemainingColumn)
+            from rich.progress import (
+                BarColumn,
+                MofNCompleteColumn,
+                Progress,
+                TextColumn,
+                TimeElapsedColumn,
+                TimeRemainingColumn,
+            )
 
-            self.bar = Progress(TextColumn("[bold]grading"), BarColumn(), MofNCompleteColumn(),
-                                TextColumn("{task.fields[failed]} failed"), TimeElapsedColumn(),
-                                TextColumn("left"), TimeRemainingColumn(), console=Console(stderr=True),
-                                transient=False)
+            self.bar = Progress(
+                TextColumn("[bold]grading"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TextColumn("{task.fields[failed]} failed"),
+                TimeElapsedColumn(),
+                TextColumn("left"),
+                TimeRemainingColumn(),
+                console=Console(stderr=True),
+                transient=False,
+            )
             self.task = self.bar.add_task("grading", total=total, failed=0)
             self.bar.start()
         self.failed = 0
@@ -300,7 +349,9 @@ class Engine(Protocol):
 
     where: str
 
-    def grade(self, todo: deque[tuple[Entry, Record]], finish: Callable[[Record], None], work: Path) -> None: ...
+    def grade(
+        self, todo: deque[tuple[Entry, Record]], finish: Callable[[Record], None], work: Path
+    ) -> None: ...
 
 
 class LocalSlots:
@@ -311,10 +362,15 @@ class LocalSlots:
     def __init__(self, options: BatchOptions):
         self.options = options
 
-    def grade(self, todo: deque[tuple[Entry, Record]], finish: Callable[[Record], None], work: Path) -> None:
+    def grade(
+        self, todo: deque[tuple[Entry, Record]], finish: Callable[[Record], None], work: Path
+    ) -> None:
         log_dir = work / "logs"
         log_dir.mkdir(parents=True, exist_ok=True)
-        slots = [Slot(i, self.options, log_dir) for i in range(min(self.options.resolved_jobs(), len(todo)))]
+        slots = [
+            Slot(i, self.options, log_dir)
+            for i in range(min(self.options.resolved_jobs(), len(todo)))
+        ]
         try:
             _drive(slots, todo, finish)
         finally:
@@ -322,9 +378,15 @@ class LocalSlots:
                 slot.stop()
 
 
-def run_batch(batch_dir: str | Path, out_dir: str | Path, options: BatchOptions | None = None, *,
-              progress: bool = True, on_record: Callable[[Record], None] | None = None,
-              engine: Engine | None = None) -> BatchSummary:
+def run_batch(
+    batch_dir: str | Path,
+    out_dir: str | Path,
+    options: BatchOptions | None = None,
+    *,
+    progress: bool = True,
+    on_record: Callable[[Record], None] | None = None,
+    engine: Engine | None = None,
+) -> BatchSummary:
     """Grade every submission in ``batch_dir`` into ``out_dir``; returns what happened.
 
     Each finished submission is written at once (``students/``, ``gradescope/``, ``feedback/``), so a
@@ -351,7 +413,9 @@ def run_batch(batch_dir: str | Path, out_dir: str | Path, options: BatchOptions 
 
     def finish(record: Record) -> None:
         if record.result and record.student in notebooks:  # told in the notebook's cells and lines
-            record.result = annotate(GradeResult.from_dict(record.result), notebooks[record.student]).to_dict()
+            record.result = annotate(
+                GradeResult.from_dict(record.result), notebooks[record.student]
+            ).to_dict()
         write_json_atomic(record_path(out_dir, record.student), record.to_dict())
         feedback.write_student_files(record, out_dir, lang=options.lang)
         done[record.student] = record
@@ -365,8 +429,12 @@ def run_batch(batch_dir: str | Path, out_dir: str | Path, options: BatchOptions 
             record = prepare(entry, out_dir, options, key, notebooks)
             prepared[entry.student] = record
             old = None if options.force else load_record(record_path(out_dir, entry.student))
-            if (old is not None and old.content_hash == record.content_hash and old.options_key == record.options_key
-                    and (old.status == GRADED or not options.retry_failed)):
+            if (
+                old is not None
+                and old.content_hash == record.content_hash
+                and old.options_key == record.options_key
+                and (old.status == GRADED or not options.retry_failed)
+            ):
                 if record.folder:
                     old.folder = record.folder
                 done[entry.student] = old
@@ -387,14 +455,19 @@ def run_batch(batch_dir: str | Path, out_dir: str | Path, options: BatchOptions 
     for student, record in prepared.items():  # written to disk just as a Ctrl-C arrived
         if student not in done:
             old = load_record(record_path(out_dir, student))
-            if old is not None and (old.content_hash, old.options_key) == (record.content_hash, record.options_key):
+            if old is not None and (old.content_hash, old.options_key) == (
+                record.content_hash,
+                record.options_key,
+            ):
                 done[student] = old
     summary.records = [done[e.student] for e in entries if e.student in done]
     summary.seconds = round(time.monotonic() - start, 2)
     return summary
 
 
-def _take(slot: Slot, message: Reply, finish: Callable[[Record], None], start_failures: list[str]) -> bool:
+def _take(
+    slot: Slot, message: Reply, finish: Callable[[Record], None], start_failures: list[str]
+) -> bool:
     """Act on one of ``slot``'s messages: ready, or the answer for the submission in flight (a grade, or a grader
     fault); True when the slot must be replaced (it could not start, or it garbled its replies: what it says
     next cannot be trusted)."""
@@ -412,8 +485,11 @@ def _take(slot: Slot, message: Reply, finish: Callable[[Record], None], start_fa
         if message.get("ok"):
             record.result = message["result"]
         else:
-            mark_grader_error(record, message.get("error") or "the grader failed",
-                              message.get("log") or str(slot.log_path))
+            mark_grader_error(
+                record,
+                message.get("error") or "the grader failed",
+                message.get("log") or str(slot.log_path),
+            )
         finish(record)
     elif garbled and not slot.ready:
         start_failures.append(message.get("error", ""))
@@ -454,7 +530,9 @@ def _drive(slots: list[Slot], todo: deque, finish: Callable[[Record], None]) -> 
                     request_id += 1
                     try:
                         slot.submit(entry, record, request_id)
-                    except OSError:  # the slot went away between two submissions: hand the work to a new one
+                    except (
+                        OSError
+                    ):  # the slot went away between two submissions: hand the work to a new one
                         slot.task = None
                         todo.appendleft((entry, record))
                         retire(slot)
@@ -469,7 +547,9 @@ def _drive(slots: list[Slot], todo: deque, finish: Callable[[Record], None]) -> 
                     if slot.task is not None:
                         entry, record = slot.task
                         slot.task = None
-                        finish(mark_failed(record, stopped_reason(entry.path.name, slot.log_tail(1))))
+                        finish(
+                            mark_failed(record, stopped_reason(entry.path.name, slot.log_tail(1)))
+                        )
                     elif not slot.ready and not start_failures:
                         start_failures.append(slot.start_error("exited while starting:"))
                     retire(slot)
@@ -480,9 +560,15 @@ def _drive(slots: list[Slot], todo: deque, finish: Callable[[Record], None]) -> 
                 if slot.task is not None:
                     entry, record = slot.task
                     slot.task = None
-                    finish(mark_failed(record, timeout_reason(entry.path.name, slot.options.submission_timeout)))
+                    finish(
+                        mark_failed(
+                            record, timeout_reason(entry.path.name, slot.options.submission_timeout)
+                        )
+                    )
                 else:
-                    start_failures.append(slot.start_error(f"did not start within {slot.options.start_timeout:g} s"))
+                    start_failures.append(
+                        slot.start_error(f"did not start within {slot.options.start_timeout:g} s")
+                    )
                 retire(slot)
     finally:
         selector.close()

@@ -9,7 +9,8 @@ import os
 import signal
 import sys
 import time
-from typing import Callable, TypedDict
+from collections.abc import Callable
+from typing import TypedDict
 
 
 class Reply(TypedDict, total=False):
@@ -30,7 +31,9 @@ def fault_reply(exc: BaseException) -> Reply:
     """The answer for a grading that raised: the grader's fault, with the log a :class:`GraderError` wrote."""
     from grader.judge.faults import GraderError
 
-    reply = Reply(ok=False, error=f"the grader failed on this submission: {type(exc).__name__}: {exc}")
+    reply = Reply(
+        ok=False, error=f"the grader failed on this submission: {type(exc).__name__}: {exc}"
+    )
     if isinstance(exc, GraderError):
         reply["log"] = str(exc.log)
     return reply
@@ -39,11 +42,16 @@ def fault_reply(exc: BaseException) -> Reply:
 def garbled_reply(line: bytes, log: str) -> Reply:
     """What the parent makes of a reply line it cannot read: a grader fault for the submission in flight."""
     shown = line[:80].decode("utf-8", "replace")
-    return Reply(garbled=True, ok=False, log=log, error="the grader failed on this submission: its grading process "
-                 f"answered a line that cannot be read ({shown!r})")
+    return Reply(
+        garbled=True,
+        ok=False,
+        log=log,
+        error="the grader failed on this submission: its grading process "
+        f"answered a line that cannot be read ({shown!r})",
+    )
 
 
-def default_engine(options: dict) -> "GraderEngine":
+def default_engine(options: dict) -> GraderEngine:
     """The grading engine of a slot: one :class:`grader.judge.grade.Grader` (one worker zygote) for every submission."""
     return GraderEngine(options)
 
@@ -55,9 +63,14 @@ class GraderEngine:
         from grader.judge.grade import Grader
 
         self.exercises = options.get("exercises") or None
-        self.grader = Grader(lang=options["lang"], device=options["device"], sandbox=options["sandbox"],
-                             timeout=options["timeout"], memory_mb=options["memory_mb"],
-                             cache_dir=options.get("cache_dir"))
+        self.grader = Grader(
+            lang=options["lang"],
+            device=options["device"],
+            sandbox=options["sandbox"],
+            timeout=options["timeout"],
+            memory_mb=options["memory_mb"],
+            cache_dir=options.get("cache_dir"),
+        )
 
     def warm(self) -> None:
         """Start the worker and load (or compute) the reference now, not on the first student's clock."""
@@ -113,7 +126,9 @@ def slot_main(reply_fd: int) -> int:
 def main(argv: list[str] | None = None) -> int:
     import argparse
 
-    parser = argparse.ArgumentParser(prog="python -m grader.batch.slot", description="internal: a batch grading slot")
+    parser = argparse.ArgumentParser(
+        prog="python -m grader.batch.slot", description="internal: a batch grading slot"
+    )
     parser.add_argument("--slot", action="store_true", required=True)
     parser.add_argument("--reply-fd", type=int, required=True)
     args = parser.parse_args(argv)

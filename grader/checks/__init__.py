@@ -93,7 +93,12 @@ def cause_of(kind: str, message: str, where: str | None) -> str:
 
 def raised(what: Msg | str, error: LearnerError) -> NoReturn:
     """Fail the check because the learner's code raised ``error`` (the worker's description) in ``what``."""
-    fail("raised", what=what, error=error_text(error), cause=cause_of(error.kind, error.message, error.where))
+    fail(
+        "raised",
+        what=what,
+        error=error_text(error),
+        cause=cause_of(error.kind, error.message, error.where),
+    )
 
 
 def skip(message: Msg | str, /, **fields: Any) -> NoReturn:
@@ -138,7 +143,9 @@ def plain(value, digits: int = 6):
     return value
 
 
-def first_difference(got: np.ndarray, expected: np.ndarray, atol: float = 0.0, rtol: float = 0.0) -> Msg:
+def first_difference(
+    got: np.ndarray, expected: np.ndarray, atol: float = 0.0, rtol: float = 0.0
+) -> Msg:
     g, e = got.reshape(-1), expected.reshape(-1)
     if atol or rtol:
         bad = ~np.isclose(g.astype(np.float64), e.astype(np.float64), atol=atol, rtol=rtol)
@@ -146,8 +153,14 @@ def first_difference(got: np.ndarray, expected: np.ndarray, atol: float = 0.0, r
         bad = g != e
     idx = int(np.argmax(bad))
     where = np.unravel_index(idx, got.shape) if got.shape else ()
-    return Msg("first_difference", index=list(map(int, where)), got=repr(plain(g[idx])), expected=repr(plain(e[idx])),
-               count=int(bad.sum()), size=bad.size)
+    return Msg(
+        "first_difference",
+        index=list(map(int, where)),
+        got=repr(plain(g[idx])),
+        expected=repr(plain(e[idx])),
+        count=int(bad.sum()),
+        size=bad.size,
+    )
 
 
 def compare_tensor(name, got, expected, *, atol: float = 0.0, rtol: float = 0.0) -> Msg | None:
@@ -159,9 +172,12 @@ def compare_tensor(name, got, expected, *, atol: float = 0.0, rtol: float = 0.0)
     if got.shape != expected.shape:
         return Msg("tensor_shape", name=name, got=shape(got.shape), expected=shape(expected.shape))
     if atol or rtol:
-        if got.dtype.kind not in "fiub" or not np.allclose(got.astype(np.float64), expected.astype(np.float64),
-                                                          atol=atol, rtol=rtol):
-            return Msg("tensor_values", name=name, difference=first_difference(got, expected, atol, rtol))
+        if got.dtype.kind not in "fiub" or not np.allclose(
+            got.astype(np.float64), expected.astype(np.float64), atol=atol, rtol=rtol
+        ):
+            return Msg(
+                "tensor_values", name=name, difference=first_difference(got, expected, atol, rtol)
+            )
     elif not np.array_equal(got, expected):
         return Msg("tensor_values", name=name, difference=first_difference(got, expected))
     return None

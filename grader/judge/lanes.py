@@ -6,8 +6,9 @@ from __future__ import annotations
 import os
 import shutil
 import threading
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from grader.worker.contract import ProbeCall
 from grader.worker.handle import CallResult, Child, Zygote
@@ -70,7 +71,9 @@ class ProbeRunner:
 
     _restart_lock = threading.Lock()
 
-    def run(self, calls: list[ProbeCall[Any]], config: dict, lanes: int = 2) -> dict[str, CallResult]:
+    def run(
+        self, calls: list[ProbeCall[Any]], config: dict, lanes: int = 2
+    ) -> dict[str, CallResult]:
         """Run ``calls``; with two lanes, two children share the work (about equal halves), in parallel.
 
         The CUDA calls always run in a child of their own, without the address-space limit (CUDA reserves
@@ -79,7 +82,10 @@ class ProbeRunner:
         cuda = [c for c in calls if c.cuda]
         calls = [c for c in calls if not c.cuda]
         second = ("lora", "train")
-        groups = [[c for c in calls if c.exercise not in second], [c for c in calls if c.exercise in second]]
+        groups = [
+            [c for c in calls if c.exercise not in second],
+            [c for c in calls if c.exercise in second],
+        ]
         if lanes < 2:
             groups = [calls]
         groups = [g for g in groups if g]
@@ -94,11 +100,15 @@ class ProbeRunner:
 
         def lane(n):
             try:
-                results[n] = self._run_lane(groups[n], {**config, "scratch": f"{config['scratch']}-{n}"}, limits[n])
+                results[n] = self._run_lane(
+                    groups[n], {**config, "scratch": f"{config['scratch']}-{n}"}, limits[n]
+                )
             except BaseException as exc:  # noqa: BLE001 - re-raised below
                 errors.append(exc)
 
-        threads = [threading.Thread(target=lane, args=(n,), daemon=True) for n in range(len(groups))]
+        threads = [
+            threading.Thread(target=lane, args=(n,), daemon=True) for n in range(len(groups))
+        ]
         for thread in threads:
             thread.start()
         for thread in threads:
@@ -110,8 +120,9 @@ class ProbeRunner:
             merged.update(part)
         return {call.key: merged[call.key] for call in ordered}
 
-    def _run_lane(self, calls: list[ProbeCall[Any]], config: dict,
-                  memory_mb: int | None = None) -> dict[str, CallResult]:
+    def _run_lane(
+        self, calls: list[ProbeCall[Any]], config: dict, memory_mb: int | None = None
+    ) -> dict[str, CallResult]:
         config = {**config, "memory_mb": self.memory_mb if memory_mb is None else memory_mb}
         results: dict[str, CallResult] = {}
         child: Child | None = None
@@ -125,7 +136,9 @@ class ProbeRunner:
                     if child is not None:
                         self.restarts += 1
                     child = self._spawn(config)
-                result = child.call({"op": "probe", "probe": call.probe.name, "args": call.args}, self.timeout)
+                result = child.call(
+                    {"op": "probe", "probe": call.probe.name, "args": call.args}, self.timeout
+                )
                 results[call.key] = result
                 if result.kind == "load_error":
                     load_failed[call.exercise] = result

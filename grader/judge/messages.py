@@ -15,8 +15,22 @@ from pathlib import Path
 
 from catalog import DEFAULT_LANG, LANGS, Catalog, CatalogError, load, read
 
-__all__ = ["DEFAULT_LANG", "LANGS", "CatalogError", "Count", "Msg", "check_text", "error_hint", "hints",
-           "message", "message_keys", "render", "symptom", "table", "where"]
+__all__ = [
+    "DEFAULT_LANG",
+    "LANGS",
+    "CatalogError",
+    "Count",
+    "Msg",
+    "check_text",
+    "error_hint",
+    "hints",
+    "message",
+    "message_keys",
+    "render",
+    "symptom",
+    "table",
+    "where",
+]
 
 HINTS_FILE = Path(__file__).resolve().parent / "hints.toml"
 
@@ -64,7 +78,9 @@ def render(value, lang: str = DEFAULT_LANG):
 
 def message(key: str, lang: str = DEFAULT_LANG, /, **fields) -> str:
     """Message ``key`` of hints.toml in ``lang``, its ``fields`` rendered there (:func:`render`)."""
-    return hints().message(f"msg.{key}", lang, **{name: render(value, lang) for name, value in fields.items()})
+    return hints().message(
+        f"msg.{key}", lang, **{name: render(value, lang) for name, value in fields.items()}
+    )
 
 
 class Msg:
@@ -80,13 +96,19 @@ class Msg:
         return message(self.key, lang, **self.fields)
 
     def to_dict(self) -> dict:
-        return {"key": self.key, "fields": {k: v.to_dict() if isinstance(v, Msg) else v
-                                            for k, v in self.fields.items()}}
+        return {
+            "key": self.key,
+            "fields": {k: v.to_dict() if isinstance(v, Msg) else v for k, v in self.fields.items()},
+        }
 
     @classmethod
-    def from_dict(cls, data) -> "Msg | None":
+    def from_dict(cls, data) -> Msg | None:
         """A message described as plain data ({"key", "fields"}, as the worker sends it), or None."""
-        if not isinstance(data, dict) or not isinstance(data.get("key"), str) or f"msg.{data['key']}" not in hints():
+        if (
+            not isinstance(data, dict)
+            or not isinstance(data.get("key"), str)
+            or f"msg.{data['key']}" not in hints()
+        ):
             return None
         fields = {}
         for name, value in (data.get("fields") or {}).items():
@@ -143,4 +165,6 @@ def error_hint(cause: str, lang: str = DEFAULT_LANG) -> str:
 
 def check_text(name: str, lang: str = DEFAULT_LANG) -> tuple[str, str]:
     """(title, hint) of a check; raises :class:`~catalog.CatalogError` for a check hints.toml does not describe."""
-    return hints().template(f"checks.{name}.title", lang), hints().template(f"checks.{name}.hint", lang)
+    return hints().template(f"checks.{name}.title", lang), hints().template(
+        f"checks.{name}.hint", lang
+    )

@@ -64,9 +64,22 @@ def versions() -> dict[str, str | None]:
     return out
 
 
-KIT_DATA = ("*.py", "*.toml", "*.json", "*.txt", "*.safetensors")  # the kit's code, manifest and shipped models
-DECIDING_FILES = ("judge/plan.py", "judge/grade.py", "judge/results.py", "judge/hints.toml", "worker/zygote.py",
-                  "worker/protocol.py", "worker/contract.py")
+KIT_DATA = (
+    "*.py",
+    "*.toml",
+    "*.json",
+    "*.txt",
+    "*.safetensors",
+)  # the kit's code, manifest and shipped models
+DECIDING_FILES = (
+    "judge/plan.py",
+    "judge/grade.py",
+    "judge/results.py",
+    "judge/hints.toml",
+    "worker/zygote.py",
+    "worker/protocol.py",
+    "worker/contract.py",
+)
 
 
 def _hash_tree(digest, root: Path, patterns=("*.py",)) -> None:
@@ -85,7 +98,11 @@ def fingerprint(ref: Path | None = None) -> str:
     digest.update(json.dumps(versions(), sort_keys=True).encode())
     _hash_tree(digest, Path(ref) if ref is not None else reference_dir())
     _hash_tree(digest, course.ROOT / "vqa", KIT_DATA)
-    for folder in ("probes", "checks", "notebook"):  # the notebook layer decides what a .ipynb is graded on
+    for folder in (
+        "probes",
+        "checks",
+        "notebook",
+    ):  # the notebook layer decides what a .ipynb is graded on
         _hash_tree(digest, GRADER_DIR / folder)
     for name in DECIDING_FILES:
         digest.update(name.encode())
@@ -96,7 +113,9 @@ def fingerprint(ref: Path | None = None) -> str:
 def cache_key(device: str, ref: Path) -> str:
     digest = hashlib.sha256(fingerprint(ref).encode())
     digest.update(device.encode())
-    if device == "cuda":  # the CUDA runs say "not available" on a machine without a GPU: not for one with it
+    if (
+        device == "cuda"
+    ):  # the CUDA runs say "not available" on a machine without a GPU: not for one with it
         from grader.worker.sandbox import gpu_devices
 
         digest.update(b"gpu" if gpu_devices() else b"no-gpu")
@@ -134,7 +153,9 @@ def _load(results_dir: Path, calls: Iterable[ProbeCall[Any]]) -> dict[str, CallR
 
     out = {}
     for call in calls:
-        data = contract.decode(call.probe.result, json.loads((results_dir / f"{call.key}.json").read_text()))
+        data = contract.decode(
+            call.probe.result, json.loads((results_dir / f"{call.key}.json").read_text())
+        )
         tensor_file = results_dir / f"{call.key}.safetensors"
         tensors = load_file(str(tensor_file)) if tensor_file.is_file() else {}
         out[call.key] = CallResult(ok=True, data=data, tensors=tensors)
@@ -148,8 +169,15 @@ def vqa_env(artifacts: Path) -> dict:
 class ReferenceStore:
     """Gives the reference's results for a device, from the disk cache or by running it once."""
 
-    def __init__(self, cache_dir: str | os.PathLike[str] | None = None, *, sandbox_mode: str = "none",
-                 timeout: float = 120.0, memory_mb: int = 4096, reference: str | Path | None = None):
+    def __init__(
+        self,
+        cache_dir: str | os.PathLike[str] | None = None,
+        *,
+        sandbox_mode: str = "none",
+        timeout: float = 120.0,
+        memory_mb: int = 4096,
+        reference: str | Path | None = None,
+    ):
         self.cache_dir = Path(cache_dir) if cache_dir else default_cache_dir()
         self.sandbox_mode = sandbox_mode
         self.timeout = timeout
@@ -182,25 +210,45 @@ class ReferenceStore:
         for folder in (artifacts, results_dir):
             folder.mkdir(parents=True, exist_ok=True)
             for child in folder.iterdir():
-                shutil.rmtree(child) if child.is_dir() and not child.is_symlink() else child.unlink()
+                shutil.rmtree(
+                    child
+                ) if child.is_dir() and not child.is_symlink() else child.unlink()
         scratch = Path(tempfile.mkdtemp(prefix="grader-ref-"))
-        zygote = Zygote(sandbox_mode=self.sandbox_mode, writable=[str(root)], cwd=str(scratch / "zygote"),
-                        env=vqa_env(artifacts), log_path=str(scratch / "zygote.log"), cuda=device == "cuda")
+        zygote = Zygote(
+            sandbox_mode=self.sandbox_mode,
+            writable=[str(root)],
+            cwd=str(scratch / "zygote"),
+            env=vqa_env(artifacts),
+            log_path=str(scratch / "zygote.log"),
+            cuda=device == "cuda",
+        )
         try:
             zygote.start()
             runner = ProbeRunner(zygote, timeout=self.timeout, memory_mb=self.memory_mb)
-            config = {"role": "reference", "folder": str(self.reference), "artifacts": str(artifacts),
-                      "scratch": str(scratch / "child"), "device": device, "guard": None}
+            config = {
+                "role": "reference",
+                "folder": str(self.reference),
+                "artifacts": str(artifacts),
+                "scratch": str(scratch / "child"),
+                "device": device,
+                "guard": None,
+            }
             setup = runner.run([plan_mod.SETUP], config)[plan_mod.SETUP.key]
             if not setup.ok:
-                raise ReferenceFailure(f"building the fixtures failed: {setup.describe()}\n{setup.output[-3000:]}")
+                raise ReferenceFailure(
+                    f"building the fixtures failed: {setup.describe()}\n{setup.output[-3000:]}"
+                )
             results = runner.run(list(plan_mod.plan_for(device)), config)
             for key, result in results.items():
                 if not result.ok:
-                    raise ReferenceFailure(f"the reference failed probe {key}: {result.describe()}\n"
-                                         f"{result.output[-3000:]}")
+                    raise ReferenceFailure(
+                        f"the reference failed probe {key}: {result.describe()}\n"
+                        f"{result.output[-3000:]}"
+                    )
                 _save(results_dir, key, result)
-            (root / "complete.json").write_text(json.dumps({"versions": versions(), "device": device}))
+            (root / "complete.json").write_text(
+                json.dumps({"versions": versions(), "device": device})
+            )
         except BaseException:
             (root / "complete.json").unlink(missing_ok=True)
             raise

@@ -20,19 +20,25 @@ class CheckResult:
     hint: str = ""
     title: str = ""
     output: str = ""  # the submission's captured output for this check's probe (truncated)
-    skipped: bool = False  # not run here (a CUDA check without CUDA): not passed, not failed, worth nothing
+    # not run here (a CUDA check without CUDA): not passed, not failed, worth nothing
+    skipped: bool = False
     caused_by: str = ""  # a failed check whose failure explains this one's (its hint then says so)
-    grader_error: bool = False  # the grader failed on this check: not judged, worth nothing here (0/0)
+    # the grader failed on this check: not judged, worth nothing here (0/0)
+    grader_error: bool = False
 
     def to_dict(self) -> dict:
         data = asdict(self)
-        for name in ("skipped", "caused_by", "grader_error"):  # only the checks they concern carry these fields
+        for name in (
+            "skipped",
+            "caused_by",
+            "grader_error",
+        ):  # only the checks they concern carry these fields
             if not data[name]:
                 del data[name]
         return data
 
     @classmethod
-    def from_dict(cls, data: dict) -> "CheckResult":
+    def from_dict(cls, data: dict) -> CheckResult:
         return cls(**{k: data[k] for k in cls.__dataclass_fields__ if k in data})
 
 
@@ -61,9 +67,13 @@ class ExerciseResult:
         }
 
     @classmethod
-    def from_dict(cls, name: str, data: dict) -> "ExerciseResult":
-        return cls(name=name, checks=[CheckResult.from_dict(c) for c in data.get("checks", [])],
-                   status=data.get("status", "graded"), summary=data.get("summary", ""))
+    def from_dict(cls, name: str, data: dict) -> ExerciseResult:
+        return cls(
+            name=name,
+            checks=[CheckResult.from_dict(c) for c in data.get("checks", [])],
+            status=data.get("status", "graded"),
+            summary=data.get("summary", ""),
+        )
 
 
 @dataclass
@@ -113,12 +123,18 @@ class GradeResult:
         return data
 
     @classmethod
-    def from_dict(cls, data: dict) -> "GradeResult":
+    def from_dict(cls, data: dict) -> GradeResult:
         return cls(
-            exercises={name: ExerciseResult.from_dict(name, ex) for name, ex in data.get("exercises", {}).items()},
-            flags=list(data.get("flags", [])), versions=dict(data.get("versions", {})),
-            notes=list(data.get("notes", [])), submission=data.get("submission", ""),
-            execution_time=float(data.get("execution_time", 0.0)), lang=data.get("lang", "en"),
+            exercises={
+                name: ExerciseResult.from_dict(name, ex)
+                for name, ex in data.get("exercises", {}).items()
+            },
+            flags=list(data.get("flags", [])),
+            versions=dict(data.get("versions", {})),
+            notes=list(data.get("notes", [])),
+            submission=data.get("submission", ""),
+            execution_time=float(data.get("execution_time", 0.0)),
+            lang=data.get("lang", "en"),
         )
 
 

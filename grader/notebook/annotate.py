@@ -41,8 +41,10 @@ def rewrite(text: str, extraction: Extraction, lang: str = "en") -> str:
     if not text or extraction.folder is None:
         return text
     prefixes = "|".join(re.escape(name + os.sep) for name in folder_names(extraction.folder))
-    pattern = re.compile(rf"(?:{prefixes})(?P<file>{_MODULES})"
-                         rf"(?:(?P<q>\"), line (?P<qline>\d+)|:(?P<line>\d+))?")
+    pattern = re.compile(
+        rf"(?:{prefixes})(?P<file>{_MODULES})"
+        rf"(?:(?P<q>\"), line (?P<qline>\d+)|:(?P<line>\d+))?"
+    )
 
     def place(match: re.Match) -> str:
         file = match.group("file")
@@ -53,7 +55,9 @@ def rewrite(text: str, extraction: Extraction, lang: str = "en") -> str:
             if line:
                 where += f":{line}"
             return where + (match.group("q") or "")
-        where = message("notebook.place", lang, notebook=extraction.shown, cell=spot[0], line=spot[1])
+        where = message(
+            "notebook.place", lang, notebook=extraction.shown, cell=spot[0], line=spot[1]
+        )
         return f'{where}"' if match.group("q") else where
 
     text = pattern.sub(place, text)
@@ -84,7 +88,10 @@ def annotate(result: GradeResult, extraction: Extraction) -> GradeResult:
             check.score, check.passed, check.message = 0.0, False, ex.summary
             check.hint, check.caused_by, check.output = "", "", ""
         load_error = flags.make("load_error", name)
-        replaced = (load_error, flags.make("not_implemented", name))  # the notebook's problem says it all
+        replaced = (
+            load_error,
+            flags.make("not_implemented", name),
+        )  # the notebook's problem says it all
         result.flags = [f for f in result.flags if f not in replaced] + [load_error]
     result.submission = str(extraction.notebook)
     return result

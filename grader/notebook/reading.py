@@ -10,7 +10,8 @@ from pathlib import Path
 
 from grader.judge.messages import Msg
 
-MAX_NOTEBOOK_BYTES = 100 * 1024 * 1024  # a notebook with image outputs; far above four modules' worth
+# a notebook with image outputs; far above four modules' worth
+MAX_NOTEBOOK_BYTES = 100 * 1024 * 1024
 SUPPORTED_FORMATS = (3, 4)  # nbformat converts 3 to 4; Jupyter and Colab save 4
 
 
@@ -34,11 +35,19 @@ def read_notebook(path: str | os.PathLike, shown: str | None = None):
     try:
         size = path.stat().st_size
         if size > MAX_NOTEBOOK_BYTES:
-            raise NotebookError(Msg("notebook.too_large", notebook=shown, size=f"{math.ceil(size / 2**20 * 10) / 10:.1f}",
-                                    limit=f"{MAX_NOTEBOOK_BYTES / 2**20:g}"))
+            raise NotebookError(
+                Msg(
+                    "notebook.too_large",
+                    notebook=shown,
+                    size=f"{math.ceil(size / 2**20 * 10) / 10:.1f}",
+                    limit=f"{MAX_NOTEBOOK_BYTES / 2**20:g}",
+                )
+            )
         raw = path.read_bytes()
     except OSError as exc:
-        raise NotebookError(Msg("notebook.unreadable", notebook=shown, error=exc.strerror or str(exc))) from None
+        raise NotebookError(
+            Msg("notebook.unreadable", notebook=shown, error=exc.strerror or str(exc))
+        ) from None
     if not raw.strip():
         raise NotebookError(Msg("notebook.empty", notebook=shown))
     try:
@@ -48,13 +57,26 @@ def read_notebook(path: str | os.PathLike, shown: str | None = None):
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise NotebookError(Msg("notebook.bad_json", notebook=shown, line=exc.lineno, column=exc.colno,
-                                error=exc.msg)) from None
+        raise NotebookError(
+            Msg(
+                "notebook.bad_json",
+                notebook=shown,
+                line=exc.lineno,
+                column=exc.colno,
+                error=exc.msg,
+            )
+        ) from None
     if not isinstance(data, dict) or "nbformat" not in data:
         raise NotebookError(Msg("notebook.not_notebook", notebook=shown, missing='"nbformat"'))
     version = data["nbformat"]
-    if not isinstance(version, int) or isinstance(version, bool) or version not in SUPPORTED_FORMATS:
-        raise NotebookError(Msg("notebook.bad_version", notebook=shown, version=json.dumps(version)))
+    if (
+        not isinstance(version, int)
+        or isinstance(version, bool)
+        or version not in SUPPORTED_FORMATS
+    ):
+        raise NotebookError(
+            Msg("notebook.bad_version", notebook=shown, version=json.dumps(version))
+        )
     holder = "cells" if version == 4 else "worksheets"
     if not isinstance(data.get(holder), list):
         raise NotebookError(Msg("notebook.not_notebook", notebook=shown, missing=f'"{holder}"'))
@@ -69,11 +91,14 @@ def read_notebook(path: str | os.PathLike, shown: str | None = None):
                 if not isinstance(source, str):
                     raise ValueError(f"cell {number} has no text source")
                 cell["source"] = source
-                cell.setdefault("metadata", {})  # a tool that writes none: nbformat needs it, the grade does not
+                cell.setdefault(
+                    "metadata", {}
+                )  # a tool that writes none: nbformat needs it, the grade does not
         data.setdefault("metadata", {})
         nb = nbformat.versions[version].to_notebook_json(data, minor=data.get("nbformat_minor", 0))
         nb = nbformat.convert(nb, 4)
     except Exception as exc:  # noqa: BLE001 - whatever nbformat trips on, said plainly
-        raise NotebookError(Msg("notebook.unreadable", notebook=shown,
-                                error=f"{type(exc).__name__}: {exc}"[:300])) from None
+        raise NotebookError(
+            Msg("notebook.unreadable", notebook=shown, error=f"{type(exc).__name__}: {exc}"[:300])
+        ) from None
     return nb

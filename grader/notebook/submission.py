@@ -36,7 +36,11 @@ def notebook_in(folder: str | os.PathLike) -> Path | None:
     folder = Path(folder)
     if any((folder / name).is_file() for name in FILES.values()):
         return None
-    found = [p for p in folder.glob("*") if p.is_file() and is_notebook_path(p) and not p.name.startswith(".")]
+    found = [
+        p
+        for p in folder.glob("*")
+        if p.is_file() and is_notebook_path(p) and not p.name.startswith(".")
+    ]
     return found[0] if len(found) == 1 else None
 
 
@@ -50,8 +54,9 @@ def notebook_of(path: str | os.PathLike) -> Path | None:
     return None
 
 
-def grade_notebook(grader: _Grades, notebook: str | os.PathLike, exercises=None, *,
-                   shown: str | None = None) -> GradeResult:
+def grade_notebook(
+    grader: _Grades, notebook: str | os.PathLike, exercises=None, *, shown: str | None = None
+) -> GradeResult:
     """Grade ``notebook`` with ``grader`` (a :class:`grader.judge.grade.Grader`): its modules are written to
     a temporary folder, graded, and the result is told in the notebook's cells and lines. Raises
     :class:`grader.notebook.reading.NotebookError` when the notebook cannot be read."""
@@ -60,7 +65,9 @@ def grade_notebook(grader: _Grades, notebook: str | os.PathLike, exercises=None,
     notebook = Path(notebook)
     work = Path(tempfile.mkdtemp(prefix="grader-notebook-"))
     try:
-        extraction = extract(notebook.resolve(), work / "submission", shown=shown or display_path(notebook))
+        extraction = extract(
+            notebook.resolve(), work / "submission", shown=shown or display_path(notebook)
+        )
         result = grader.grade(extraction.folder, exercises)
         return annotate(result, extraction)
     finally:

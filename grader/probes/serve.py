@@ -26,23 +26,28 @@ def preload() -> None:
         # child forked afterwards could not use CUDA. The grading never needs it.
         sys.modules.setdefault("bitsandbytes", None)  # type: ignore[arg-type]  # None: the import fails
     import numpy  # noqa: F401
+    import peft  # noqa: F401
     import PIL.Image  # noqa: F401
     import safetensors.torch  # noqa: F401
     import torch  # noqa: F401
-    import transformers  # noqa: F401
-    from transformers import BlipForQuestionAnswering, BlipProcessor  # noqa: F401
-    import peft  # noqa: F401
-    from peft import LoraConfig, PeftModel, get_peft_model  # noqa: F401
     import torch.utils.data  # noqa: F401
+    import transformers  # noqa: F401
+    from peft import LoraConfig, PeftModel, get_peft_model  # noqa: F401
+    from transformers import BlipForQuestionAnswering, BlipProcessor  # noqa: F401
 
     import vqa.data  # noqa: F401
     import vqa.impl  # noqa: F401
     import vqa.tiny  # noqa: F401
-
+    from grader.probes import (  # noqa: F401
+        common,  # noqa: F401
+        dataset,
+        lora,
+        predict,
+        selftest,  # noqa: F401
+        setup,
+        train,
+    )
     from grader.worker import guard  # noqa: F401
-    from grader.probes import common  # noqa: F401
-    from grader.probes import dataset, lora, predict, setup, train  # noqa: F401
-    from grader.probes import selftest  # noqa: F401
 
 
 def serve(sock, config: dict) -> None:
@@ -68,7 +73,14 @@ def serve(sock, config: dict) -> None:
             return
         spec = PROBES.get(request.get("probe", ""))
         if spec is None:
-            send(sock, encode(Reply(ok=False, kind="internal", message=f"unknown probe {request.get('probe')!r}")))
+            send(
+                sock,
+                encode(
+                    Reply(
+                        ok=False, kind="internal", message=f"unknown probe {request.get('probe')!r}"
+                    )
+                ),
+            )
             continue
         if guard is not None:
             guard.active = spec.exercise
@@ -79,7 +91,9 @@ def serve(sock, config: dict) -> None:
             data, tensors = result if isinstance(result, tuple) else (result, {})
             reply = Reply(ok=True, kind="ok", data=_encoded(spec, data))
             blob = pack(tensors)
-        except protocol.ProtocolError as exc:  # the probe's result is not what the contract says: the grader's bug
+        except (
+            protocol.ProtocolError
+        ) as exc:  # the probe's result is not what the contract says: the grader's bug
             blob = b""
             reply = Reply(ok=False, kind="internal", message=f"probe {spec.probe.name}: {exc}")
         except BaseException as exc:  # noqa: BLE001 - includes SystemExit and KeyboardInterrupt from student code
@@ -93,7 +107,9 @@ def serve(sock, config: dict) -> None:
         violations = guard.take(spec.exercise) if guard is not None else []
         if guard is not None:
             guard.active = None
-        reply = dataclasses.replace(reply, seconds=round(time.perf_counter() - start, 4), violations=violations)
+        reply = dataclasses.replace(
+            reply, seconds=round(time.perf_counter() - start, 4), violations=violations
+        )
         sys.stdout.flush()
         sys.stderr.flush()
         send(sock, encode(reply), blob)
@@ -102,7 +118,9 @@ def serve(sock, config: dict) -> None:
 def _encoded(spec: ProbeSpec, data: object) -> dict[str, Any]:
     """A probe's result as JSON data, after making sure it is the type the contract declares for the probe."""
     if not isinstance(data, spec.probe.result):
-        raise protocol.ProtocolError(f"returned a {type(data).__name__}, not a {spec.probe.result.__name__}")
+        raise protocol.ProtocolError(
+            f"returned a {type(data).__name__}, not a {spec.probe.result.__name__}"
+        )
     encoded: dict[str, Any] = encode(data)
     json.dumps(encoded)  # fail here, not half-way through a send
     return encoded

@@ -62,7 +62,8 @@ class ExerciseStat:
     full: int  # students with full marks
     zero: int
     graded: int
-    not_attempted: int = 0  # students whose exercise was not implemented, failed to load or imported the reference
+    # students whose exercise was not implemented, failed to load or imported the reference
+    not_attempted: int = 0
 
 
 @dataclass
@@ -100,7 +101,9 @@ class ClassSummary:
     failures: list[FailureStat]
     flags: dict[str, list[str]]  # flag (base name) -> students
     histogram: list[tuple[int, int, int]]  # (low, high, count) of total scores, in percent
-    similar: list[dict] = field(default_factory=list)  # every pair above the threshold: Pair.to_dict()
+    similar: list[dict] = field(
+        default_factory=list
+    )  # every pair above the threshold: Pair.to_dict()
     shown: list[dict] = field(default_factory=list)  # the top pairs with their code side by side
     clusters: list[dict] = field(default_factory=list)  # Cluster.to_dict(), largest first
     similarity: dict | None = None  # settings and counts of the similarity run
@@ -119,7 +122,9 @@ class ClassSummary:
     def stats(self) -> dict:
         totals = [s.total for s in self.students]
         return {
-            "students": len(self.students), "graded": len(self.graded), "not_graded": len(self.not_graded),
+            "students": len(self.students),
+            "graded": len(self.graded),
+            "not_graded": len(self.not_graded),
             "mean": round(statistics.fmean(totals), 2) if totals else None,
             "median": round(statistics.median(totals), 2) if totals else None,
             "full_marks": sum(1 for s in self.students if s.max_score and s.total >= s.max_score),
@@ -133,9 +138,14 @@ class ClassSummary:
             "exercises": [asdict(e) for e in self.exercises],
             "checks": [{**asdict(c), "rate": round(c.rate, 4)} for c in self.checks],
             "failures": [{**asdict(f), "count": f.count} for f in self.failures],
-            "flags": self.flags, "histogram": self.histogram,
-            "similar": self.similar, "clusters": self.clusters, "similarity": self.similarity,
-            "similarity_note": self.similarity_note, "quiz": self.quiz, "generated": self.generated,
+            "flags": self.flags,
+            "histogram": self.histogram,
+            "similar": self.similar,
+            "clusters": self.clusters,
+            "similarity": self.similarity,
+            "similarity_note": self.similarity_note,
+            "quiz": self.quiz,
+            "generated": self.generated,
         }
 
 
@@ -163,46 +173,87 @@ def student_rows(records: list[Record]) -> list[StudentRow]:
         checks = []
         for ex_name, ex in exercises.items():
             for c in ex.get("checks") or []:
-                checks.append({
-                    "exercise": ex_name, "status": ex.get("status", "graded"), "name": c.get("name", ""),
-                    "title": c.get("title") or c.get("name", ""), "score": c.get("score", 0),
-                    "max_score": c.get("max_score", 0), "passed": bool(c.get("passed")),
-                    "message": c.get("message", ""), "hint": c.get("hint", "")})
+                checks.append(
+                    {
+                        "exercise": ex_name,
+                        "status": ex.get("status", "graded"),
+                        "name": c.get("name", ""),
+                        "title": c.get("title") or c.get("name", ""),
+                        "score": c.get("score", 0),
+                        "max_score": c.get("max_score", 0),
+                        "passed": bool(c.get("passed")),
+                        "message": c.get("message", ""),
+                        "hint": c.get("hint", ""),
+                    }
+                )
         points = {n: float(exercises[n].get("score", 0)) if n in exercises else 0.0 for n in names}
-        rows.append(StudentRow(
-            student=rec.student, status=rec.status, total=rec.score if rec.status != FAILED else 0.0,
-            max_score=rec.max_score, exercises=points, flags=rec.flags, reason=rec.reason, checks=checks))
+        rows.append(
+            StudentRow(
+                student=rec.student,
+                status=rec.status,
+                total=rec.score if rec.status != FAILED else 0.0,
+                max_score=rec.max_score,
+                exercises=points,
+                flags=rec.flags,
+                reason=rec.reason,
+                checks=checks,
+            )
+        )
     return rows
 
 
-def summarize(records: list[Record], *, similar: SimilarityResult | None = None, similarity_note: str | None = None,
-              quiz: dict | None = None) -> ClassSummary:
+def summarize(
+    records: list[Record],
+    *,
+    similar: SimilarityResult | None = None,
+    similarity_note: str | None = None,
+    quiz: dict | None = None,
+) -> ClassSummary:
     """Everything the report shows, as plain data."""
     rows = student_rows(records)
     names = _exercise_names(records)
     graded = [r for r in rows if r.status != FAILED]
     exercises = []
     for name in names:
-        maxes = [float((rec.result or {}).get("exercises", {}).get(name, {}).get("max_score", 0)) for rec in records]
+        maxes = [
+            float((rec.result or {}).get("exercises", {}).get(name, {}).get("max_score", 0))
+            for rec in records
+        ]
         max_score = max(maxes, default=0.0) or float(POINTS.get(name, 0))
         scores = [r.exercises.get(name, 0.0) for r in graded]
-        skipped = sum(1 for rec in records if (rec.result or {}).get("exercises", {}).get(name, {})
-                      .get("status", "graded") != "graded")
-        exercises.append(ExerciseStat(name, max_score, round(statistics.fmean(scores), 2) if scores else 0.0,
-                                      sum(1 for s in scores if max_score and s >= max_score),
-                                      sum(1 for s in scores if s == 0), len(scores), skipped))
+        skipped = sum(
+            1
+            for rec in records
+            if (rec.result or {}).get("exercises", {}).get(name, {}).get("status", "graded")
+            != "graded"
+        )
+        exercises.append(
+            ExerciseStat(
+                name,
+                max_score,
+                round(statistics.fmean(scores), 2) if scores else 0.0,
+                sum(1 for s in scores if max_score and s >= max_score),
+                sum(1 for s in scores if s == 0),
+                len(scores),
+                skipped,
+            )
+        )
     checks: dict[str, CheckStat] = {}
     failures: dict[tuple[str, str], FailureStat] = {}
     for row in graded:
         # an exercise that crashed or hung is a flag, not something to re-teach
         broken = {f.partition(":")[2] for f in row.flags if flag_names.misbehaved(f)}
         for c in row.checks:
-            stat = checks.setdefault(c["name"], CheckStat(c["name"], c["title"], c["exercise"], c["max_score"], 0, 0))
+            stat = checks.setdefault(
+                c["name"], CheckStat(c["name"], c["title"], c["exercise"], c["max_score"], 0, 0)
+            )
             stat.total += 1
             stat.passed += int(c["passed"])
             if not c["passed"] and c["status"] == "graded" and c["exercise"] not in broken:
                 key = (c["name"], normalize_message(c["message"]))
-                fail = failures.setdefault(key, FailureStat(c["name"], c["title"], key[1], c["hint"], []))
+                fail = failures.setdefault(
+                    key, FailureStat(c["name"], c["title"], key[1], c["hint"], [])
+                )
                 fail.students.append(row.student)
     flags: dict[str, list[str]] = defaultdict(list)
     for row in rows:
@@ -228,15 +279,20 @@ def summarize(records: list[Record], *, similar: SimilarityResult | None = None,
         for row in rows:
             row.quiz = quiz_scores.get(row.student.casefold())
     return ClassSummary(
-        students=rows, exercises=exercises,
+        students=rows,
+        exercises=exercises,
         checks=sorted(checks.values(), key=lambda c: (c.rate, c.name)),
         failures=sorted(failures.values(), key=lambda f: (-f.count, f.check, f.message)),
-        flags=dict(flags), histogram=histogram, similar=[{k: v for k, v in p.items() if k != "code"} for p in pairs],
+        flags=dict(flags),
+        histogram=histogram,
+        similar=[{k: v for k, v in p.items() if k != "code"} for p in pairs],
         shown=[p for p in pairs if p.get("code")],
         clusters=[c.to_dict() for c in similar.clusters] if similar is not None else [],
         similarity=similar.run() if similar is not None else None,
-        similarity_note=similarity_note, quiz=quiz,
-        generated=datetime.now(timezone.utc).replace(microsecond=0).isoformat())
+        similarity_note=similarity_note,
+        quiz=quiz,
+        generated=datetime.now(timezone.utc).replace(microsecond=0).isoformat(),
+    )
 
 
 # --------------------------------------------------------------------------- CSV files
@@ -248,17 +304,39 @@ def grades_csv(summary: ClassSummary) -> str:
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\r\n")
     quiz = summary.quiz is not None
-    writer.writerow(["student", *names, "total", "max_score", *(["quiz"] if quiz else []), "status", "flags", "reason"])
+    writer.writerow(
+        [
+            "student",
+            *names,
+            "total",
+            "max_score",
+            *(["quiz"] if quiz else []),
+            "status",
+            "flags",
+            "reason",
+        ]
+    )
     for row in summary.students:
-        writer.writerow([row.student, *(fmt_points(row.exercises.get(n, 0)) for n in names), fmt_points(row.total),
-                         fmt_points(row.max_score), *([row.quiz if row.quiz is not None else ""] if quiz else []),
-                         row.status, "; ".join(row.flags), (row.reason or "").splitlines()[0] if row.reason else ""])
+        writer.writerow(
+            [
+                row.student,
+                *(fmt_points(row.exercises.get(n, 0)) for n in names),
+                fmt_points(row.total),
+                fmt_points(row.max_score),
+                *([row.quiz if row.quiz is not None else ""] if quiz else []),
+                row.status,
+                "; ".join(row.flags),
+                (row.reason or "").splitlines()[0] if row.reason else "",
+            ]
+        )
     return "\ufeff" + buf.getvalue()
 
 
 def _short_feedback(row: StudentRow) -> str:
     if row.status == FAILED:
-        return f"Not graded: {(row.reason or '').splitlines()[0] if row.reason else 'unknown reason'}"
+        return (
+            f"Not graded: {(row.reason or '').splitlines()[0] if row.reason else 'unknown reason'}"
+        )
     parts = [f"{n} {fmt_points(p)}" for n, p in row.exercises.items()]
     failed = sum(1 for c in row.checks if not c["passed"])
     text = f"Score {fmt_points(row.total)}/{fmt_points(row.max_score)} ({', '.join(parts)}); {failed} checks failed"
@@ -271,12 +349,32 @@ def similar_pairs_csv(summary: ClassSummary) -> str:
     """Every pair above the similarity threshold, most similar first, with its cluster and per-file shares."""
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\r\n")
-    writer.writerow(["left", "right", "similarity", "left_share", "right_share", "shared_fingerprints", "cluster",
-                     "files"])
+    writer.writerow(
+        [
+            "left",
+            "right",
+            "similarity",
+            "left_share",
+            "right_share",
+            "shared_fingerprints",
+            "cluster",
+            "files",
+        ]
+    )
     for p in summary.similar:
         files = "; ".join(f"{f['file']} {100 * f['similarity']:.0f}%" for f in p.get("files", []))
-        writer.writerow([p["left"], p["right"], f"{p['similarity']:.4f}", f"{p['left_share']:.4f}",
-                         f"{p['right_share']:.4f}", p.get("shared", ""), p.get("cluster", ""), files])
+        writer.writerow(
+            [
+                p["left"],
+                p["right"],
+                f"{p['similarity']:.4f}",
+                f"{p['left_share']:.4f}",
+                f"{p['right_share']:.4f}",
+                p.get("shared", ""),
+                p.get("cluster", ""),
+                files,
+            ]
+        )
     return "\ufeff" + buf.getvalue()
 
 
@@ -290,7 +388,9 @@ def lms_csv(summary: ClassSummary, lms: str, item: str = "VQA lab") -> str:
             writer.writerow([row.student, fmt_points(row.total), _short_feedback(row)])
     elif lms == "canvas":
         writer.writerow(["Student", "ID", "SIS User ID", "SIS Login ID", "Section", item])
-        writer.writerow(["    Points Possible", "", "", "", "", fmt_points(summary.stats()["max_score"])])
+        writer.writerow(
+            ["    Points Possible", "", "", "", "", fmt_points(summary.stats()["max_score"])]
+        )
         for row in summary.students:
             writer.writerow([row.student, "", "", row.student, "", fmt_points(row.total)])
     else:
@@ -308,22 +408,47 @@ def _svg_histogram(histogram: list[tuple[int, int, int]]) -> dict:
     bars = []
     for i, (lo, hi, n) in enumerate(histogram):
         h = (height - 2 * pad) * n / top
-        bars.append({"x": pad + i * bar_w + 2, "y": height - pad - h, "w": bar_w - 4, "h": h, "n": n,
-                     "label": f"{lo}–{hi}", "lx": pad + i * bar_w + bar_w / 2})
+        bars.append(
+            {
+                "x": pad + i * bar_w + 2,
+                "y": height - pad - h,
+                "w": bar_w - 4,
+                "h": h,
+                "n": n,
+                "label": f"{lo}–{hi}",
+                "lx": pad + i * bar_w + bar_w / 2,
+            }
+        )
     return {"width": width, "height": height, "pad": pad, "bars": bars, "base": height - pad}
 
 
 def render_html(summary: ClassSummary, *, title: str = "VQA lab — class report") -> str:
     """The class report as one self-contained HTML page."""
-    return environment().get_template("report.html.j2").render(
-        s=summary, stats=summary.stats(), title=title, hist=_svg_histogram(summary.histogram),
-        needs_look=flag_names.needs_look, describe_flag=flag_names.describe,
-        flag_label=flag_names.label)
+    return (
+        environment()
+        .get_template("report.html.j2")
+        .render(
+            s=summary,
+            stats=summary.stats(),
+            title=title,
+            hist=_svg_histogram(summary.histogram),
+            needs_look=flag_names.needs_look,
+            describe_flag=flag_names.describe,
+            flag_label=flag_names.label,
+        )
+    )
 
 
-def write_class_outputs(records: list[Record], out_dir: str | Path, *, similar: SimilarityResult | None = None,
-                        similarity_note: str | None = None, quiz: dict | None = None,
-                        lms: str | None = None, lms_item: str = "VQA lab") -> ClassSummary:
+def write_class_outputs(
+    records: list[Record],
+    out_dir: str | Path,
+    *,
+    similar: SimilarityResult | None = None,
+    similarity_note: str | None = None,
+    quiz: dict | None = None,
+    lms: str | None = None,
+    lms_item: str = "VQA lab",
+) -> ClassSummary:
     """Write ``grades.csv``, ``report.html``, ``report.json``, ``similar-pairs.csv`` (when similarity ran) and
     (with ``lms``) ``lms-<lms>.csv``."""
     out_dir = Path(out_dir)

@@ -32,13 +32,16 @@ from typing import TYPE_CHECKING
 
 from vqa import course
 
-if TYPE_CHECKING:  # numpy is imported where it is used: the grade command imports this module's defaults
+if (
+    TYPE_CHECKING
+):  # numpy is imported where it is used: the grade command imports this module's defaults
     import numpy as np
 
 FILES = tuple(course.FILES.values())
 DEFAULT_THRESHOLD = 0.75
 DEFAULT_COMMON_SHARE = 0.05  # a passage in more than 5% of the class is common knowledge ...
-COMMON_MIN = 10  # ... and so is one in more than 10 submissions only when the class is large (MOSS's -m 10)
+# ... and so is one in more than 10 submissions only when the class is large (MOSS's -m 10)
+COMMON_MIN = 10
 DEFAULT_TOP = 25  # pairs shown side by side in the report
 NOISE = 25  # k-gram length in tokens: matches shorter than this are ignored
 GUARANTEE = 30  # matches at least this long are always found
@@ -46,14 +49,17 @@ WINDOW = GUARANTEE - NOISE + 1
 MIN_SHARED = 20  # distinctive fingerprints a pair must share (about 70 tokens, a few lines of code)
 MAX_FILE_BYTES = 256 * 1024
 
-_TOKEN = re.compile(r'''
+_TOKEN = re.compile(
+    r'''
     \#[^\n]*                                                   # comment
   | [rRbBuUfF]{0,2}(?:"""(?:\\.|[^\\])*?"""|\'\'\'(?:\\.|[^\\])*?\'\'\'
                      |"(?:\\.|[^"\\\n])*"|'(?:\\.|[^'\\\n])*')   # string
   | [^\W\d]\w*                                                 # name
   | \d[\w.]*|\.\d\w*                                           # number
   | \*\*=?|//=?|>>=?|<<=?|->|:=|[-+*/%&|^@=<>!]=|[^\s\w]        # operator
-''', re.VERBOSE)
+''',
+    re.VERBOSE,
+)
 _KEYWORDS = frozenset(keyword.kwlist)
 _MASK = (1 << 64) - 1
 _BASE = 1_000_003
@@ -83,13 +89,29 @@ class Pair:
     files: list[FileMatch] = field(default_factory=list)  # side by side: only for the top pairs
 
     def to_dict(self, *, with_code: bool = False) -> dict:
-        data = {"left": self.left, "right": self.right, "similarity": round(self.similarity, 4),
-                "left_share": round(self.left_share, 4), "right_share": round(self.right_share, 4),
-                "shared": self.shared, "cluster": self.cluster,
-                "files": [{"file": name, "similarity": round(share, 4)} for name, share in self.file_shares.items()]}
+        data = {
+            "left": self.left,
+            "right": self.right,
+            "similarity": round(self.similarity, 4),
+            "left_share": round(self.left_share, 4),
+            "right_share": round(self.right_share, 4),
+            "shared": self.shared,
+            "cluster": self.cluster,
+            "files": [
+                {"file": name, "similarity": round(share, 4)}
+                for name, share in self.file_shares.items()
+            ],
+        }
         if with_code and self.files:
-            data["code"] = [{"file": f.file, "similarity": round(f.similarity, 4), "left_html": f.left_html,
-                             "right_html": f.right_html} for f in self.files]
+            data["code"] = [
+                {
+                    "file": f.file,
+                    "similarity": round(f.similarity, 4),
+                    "left_html": f.left_html,
+                    "right_html": f.right_html,
+                }
+                for f in self.files
+            ]
         return data
 
 
@@ -104,8 +126,13 @@ class Cluster:
     mean_similarity: float
 
     def to_dict(self) -> dict:
-        return {"number": self.number, "members": self.members, "pairs": self.pairs,
-                "max_similarity": round(self.max_similarity, 4), "mean_similarity": round(self.mean_similarity, 4)}
+        return {
+            "number": self.number,
+            "members": self.members,
+            "pairs": self.pairs,
+            "max_similarity": round(self.max_similarity, 4),
+            "mean_similarity": round(self.mean_similarity, 4),
+        }
 
 
 @dataclass
@@ -125,8 +152,14 @@ class SimilarityResult:
 
     def run(self) -> dict:
         """The settings and counts of this run (what the report says about how pairs were found)."""
-        return {"settings": self.settings, "submissions": self.submissions, "compared": self.compared,
-                "candidates": self.candidates, "common": self.common, "seconds": round(self.seconds, 3)}
+        return {
+            "settings": self.settings,
+            "submissions": self.submissions,
+            "compared": self.compared,
+            "candidates": self.candidates,
+            "common": self.common,
+            "seconds": round(self.seconds, 3),
+        }
 
 
 # --------------------------------------------------------------------------- fingerprints
@@ -172,7 +205,7 @@ def kgram_hashes(toks: list[tuple[int, int, str]], salt: int = 0) -> np.ndarray:
     hashes = np.zeros(n, dtype=np.uint64)
     with np.errstate(over="ignore"):
         for j in range(NOISE):
-            hashes = hashes * np.uint64(_BASE) + ids[j:j + n]
+            hashes = hashes * np.uint64(_BASE) + ids[j : j + n]
         return hashes ^ np.uint64(salt)
 
 
@@ -204,7 +237,9 @@ def file_fingerprints(text: str, name: str) -> np.ndarray:
 def _boilerplate(boilerplate_dir: Path) -> np.ndarray:
     import numpy as np
 
-    prints = [file_fingerprints(text, name) for name in FILES if (text := _read(boilerplate_dir / name))]
+    prints = [
+        file_fingerprints(text, name) for name in FILES if (text := _read(boilerplate_dir / name))
+    ]
     return np.unique(np.concatenate(prints)) if prints else np.zeros(0, dtype=np.uint64)
 
 
@@ -240,9 +275,15 @@ def _clusters(pairs: list[Pair]) -> list[Cluster]:
     return clusters
 
 
-def find_similar(folders: dict[str, str | Path], boilerplate_dir: str | Path | None = None, *,
-                 threshold: float = DEFAULT_THRESHOLD, common_share: float = DEFAULT_COMMON_SHARE,
-                 top: int = DEFAULT_TOP, min_shared: int = MIN_SHARED) -> SimilarityResult:
+def find_similar(
+    folders: dict[str, str | Path],
+    boilerplate_dir: str | Path | None = None,
+    *,
+    threshold: float = DEFAULT_THRESHOLD,
+    common_share: float = DEFAULT_COMMON_SHARE,
+    top: int = DEFAULT_TOP,
+    min_shared: int = MIN_SHARED,
+) -> SimilarityResult:
     """Pairs of ``{student: folder}`` at or above ``threshold``, most similar first, and their clusters.
 
     ``boilerplate_dir`` (default: the packaged ``exercises/``) holds the stub files whose code is ignored;
@@ -256,8 +297,15 @@ def find_similar(folders: dict[str, str | Path], boilerplate_dir: str | Path | N
         boilerplate_dir = course.ROOT / "exercises"
     boiler = _boilerplate(Path(boilerplate_dir))
     students = sorted(folders)
-    settings = {"threshold": threshold, "common_share": common_share, "common_min": COMMON_MIN, "top": top,
-                "noise": NOISE, "guarantee": GUARANTEE, "min_shared": min_shared}
+    settings = {
+        "threshold": threshold,
+        "common_share": common_share,
+        "common_min": COMMON_MIN,
+        "top": top,
+        "noise": NOISE,
+        "guarantee": GUARANTEE,
+        "min_shared": min_shared,
+    }
 
     # every student's fingerprints, by file, without the stub's
     per_file: list[dict[str, np.ndarray]] = []
@@ -269,7 +317,10 @@ def find_similar(folders: dict[str, str | Path], boilerplate_dir: str | Path | N
                 fp = file_fingerprints(text, name)
                 prints[name] = fp[~np.isin(fp, boiler, assume_unique=True)] if len(boiler) else fp
         per_file.append(prints)
-    own = [np.unique(np.concatenate(list(p.values()))) if p else np.zeros(0, dtype=np.uint64) for p in per_file]
+    own = [
+        np.unique(np.concatenate(list(p.values()))) if p else np.zeros(0, dtype=np.uint64)
+        for p in per_file
+    ]
     owner = np.repeat(np.arange(len(students), dtype=np.int64), [len(o) for o in own])
     allprints = np.concatenate(own) if own else np.zeros(0, dtype=np.uint64)
     result = SimilarityResult([], [], settings, submissions=len(students))
@@ -283,7 +334,9 @@ def find_similar(folders: dict[str, str | Path], boilerplate_dir: str | Path | N
     common = counts > limit
     result.common = int(common.sum())
     distinctive = ~common[inverse]
-    size = np.bincount(owner[distinctive], minlength=len(students))  # each student's distinctive fingerprints
+    size = np.bincount(
+        owner[distinctive], minlength=len(students)
+    )  # each student's distinctive fingerprints
     result.compared = int((size >= min_shared).sum())
 
     # candidate pairs: submissions that share a distinctive fingerprint, with how many they share
@@ -311,16 +364,33 @@ def find_similar(folders: dict[str, str | Path], boilerplate_dir: str | Path | N
     sel = sim >= threshold
     common_set = uniq[common]
     pairs = []
-    for a, b, s, sl, sr, k in zip(left[sel], right[sel], sim[sel], share_l[sel], share_r[sel], shared[sel]):
-        pairs.append(Pair(students[a], students[b], float(s), float(sl), float(sr), int(k),
-                          file_shares=_file_shares(per_file[a], per_file[b], common_set)))
+    for a, b, s, sl, sr, k in zip(
+        left[sel], right[sel], sim[sel], share_l[sel], share_r[sel], shared[sel]
+    ):
+        pairs.append(
+            Pair(
+                students[a],
+                students[b],
+                float(s),
+                float(sl),
+                float(sr),
+                int(k),
+                file_shares=_file_shares(per_file[a], per_file[b], common_set),
+            )
+        )
     pairs.sort(key=lambda p: (-p.similarity, -p.shared, p.left, p.right))
     result.pairs = pairs
     result.clusters = _clusters(pairs)
     index = {s: i for i, s in enumerate(students)}
-    for pair in pairs[:max(0, top)]:
-        pair.files = _side_by_side(Path(folders[pair.left]), Path(folders[pair.right]),
-                                   per_file[index[pair.left]], per_file[index[pair.right]], common_set, pair.file_shares)
+    for pair in pairs[: max(0, top)]:
+        pair.files = _side_by_side(
+            Path(folders[pair.left]),
+            Path(folders[pair.right]),
+            per_file[index[pair.left]],
+            per_file[index[pair.right]],
+            common_set,
+            pair.file_shares,
+        )
     result.seconds = time.perf_counter() - start
     return result
 
@@ -331,7 +401,9 @@ def _distinctive(prints: np.ndarray, common_set: np.ndarray) -> np.ndarray:
     return prints[~np.isin(prints, common_set, assume_unique=True)] if len(common_set) else prints
 
 
-def _file_shares(a: dict[str, np.ndarray], b: dict[str, np.ndarray], common_set: np.ndarray) -> dict[str, float]:
+def _file_shares(
+    a: dict[str, np.ndarray], b: dict[str, np.ndarray], common_set: np.ndarray
+) -> dict[str, float]:
     import numpy as np
 
     shares = {}
@@ -369,13 +441,21 @@ def _marked_html(text: str, name: str, shared: np.ndarray) -> str:
     return "".join(out)
 
 
-def _side_by_side(left: Path, right: Path, a: dict[str, np.ndarray], b: dict[str, np.ndarray],
-                  common_set: np.ndarray, shares: dict[str, float]) -> list[FileMatch]:
+def _side_by_side(
+    left: Path,
+    right: Path,
+    a: dict[str, np.ndarray],
+    b: dict[str, np.ndarray],
+    common_set: np.ndarray,
+    shares: dict[str, float],
+) -> list[FileMatch]:
     import numpy as np
 
     files = []
     for name, share in shares.items():
         both = np.intersect1d(_distinctive(a[name], common_set), _distinctive(b[name], common_set))
         ltext, rtext = _read(left / name) or "", _read(right / name) or ""
-        files.append(FileMatch(name, share, _marked_html(ltext, name, both), _marked_html(rtext, name, both)))
+        files.append(
+            FileMatch(name, share, _marked_html(ltext, name, both), _marked_html(rtext, name, both))
+        )
     return files

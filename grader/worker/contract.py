@@ -20,13 +20,17 @@ from typing import Any, Generic, Literal, TypeVar, Union
 
 from grader.worker.protocol import ProtocolError
 
-Json = Any  # a JSON value: what the learner's code returned, described by grader.probes.plain.to_plain
+# a JSON value: what the learner's code returned, described by grader.probes.plain.to_plain
+Json = Any
 
 # How a probe call ended: "ok", the learner's code raised (a stub's NotImplementedError is "not_implemented"), the
 # module could not be loaded, the worker ran out of memory, exited, timed out or crashed, or the grader's own
 # worker or protocol failed ("internal": never the learner's fault).
-CallKind = Literal["ok", "error", "not_implemented", "load_error", "memory", "exit", "timeout", "crash", "internal"]
-ErrorKind = Literal["error", "not_implemented"]  # an exception the learner's code raised inside a probe
+CallKind = Literal[
+    "ok", "error", "not_implemented", "load_error", "memory", "exit", "timeout", "crash", "internal"
+]
+# an exception the learner's code raised inside a probe
+ErrorKind = Literal["error", "not_implemented"]
 
 
 # ---------------------------------------------------------------- messages and errors
@@ -398,8 +402,19 @@ class SelftestResult:
     value: Json
 
 
-ProbeResult = Union[ItemsResult, SplitsResult, LoadersResult, LoraResult, OneEpochResult, EvaluateResult, FitResult,
-                    AnswersResult, FolderResult, SetupResult, SelftestResult]
+ProbeResult = Union[
+    ItemsResult,
+    SplitsResult,
+    LoadersResult,
+    LoraResult,
+    OneEpochResult,
+    EvaluateResult,
+    FitResult,
+    AnswersResult,
+    FolderResult,
+    SetupResult,
+    SelftestResult,
+]
 R = TypeVar("R")
 
 
@@ -426,9 +441,21 @@ PREDICT_FOLDER = Probe("predict.folder", FolderResult)
 SETUP = Probe("setup", SetupResult)
 SELFTEST_PREFIX = "selftest."
 
-PROBES: dict[str, Probe[Any]] = {p.name: p for p in (
-    DATASET_ITEMS, DATASET_SPLITS, DATASET_LOADERS, LORA_BUILD, TRAIN_ONE_EPOCH, TRAIN_EVALUATE, TRAIN_FIT,
-    PREDICT_ANSWERS, PREDICT_FOLDER, SETUP)}
+PROBES: dict[str, Probe[Any]] = {
+    p.name: p
+    for p in (
+        DATASET_ITEMS,
+        DATASET_SPLITS,
+        DATASET_LOADERS,
+        LORA_BUILD,
+        TRAIN_ONE_EPOCH,
+        TRAIN_EVALUATE,
+        TRAIN_FIT,
+        PREDICT_ANSWERS,
+        PREDICT_FOLDER,
+        SETUP,
+    )
+}
 
 
 def selftest(exercise: str) -> Probe[SelftestResult]:
@@ -441,7 +468,7 @@ def probe_named(name: str) -> Probe[Any]:
     if name in PROBES:
         return PROBES[name]
     if name.startswith(SELFTEST_PREFIX):
-        return selftest(name[len(SELFTEST_PREFIX):])
+        return selftest(name[len(SELFTEST_PREFIX) :])
     raise ProtocolError(f"no probe named {name!r} in the contract")
 
 
@@ -477,8 +504,11 @@ class Reply:
 
 def ran_on_cuda(result: object) -> bool:
     """Whether a probe result says its call ran on CUDA (False where CUDA was not there, or not asked for)."""
-    return (isinstance(result, (OneEpochResult, FitResult, AnswersResult)) and result.cuda is not None
-            and result.cuda.available)
+    return (
+        isinstance(result, (OneEpochResult, FitResult, AnswersResult))
+        and result.cuda is not None
+        and result.cuda.available
+    )
 
 
 def learner_errors(value: object) -> list[LearnerError]:
@@ -486,7 +516,9 @@ def learner_errors(value: object) -> list[LearnerError]:
     if isinstance(value, LearnerError):
         return [value]
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return [e for f in dataclasses.fields(value) for e in learner_errors(getattr(value, f.name))]
+        return [
+            e for f in dataclasses.fields(value) for e in learner_errors(getattr(value, f.name))
+        ]
     if isinstance(value, (list, tuple)):
         return [e for item in value for e in learner_errors(item)]
     if isinstance(value, dict):
@@ -546,7 +578,9 @@ def _decode(hint: Any, value: Json, path: str) -> Any:
                 continue
         raise ProtocolError(f"{path}: {value!r:.100} is none of {hint}")
     if origin is Literal:
-        if not any(value == allowed and type(value) is type(allowed) for allowed in typing.get_args(hint)):
+        if not any(
+            value == allowed and type(value) is type(allowed) for allowed in typing.get_args(hint)
+        ):
             raise ProtocolError(f"{path}: {value!r:.100} is not one of {typing.get_args(hint)}")
         return value
     if origin is list:
@@ -556,7 +590,9 @@ def _decode(hint: Any, value: Json, path: str) -> Any:
         key_type, item = typing.get_args(hint)
         if key_type is not str:
             raise ProtocolError(f"{path}: the contract has dict keys of type {key_type}, not str")
-        return {k: _decode(item, v, f"{path}[{k!r}]") for k, v in _expect(dict, value, path).items()}
+        return {
+            k: _decode(item, v, f"{path}[{k!r}]") for k, v in _expect(dict, value, path).items()
+        }
     if dataclasses.is_dataclass(hint) and isinstance(hint, type):
         return _decode_dataclass(hint, _expect(dict, value, path), path)
     if hint is type(None):
@@ -575,9 +611,17 @@ def _decode_dataclass(cls: type, value: dict[str, Json], path: str) -> Any:
     unknown = sorted(set(value) - set(names))
     if missing or unknown:
         where = path if path == cls.__name__ else f"{path} ({cls.__name__})"
-        raise ProtocolError(f"{where}: " + "; ".join(
-            part for part in (f"missing {missing}" if missing else "", f"unknown {unknown}" if unknown else "")
-            if part))
+        raise ProtocolError(
+            f"{where}: "
+            + "; ".join(
+                part
+                for part in (
+                    f"missing {missing}" if missing else "",
+                    f"unknown {unknown}" if unknown else "",
+                )
+                if part
+            )
+        )
     return cls(**{name: _decode(hints[name], value[name], f"{path}.{name}") for name in names})
 
 

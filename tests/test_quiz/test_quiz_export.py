@@ -21,12 +21,18 @@ TRICKY = "Tìm {x}: a=b ~ c # d \\ e"
 
 def tricky_bank() -> Bank:
     q = Question(
-        id="Q1", topic="Esc", stem={"vi": TRICKY, "en": TRICKY},
+        id="Q1",
+        topic="Esc",
+        stem={"vi": TRICKY, "en": TRICKY},
         options=(
-            Option("right-one", {"vi": "x = {1}", "en": "x = {1}"}, {"vi": "ok: #1", "en": "ok: #1"}),
+            Option(
+                "right-one", {"vi": "x = {1}", "en": "x = {1}"}, {"vi": "ok: #1", "en": "ok: #1"}
+            ),
             Option("wrong-one", {"vi": "~y", "en": "~y"}, {"vi": "no = 0", "en": "no = 0"}),
         ),
-        answer="right-one", explanation={"vi": "a:b", "en": "a:b"}, source="arXiv:1",
+        answer="right-one",
+        explanation={"vi": "a:b", "en": "a:b"},
+        source="arXiv:1",
     )
     return Bank(quiz_id="t", title={"vi": "T", "en": "T"}, questions=(q,))
 
@@ -69,13 +75,22 @@ def test_gift_escaping_roundtrips_through_pygiftparser():
     # does not), so "}" inside the answers is checked by the grammar test below only.
     bank = tricky_bank()
     q = bank.questions[0]
-    q = dataclasses.replace(q, options=(
-        dataclasses.replace(q.options[0], text={"vi": "x = {1", "en": "x = {1"}), q.options[1]))
-    parsed = parser.parseFile(io.StringIO(to_gift(dataclasses.replace(bank, questions=(q,)), "en")))[0]
+    q = dataclasses.replace(
+        q,
+        options=(
+            dataclasses.replace(q.options[0], text={"vi": "x = {1", "en": "x = {1"}),
+            q.options[1],
+        ),
+    )
+    parsed = parser.parseFile(
+        io.StringIO(to_gift(dataclasses.replace(bank, questions=(q,)), "en"))
+    )[0]
     assert parsed.valid
     # pygiftparser unescapes ~=#{}: but leaves "\\" doubled, as Moodle's own parser would resolve.
     assert unescape(parsed.text).replace("\\\\", "\\") == TRICKY
-    answers = {unescape(a.answer): (a.fraction, unescape(a.feedback)) for a in parsed.answers.answers}
+    answers = {
+        unescape(a.answer): (a.fraction, unescape(a.feedback)) for a in parsed.answers.answers
+    }
     assert answers == {"x = {1": (100, "ok: #1"), "~y": (0, "no = 0")}
 
 
@@ -87,9 +102,7 @@ def test_gift_escape_rules():
 # Moodle's GIFT grammar for one multiple-choice question with feedback, after removing
 # escaped characters: no bare ~ = # { } : outside the markup itself.
 PLAIN = r"[^~=#{}:\n]*"
-GIFT_MC = re.compile(
-    rf"^::{PLAIN}::{PLAIN} \{{\n(\t[=~]{PLAIN}#{PLAIN}\n)+\t####{PLAIN}\n\}}$"
-)
+GIFT_MC = re.compile(rf"^::{PLAIN}::{PLAIN} \{{\n(\t[=~]{PLAIN}#{PLAIN}\n)+\t####{PLAIN}\n\}}$")
 
 
 @pytest.mark.parametrize("bank", [load_bank(), tricky_bank()], ids=["shipped", "tricky"])
@@ -111,7 +124,11 @@ def test_markdown_handout_hides_the_key_unless_asked():
     assert "- d) ResNet" in handout
     assert "Đáp án" not in handout and "Giải thích" not in handout and "arXiv" not in handout
     keyed = to_markdown(bank, "en", with_key=True)
-    assert "## Answer key" in keyed and "1. **d) ResNet**" in keyed and "9. **c) Tiny Transformer**" in keyed
+    assert (
+        "## Answer key" in keyed
+        and "1. **d) ResNet**" in keyed
+        and "9. **c) Tiny Transformer**" in keyed
+    )
 
 
 def test_json_export_key_only_when_asked():
@@ -120,13 +137,20 @@ def test_json_export_key_only_when_asked():
     assert all("answer" not in q for q in data["questions"])
     assert data["questions"][0]["options"][3] == {"id": "resnet", "letter": "d", "text": "ResNet"}
     keyed = json.loads(to_json(load_bank(), "en", with_key=True))
-    assert keyed["questions"][7]["answer"] == "imagebind" and keyed["questions"][7]["answer_letter"] == "d"
+    assert (
+        keyed["questions"][7]["answer"] == "imagebind"
+        and keyed["questions"][7]["answer_letter"] == "d"
+    )
 
 
 def test_cli_export_writes_file(tmp_path):
     out = tmp_path / "quiz.gift"
-    result = CliRunner().invoke(main, ["export", "--format", "gift", "--lang", "en", "--out", str(out)])
+    result = CliRunner().invoke(
+        main, ["export", "--format", "gift", "--lang", "en", "--out", str(out)]
+    )
     assert result.exit_code == 0
     assert "=ResNet#Right\\: ResNet" in out.read_text(encoding="utf-8")
-    result = CliRunner().invoke(main, ["export", "--format", "gift", "--out", str(tmp_path / "no" / "x.gift")])
+    result = CliRunner().invoke(
+        main, ["export", "--format", "gift", "--out", str(tmp_path / "no" / "x.gift")]
+    )
     assert result.exit_code == 2 and "does not exist" in result.output

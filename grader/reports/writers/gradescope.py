@@ -35,8 +35,11 @@ def to_gradescope(result: GradeResult, visibility: str = "visible") -> dict:
             if check.skipped:  # Gradescope knows only passed and failed: a skipped check (0/0) says so in its output
                 del test["status"]
             tests.append(test)
-    summary = [f"{name}: {fmt_points(ex.score)}/{fmt_points(ex.max_score)}" + (f" ({ex.summary})" if ex.summary else "")
-               for name, ex in result.exercises.items()]
+    summary = [
+        f"{name}: {fmt_points(ex.score)}/{fmt_points(ex.max_score)}"
+        + (f" ({ex.summary})" if ex.summary else "")
+        for name, ex in result.exercises.items()
+    ]
     return {
         "score": result.score,
         "execution_time": round(result.execution_time, 3),
@@ -48,4 +51,6 @@ def to_gradescope(result: GradeResult, visibility: str = "visible") -> dict:
 
 
 def write_gradescope(result: GradeResult, path: str | Path) -> None:
-    Path(path).write_text(json.dumps(to_gradescope(result), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    Path(path).write_text(
+        json.dumps(to_gradescope(result), indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
+    )

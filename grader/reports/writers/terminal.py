@@ -19,7 +19,9 @@ def render(result: GradeResult, console: Console | None = None, *, verbose: bool
     console = console or Console(highlight=False, soft_wrap=True)
     lang = result.lang
     for note in result.notes:
-        console.print(f"[yellow]{escape(messages.message('sandbox_fallback', lang))}: {escape(note)}[/]")
+        console.print(
+            f"[yellow]{escape(messages.message('sandbox_fallback', lang))}: {escape(note)}[/]"
+        )
     for name, ex in result.exercises.items():
         pts = f"{fmt_points(ex.score)}/{fmt_points(ex.max_score)}"
         if ex.status != "graded":
@@ -27,7 +29,11 @@ def render(result: GradeResult, console: Console | None = None, *, verbose: bool
             continue
         colour = "green" if ex.score == ex.max_score else "red"
         roots = [c for c in ex.checks if not c.passed and not c.skipped and not c.caused_by]
-        lead = f"  [yellow]{escape(messages.message('start_with', lang))}: ✘ {escape(roots[0].title)}[/]" if roots else ""
+        lead = (
+            f"  [yellow]{escape(messages.message('start_with', lang))}: ✘ {escape(roots[0].title)}[/]"
+            if roots
+            else ""
+        )
         console.print(f"[bold {colour}]{name}[/] [dim]{pts}[/]{lead}")
         for check in ex.checks:
             if check.grader_error:
@@ -35,19 +41,25 @@ def render(result: GradeResult, console: Console | None = None, *, verbose: bool
                 console.print(f"      [yellow]{escape(check.message)}[/]")
                 continue
             if check.skipped:
-                console.print(f"  [dim]– {escape(check.title)} ({escape(messages.message('skipped', lang))}: "
-                              f"{escape(check.message)})[/]")
+                console.print(
+                    f"  [dim]– {escape(check.title)} ({escape(messages.message('skipped', lang))}: "
+                    f"{escape(check.message)})[/]"
+                )
                 continue
             mark = "[green]✔[/]" if check.passed else "[red]✘[/]"
-            console.print(f"  {mark} {escape(check.title)} [dim]({fmt_points(check.score)}/"
-                          f"{fmt_points(check.max_score)})[/]")
+            console.print(
+                f"  {mark} {escape(check.title)} [dim]({fmt_points(check.score)}/"
+                f"{fmt_points(check.max_score)})[/]"
+            )
             if not check.passed or verbose:
                 if check.message:
                     console.print(f"      {escape(check.message)}")
                 if check.hint and not check.passed and check.caused_by:
                     console.print(f"      [yellow]↳ {escape(check.hint)}[/]")
                 elif check.hint and not check.passed:
-                    console.print(f"      [cyan]{escape(messages.message('hint', lang))}:[/] {escape(check.hint)}")
+                    console.print(
+                        f"      [cyan]{escape(messages.message('hint', lang))}:[/] {escape(check.hint)}"
+                    )
                 if check.output and (verbose or not check.passed):
                     tail = check.output.strip().splitlines()[-5:]
                     console.print(f"      [dim]{escape(messages.message('output', lang))}:[/]")

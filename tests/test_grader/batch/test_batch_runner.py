@@ -16,14 +16,16 @@ import pytest
 from grader import batch
 from grader.judge.faults import GraderError
 from grader.reports.class_report import write_class_outputs
-from waiting import wait_until
 from vqa import course
+
+from waiting import wait_until
 
 HERE = Path(__file__).resolve().parent
 ENGINE = "test_batch_runner:fake_engine"
 
 
-RELEASE = "FAKE_ENGINE_RELEASE"  # a file: WAIT submissions are graded once it exists, and hold until then
+# a file: WAIT submissions are graded once it exists, and hold until then
+RELEASE = "FAKE_ENGINE_RELEASE"
 
 
 class FakeEngine:
@@ -40,19 +42,44 @@ class FakeEngine:
             time.sleep(3600)
         if "DIE" in text:
             os._exit(3)
-        while "WAIT" in text and not Path(os.environ[RELEASE]).exists():  # an event the test sends, not a clock
+        while (
+            "WAIT" in text and not Path(os.environ[RELEASE]).exists()
+        ):  # an event the test sends, not a clock
             time.sleep(0.02)
         if "RAISE" in text:
             raise GraderError("KeyError: 'lora.trainable'", Path(folder) / "grader-error.log")
         if "GARBLE" in text:
-            os.write(int(sys.argv[sys.argv.index("--reply-fd") + 1]), b"Traceback (most recent call last):\n")
+            os.write(
+                int(sys.argv[sys.argv.index("--reply-fd") + 1]),
+                b"Traceback (most recent call last):\n",
+            )
         ok = "GOOD" in text or "WAIT" in text
-        check = {"name": "dataset.item_shapes", "title": "item shapes", "score": 25 if ok else 0, "max_score": 25,
-                 "passed": ok, "message": "" if ok else "labels: got shape [1, 8], expected [8]",
-                 "hint": "" if ok else "squeeze the batch dimension", "output": ""}
-        return {"score": check["score"], "max_score": 25, "flags": [], "versions": {}, "lang": "en",
-                "exercises": {"dataset": {"score": check["score"], "max_score": 25, "status": "graded",
-                                          "summary": "", "checks": [check]}}}
+        check = {
+            "name": "dataset.item_shapes",
+            "title": "item shapes",
+            "score": 25 if ok else 0,
+            "max_score": 25,
+            "passed": ok,
+            "message": "" if ok else "labels: got shape [1, 8], expected [8]",
+            "hint": "" if ok else "squeeze the batch dimension",
+            "output": "",
+        }
+        return {
+            "score": check["score"],
+            "max_score": 25,
+            "flags": [],
+            "versions": {},
+            "lang": "en",
+            "exercises": {
+                "dataset": {
+                    "score": check["score"],
+                    "max_score": 25,
+                    "status": "graded",
+                    "summary": "",
+                    "checks": [check],
+                }
+            },
+        }
 
     def close(self) -> None:
         pass
@@ -68,7 +95,11 @@ def broken_engine(options: dict):
 
 @pytest.fixture(autouse=True)
 def engine_on_path(monkeypatch):
-    path = [str(HERE), str(HERE.parents[1]), os.environ.get("PYTHONPATH", "")]  # this module and tests/ helpers
+    path = [
+        str(HERE),
+        str(HERE.parents[1]),
+        os.environ.get("PYTHONPATH", ""),
+    ]  # this module and tests/ helpers
     monkeypatch.setenv("PYTHONPATH", os.pathsep.join(path))
 
 
@@ -103,8 +134,6 @@ def test_a_change_of_the_kits_fixtures_grades_everything_again(tmp_path, monkeyp
     """The re-use rule keys on the one fingerprint of everything that decides a grade, fixtures in vqa/ included."""
     import shutil
 
-    from grader.judge import reference
-
     repo = tmp_path / "repo"
     shutil.copytree(course.ROOT / "vqa", repo / "vqa", ignore=shutil.ignore_patterns("__pycache__"))
     monkeypatch.setattr(course, "ROOT", repo)
@@ -119,12 +148,18 @@ def test_a_change_of_the_kits_fixtures_grades_everything_again(tmp_path, monkeyp
 
 
 def test_hang_and_dying_grader_are_recorded_and_the_batch_goes_on(tmp_path):
-    subs = make(tmp_path / "subs", a_good="GOOD", b_hang="HANG", c_die="DIE", d_good="GOOD", e_bad="BAD")
+    subs = make(
+        tmp_path / "subs", a_good="GOOD", b_hang="HANG", c_die="DIE", d_good="GOOD", e_bad="BAD"
+    )
     out = tmp_path / "out"
     summary = batch.run_batch(subs, out, options(submission_timeout=3), progress=False)
     records = {r.student: r for r in summary.records}
     assert set(records) == {"a_good", "b_hang", "c_die", "d_good", "e_bad"}
-    assert records["a_good"].score == 25 and records["d_good"].score == 25 and records["e_bad"].score == 0
+    assert (
+        records["a_good"].score == 25
+        and records["d_good"].score == 25
+        and records["e_bad"].score == 0
+    )
     assert records["b_hang"].status == "failed" and "longer than 3 s" in records["b_hang"].reason
     assert records["c_die"].status == "failed" and "stopped unexpectedly" in records["c_die"].reason
     problems = dict(summary.problems())
@@ -137,19 +172,38 @@ def test_hang_and_dying_grader_are_recorded_and_the_batch_goes_on(tmp_path):
 def test_a_grader_fault_is_the_graders_and_the_batch_goes_on(tmp_path, caplog):
     """A grading that raises, and a slot that garbles its reply, are recorded as the grader's faults (flag
     grader_error, with the log to read), listed among those that need a look; the rest is graded."""
-    subs = make(tmp_path / "subs", a_good="GOOD", b_raise="RAISE", c_garble="GARBLE", d_good="GOOD", e_bad="BAD")
+    subs = make(
+        tmp_path / "subs",
+        a_good="GOOD",
+        b_raise="RAISE",
+        c_garble="GARBLE",
+        d_good="GOOD",
+        e_bad="BAD",
+    )
     out = tmp_path / "out"
     summary = batch.run_batch(subs, out, options(), progress=False)
     records = {r.student: r for r in summary.records}
-    assert {s: r.score for s, r in records.items() if r.status == "graded"} == {"a_good": 25, "d_good": 25, "e_bad": 0}
+    assert {s: r.score for s, r in records.items() if r.status == "graded"} == {
+        "a_good": 25,
+        "d_good": 25,
+        "e_bad": 0,
+    }
     raised, garbled = records["b_raise"], records["c_garble"]
     assert raised.status == "failed" and raised.flags == ["not_graded", "grader_error"]
-    assert raised.grader_error == "the grader failed on this submission: GraderError: KeyError: 'lora.trainable'"
+    assert (
+        raised.grader_error
+        == "the grader failed on this submission: GraderError: KeyError: 'lora.trainable'"
+    )
     assert raised.grader_log and raised.grader_log.endswith("grader-error.log")
     assert garbled.status == "failed" and "grader_error" in garbled.flags
-    assert "answered a line that cannot be read ('Traceback (most recent call last):')" in garbled.grader_error
+    assert (
+        "answered a line that cannot be read ('Traceback (most recent call last):')"
+        in garbled.grader_error
+    )
     assert garbled.grader_log and Path(garbled.grader_log).name.startswith("slot-")
-    assert any("answered a line that cannot be read" in r.getMessage() for r in caplog.records), "not logged"
+    assert any("answered a line that cannot be read" in r.getMessage() for r in caplog.records), (
+        "not logged"
+    )
     assert set(dict(summary.problems())) == {"b_raise", "c_garble"}
     stored = batch.load_record(out / "students" / "b_raise.json")
     assert stored is not None and "grader_error" in stored.flags
@@ -162,11 +216,15 @@ def test_failed_submissions_are_kept_unless_changed_or_retried(tmp_path, monkeyp
     out = tmp_path / "out"
     release = tmp_path / "release"
     monkeypatch.setenv(RELEASE, str(release))
-    batch.run_batch(subs, out, options(submission_timeout=0.5), progress=False)  # "slow" waits: past its limit
+    batch.run_batch(
+        subs, out, options(submission_timeout=0.5), progress=False
+    )  # "slow" waits: past its limit
     again = batch.run_batch(subs, out, options(submission_timeout=0.5), progress=False)
     assert sorted(again.reused) == ["hang", "slow"] and not again.graded and not again.failed
     release.touch()
-    retried = batch.run_batch(subs, out, options(retry_failed=True, submission_timeout=3), progress=False)
+    retried = batch.run_batch(
+        subs, out, options(retry_failed=True, submission_timeout=3), progress=False
+    )
     assert retried.graded == ["slow"] and retried.failed == ["hang"]
     (subs / "hang" / "dataset.py").write_text("# GOOD\n")
     summary = batch.run_batch(subs, out, options(), progress=False)
@@ -177,8 +235,12 @@ def test_failed_submissions_are_kept_unless_changed_or_retried(tmp_path, monkeyp
 def test_grading_that_cannot_start_is_one_clear_error(tmp_path):
     subs = make(tmp_path / "subs", alice="GOOD")
     with pytest.raises(batch.SlotStartError, match="reference failed probe dataset.items"):
-        batch.run_batch(subs, tmp_path / "out", batch.BatchOptions(engine="test_batch_runner:broken_engine", jobs=1),
-                        progress=False)
+        batch.run_batch(
+            subs,
+            tmp_path / "out",
+            batch.BatchOptions(engine="test_batch_runner:broken_engine", jobs=1),
+            progress=False,
+        )
 
 
 def test_discovery_notes_duplicates_and_stray_files(tmp_path):
@@ -197,14 +259,20 @@ def test_discovery_notes_duplicates_and_stray_files(tmp_path):
 def test_ctrl_c_keeps_every_finished_result_and_a_rerun_finishes(tmp_path, monkeypatch):
     """Two submissions are graded; the third holds the engine until the test releases it, so the interrupt
     always arrives while it is in flight, however fast or loaded the machine is."""
-    subs = make(tmp_path / "subs", s00="GOOD", s01="GOOD", **{f"s{i:02d}": "WAIT" for i in range(2, 8)})
+    subs = make(
+        tmp_path / "subs", s00="GOOD", s01="GOOD", **{f"s{i:02d}": "WAIT" for i in range(2, 8)}
+    )
     out = tmp_path / "out"
     release = tmp_path / "release"
     monkeypatch.setenv(RELEASE, str(release))
-    code = (f"import sys; from grader.batch.cli import run_batch_command;"
-            f"sys.exit(run_batch_command({str(subs)!r}, {str(out)!r}, jobs=1, progress=False, similarity=False))")
+    code = (
+        f"import sys; from grader.batch.cli import run_batch_command;"
+        f"sys.exit(run_batch_command({str(subs)!r}, {str(out)!r}, jobs=1, progress=False, similarity=False))"
+    )
     env = {**os.environ, "GRADER_BATCH_ENGINE": ENGINE}
-    proc = subprocess.Popen([sys.executable, "-c", code], stderr=subprocess.PIPE, text=True, env=env)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code], stderr=subprocess.PIPE, text=True, env=env
+    )
     wait_until(lambda: len(list((out / "students").glob("*.json"))) == 2, "two finished results")
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=60)
@@ -231,8 +299,20 @@ def test_command_line_lists_the_problems_at_the_end(tmp_path, monkeypatch):
     subs = make(tmp_path / "subs", alice="GOOD", hang="HANG")
     (subs / "broken.zip").write_text("not a zip")
     monkeypatch.setenv("GRADER_BATCH_ENGINE", ENGINE)
-    result = CliRunner().invoke(batch_command, [str(subs), "--out", str(tmp_path / "out"), "-j", "2",
-                                                "--submission-timeout", "2", "--no-similarity", "--no-progress"])
+    result = CliRunner().invoke(
+        batch_command,
+        [
+            str(subs),
+            "--out",
+            str(tmp_path / "out"),
+            "-j",
+            "2",
+            "--submission-timeout",
+            "2",
+            "--no-similarity",
+            "--no-progress",
+        ],
+    )
     assert result.exit_code == 0, result.output
     assert "2 need a look" in result.output
     assert "broken.zip: not a zip archive" in result.output

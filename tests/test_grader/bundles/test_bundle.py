@@ -25,7 +25,9 @@ REPO = Path(__file__).resolve().parents[3]
 BIN = Path(sys.executable).parent
 GRADE = shutil.which("grade", path=str(BIN)) or shutil.which("grade")
 CACHE = Path(tempfile.gettempdir()) / "mllm-vqa-lab-test-grader-cache"
-needs_grade = pytest.mark.skipif(GRADE is None, reason="the grade command is not installed (pip install -e .)")
+needs_grade = pytest.mark.skipif(
+    GRADE is None, reason="the grade command is not installed (pip install -e .)"
+)
 
 
 def fake_pip(tmp_path: Path) -> tuple[str, Path]:
@@ -64,66 +66,116 @@ def test_gradescope_zip_holds_the_scripts_and_the_source(gradescope_zip):
         names = set(zf.namelist())
         modes = {i.filename: stat.S_IMODE(i.external_attr >> 16) for i in zf.infolist()}
         setup = zf.read("setup.sh").decode()
-    assert {"setup.sh", "run_autograder", "source/pyproject.toml", "source/solutions/dataset.py",
-            "source/grader/reports/templates/report.html.j2", "source/grader/bundles/templates/run_autograder.j2"} <= names
-    assert not [n for n in names if "__pycache__" in n or n.endswith(".pyc") or n.startswith("source/tests/")]
+    assert {
+        "setup.sh",
+        "run_autograder",
+        "source/pyproject.toml",
+        "source/solutions/dataset.py",
+        "source/grader/reports/templates/report.html.j2",
+        "source/grader/bundles/templates/run_autograder.j2",
+    } <= names
+    assert not [
+        n
+        for n in names
+        if "__pycache__" in n or n.endswith(".pyc") or n.startswith("source/tests/")
+    ]
     assert modes["setup.sh"] & 0o111 and modes["run_autograder"] & 0o111
-    assert "$PIP install --no-cache-dir torch --index-url https://download.pytorch.org/whl/cpu" in setup
+    assert (
+        "$PIP install --no-cache-dir torch --index-url https://download.pytorch.org/whl/cpu"
+        in setup
+    )
 
 
 def test_gradescope_setup_installs_cpu_torch_then_the_grader(gradescope_zip, tmp_path):
     root = unpack(gradescope_zip, tmp_path / "autograder")
     pip, log = fake_pip(tmp_path)
     env = script_env(AUTOGRADER_ROOT=root, PIP=pip, PYTHON=sys.executable, GRADE="true")
-    proc = subprocess.run(["bash", str(root / "setup.sh")], env=env, capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        ["bash", str(root / "setup.sh")], env=env, capture_output=True, text=True, timeout=120
+    )
     assert proc.returncode == 0, proc.stderr
     calls = log.read_text().splitlines()
-    assert calls[0] == "install --no-cache-dir torch --index-url https://download.pytorch.org/whl/cpu"
+    assert (
+        calls[0] == "install --no-cache-dir torch --index-url https://download.pytorch.org/whl/cpu"
+    )
     assert calls[1] == f"install --no-cache-dir {root}/source"
     log.unlink()
     env.update(GRADER_SOURCE="mllm-vqa-lab==0.1.0", SKIP_TORCH="1")
-    subprocess.run(["bash", str(root / "setup.sh")], env=env, check=True, capture_output=True, timeout=120)
+    subprocess.run(
+        ["bash", str(root / "setup.sh")], env=env, check=True, capture_output=True, timeout=120
+    )
     assert log.read_text().splitlines() == ["install --no-cache-dir mllm-vqa-lab==0.1.0"]
 
 
 def test_the_bundled_source_builds_a_complete_wheel(gradescope_zip, tmp_path):
     root = unpack(gradescope_zip, tmp_path / "autograder")
-    proc = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w",
-                           str(tmp_path / "wheels"), str(root / "source")], capture_output=True, text=True, timeout=300)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--no-build-isolation",
+            "-q",
+            "-w",
+            str(tmp_path / "wheels"),
+            str(root / "source"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert proc.returncode == 0, proc.stderr[-2000:]
     wheel = next((tmp_path / "wheels").glob("*.whl"))
     names = set(zipfile.ZipFile(wheel).namelist())
-    assert {"grader/reports/templates/report.html.j2", "grader/reports/templates/feedback.md.j2", "grader/bundles/templates/setup.sh.j2",
-            "solutions/train.py", "exercises/train.py", "grader/cli.py"} <= names
+    assert {
+        "grader/reports/templates/report.html.j2",
+        "grader/reports/templates/feedback.md.j2",
+        "grader/bundles/templates/setup.sh.j2",
+        "solutions/train.py",
+        "exercises/train.py",
+        "grader/cli.py",
+    } <= names
 
 
 @needs_grade
 def test_run_autograder_writes_results_json_for_a_submission(gradescope_zip, tmp_path):
     root = unpack(gradescope_zip, tmp_path / "autograder")
     nested = root / "submission" / "my-lab"  # uploaded as a folder: the script finds dataset.py
-    shutil.copytree(REPO / "solutions", nested, ignore=shutil.ignore_patterns("__pycache__", "__init__.py"))
+    shutil.copytree(
+        REPO / "solutions", nested, ignore=shutil.ignore_patterns("__pycache__", "__init__.py")
+    )
     env = script_env(AUTOGRADER_ROOT=root, GRADE=GRADE, GRADER_CACHE=CACHE)
-    proc = subprocess.run(["bash", str(root / "run_autograder")], env=env, capture_output=True, text=True, timeout=600)
+    proc = subprocess.run(
+        ["bash", str(root / "run_autograder")], env=env, capture_output=True, text=True, timeout=600
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     results = json.loads((root / "results" / "results.json").read_text())
     assert results["score"] == 100
     assert len(results["tests"]) > 10 and all(t["status"] == "passed" for t in results["tests"])
     assert sum(t["max_score"] for t in results["tests"]) == 100
-    assert (root / "submission" / "my-lab" / "dataset.py").is_file(), "the submission must be left as it was"
+    assert (root / "submission" / "my-lab" / "dataset.py").is_file(), (
+        "the submission must be left as it was"
+    )
 
 
 def test_run_autograder_reports_a_grader_failure_to_the_learner(gradescope_zip, tmp_path):
     root = unpack(gradescope_zip, tmp_path / "autograder")
     (root / "submission").mkdir()
     env = script_env(AUTOGRADER_ROOT=root, GRADE="false")
-    proc = subprocess.run(["bash", str(root / "run_autograder")], env=env, capture_output=True, text=True, timeout=60)
+    proc = subprocess.run(
+        ["bash", str(root / "run_autograder")], env=env, capture_output=True, text=True, timeout=60
+    )
     assert proc.returncode == 0
     results = json.loads((root / "results" / "results.json").read_text())
     assert results["score"] == 0 and "could not grade" in results["output"]
 
 
 def test_classroom_workflow_is_what_github_classroom_expects(tmp_path):
-    paths = bundle.write_github_classroom(tmp_path, source="git+https://example.org/course/lab-grader.git")
+    paths = bundle.write_github_classroom(
+        tmp_path, source="git+https://example.org/course/lab-grader.git"
+    )
     workflow = yaml.safe_load((tmp_path / ".github/workflows/classroom.yml").read_text())
     assert workflow["name"] == "Autograding Tests"
     assert list(workflow["jobs"]) == ["run-autograding-tests"]
@@ -135,8 +187,10 @@ def test_classroom_workflow_is_what_github_classroom_expects(tmp_path):
     assert reporter["with"]["runners"] == "vqalab"
     assert reporter["env"]["VQALAB_RESULTS"] == "${{ steps.vqalab.outputs.result }}"
     install = next(s for s in steps if s.get("name") == "Install the grader")
-    assert install["env"]["GRADER_SOURCE"] == \
-        "${{ secrets.GRADER_SOURCE || 'git+https://example.org/course/lab-grader.git' }}"
+    assert (
+        install["env"]["GRADER_SOURCE"]
+        == "${{ secrets.GRADER_SOURCE || 'git+https://example.org/course/lab-grader.git' }}"
+    )
     assert all(p.is_file() for p in paths)
     assert os.access(tmp_path / ".github/classroom/grade.sh", os.X_OK)
 
@@ -145,10 +199,13 @@ def test_classroom_setup_installs_cpu_torch_then_the_source(tmp_path):
     bundle.write_github_classroom(tmp_path, source="git+https://example.org/lab.git")
     pip, log = fake_pip(tmp_path)
     env = script_env(PIP=pip, GRADER_SOURCE="/opt/grader-src")
-    subprocess.run(["bash", str(tmp_path / ".github/classroom/setup.sh")], env=env, check=True, timeout=60)
+    subprocess.run(
+        ["bash", str(tmp_path / ".github/classroom/setup.sh")], env=env, check=True, timeout=60
+    )
     assert log.read_text().splitlines() == [
         "install --no-cache-dir torch --index-url https://download.pytorch.org/whl/cpu",
-        "install --no-cache-dir /opt/grader-src"]
+        "install --no-cache-dir /opt/grader-src",
+    ]
 
 
 @needs_grade
@@ -161,8 +218,14 @@ def test_classroom_grading_script_reports_points(tmp_path):
     lora.write_text((REPO / "solutions" / "lora.py").read_text())
     output = tmp_path / "github_output"
     env = script_env(GITHUB_OUTPUT=output, GRADE=GRADE, PYTHON=sys.executable, GRADER_CACHE=CACHE)
-    proc = subprocess.run(["bash", ".github/classroom/grade.sh", "."], cwd=repo, env=env, capture_output=True,
-                          text=True, timeout=600)
+    proc = subprocess.run(
+        ["bash", ".github/classroom/grade.sh", "."],
+        cwd=repo,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "Points 15/100" in proc.stdout
     key, _, value = output.read_text().strip().partition("=")

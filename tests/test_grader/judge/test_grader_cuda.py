@@ -48,15 +48,27 @@ def test_cuda_checks_are_declared_and_worth_nothing():
     assert found == dict.fromkeys(CUDA_CHECKS, 0)
     assert {call.exercise for call in plan.CUDA_PLAN} == {"train", "predict"}
     assert plan.calls_for(["train"]) == [c for c in plan.PLAN if c.exercise == "train"]
-    assert {c.key for c in plan.calls_for(["train", "predict"], "cuda")} >= {c.key for c in plan.CUDA_PLAN}
+    assert {c.key for c in plan.calls_for(["train", "predict"], "cuda")} >= {
+        c.key for c in plan.CUDA_PLAN
+    }
 
 
 def test_skipped_check_in_the_result_and_writers():
     from grader.reports import writers
 
-    result = GradeResult(exercises={"train": ExerciseResult("train", [
-        CheckResult("train.a", 2, 2, True, title="A"),
-        CheckResult("train.cuda_fit", 0, 0, False, "CUDA not available", title="B", skipped=True)])})
+    result = GradeResult(
+        exercises={
+            "train": ExerciseResult(
+                "train",
+                [
+                    CheckResult("train.a", 2, 2, True, title="A"),
+                    CheckResult(
+                        "train.cuda_fit", 0, 0, False, "CUDA not available", title="B", skipped=True
+                    ),
+                ],
+            )
+        }
+    )
     assert result.passed and result.score == result.max_score == 2
     data = result.to_dict()
     assert data["exercises"]["train"]["checks"][1]["skipped"] is True
@@ -73,9 +85,14 @@ def test_device_cuda_without_cuda(tmp_path):
     """The CUDA checks are listed, skipped (not failed, not scored), one note says why, the exit code is 0."""
     exe = shutil.which("grade") or str(Path(sys.executable).parent / "grade")
     out = tmp_path / "r.json"
-    proc = subprocess.run([exe, "solutions/", "--sandbox", "none", "--device", "cuda", "--json", str(out)],
-                          cwd=ROOT, capture_output=True, text=True, timeout=600,
-                          env={**os.environ, "GRADER_CACHE": str(CACHE), "COLUMNS": "200"})
+    proc = subprocess.run(
+        [exe, "solutions/", "--sandbox", "none", "--device", "cuda", "--json", str(out)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={**os.environ, "GRADER_CACHE": str(CACHE), "COLUMNS": "200"},
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     lines = proc.stdout.strip().splitlines()
     assert lines[-1] == "Points 100/100"
@@ -89,7 +106,9 @@ def test_device_cuda_without_cuda(tmp_path):
     assert CUDA_CHECKS <= set(checks)
     for name in CUDA_CHECKS:
         check = checks[name]
-        assert check["skipped"] and not check["passed"] and check["score"] == check["max_score"] == 0
+        assert (
+            check["skipped"] and not check["passed"] and check["score"] == check["max_score"] == 0
+        )
         assert check["message"] == "CUDA not available" and not check["hint"]
     assert all(not c.get("skipped") for n, c in checks.items() if n not in CUDA_CHECKS)
     assert len(data["notes"]) == 1
@@ -112,15 +131,24 @@ def run_cuda_probes(folder: Path, artifacts: Path, scratch: Path, monkeypatch) -
     from grader.worker.handle import CallResult, decode_tensors
 
     monkeypatch.setattr(common, "CUDA_STAND_IN", "cpu")
-    ctx = context.Context({"role": "student", "folder": str(folder), "artifacts": str(artifacts),
-                           "scratch": str(scratch)})
+    ctx = context.Context(
+        {
+            "role": "student",
+            "folder": str(folder),
+            "artifacts": str(artifacts),
+            "scratch": str(scratch),
+        }
+    )
     out = {}
     for call in plan.CUDA_PLAN:
         result = registry.PROBES[call.probe.name].fn(ctx, **call.args)
         data, tensors = result if isinstance(result, tuple) else (result, {})
         sent = json.loads(json.dumps(contract.encode(data)))
-        out[call.key] = CallResult(ok=True, data=contract.decode(call.probe.result, sent),
-                                   tensors=decode_tensors(plain.pack(tensors)))
+        out[call.key] = CallResult(
+            ok=True,
+            data=contract.decode(call.probe.result, sent),
+            tensors=decode_tensors(plain.pack(tensors)),
+        )
     return out
 
 
@@ -155,15 +183,28 @@ def test_cuda_probes_and_checks_on_a_stand_in(reference_runs, artifacts, tmp_pat
     sub = tmp_path / "sub"
     shutil.copytree(SOLUTIONS, sub, ignore=shutil.ignore_patterns("__pycache__"))
     train = sub / "train.py"
-    train.write_text(train.read_text().replace("        if scaler is not None:\n", "        if False:\n"))
+    train.write_text(
+        train.read_text().replace("        if scaler is not None:\n", "        if False:\n")
+    )
     predict = sub / "predict.py"
-    predict.write_text(predict.read_text().replace('encoding["pixel_values"].to(model.dtype)',
-                                                   'encoding["pixel_values"].to(torch.float16)'))
+    predict.write_text(
+        predict.read_text().replace(
+            'encoding["pixel_values"].to(model.dtype)', 'encoding["pixel_values"].to(torch.float16)'
+        )
+    )
     student = run_cuda_probes(sub, artifacts, tmp_path / "scratch", monkeypatch)
     outcomes = cuda_outcomes(student, reference_runs)
     assert not outcomes["train.cuda_one_epoch"].passed
-    assert outcomes["train.cuda_one_epoch"].text("en").startswith("scaler.scale(...) was called 0 times")
-    assert outcomes["train.cuda_one_epoch"].text("vi").startswith("scaler.scale(...) được gọi 0 lần")
+    assert (
+        outcomes["train.cuda_one_epoch"]
+        .text("en")
+        .startswith("scaler.scale(...) was called 0 times")
+    )
+    assert (
+        outcomes["train.cuda_one_epoch"].text("vi").startswith("scaler.scale(...) được gọi 0 lần")
+    )
     assert not outcomes["predict.cuda_answers"].passed
-    assert "mong đợi" in outcomes["predict.cuda_answers"].text("vi")  # other answers, or float16 pixel values
+    assert "mong đợi" in outcomes["predict.cuda_answers"].text(
+        "vi"
+    )  # other answers, or float16 pixel values
     assert outcomes["train.cuda_fit"].passed  # fit itself is the reference's

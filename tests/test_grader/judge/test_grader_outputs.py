@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from grader.reports import writers
 from grader.judge.grade import Grader
 from grader.judge.results import GradeResult
+from grader.reports import writers
 from vqa import course
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -25,15 +25,30 @@ CACHE = Path(tempfile.gettempdir()) / "grader-test-cache"
 def grade_cli(*args, cwd=ROOT):
     exe = shutil.which("grade") or str(Path(sys.executable).parent / "grade")
     cmd = [exe, *args] if os.path.exists(exe) else [sys.executable, "-m", "grader.cli", *args]
-    return subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=600,
-                          env={**os.environ, "GRADER_CACHE": str(CACHE), "COLUMNS": "200"})
+    return subprocess.run(
+        cmd,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={**os.environ, "GRADER_CACHE": str(CACHE), "COLUMNS": "200"},
+    )
 
 
 @pytest.fixture(scope="module")
 def solutions_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("outs")
-    proc = grade_cli("solutions/", "--sandbox", "none", "--json", str(out / "r.json"),
-                     "--gradescope", str(out / "gs.json"), "--junit", str(out / "j.xml"))
+    proc = grade_cli(
+        "solutions/",
+        "--sandbox",
+        "none",
+        "--json",
+        str(out / "r.json"),
+        "--gradescope",
+        str(out / "gs.json"),
+        "--junit",
+        str(out / "j.xml"),
+    )
     return proc, out
 
 
@@ -96,7 +111,15 @@ def test_gradescope_fields(solutions_run):
     assert data["score"] == 100 and "execution_time" in data and "output" in data
     assert len(data["tests"]) == 40
     for test in data["tests"]:
-        assert set(test) >= {"name", "number", "score", "max_score", "status", "output", "visibility"}
+        assert set(test) >= {
+            "name",
+            "number",
+            "score",
+            "max_score",
+            "status",
+            "output",
+            "visibility",
+        }
         assert test["status"] == "passed" and test["visibility"] == "visible"
     assert sum(t["max_score"] for t in data["tests"]) == 100
 
@@ -125,7 +148,9 @@ def test_failed_check_in_every_writer(grader, tmp_path):
     assert gs["score"] == result.score
     junitparser = pytest.importorskip("junitparser")
     (tmp_path / "j.xml").write_text(writers.to_junit_xml(result))
-    cases = [case for suite in junitparser.JUnitXml.fromfile(str(tmp_path / "j.xml")) for case in suite]
+    cases = [
+        case for suite in junitparser.JUnitXml.fromfile(str(tmp_path / "j.xml")) for case in suite
+    ]
     assert sum(not case.is_passed for case in cases) == n_failed
     from rich.console import Console
 

@@ -7,30 +7,53 @@ import subprocess
 import sys
 
 import pytest
-from notebook_files import CACHE, REPO, lab, module_text, save
 
 from grader.judge.results import CheckResult, ExerciseResult, GradeResult
-from grader.notebook import CheckReport, check
-from grader.notebook import inline
+from grader.notebook import CheckReport, check, inline
+
+from notebook_files import CACHE, REPO, lab, module_text, save
 
 
 def sample_result(lang: str = "en") -> GradeResult:
     """dataset 20/25 (one root failure, one that follows from it) and lora not implemented: 20/40."""
     checks = [
         CheckResult("dataset.item_keys", 3, 3, True, title="items have the four keys"),
-        CheckResult("dataset.item_shapes", 0, 4, False, message="labels: got shape [1, 8], expected [8] <list>",
-                    hint="Squeeze the batch dimension: tensor[0] or .squeeze(0).", title="item shapes and dtypes"),
-        CheckResult("dataset.loader_batches", 0, 1, False, message="labels: got shape [1, 8], expected [8] <list>",
-                    hint="follows from ✘ “item shapes and dtypes”: fix that first, then grade again",
-                    title="loaders batch with batch_size", caused_by="dataset.item_shapes"),
+        CheckResult(
+            "dataset.item_shapes",
+            0,
+            4,
+            False,
+            message="labels: got shape [1, 8], expected [8] <list>",
+            hint="Squeeze the batch dimension: tensor[0] or .squeeze(0).",
+            title="item shapes and dtypes",
+        ),
+        CheckResult(
+            "dataset.loader_batches",
+            0,
+            1,
+            False,
+            message="labels: got shape [1, 8], expected [8] <list>",
+            hint="follows from ✘ “item shapes and dtypes”: fix that first, then grade again",
+            title="loaders batch with batch_size",
+            caused_by="dataset.item_shapes",
+        ),
         CheckResult("dataset.len", 17, 17, True, title="len(dataset)"),
     ]
-    result = GradeResult(lang=lang, notes=["running without a sandbox: bubblewrap is not installed"])
+    result = GradeResult(
+        lang=lang, notes=["running without a sandbox: bubblewrap is not installed"]
+    )
     result.exercises["dataset"] = ExerciseResult("dataset", checks=checks)
     stub = "not implemented yet: write build_lora_model"
-    result.exercises["lora"] = ExerciseResult("lora", checks=[
-        CheckResult("lora.returns_peft_model", 0, 15, False, message=stub, title="returns a PeftModel")],
-        status="not_implemented", summary=stub)
+    result.exercises["lora"] = ExerciseResult(
+        "lora",
+        checks=[
+            CheckResult(
+                "lora.returns_peft_model", 0, 15, False, message=stub, title="returns a PeftModel"
+            )
+        ],
+        status="not_implemented",
+        summary=stub,
+    )
     return result
 
 
@@ -50,7 +73,9 @@ def test_the_text_is_what_grade_prints():
     assert "  ✘ item shapes and dtypes (0/4)" in lines
     assert "      labels: got shape [1, 8], expected [8] <list>" in lines
     assert "      hint: Squeeze the batch dimension: tensor[0] or .squeeze(0)." in lines
-    assert "      ↳ follows from ✘ “item shapes and dtypes”: fix that first, then grade again" in lines
+    assert (
+        "      ↳ follows from ✘ “item shapes and dtypes”: fix that first, then grade again" in lines
+    )
     assert "✘ lora 0/15  not implemented yet: write build_lora_model" in lines
     assert lines[-1] == "Points 20/40"
 
@@ -58,7 +83,9 @@ def test_the_text_is_what_grade_prints():
 def test_the_html_shows_each_check_with_its_message_and_hint():
     html = CheckReport(sample_result())._repr_html_()
     assert html.count('<tr class="check fail">') == 2 and html.count('<tr class="check pass">') == 2
-    assert "labels: got shape [1, 8], expected [8] &lt;list&gt;" in html  # escaped, shown as the learner wrote it
+    assert (
+        "labels: got shape [1, 8], expected [8] &lt;list&gt;" in html
+    )  # escaped, shown as the learner wrote it
     assert "<b>hint:</b> Squeeze the batch dimension" in html
     assert "↳ follows from ✘ “item shapes and dtypes”" in html
     assert "not implemented yet: write build_lora_model" in html
@@ -87,8 +114,10 @@ def test_a_module_not_written_yet_says_to_run_its_cell(tmp_path):
     result.exercises["lora"].summary = "lora.py cannot be loaded: /x/lora.py: missing."
     inline.not_written(result, tmp_path)
     lora = result.exercises["lora"]
-    assert lora.summary == ("lora.py is not in this folder yet: run the cell that starts with %%writefile lora.py "
-                            "(the lora exercise), then check again.")
+    assert lora.summary == (
+        "lora.py is not in this folder yet: run the cell that starts with %%writefile lora.py "
+        "(the lora exercise), then check again."
+    )
     assert lora.checks[0].message == lora.summary
     assert result.exercises["dataset"].status == "graded"
 
@@ -105,7 +134,9 @@ def test_check_runs_the_grader_as_its_own_process(tmp_path):
     assert report.result is None and report.usage and "nowhere: no such folder" in str(report)
     (tmp_path / "lab.ipynb").write_text('{"cells": [')
     report = check(folder=tmp_path / "lab.ipynb", lang="vi", show=False)
-    assert str(report).startswith(f"{tmp_path / 'lab.ipynb'} không đọc được như một notebook: JSON bị hỏng ở dòng 1")
+    assert str(report).startswith(
+        f"{tmp_path / 'lab.ipynb'} không đọc được như một notebook: JSON bị hỏng ở dòng 1"
+    )
 
 
 @pytest.fixture()
@@ -134,6 +165,7 @@ def test_in_ipython_the_result_shows_once_per_cell(canned):
 
     shell = interactive.InteractiveShell.instance()
     try:
+
         def outputs(code):
             with capture_output() as captured:
                 assert shell.run_cell(code, store_history=True).success
@@ -149,19 +181,30 @@ def test_in_ipython_the_result_shows_once_per_cell(canned):
         interactive.InteractiveShell.clear_instance()
 
 
-@pytest.mark.parametrize("module", ["grader.notebook.extract", "grader.notebook.annotate",
-                                    "grader.notebook.submission", "grader.notebook.inline"])
+@pytest.mark.parametrize(
+    "module",
+    [
+        "grader.notebook.extract",
+        "grader.notebook.annotate",
+        "grader.notebook.submission",
+        "grader.notebook.inline",
+    ],
+)
 def test_no_module_of_the_notebook_layer_imports_torch(module):
-    code = (f"import sys, {module}; heavy = [m for m in ('torch', 'transformers', 'peft') if m in sys.modules]; "
-            "assert not heavy, heavy")
+    code = (
+        f"import sys, {module}; heavy = [m for m in ('torch', 'transformers', 'peft') if m in sys.modules]; "
+        "assert not heavy, heavy"
+    )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO)
     assert proc.returncode == 0, proc.stderr[-2000:]
 
 
 def test_importing_it_in_a_kernel_brings_in_no_torch_and_no_judge():
-    code = ("import sys; from grader.notebook import check; "
-            "heavy = [m for m in ('torch', 'transformers', 'peft', 'nbformat', 'pytest', 'grader.judge.grade') "
-            "if m in sys.modules]; assert not heavy, heavy")
+    code = (
+        "import sys; from grader.notebook import check; "
+        "heavy = [m for m in ('torch', 'transformers', 'peft', 'nbformat', 'pytest', 'grader.judge.grade') "
+        "if m in sys.modules]; assert not heavy, heavy"
+    )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO)
     assert proc.returncode == 0, proc.stderr[-2000:]
 
@@ -170,7 +213,9 @@ def test_importing_it_in_a_kernel_brings_in_no_torch_and_no_judge():
 def test_check_grades_a_notebooks_modules_for_real(tmp_path, monkeypatch):
     monkeypatch.setenv("GRADER_CACHE", str(CACHE))
     wrong = module_text("solutions", "lora.py").replace('bias="none"', 'bias="all"')
-    (tmp_path / "lora.py").write_text(wrong)  # what running the lab's lora cell leaves in the folder
+    (tmp_path / "lora.py").write_text(
+        wrong
+    )  # what running the lab's lora cell leaves in the folder
     report = check("lora", folder=tmp_path, show=False)
     assert report.error == "" and report.max_score == 15 and 0 < report.score < 15
     failed = [c for c in report.checks if not c.passed]
@@ -178,7 +223,9 @@ def test_check_grades_a_notebooks_modules_for_real(tmp_path, monkeypatch):
     html = report._repr_html_()
     assert f"Points {report.score:g}/15" in html and "bias=&#39;none&#39;" in html
     report = check("train", folder=tmp_path, lang="vi", show=False)  # its cell not run yet
-    assert report.result.exercises["train"].summary.startswith("train.py chưa có trong thư mục này: hãy chạy ô")
+    assert report.result.exercises["train"].summary.startswith(
+        "train.py chưa có trong thư mục này: hãy chạy ô"
+    )
     save(tmp_path / "lab.ipynb", lab("solutions"))
     report = check("predict", folder=tmp_path / "lab.ipynb", show=False)
     assert (report.score, report.max_score) == (25, 25)

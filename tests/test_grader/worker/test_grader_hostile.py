@@ -13,8 +13,9 @@ from grader.judge.grade import Grader
 from grader.worker import sandbox
 from grader.worker.contract import SelftestResult
 from grader.worker.handle import Zygote
-from mutants import copy_impl
 from vqa import course
+
+from mutants import copy_impl
 from waiting import wait_until
 
 pytestmark = pytest.mark.slow  # grades many submissions end to end: `pytest -m "not slow"` skips it
@@ -25,7 +26,7 @@ CACHE = Path(tempfile.gettempdir()) / "grader-test-cache"
 EXERCISES = course.EXERCISES
 
 # Hostile submissions, as edits to the reference (tests/mutants.py); the other modules stay the reference's.
-PATCH_PYTEST = '''
+PATCH_PYTEST = """
 # try to make every test pass, wherever pytest runs
 try:
     import _pytest.outcomes
@@ -37,8 +38,8 @@ try:
     _pytest.runner.call_and_report = lambda item, when, log=True, **kwargs: None
 except Exception:
     pass
-'''
-RIGGED_CONFTEST = '''# A conftest that would turn every failure into a pass if pytest ever loaded it.
+"""
+RIGGED_CONFTEST = """# A conftest that would turn every failure into a pass if pytest ever loaded it.
 import pytest
 
 
@@ -48,48 +49,97 @@ def pytest_runtest_makereport(item, call):
     report = outcome.get_result()
     report.outcome = "passed"
     report.longrepr = None
-'''
+"""
 LORA_BODY = "    config = LoraConfig(\n"
 HOSTILE = {
     # dataset exhausts memory in load_splits, lora never returns, evaluate calls sys.exit,
     # answer_question calls os._exit
-    "crashes": dict(edits={
-        "dataset.py": [('    path = os.path.join(str(data_dir), "train.jsonl")\n',
-                        "    hog = [bytearray(256 * 1024 * 1024) for _ in range(1000)]  # more than any limit\n"
-                        '    path = os.path.join(str(data_dir), "train.jsonl")\n')],
-        "lora.py": [(LORA_BODY, "    while True:  # never returns\n        pass\n" + LORA_BODY)],
-        "train.py": [("import contextlib\n", "import contextlib\nimport sys\n"),
-                     ("    device = torch.device(device)\n    model.eval()\n",
-                      "    sys.exit(3)\n    device = torch.device(device)\n    model.eval()\n")],
-        "predict.py": [("    device = torch.device(device)\n    encoding = processor(",
-                        "    os._exit(7)\n    device = torch.device(device)\n    encoding = processor(")],
-    }),
+    "crashes": dict(
+        edits={
+            "dataset.py": [
+                (
+                    '    path = os.path.join(str(data_dir), "train.jsonl")\n',
+                    "    hog = [bytearray(256 * 1024 * 1024) for _ in range(1000)]  # more than any limit\n"
+                    '    path = os.path.join(str(data_dir), "train.jsonl")\n',
+                )
+            ],
+            "lora.py": [
+                (LORA_BODY, "    while True:  # never returns\n        pass\n" + LORA_BODY)
+            ],
+            "train.py": [
+                ("import contextlib\n", "import contextlib\nimport sys\n"),
+                (
+                    "    device = torch.device(device)\n    model.eval()\n",
+                    "    sys.exit(3)\n    device = torch.device(device)\n    model.eval()\n",
+                ),
+            ],
+            "predict.py": [
+                (
+                    "    device = torch.device(device)\n    encoding = processor(",
+                    "    os._exit(7)\n    device = torch.device(device)\n    encoding = processor(",
+                )
+            ],
+        }
+    ),
     # dataset floods its output and leaves background processes behind, lora segfaults,
     # train patches pytest (and ships a conftest.py) while not training at all
-    "sneaky": dict(edits={
-        "dataset.py": [("import torch\nfrom PIL import Image\n",
-                        "import subprocess\nimport sys\n\nimport torch\nfrom PIL import Image\n\n"
-                        "# background processes the grader must not leave behind (one in the worker's group,"
-                        " one escaping it)\n"
-                        'subprocess.Popen(["sleep", "3131"])\nsubprocess.Popen(["setsid", "sleep", "3132"])\n'),
-                       ("        record = self.records[idx]\n",
-                        "        record = self.records[idx]\n"
-                        '        sys.stdout.write("flood " * 400_000 + "\\n")  # about 2.4 MB per item\n')],
-        "lora.py": [(LORA_BODY, "    import ctypes\n\n    ctypes.string_at(0)  # segmentation fault\n" + LORA_BODY)],
-        "train.py": [("from tqdm.auto import tqdm\n", "from tqdm.auto import tqdm\n" + PATCH_PYTEST),
-                     ("            loss.backward()\n            optimizer.step()\n",
-                      "            pass  # no training at all\n")],
-    }, files={"conftest.py": RIGGED_CONFTEST}),
+    "sneaky": dict(
+        edits={
+            "dataset.py": [
+                (
+                    "import torch\nfrom PIL import Image\n",
+                    "import subprocess\nimport sys\n\nimport torch\nfrom PIL import Image\n\n"
+                    "# background processes the grader must not leave behind (one in the worker's group,"
+                    " one escaping it)\n"
+                    'subprocess.Popen(["sleep", "3131"])\nsubprocess.Popen(["setsid", "sleep", "3132"])\n',
+                ),
+                (
+                    "        record = self.records[idx]\n",
+                    "        record = self.records[idx]\n"
+                    '        sys.stdout.write("flood " * 400_000 + "\\n")  # about 2.4 MB per item\n',
+                ),
+            ],
+            "lora.py": [
+                (
+                    LORA_BODY,
+                    "    import ctypes\n\n    ctypes.string_at(0)  # segmentation fault\n"
+                    + LORA_BODY,
+                )
+            ],
+            "train.py": [
+                ("from tqdm.auto import tqdm\n", "from tqdm.auto import tqdm\n" + PATCH_PYTEST),
+                (
+                    "            loss.backward()\n            optimizer.step()\n",
+                    "            pass  # no training at all\n",
+                ),
+            ],
+        },
+        files={"conftest.py": RIGGED_CONFTEST},
+    ),
     # lora re-exports the reference, train imports the grader, dataset imports the reference by a
     # computed name at run time
-    "reference": dict(edits={
-        "dataset.py": [('    """Read data_dir/train.jsonl',
-                        "    import importlib\n\n"
-                        '    reference = importlib.import_module("sol" + "utions.data" + "set")\n'
-                        "    return reference.load_splits(data_dir, valid_fraction, seed)\n"
-                        '    """Read data_dir/train.jsonl')],
-        "train.py": [("from tqdm.auto import tqdm\n", "import grader  # noqa: F401\nfrom tqdm.auto import tqdm\n")],
-    }, files={"lora.py": '"""Re-exports the reference."""\n\nfrom solutions.lora import build_lora_model  # noqa: F401\n'}),
+    "reference": dict(
+        edits={
+            "dataset.py": [
+                (
+                    '    """Read data_dir/train.jsonl',
+                    "    import importlib\n\n"
+                    '    reference = importlib.import_module("sol" + "utions.data" + "set")\n'
+                    "    return reference.load_splits(data_dir, valid_fraction, seed)\n"
+                    '    """Read data_dir/train.jsonl',
+                )
+            ],
+            "train.py": [
+                (
+                    "from tqdm.auto import tqdm\n",
+                    "import grader  # noqa: F401\nfrom tqdm.auto import tqdm\n",
+                )
+            ],
+        },
+        files={
+            "lora.py": '"""Re-exports the reference."""\n\nfrom solutions.lora import build_lora_model  # noqa: F401\n'
+        },
+    ),
 }
 
 
@@ -139,13 +189,19 @@ def test_crashes_cost_only_their_exercise(grader, tmp_path):
     # predict: os._exit in answer_question
     predict = {c.name: c for c in result.exercises["predict"].checks}
     assert "exited with code 7" in predict["predict.answer_question"].message
-    assert "timeout:lora" in result.flags and "crash:predict" in result.flags and "memory:dataset" in result.flags
+    assert (
+        "timeout:lora" in result.flags
+        and "crash:predict" in result.flags
+        and "memory:dataset" in result.flags
+    )
 
 
 def test_flood_segfault_and_patching(grader, tmp_path):
     result = grader.grade(assemble("sneaky", tmp_path / "sub"))
     # the flood is captured and truncated, it costs nothing
-    assert full(result, "dataset"), [(c.name, c.message) for c in result.exercises["dataset"].checks if not c.passed]
+    assert full(result, "dataset"), [
+        (c.name, c.message) for c in result.exercises["dataset"].checks if not c.passed
+    ]
     # segfault in build_lora_model
     lora = result.exercises["lora"]
     assert lora.score == 0 and "segmentation fault" in lora.checks[0].message
@@ -155,14 +211,24 @@ def test_flood_segfault_and_patching(grader, tmp_path):
     assert result.exercises["train"].score < result.exercises["train"].max_score
     assert full(result, "predict")
     # nothing left running, not even the process that left the worker's session
-    wait_until(lambda: processes_with("sleep 3131") == [] and processes_with("sleep 3132") == [],
-               "the escaped processes to be killed", 30)
+    wait_until(
+        lambda: processes_with("sleep 3131") == [] and processes_with("sleep 3132") == [],
+        "the escaped processes to be killed",
+        30,
+    )
 
 
 def test_error_message_points_at_the_line(grader, tmp_path):
     sub = assemble("sneaky", tmp_path / "sub")
-    (sub / "lora.py").write_text((SOLUTIONS / "lora.py").read_text().replace(
-        "    config = LoraConfig(", "    print('x' * 1000)\n    raise ValueError('boom')\n    config = LoraConfig(", 1))
+    (sub / "lora.py").write_text(
+        (SOLUTIONS / "lora.py")
+        .read_text()
+        .replace(
+            "    config = LoraConfig(",
+            "    print('x' * 1000)\n    raise ValueError('boom')\n    config = LoraConfig(",
+            1,
+        )
+    )
     result = grader.grade(sub, ["lora"])
     check = result.exercises["lora"].checks[1]
     assert "ValueError: boom" in check.message and "lora.py:" in check.message
@@ -190,7 +256,9 @@ def test_worker_survives_and_cleans_up(tmp_path):
     sub.mkdir()
     for exercise in EXERCISES:
         shutil.copyfile(SOLUTIONS / f"{exercise}.py", sub / f"{exercise}.py")
-    (sub / "lora.py").write_text((SOLUTIONS / "lora.py").read_text() + '''
+    (sub / "lora.py").write_text(
+        (SOLUTIONS / "lora.py").read_text()
+        + """
 
 def selftest(mode="ok"):
     import os, sys, subprocess
@@ -211,29 +279,48 @@ def selftest(mode="ok"):
         for _ in range(20000):
             print("x" * 1000)
         return 2
-''')
+"""
+    )
     zygote = Zygote(cwd=str(tmp_path / "z"))
     try:
         zygote.start()
 
         def child():
-            return zygote.spawn({"role": "student", "folder": str(sub), "artifacts": str(tmp_path),
-                                 "scratch": str(tmp_path / "scratch"), "memory_mb": 1024, "guard": None})
+            return zygote.spawn(
+                {
+                    "role": "student",
+                    "folder": str(sub),
+                    "artifacts": str(tmp_path),
+                    "scratch": str(tmp_path / "scratch"),
+                    "memory_mb": 1024,
+                    "guard": None,
+                }
+            )
 
         c = child()
         ok = c.call({"op": "probe", "probe": "selftest.lora", "args": {}}, timeout=20)
         assert ok.ok and ok.data == SelftestResult(value=42) and ok.output == "hello\n"
         ex = c.call({"op": "probe", "probe": "selftest.lora", "args": {"mode": "exit"}}, timeout=20)
         assert ex.kind == "exit" and not c.dead  # SystemExit is caught: the child lives on
-        assert c.call({"op": "probe", "probe": "selftest.lora", "args": {"mode": "child"}}, timeout=20).ok
-        flood = c.call({"op": "probe", "probe": "selftest.lora", "args": {"mode": "flood"}}, timeout=60)
+        assert c.call(
+            {"op": "probe", "probe": "selftest.lora", "args": {"mode": "child"}}, timeout=20
+        ).ok
+        flood = c.call(
+            {"op": "probe", "probe": "selftest.lora", "args": {"mode": "flood"}}, timeout=60
+        )
         assert flood.ok and flood.output_bytes > 20_000_000 and len(flood.output) < 10_000
         assert "[output truncated" in flood.output
-        loop = c.call({"op": "probe", "probe": "selftest.lora", "args": {"mode": "loop"}}, timeout=2)
+        loop = c.call(
+            {"op": "probe", "probe": "selftest.lora", "args": {"mode": "loop"}}, timeout=2
+        )
         assert loop.kind == "timeout" and c.dead
-        wait_until(lambda: processes_with("sleep 3133") == [], "the child's process group to be killed", 30)
+        wait_until(
+            lambda: processes_with("sleep 3133") == [], "the child's process group to be killed", 30
+        )
         c = child()
-        died = c.call({"op": "probe", "probe": "selftest.lora", "args": {"mode": "_exit"}}, timeout=20)
+        died = c.call(
+            {"op": "probe", "probe": "selftest.lora", "args": {"mode": "_exit"}}, timeout=20
+        )
         assert died.kind == "crash" and "code 5" in died.message
         c = child()
         assert c.call({"op": "probe", "probe": "selftest.lora", "args": {}}, timeout=20).ok
@@ -249,7 +336,9 @@ BWRAP_OK, BWRAP_WHY = sandbox.bwrap_status()
 
 
 def test_auto_falls_back_and_says_so(monkeypatch):
-    monkeypatch.setattr(sandbox, "bwrap_status", lambda: (False, "bubblewrap (bwrap) is not installed"))
+    monkeypatch.setattr(
+        sandbox, "bwrap_status", lambda: (False, "bubblewrap (bwrap) is not installed")
+    )
     mode, note = sandbox.resolve("auto")
     assert mode == "none" and "without a sandbox" in note
     with pytest.raises(sandbox.SandboxError):
@@ -261,7 +350,9 @@ def _escape_probe(tmp_path, mode, outside):
     sub.mkdir()
     for exercise in EXERCISES:
         shutil.copyfile(SOLUTIONS / f"{exercise}.py", sub / f"{exercise}.py")
-    (sub / "dataset.py").write_text((SOLUTIONS / "dataset.py").read_text() + f'''
+    (sub / "dataset.py").write_text(
+        (SOLUTIONS / "dataset.py").read_text()
+        + f"""
 
 def selftest():
     import socket
@@ -279,12 +370,23 @@ def selftest():
     open("inside.txt", "w").write("scratch is writable")
     result["write_scratch"] = "ok"
     return result
-''')
+"""
+    )
     scratch = tmp_path / "run"
-    zygote = Zygote(sandbox_mode=mode, cwd=str(scratch / "z"), readable=[str(sub)], writable=[str(scratch)])
+    zygote = Zygote(
+        sandbox_mode=mode, cwd=str(scratch / "z"), readable=[str(sub)], writable=[str(scratch)]
+    )
     try:
-        c = zygote.spawn({"role": "student", "folder": str(sub), "artifacts": str(tmp_path),
-                          "scratch": str(scratch / "child"), "memory_mb": 1024, "guard": None})
+        c = zygote.spawn(
+            {
+                "role": "student",
+                "folder": str(sub),
+                "artifacts": str(tmp_path),
+                "scratch": str(scratch / "child"),
+                "memory_mb": 1024,
+                "guard": None,
+            }
+        )
         r = c.call({"op": "probe", "probe": "selftest.dataset", "args": {}}, timeout=60)
         c.close()
     finally:
