@@ -87,8 +87,19 @@ def main(argv: list[str] | None = None) -> int:
     print(f"loop of `grade PATH`:          {loop:7.1f} s  ({loop / args.n:.1f} s per submission)", flush=True)
 
     out = work / "batch-out"
-    batch = run([*batch_command(), str(subs[0].parent), "--out", str(out), "--jobs", str(args.jobs),
-                 "--no-similarity", "--no-progress", *common])
+    batch = run(
+        [
+            *batch_command(),
+            str(subs[0].parent),
+            "--out",
+            str(out),
+            "--jobs",
+            str(args.jobs),
+            "--no-similarity",
+            "--no-progress",
+            *common,
+        ]
+    )
     print(f"`grader batch --jobs {args.jobs}`:     {batch:7.1f} s  ({batch / args.n:.1f} s per submission)")
 
     scores = {}
@@ -96,8 +107,10 @@ def main(argv: list[str] | None = None) -> int:
         record = json.loads(path.read_text())
         scores[record["student"]] = (record["result"] or {}).get("score")
     wrong = [s for s, v in scores.items() if ("_ref" in s) != (v == 100)]
-    print(f"ratio: {loop / batch:.2f}x (target >= 3x); {len(scores)} graded, "
-          f"{'all scores as expected' if not wrong else 'unexpected scores: ' + ', '.join(wrong)}")
+    print(
+        f"ratio: {loop / batch:.2f}x (target >= 3x); {len(scores)} graded, "
+        f"{'all scores as expected' if not wrong else 'unexpected scores: ' + ', '.join(wrong)}"
+    )
     if args.keep is None:
         shutil.rmtree(work, ignore_errors=True)
     return 0

@@ -22,6 +22,7 @@ sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
 from grader.batch.cli import write_class_files  # noqa: E402
 from grader.batch.records import FAILED, GRADED, Record  # noqa: E402
+
 from synthetic_class import build_class, synthetic_results  # noqa: E402
 
 
@@ -52,8 +53,10 @@ def main() -> int:
     similarity_s = float(run.get("seconds", 0.0))
     html = out / "report.html"
     size_mb = html.stat().st_size / 1e6
-    print(f"similarity: {similarity_s:.1f} s ({run.get('compared')} submissions with distinctive code, "
-          f"{run.get('candidates')} candidate pairs, {len(summary.similar)} pairs at or above the threshold)")
+    print(
+        f"similarity: {similarity_s:.1f} s ({run.get('compared')} submissions with distinctive code, "
+        f"{run.get('candidates')} candidate pairs, {len(summary.similar)} pairs at or above the threshold)"
+    )
     print(f"report and the other class files: {total - similarity_s:.1f} s")
     print(f"report.html {size_mb:.1f} MB, report.json {(out / 'report.json').stat().st_size / 1e6:.1f} MB")
 
@@ -64,12 +67,16 @@ def main() -> int:
         found = next((c for c in clusters if set(group) <= c), None)
         planted_found += found is not None
         extra = sorted(found - set(group)) if found else []
-        print(f"  planted {', '.join(group)}: {'found' if found else 'MISSED'}"
-              + (f" (with {', '.join(extra)})" if extra else ""))
+        print(
+            f"  planted {', '.join(group)}: {'found' if found else 'MISSED'}"
+            + (f" (with {', '.join(extra)})" if extra else "")
+        )
     planted = set().union(*map(set, synthetic.groups))
     others = [c for c in clusters if not c & planted]
-    print(f"planted groups found: {planted_found}/{len(synthetic.groups)}; clusters without a planted copy: "
-          f"{len(others)} (largest {max((len(c) for c in others), default=0)} submissions)")
+    print(
+        f"planted groups found: {planted_found}/{len(synthetic.groups)}; clusters without a planted copy: "
+        f"{len(others)} (largest {max((len(c) for c in others), default=0)} submissions)"
+    )
 
     try:
         from browser import browser_skip_reason, first_paint_ms

@@ -24,18 +24,36 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def run_seed(seed: int, out: Path, train_args: list[str]) -> dict:
-    cmd = [sys.executable, "-m", "vqa.cli", "train", "--impl", "solutions", "--device", "cpu",
-           "--seed", str(seed), "--out", str(out), *train_args]
+    cmd = [
+        sys.executable,
+        "-m",
+        "vqa.cli",
+        "train",
+        "--impl",
+        "solutions",
+        "--device",
+        "cpu",
+        "--seed",
+        str(seed),
+        "--out",
+        str(out),
+        *train_args,
+    ]
     start = time.perf_counter()
-    proc = subprocess.run(cmd, cwd=ROOT, env=dict(os.environ), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                          text=True)
+    proc = subprocess.run(
+        cmd, cwd=ROOT, env=dict(os.environ), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
     log = proc.stdout
     seconds = time.perf_counter() - start
     if proc.returncode != 0:
         return {"seed": seed, "error": f"vqa train failed (exit {proc.returncode})\n{log}"}
     report = json.loads((out / "metrics.json").read_text(encoding="utf-8"))
-    return {"seed": seed, "before": 100 * report["before"]["exact"], "after": 100 * report["after"]["exact"],
-            "seconds": seconds}
+    return {
+        "seed": seed,
+        "before": 100 * report["before"]["exact"],
+        "after": 100 * report["after"]["exact"],
+        "seconds": seconds,
+    }
 
 
 def main() -> int:
@@ -55,8 +73,11 @@ def main() -> int:
                 return 1
             gain = row["after"] - row["before"]
             gains.append(gain)
-            print(f"seed {row['seed']}: before {row['before']:4.1f}% · after {row['after']:4.1f}% · "
-                  f"gain {gain:+5.1f} points · {row['seconds']:5.1f} s", flush=True)
+            print(
+                f"seed {row['seed']}: before {row['before']:4.1f}% · after {row['after']:4.1f}% · "
+                f"gain {gain:+5.1f} points · {row['seconds']:5.1f} s",
+                flush=True,
+            )
     print(f"min gain over {len(gains)} seeds: {min(gains):.1f} points")
     return 0
 

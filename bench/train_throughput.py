@@ -67,8 +67,10 @@ def main() -> None:
     model = load_implementation("solutions").lora.build_lora_model(BlipForQuestionAnswering(config))
     trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
     total = sum(p.numel() for p in model.parameters())
-    print(f"full-size BLIP VQA, random weights: {trainable:,} trainable of {total:,} parameters; "
-          f"batch {args.batch_size}, {args.steps} timed steps each, {torch.get_num_threads()} threads")
+    print(
+        f"full-size BLIP VQA, random weights: {trainable:,} trainable of {total:,} parameters; "
+        f"batch {args.batch_size}, {args.steps} timed steps each, {torch.get_num_threads()} threads"
+    )
     ours = time_steps(model, make_batch(args.batch_size, 32, config, with_mask=True), args.steps)
     seed = time_steps(model, make_batch(args.batch_size, 512, config, with_mask=False), args.steps)
     print(f"reference (32 tokens, attention mask): {ours:.2f} s/step, {args.batch_size / ours:.2f} samples/s")

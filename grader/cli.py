@@ -109,8 +109,10 @@ def check_path(path: str) -> None:
             raise UsageError(f"{path}: no such notebook")
         return
     if Path(path).is_file():
-        raise UsageError(f"{path}: not a folder or a notebook (pass a folder holding dataset.py, lora.py, "
-                         "train.py, predict.py, or the lab's .ipynb)")
+        raise UsageError(
+            f"{path}: not a folder or a notebook (pass a folder holding dataset.py, lora.py, "
+            "train.py, predict.py, or the lab's .ipynb)"
+        )
     resolve_submission(path)
 
 
@@ -143,22 +145,42 @@ def read_notebook_first(path: str, lang: str) -> None:
         raise UnreadableSubmission(exc.text(lang)) from None
 
 
-@click.command(epilog="Instructors grading a whole class: see grader --help.",
-               context_settings={"help_option_names": ["-h", "--help"]})
+@click.command(
+    epilog="Instructors grading a whole class: see grader --help.",
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
 @click.argument("path", type=click.Path(path_type=str), callback=submission_path)
 @grading_options
 @click.option("-v", "--verbose", is_flag=True, help="Show every check's detail.")
 @click.option("--watch", "watch_mode", is_flag=True, help="Grade again whenever a file in PATH is saved.")
 @click.option("--json", "json_path", type=click.Path(dir_okay=False), help="Write the result as JSON.")
-@click.option("--gradescope", "gradescope_path", type=click.Path(dir_okay=False),
-              help="Write Gradescope's results.json.")
+@click.option(
+    "--gradescope", "gradescope_path", type=click.Path(dir_okay=False), help="Write Gradescope's results.json."
+)
 @click.option("--junit", "junit_path", type=click.Path(dir_okay=False), help="Write JUnit XML.")
-@click.option("--debug", is_flag=True, hidden=True,
-              help="For the grader's developers: log in detail, keep the run folder, let the grader's own errors "
-                   "raise with their traceback.")
-def main(path: str, exercises: tuple[str, ...], lang: str, device: str, sandbox: str, timeout: float,
-         memory_mb: int, cache_dir: str | None, verbose: bool, watch_mode: bool, json_path: str | None,
-         gradescope_path: str | None, junit_path: str | None, debug: bool = False) -> None:
+@click.option(
+    "--debug",
+    is_flag=True,
+    hidden=True,
+    help="For the grader's developers: log in detail, keep the run folder, let the grader's own errors "
+    "raise with their traceback.",
+)
+def main(
+    path: str,
+    exercises: tuple[str, ...],
+    lang: str,
+    device: str,
+    sandbox: str,
+    timeout: float,
+    memory_mb: int,
+    cache_dir: str | None,
+    verbose: bool,
+    watch_mode: bool,
+    json_path: str | None,
+    gradescope_path: str | None,
+    junit_path: str | None,
+    debug: bool = False,
+) -> None:
     """Grade the submission folder PATH (solutions/, exercises/, or any folder with the four modules),
     or the lab notebook PATH (lab.ipynb: its %%writefile cells are the four modules; nothing in it runs).
 
@@ -172,8 +194,15 @@ def main(path: str, exercises: tuple[str, ...], lang: str, device: str, sandbox:
     if debug:
         logging.basicConfig(level=logging.DEBUG, format="%(asctime)s %(name)s %(levelname)s: %(message)s")
     try:
-        grader = Grader(lang=lang, device=device, sandbox=sandbox, timeout=timeout, memory_mb=memory_mb,
-                        cache_dir=cache_dir, debug=debug)
+        grader = Grader(
+            lang=lang,
+            device=device,
+            sandbox=sandbox,
+            timeout=timeout,
+            memory_mb=memory_mb,
+            cache_dir=cache_dir,
+            debug=debug,
+        )
     except UsageError as exc:
         raise click.UsageError(str(exc)) from None
     from grader.judge.reference import ReferenceFailure
@@ -193,8 +222,7 @@ def main(path: str, exercises: tuple[str, ...], lang: str, device: str, sandbox:
         click.echo(f"Error: the grader could not run: {exc}", err=True)
         sys.exit(EXIT_GRADER)
     except faults.GraderError as exc:  # the grader's own bug: said as its, with the log to send
-        click.echo("Error: " + messages.message("grader_error_exit", lang, error=str(exc), log=str(exc.log)),
-                   err=True)
+        click.echo("Error: " + messages.message("grader_error_exit", lang, error=str(exc), log=str(exc.log)), err=True)
         sys.exit(EXIT_GRADER)
     sys.exit(code)
 

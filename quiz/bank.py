@@ -13,9 +13,10 @@ import json
 import re
 import string
 import sys
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 from quiz import sealing
 
@@ -249,8 +250,15 @@ def _question(raw: Mapping[str, Any], where: str, salt: Any, errors: list[str]) 
         return None
     options = tuple(Option(o, texts[o], feedback[o], seeds[o]) for o in option_ids)
     return Question(
-        id=qid, topic=topic, stem=stem, options=options, answer=answer,
-        explanation=explanation, source=source, seed_stem=raw.get("seed_stem"), note=note,
+        id=qid,
+        topic=topic,
+        stem=stem,
+        options=options,
+        answer=answer,
+        explanation=explanation,
+        source=source,
+        seed_stem=raw.get("seed_stem"),
+        note=note,
     )
 
 

@@ -25,7 +25,10 @@ from quiz.session import (
 
 LANG = click.Choice(LANGS)
 BANK_OPTION = click.option(
-    "--bank", "bank_path", type=click.Path(dir_okay=False), default=None,
+    "--bank",
+    "bank_path",
+    type=click.Path(dir_okay=False),
+    default=None,
     help="Question bank TOML (default: the one shipped with the package).",
 )
 
@@ -58,14 +61,20 @@ def main() -> None:
 
 
 @main.command()
-@click.option("--lang", type=LANG, default=DEFAULT_LANG, show_default=True,
-              help="Language of the questions and feedback.")
+@click.option(
+    "--lang", type=LANG, default=DEFAULT_LANG, show_default=True, help="Language of the questions and feedback."
+)
 @click.option("--shuffle/--no-shuffle", default=None, help="Shuffle questions and options.")
 @click.option("--seed", type=int, default=None, help="Seed for --shuffle (implies --shuffle).")
 @click.option("--student", default=None, help="Your name, stored in the --out record.")
 @click.option("--out", type=click.Path(dir_okay=False), default=None, help="Save the attempt as JSON here.")
-@click.option("--answers", "answers_path", type=click.Path(dir_okay=False), default=None,
-              help="Answer without prompts from a file: '1=d,2=a,...' or JSON; letters are the lab's original a-d.")
+@click.option(
+    "--answers",
+    "answers_path",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Answer without prompts from a file: '1=d,2=a,...' or JSON; letters are the lab's original a-d.",
+)
 @click.option("--exam", is_flag=True, help="Hide feedback until the end.")
 @click.option("--only", default=None, help="Ask only these questions, e.g. Q1,Q3 or 1,3.")
 @BANK_OPTION
@@ -93,17 +102,25 @@ def run(lang, shuffle, seed, student, out, answers_path, exam, only, bank_path) 
         def choose(p: Presented) -> str | None:
             return given.get(p.question.id)
     else:
+
         def choose(p: Presented) -> str:
             while True:
-                raw = click.prompt(message("prompt", lang, letters=f"{p.letters[0]}–{p.letters[-1]}"), default="",
-                                   show_default=False)
+                raw = click.prompt(
+                    message("prompt", lang, letters=f"{p.letters[0]}–{p.letters[-1]}"), default="", show_default=False
+                )
                 index = parse_letter(raw, len(p.option_ids))
                 if index is not None:
                     return p.option_ids[index]
                 click.echo(message("invalid", lang, first=p.letters[0], last=p.letters[-1]))
 
-    options = RunOptions(lang=lang, exam=exam, student=student, shuffled=shuffle,
-                         seed=seed if shuffle else None, show_given=bool(answers_path))
+    options = RunOptions(
+        lang=lang,
+        exam=exam,
+        student=student,
+        shuffled=shuffle,
+        seed=seed if shuffle else None,
+        show_given=bool(answers_path),
+    )
     try:
         attempt = run_quiz(bank, presented, choose, click.echo, options)
     except (click.Abort, EOFError, KeyboardInterrupt):
@@ -118,8 +135,13 @@ def run(lang, shuffle, seed, student, out, answers_path, exam, only, bank_path) 
 @main.command()
 @click.argument("files", nargs=-1, required=True, type=click.Path())
 @click.option("--csv", "csv_path", type=click.Path(dir_okay=False), default=None, help="Write scores as CSV.")
-@click.option("--json", "json_path", type=click.Path(dir_okay=False), default=None,
-              help="Write scores and item statistics as JSON.")
+@click.option(
+    "--json",
+    "json_path",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Write scores and item statistics as JSON.",
+)
 @BANK_OPTION
 def grade(files, csv_path, json_path, bank_path) -> None:
     """Grade attempt files (or folders of *.json): scores and Moodle item statistics."""
@@ -128,7 +150,7 @@ def grade(files, csv_path, json_path, bank_path) -> None:
         if path:
             _writable(path, option)
     result = grade_attempts(files, bank)
-    for file, error in result.skipped:
+    for _file, error in result.skipped:
         click.echo(f"skipped {error}", err=True)
     for warning in result.warnings:
         click.echo(f"warning: {warning}", err=True)
@@ -163,8 +185,12 @@ def export_cmd(fmt, lang, with_key, out, bank_path) -> None:
 
 @main.command()
 @click.option("--lang", type=LANG, default=DEFAULT_LANG, show_default=True, help="Language of the questions.")
-@click.option("--toml", "as_toml", is_flag=True,
-              help="Print the whole bank as a plain (unsealed) TOML file for editing; see 'quiz seal'.")
+@click.option(
+    "--toml",
+    "as_toml",
+    is_flag=True,
+    help="Print the whole bank as a plain (unsealed) TOML file for editing; see 'quiz seal'.",
+)
 @click.option("--out", type=click.Path(dir_okay=False), default=None, help="Write here instead of stdout.")
 @BANK_OPTION
 def key(lang, as_toml, out, bank_path) -> None:
@@ -179,8 +205,12 @@ def key(lang, as_toml, out, bank_path) -> None:
 
 @main.command()
 @click.argument("plain", type=click.Path(dir_okay=False))
-@click.option("--out", type=click.Path(dir_okay=False), default=None,
-              help="Sealed bank to write (e.g. quiz/questions.toml); default stdout.")
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Sealed bank to write (e.g. quiz/questions.toml); default stdout.",
+)
 def seal(plain, out) -> None:
     """For instructors: turn a plain bank (see 'quiz key --toml') into the sealed, shippable one."""
     bank = _bank(plain)

@@ -6,10 +6,10 @@ from __future__ import annotations
 import csv
 import io
 import json
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Iterable, Sequence
 
 from quiz import stats
 from quiz.bank import Bank, load_bank
@@ -100,7 +100,7 @@ def load_attempt(path: str | Path, bank: Bank) -> GradedAttempt:
     except json.JSONDecodeError as exc:
         raise AttemptFileError(f"{where}: broken JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}") from None
     if not isinstance(data, dict) or data.get("format") != ATTEMPT_FORMAT:
-        raise AttemptFileError(f"{where}: not a quiz attempt record (no \"format\": \"{ATTEMPT_FORMAT}\")")
+        raise AttemptFileError(f'{where}: not a quiz attempt record (no "format": "{ATTEMPT_FORMAT}")')
     if data.get("quiz") != bank.quiz_id:
         raise AttemptFileError(f"{where}: attempt at another quiz ({data.get('quiz')!r}, expected {bank.quiz_id!r})")
     answers = data.get("answers")
@@ -235,8 +235,15 @@ def to_csv(result: ClassQuizResult) -> str:
     for counted, attempts in ((True, result.counted), (False, result.later)):
         for a in attempts:
             w.writerow(
-                [a.student, "yes" if counted else "no", a.time.isoformat(), a.file,
-                 *(a.items[q] for q in result.questions), a.score, a.max_score]
+                [
+                    a.student,
+                    "yes" if counted else "no",
+                    a.time.isoformat(),
+                    a.file,
+                    *(a.items[q] for q in result.questions),
+                    a.score,
+                    a.max_score,
+                ]
             )
     return buf.getvalue()
 

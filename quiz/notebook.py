@@ -18,8 +18,8 @@ from __future__ import annotations
 
 import html
 import re
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Callable, Mapping, Sequence, Union
 
 from quiz.bank import LETTERS, Bank, load_bank
 from quiz.files import write_json_atomic
@@ -39,7 +39,7 @@ from quiz.session import (
 )
 
 DEFAULT_OUT = "quiz-attempt.json"
-Answers = Union[str, Sequence[str], Mapping[str, str]]
+Answers = str | Sequence[str] | Mapping[str, str]
 _PAIR = re.compile(r"(?:q)?(\d+)\s*[=:.)\-]?\s*([a-z])(?![a-z])", re.IGNORECASE)
 
 
@@ -75,8 +75,15 @@ def parse_answers(answers: Answers, bank: Bank) -> dict[str, str]:
     return out
 
 
-def score(chosen: Mapping[str, str | None], *, bank: Bank, lang: str = DEFAULT_LANG, student: str | None = None,
-          out: str | Path | None = DEFAULT_OUT, echo: Callable[[str], None] = print) -> tuple[Attempt, list[Presented]]:
+def score(
+    chosen: Mapping[str, str | None],
+    *,
+    bank: Bank,
+    lang: str = DEFAULT_LANG,
+    student: str | None = None,
+    out: str | Path | None = DEFAULT_OUT,
+    echo: Callable[[str], None] = print,
+) -> tuple[Attempt, list[Presented]]:
     """Score ``chosen`` ({question id: option id}) with ``run_quiz``, as ``quiz run --answers`` does, and save it."""
     presented = present(bank.questions)
     options = RunOptions(lang=lang, student=student, show_given=True)
@@ -88,9 +95,15 @@ def score(chosen: Mapping[str, str | None], *, bank: Bank, lang: str = DEFAULT_L
     return attempt, presented
 
 
-def answer(answers: Answers, *, lang: str = DEFAULT_LANG, student: str | None = None,
-           out: str | Path | None = DEFAULT_OUT, bank: Bank | None = None,
-           echo: Callable[[str], None] = print) -> Attempt:
+def answer(
+    answers: Answers,
+    *,
+    lang: str = DEFAULT_LANG,
+    student: str | None = None,
+    out: str | Path | None = DEFAULT_OUT,
+    bank: Bank | None = None,
+    echo: Callable[[str], None] = print,
+) -> Attempt:
     """Score typed answers (see :func:`parse_answers`), print the score and a review, save the attempt."""
     bank = bank or load_bank()
     return score(parse_answers(answers, bank), bank=bank, lang=lang, student=student, out=out, echo=echo)[0]
@@ -99,8 +112,13 @@ def answer(answers: Answers, *, lang: str = DEFAULT_LANG, student: str | None = 
 class QuizForm:
     """The ten questions as radio buttons with a submit button; without ipywidgets, as text to answer by typing."""
 
-    def __init__(self, lang: str = DEFAULT_LANG, student: str | None = None, out: str | Path | None = DEFAULT_OUT,
-                 bank: Bank | None = None):
+    def __init__(
+        self,
+        lang: str = DEFAULT_LANG,
+        student: str | None = None,
+        out: str | Path | None = DEFAULT_OUT,
+        bank: Bank | None = None,
+    ):
         self.bank = bank or load_bank()
         self.lang = check_lang(lang)
         self.student = student or None
@@ -130,8 +148,12 @@ class QuizForm:
             if q.note:
                 text += f"<br><i>{html.escape(message('note', self.lang, text=q.note[self.lang]))}</i>"
             radio = widgets.RadioButtons(
-                options=[(f"{letter}) {q.option(oid).text[self.lang]}", oid) for letter, oid in zip(p.letters, p.option_ids)],
-                value=None, layout=widgets.Layout(width="auto"))
+                options=[
+                    (f"{letter}) {q.option(oid).text[self.lang]}", oid) for letter, oid in zip(p.letters, p.option_ids)
+                ],
+                value=None,
+                layout=widgets.Layout(width="auto"),
+            )
             self.radios[q.id], self.feedback[q.id] = radio, widgets.Output()
             rows += [widgets.HTML(text), radio, self.feedback[q.id]]
         self.button = widgets.Button(description=message("notebook.submit", self.lang), button_style="primary")

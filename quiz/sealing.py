@@ -24,14 +24,14 @@ def new_salt() -> str:
 
 def answer_hash(salt: str, question_id: str, option_id: str) -> str:
     """Hex SHA-256 of ``salt:question_id:option_id``."""
-    return hashlib.sha256(f"{salt}:{question_id}:{option_id}".encode("utf-8")).hexdigest()
+    return hashlib.sha256(f"{salt}:{question_id}:{option_id}".encode()).hexdigest()
 
 
 def _keystream(salt: str, question_id: str, answer: str, length: int) -> bytes:
     out = bytearray()
     counter = 0
     while len(out) < length:
-        block = f"{salt}:{question_id}:{answer}:seal:{counter}".encode("utf-8")
+        block = f"{salt}:{question_id}:{answer}:seal:{counter}".encode()
         out += hashlib.sha256(block).digest()
         counter += 1
     return bytes(out[:length])

@@ -9,10 +9,10 @@ from __future__ import annotations
 import json
 import random
 import re
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Callable, Mapping, Sequence
 
 from quiz.bank import LETTERS, Bank, Question
 from quiz.messages import DEFAULT_LANG, message
@@ -147,7 +147,7 @@ def load_answers(path: str | Path, bank: Bank) -> dict[str, str]:
         except json.JSONDecodeError as exc:
             raise AnswersError(f"{p}: broken JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}") from exc
         if not isinstance(data, dict):
-            raise AnswersError(f"{p}: expected a JSON object such as {{\"Q1\": \"d\"}}")
+            raise AnswersError(f'{p}: expected a JSON object such as {{"Q1": "d"}}')
         if isinstance(data.get("answers"), dict):
             data = data["answers"]
         pairs = [(str(k), v) for k, v in data.items()]
@@ -221,9 +221,7 @@ def render_summary(presented: Sequence[Presented], attempt: Attempt, lang: str) 
     for n, p in missed:
         q = p.question
         chosen = attempt.answers.get(q.id)
-        shown = (
-            f"{p.letter_of(chosen)}) {q.option(chosen).text[lang]}" if chosen else message("none", lang)
-        )
+        shown = f"{p.letter_of(chosen)}) {q.option(chosen).text[lang]}" if chosen else message("none", lang)
         lines += [
             "",
             message("review_item", lang, label=f"{n}.", stem=q.stem[lang]),

@@ -13,8 +13,8 @@ Variances use n-1. Undefined values are ``None``.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 
 @dataclass(frozen=True)

@@ -7,8 +7,16 @@ import shutil
 from pathlib import Path
 
 CHROMIUM = next((p for p in ("/usr/bin/chromium", "/usr/bin/chromium-browser") if Path(p).exists()), None)
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 
 def browser_skip_reason() -> str | None:
@@ -32,8 +40,13 @@ def open_report(html: Path, workdir: Path):
         profile = workdir / "chromium-profile"  # a fresh profile for every run
         shutil.rmtree(profile, ignore_errors=True)
         with sync_playwright() as p:
-            context = p.chromium.launch_persistent_context(str(profile), executable_path=CHROMIUM, args=FLAGS,
-                                                           headless=True, viewport={"width": 1280, "height": 900})
+            context = p.chromium.launch_persistent_context(
+                str(profile),
+                executable_path=CHROMIUM,
+                args=FLAGS,
+                headless=True,
+                viewport={"width": 1280, "height": 900},
+            )
             try:
                 page = context.new_page()
                 errors: list[str] = []
@@ -54,8 +67,16 @@ def open_report(html: Path, workdir: Path):
 def check_report_in_browser(html: Path, workdir: Path, *, students: int, expect_visible: list[str]) -> Path:
     """The checks every report must pass in the browser; returns the screenshot's path."""
     with open_report(html, workdir) as (page, errors, requests):
-        for section in ("#summary", "#failures", "#distribution", "#exercises", "#checks", "#flags", "#similar",
-                        "#students"):
+        for section in (
+            "#summary",
+            "#failures",
+            "#distribution",
+            "#exercises",
+            "#checks",
+            "#flags",
+            "#similar",
+            "#students",
+        ):
             assert page.locator(section).is_visible(), f"section {section} is not visible"
         assert page.locator("#count-students").inner_text().strip() == str(students)
         rows = page.locator("#student-table tr.student")
@@ -66,8 +87,12 @@ def check_report_in_browser(html: Path, workdir: Path, *, students: int, expect_
             assert text in body, f"{text!r} is not on the page"
 
         def totals():
-            return [float(v) for v in page.locator("#student-table td.total").evaluate_all(
-                "cells => cells.map(c => c.getAttribute('data-value'))")]
+            return [
+                float(v)
+                for v in page.locator("#student-table td.total").evaluate_all(
+                    "cells => cells.map(c => c.getAttribute('data-value'))"
+                )
+            ]
 
         total_header = page.locator("#student-table th", has_text="Total")
         total_header.click()
@@ -100,5 +125,9 @@ def check_report_in_browser(html: Path, workdir: Path, *, students: int, expect_
 def first_paint_ms(html: Path, workdir: Path) -> float:
     """Milliseconds from navigation to the first contentful paint of ``html`` in headless Chromium."""
     with open_report(html, workdir) as (page, _errors, _requests):
-        return float(page.evaluate(
-            "() => { const e = performance.getEntriesByName('first-contentful-paint')[0]; return e ? e.startTime : -1; }"))
+        return float(
+            page.evaluate(
+                "() => { const e = performance.getEntriesByName('first-contentful-paint')[0];"
+                " return e ? e.startTime : -1; }"
+            )
+        )

@@ -3,16 +3,19 @@
 
 A row is (exercise.function, words of the sentence, check, mutant, note). A sentence no check can see on a
 CPU, or that is not a mistake with the lab's processor, names no mutant and says why in its note.
-tests/test_grader/judge/test_contract_table.py keeps the table complete (every sentence of the stubs has a row) and true (each
-mutant fails its check in the defects test).
+tests/test_grader/judge/test_contract_table.py keeps the table complete (every sentence of the stubs has a row)
+and true (each mutant fails its check in the defects test).
 """
 
+# a table, one row per line (or two)
+# fmt: off
 ROWS = [
     # dataset.py
     ("dataset.__getitem__", "open image_dir/<pid>/image.png", "dataset.image_matches_pid", "wrong_image", ""),
     ("dataset.__getitem__", "as RGB", None, None,
-     "BlipProcessor converts images to RGB itself (do_convert_rgb=True; tests/test_grader/judge/test_contract_table.py checks "
-     "that the tensors are equal), so leaving out .convert('RGB') is not a mistake with this processor"),
+     "BlipProcessor converts images to RGB itself (do_convert_rgb=True; "
+     "tests/test_grader/judge/test_contract_table.py checks that the tensors are equal), so leaving out "
+     ".convert('RGB') is not a mistake with this processor"),
     ("dataset.__getitem__", "padded and truncated to question_max_length", "dataset.max_lengths",
      "question_length_fixed", ""),
     ("dataset.__getitem__", "not to the tokenizer's 512", "dataset.item_shapes", "pad_to_512", ""),
@@ -107,3 +110,4 @@ ROWS = [
     ("predict.predict_folder", "key the result by the folder's name", "predict.predict_folder_ids",
      "keyed_by_data_json_id", "one item's folder name differs from the id in its data.json; keys compared as strings"),
 ]
+# fmt: on

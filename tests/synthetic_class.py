@@ -12,9 +12,10 @@ import ast
 import random
 import re
 import shutil
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
+
+import tomllib
 
 from vqa import course
 
@@ -36,8 +37,17 @@ _TEMPLATES = (
     "{a} = {b} if {b} else {n}",
     "while False:\n    {a} = {n}",
 )
-_RENAMES = (("records", "rows"), ("batch", "mb"), ("inputs", "feed"), ("optimizer", "opt"), ("losses", "history"),
-            ("config", "cfg"), ("model", "net"), ("processor", "proc"), ("device", "dev"))
+_RENAMES = (
+    ("records", "rows"),
+    ("batch", "mb"),
+    ("inputs", "feed"),
+    ("optimizer", "opt"),
+    ("losses", "history"),
+    ("config", "cfg"),
+    ("model", "net"),
+    ("processor", "proc"),
+    ("device", "dev"),
+)
 
 
 def _insertion_points(source: str) -> list[tuple[int, int]]:
@@ -82,9 +92,16 @@ class SyntheticClass:
     kinds: dict[str, str] = field(default_factory=dict)  # near | distinct | copy
 
 
-def build_class(root: str | Path, n: int = 1000, *, seed: int = 0, distinct: float = 0.05,
-                group_sizes: tuple[int, ...] = (2, 2, 3, 3, 4), near_rate: float = 0.04,
-                distinct_rate: float = 0.3) -> SyntheticClass:
+def build_class(
+    root: str | Path,
+    n: int = 1000,
+    *,
+    seed: int = 0,
+    distinct: float = 0.05,
+    group_sizes: tuple[int, ...] = (2, 2, 3, 3, 4),
+    near_rate: float = 0.04,
+    distinct_rate: float = 0.3,
+) -> SyntheticClass:
     """Write ``n`` submissions under ``root`` (one folder each, ``s0000``…)."""
     rng = random.Random(seed)
     root = Path(root)
@@ -102,7 +119,7 @@ def build_class(root: str | Path, n: int = 1000, *, seed: int = 0, distinct: flo
         texts[student] = {name: own_statements(src, rng, rate) for name, src in reference.items()}
         kinds[student] = kind
     groups = []
-    pool = iter(names[n - n_copies:])
+    pool = iter(names[n - n_copies :])
     sources = rng.sample(names[:n_distinct], len(group_sizes) - 1) + [names[n_distinct]]  # one near-duplicate too
     for source, size in zip(sources, group_sizes):
         group = [source]
@@ -133,7 +150,7 @@ def synthetic_results(students: list[str], *, seed: int = 0) -> list[dict]:
         if exercise in checks and isinstance(entry, dict):
             checks[exercise].append((name, entry))
     results = []
-    for student in students:
+    for _student in students:
         exercises = {}
         for exercise, items in checks.items():
             points = course.POINTS[exercise] / max(len(items), 1)
@@ -142,16 +159,41 @@ def synthetic_results(students: list[str], *, seed: int = 0) -> list[dict]:
                 passed = rng.random() > 0.12
                 title = entry.get("title", {}).get("en", name)
                 hint = entry.get("hint", {}).get("en", "")
-                out.append({"name": name, "score": points if passed else 0.0, "max_score": points, "passed": passed,
-                            "message": "" if passed else f"got {rng.random():.4f}, expected {rng.random():.4f} "
-                                                         f"for the fixture's second batch",
-                            "hint": "" if passed else hint, "title": title, "output": ""})
-            exercises[exercise] = {"score": sum(c["score"] for c in out), "max_score": course.POINTS[exercise],
-                                   "status": "graded", "summary": "", "checks": out}
+                out.append(
+                    {
+                        "name": name,
+                        "score": points if passed else 0.0,
+                        "max_score": points,
+                        "passed": passed,
+                        "message": ""
+                        if passed
+                        else f"got {rng.random():.4f}, expected {rng.random():.4f} for the fixture's second batch",
+                        "hint": "" if passed else hint,
+                        "title": title,
+                        "output": "",
+                    }
+                )
+            exercises[exercise] = {
+                "score": sum(c["score"] for c in out),
+                "max_score": course.POINTS[exercise],
+                "status": "graded",
+                "summary": "",
+                "checks": out,
+            }
         flags = []
         if rng.random() < 0.01:
             flags.append("timeout:train")
-        results.append({"score": round(sum(e["score"] for e in exercises.values()), 4), "max_score": 100,
-                        "exercises": exercises, "flags": flags, "versions": {}, "notes": [], "submission": "",
-                        "lang": "en", "execution_time": 1.0})
+        results.append(
+            {
+                "score": round(sum(e["score"] for e in exercises.values()), 4),
+                "max_score": 100,
+                "exercises": exercises,
+                "flags": flags,
+                "versions": {},
+                "notes": [],
+                "submission": "",
+                "lang": "en",
+                "execution_time": 1.0,
+            }
+        )
     return results

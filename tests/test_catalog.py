@@ -19,11 +19,19 @@ ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ("vqa", "grader", "quiz")
 LOOKUPS = {"grader": grader_messages.message, "quiz": quiz_messages.message, "vqa": kit_messages.message}
 SAMPLES = {  # package: (key, fields, English, Vietnamese)
-    "grader": ("follows_from", {"check": "len"}, "follows from ✘ “len”: fix that first, then grade again",
-               "là hệ quả của ✘ “len”: hãy sửa lỗi đó trước rồi chấm lại"),
+    "grader": (
+        "follows_from",
+        {"check": "len"},
+        "follows from ✘ “len”: fix that first, then grade again",
+        "là hệ quả của ✘ “len”: hãy sửa lỗi đó trước rồi chấm lại",
+    ),
     "quiz": ("score", {"score": 7, "total": 10}, "Score: 7/10", "Điểm: 7/10"),
-    "vqa": ("needs", {"what": "lora.py"}, "This step needs lora.py first: run the cells above once they work.",
-            "Bước này cần lora.py trước: hãy chạy các ô ở trên khi chúng đã chạy được."),
+    "vqa": (
+        "needs",
+        {"what": "lora.py"},
+        "This step needs lora.py first: run the cells above once they work.",
+        "Bước này cần lora.py trước: hãy chạy các ô ở trên khi chúng đã chạy được.",
+    ),
 }
 
 
@@ -47,8 +55,9 @@ def test_every_key_has_every_language_with_the_same_fields(path):
 
 def test_a_missing_language_or_other_fields_are_found(tmp_path):
     path = tmp_path / "texts.toml"
-    path.write_text('[a]\nen = "one {n}"\nvi = "một {m}"\n[b.c]\nen = "only English"\n[d]\nen = "{"\nvi = "{"\n',
-                    encoding="utf-8")
+    path.write_text(
+        '[a]\nen = "one {n}"\nvi = "một {m}"\n[b.c]\nen = "only English"\n[d]\nen = "{"\nvi = "{"\n', encoding="utf-8"
+    )
     problems = catalog.load(path).problems()
     assert len(problems) == 3
     assert "'a' has other fields in each language" in problems[0]
@@ -82,11 +91,19 @@ def test_a_key_without_the_language_asked_for_raises(tmp_path):
 def _bilingual_dicts(path: Path) -> list[int]:
     """Lines of ``path`` that write a text in several languages as a dict literal ({"en": ..., "vi": ...})."""
     tree = ast.parse(path.read_text(encoding="utf-8"))
-    return [node.lineno for node in ast.walk(tree) if isinstance(node, ast.Dict)
-            and len({k.value for k in node.keys if isinstance(k, ast.Constant)} & set(LANGS)) > 1]
+    return [
+        node.lineno
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Dict)
+        and len({k.value for k in node.keys if isinstance(k, ast.Constant)} & set(LANGS)) > 1
+    ]
 
 
 def test_no_texts_in_several_languages_outside_the_catalogs():
-    where = [f"{path.relative_to(ROOT)}:{line}" for package in (*PACKAGES, "catalog")
-             for path in sorted((ROOT / package).rglob("*.py")) for line in _bilingual_dicts(path)]
+    where = [
+        f"{path.relative_to(ROOT)}:{line}"
+        for package in (*PACKAGES, "catalog")
+        for path in sorted((ROOT / package).rglob("*.py"))
+        for line in _bilingual_dicts(path)
+    ]
     assert not where, "texts written in code instead of a catalog: " + ", ".join(where)

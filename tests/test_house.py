@@ -85,8 +85,16 @@ def imports(module: str, *, top_level_only: bool) -> set[str]:
 
 
 def test_the_graph_covers_the_packages():
-    assert {"vqa.course", "grader.judge.grade", "grader.worker.handle", "grader.probes.registry",
-            "grader.batch.scheduler", "grader.reports.class_report", "grader.bundles.build", "quiz.cli"} <= set(MODULES)
+    assert {
+        "vqa.course",
+        "grader.judge.grade",
+        "grader.worker.handle",
+        "grader.probes.registry",
+        "grader.batch.scheduler",
+        "grader.reports.class_report",
+        "grader.bundles.build",
+        "quiz.cli",
+    } <= set(MODULES)
 
 
 def test_no_import_cycles_at_module_level():
@@ -98,7 +106,7 @@ def test_no_import_cycles_at_module_level():
         state[node] = 1
         for nxt in sorted(graph[node]):
             if state.get(nxt) == 1:
-                cycles.append(path[path.index(nxt):] + [nxt] if nxt in path else [node, nxt])
+                cycles.append(path[path.index(nxt) :] + [nxt] if nxt in path else [node, nxt])
             elif nxt not in state:
                 visit(nxt, path + [nxt])
         state[node] = 2
@@ -149,18 +157,43 @@ def test_the_judge_imports_neither_the_probes_nor_the_quiz():
 
 
 # every module that runs in the judge, a batch slot or the instructor's commands: none may bring in torch
-TORCH_FREE = sorted(m for m in MODULES
-                    if m.startswith(("grader.judge", "grader.worker", "grader.batch", "grader.reports",
-                                     "grader.bundles", "grader.checks", "grader.notebook"))
-                    or m in ("catalog", "grader", "grader.cli", "grader.instructor", "grader.options", "vqa.archive",
-                             "vqa.course", "vqa.files", "vqa.impl", "vqa.release"))
+TORCH_FREE = sorted(
+    m
+    for m in MODULES
+    if m.startswith(
+        (
+            "grader.judge",
+            "grader.worker",
+            "grader.batch",
+            "grader.reports",
+            "grader.bundles",
+            "grader.checks",
+            "grader.notebook",
+        )
+    )
+    or m
+    in (
+        "catalog",
+        "grader",
+        "grader.cli",
+        "grader.instructor",
+        "grader.options",
+        "vqa.archive",
+        "vqa.course",
+        "vqa.files",
+        "vqa.impl",
+        "vqa.release",
+    )
+)
 
 
 @pytest.mark.parametrize("module", TORCH_FREE)
 def test_the_judge_side_does_not_import_torch(module):
-    code = (f"import sys, {module}; "
-            "heavy = [m for m in ('torch', 'transformers', 'peft') if m in sys.modules]; "
-            "assert not heavy, f'imports {heavy}'")
+    code = (
+        f"import sys, {module}; "
+        "heavy = [m for m in ('torch', 'transformers', 'peft') if m in sys.modules]; "
+        "assert not heavy, f'imports {heavy}'"
+    )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
     assert proc.returncode == 0, proc.stderr[-2000:]
 
@@ -196,6 +229,9 @@ def test_the_checks_points_add_up_to_the_manifest():
 
     for exercise in course.EXERCISES:
         module = importlib.import_module(f"grader.checks.test_{exercise}")
-        total = sum(getattr(fn, "points", 0) for name, fn in vars(module).items()
-                    if name.startswith("test_") and not getattr(fn, "cuda", False))
+        total = sum(
+            getattr(fn, "points", 0)
+            for name, fn in vars(module).items()
+            if name.startswith("test_") and not getattr(fn, "cuda", False)
+        )
         assert total == course.POINTS[exercise], exercise

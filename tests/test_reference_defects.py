@@ -1,7 +1,5 @@
 """Each defect of the seed lab (DESIGN.md) has a test that the reference does not have it."""
 
-import json
-
 import pytest
 import torch
 
@@ -42,8 +40,7 @@ def test_defect1_train_and_valid_are_disjoint_complete_and_seeded(reference, sma
 
 
 def test_defect2_questions_are_padded_to_the_given_length_not_512(reference, splits, processor, small_data):
-    item = reference.dataset.VQADataset(splits[0], processor, small_data / data.TRAIN_IMAGES,
-                                        question_max_length=20)[0]
+    item = reference.dataset.VQADataset(splits[0], processor, small_data / data.TRAIN_IMAGES, question_max_length=20)[0]
     assert item["input_ids"].shape == (20,)
     assert item["attention_mask"].shape == (20,)
 
@@ -101,9 +98,9 @@ def test_defect6_best_model_tracking_works_past_epoch_two(reference, lora_model,
     assert [h["saved"] for h in history] == [True, False, True, False, True]
 
 
-def test_defect7_dataloaders_are_built_train_shuffled_and_seeded_valid_in_order(reference, splits, processor, small_data):
-    image_dir = small_data / data.TRAIN_IMAGES
-
+def test_defect7_dataloaders_are_built_train_shuffled_and_seeded_valid_in_order(
+    reference, splits, processor, small_data
+):
     class Index(torch.utils.data.Dataset):
         def __len__(self):
             return 32
@@ -120,7 +117,9 @@ def test_defect7_dataloaders_are_built_train_shuffled_and_seeded_valid_in_order(
     assert order(valid_a) == list(range(32))
 
 
-def test_defect8_scheduler_decays_per_epoch_and_cpu_uses_no_scaler(reference, lora_model, loaders, tmp_path, monkeypatch):
+def test_defect8_scheduler_decays_per_epoch_and_cpu_uses_no_scaler(
+    reference, lora_model, loaders, tmp_path, monkeypatch
+):
     calls = []
     original = reference.train.train_one_epoch
 
@@ -129,7 +128,9 @@ def test_defect8_scheduler_decays_per_epoch_and_cpu_uses_no_scaler(reference, lo
         return original(*args, **kwargs)
 
     monkeypatch.setattr(reference.train, "train_one_epoch", spy)
-    history = reference.train.fit(lora_model, loaders[0], loaders[1], str(tmp_path), "cpu", epochs=3, lr=1e-3, gamma=0.5)
+    history = reference.train.fit(
+        lora_model, loaders[0], loaders[1], str(tmp_path), "cpu", epochs=3, lr=1e-3, gamma=0.5
+    )
     assert [h["lr"] for h in history] == pytest.approx([1e-3, 5e-4, 2.5e-4])
     assert calls == [(None, None)] * 3
     assert set(history[0]) == {"epoch", "train_loss", "valid_loss", "lr", "saved"}
@@ -173,10 +174,12 @@ def test_defect10_prediction_keeps_inputs_in_the_model_dtype(reference, tiny_mod
 
     dtypes = []
     tiny_model.vision_model.register_forward_pre_hook(
-        lambda m, args, kwargs: dtypes.append((args[0] if args else kwargs["pixel_values"]).dtype), with_kwargs=True)
+        lambda m, args, kwargs: dtypes.append((args[0] if args else kwargs["pixel_values"]).dtype), with_kwargs=True
+    )
     image = Image.open(next((small_data / data.TEST_DIR).rglob("image.png")))
-    answer = reference.predict.answer_question(tiny_model, processor, image, "How many stars are there?", "cpu",
-                                               max_new_tokens=3)
+    answer = reference.predict.answer_question(
+        tiny_model, processor, image, "How many stars are there?", "cpu", max_new_tokens=3
+    )
     assert dtypes == [torch.float32]
     assert isinstance(answer, str) and "[SEP]" not in answer and "[DEC]" not in answer
     assert len(processor.tokenizer(answer, add_special_tokens=False).input_ids) <= 3

@@ -4,7 +4,7 @@ hanging the suite; no outcome depends on how fast the machine is."""
 from __future__ import annotations
 
 import time
-from typing import Callable
+from collections.abc import Callable
 
 HANG_GUARD = 300.0  # seconds: far beyond any healthy wait here
 

@@ -68,8 +68,10 @@ def _plan(zf: zipfile.ZipFile, archive: Path, limits: Limits) -> list[tuple[zipf
         if rel is None or info.is_dir():
             continue
         if info.file_size > limits.max_file_bytes:
-            raise ArchiveError(f"{archive.name}: refused: {info.filename!r} unpacks to {info.file_size:,} bytes "
-                               f"(limit {limits.max_file_bytes:,})")
+            raise ArchiveError(
+                f"{archive.name}: refused: {info.filename!r} unpacks to {info.file_size:,} bytes "
+                f"(limit {limits.max_file_bytes:,})"
+            )
         if info.compress_size and info.file_size / info.compress_size > limits.max_ratio and info.file_size > CHUNK:
             ratio = info.file_size // max(info.compress_size, 1)
             raise ArchiveError(f"{archive.name}: refused: {info.filename!r} is compressed {ratio}:1 (a zip bomb?)")

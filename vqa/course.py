@@ -13,7 +13,9 @@ try:
 except ModuleNotFoundError:  # Python < 3.11
     import tomli as tomllib
 
-ROOT = Path(__file__).resolve().parents[1]  # the folder holding the course's packages (vqa, grader, quiz, solutions, exercises)
+ROOT = (
+    Path(__file__).resolve().parents[1]
+)  # the folder holding the course's packages (vqa, grader, quiz, solutions, exercises)
 MANIFEST = ROOT / "vqa" / "course.toml"
 
 
@@ -33,8 +35,10 @@ def _manifest() -> dict:
 
 
 def exercises() -> tuple[Exercise, ...]:
-    return tuple(Exercise(e["name"], e["file"], tuple(e["functions"]), int(e["points"]), e["title"])
-                 for e in _manifest()["exercise"])
+    return tuple(
+        Exercise(e["name"], e["file"], tuple(e["functions"]), int(e["points"]), e["title"])
+        for e in _manifest()["exercise"]
+    )
 
 
 EXERCISES: tuple[str, ...] = tuple(e.name for e in exercises())
@@ -66,8 +70,11 @@ def stub_task(message: str, lang: str = "en") -> str:
     stub = _manifest()["stub"]
     if lang != "en" and lang in stub:
         template = stub[lang].strip()
-        pattern = re.escape(template).replace(re.escape("{exercise}"), r"\w+").replace(re.escape("{name}"),
-                                                                                     r"(?P<name>[\w.]+)")
+        pattern = (
+            re.escape(template)
+            .replace(re.escape("{exercise}"), r"\w+")
+            .replace(re.escape("{name}"), r"(?P<name>[\w.]+)")
+        )
         found = re.search(pattern, str(message))
         if found:
             return template.split("{exercise}: ", 1)[1].split(" (")[0].format(name=found["name"])

@@ -37,8 +37,9 @@ class Sample:
     image: Image.Image
 
 
-def make_sample(rng: random.Random, style: icons.Style, max_count: int = 6, multi_digit: float = 0.05,
-                distractors: int = 3) -> Sample:
+def make_sample(
+    rng: random.Random, style: icons.Style, max_count: int = 6, multi_digit: float = 0.05, distractors: int = 3
+) -> Sample:
     """One question about one image: count the icons of one shape among up to ``distractors`` others."""
     target = rng.randrange(len(icons.SHAPE_NAMES))
     if rng.random() < multi_digit:
@@ -46,7 +47,7 @@ def make_sample(rng: random.Random, style: icons.Style, max_count: int = 6, mult
     else:
         count = rng.randint(1, max_count)
     counts = {icons.SHAPE_NAMES[target]: count}
-    capacity = icons.GRID ** 2 if count <= icons.GRID ** 2 else icons.BIG_GRID ** 2
+    capacity = icons.GRID**2 if count <= icons.GRID**2 else icons.BIG_GRID**2
     room = capacity - count
     others = [s for i, s in enumerate(icons.SHAPE_NAMES) if i != target]
     for _ in range(rng.randint(0, min(distractors, room))):
@@ -57,9 +58,16 @@ def make_sample(rng: random.Random, style: icons.Style, max_count: int = 6, mult
     return Sample(question=question, answer=str(count), image=icons.render(counts, style, rng))
 
 
-def generate_dataset(out_dir: str | Path, n_train: int = 400, n_test: int = 100, seed: int = 0,
-                     style: str = "source", max_count: int = 6, multi_digit: float = 0.05,
-                     distractors: int = 3) -> Path:
+def generate_dataset(
+    out_dir: str | Path,
+    n_train: int = 400,
+    n_test: int = 100,
+    seed: int = 0,
+    style: str = "source",
+    max_count: int = 6,
+    multi_digit: float = 0.05,
+    distractors: int = 3,
+) -> Path:
     """Write a deterministic icon VQA data set in the IconDomainVQAData layout and return its folder."""
     if style not in icons.STYLES:
         raise ValueError(f"unknown style {style!r}; choose one of {', '.join(icons.STYLES)}")
@@ -75,10 +83,18 @@ def generate_dataset(out_dir: str | Path, n_train: int = 400, n_test: int = 100,
         folder = out / TRAIN_IMAGES / str(pid)
         folder.mkdir(exist_ok=True)
         sample.image.save(folder / "image.png")
-        lines.append(json.dumps({
-            "question": sample.question, "answer": sample.answer, "pid": str(pid),
-            "ques_type": "fill_in_blank", "grade": "grade1", "label": "counting",
-        }))
+        lines.append(
+            json.dumps(
+                {
+                    "question": sample.question,
+                    "answer": sample.answer,
+                    "pid": str(pid),
+                    "ques_type": "fill_in_blank",
+                    "grade": "grade1",
+                    "label": "counting",
+                }
+            )
+        )
     (out / TRAIN_FILE).write_text("\n".join(lines) + "\n", encoding="utf-8")
     answers = {}
     for pid in pids[n_train:]:
@@ -96,8 +112,7 @@ def read_records(data_dir: str | Path) -> list[dict]:
     """Read ``train.jsonl``: every line a JSON object with question, answer and pid, or a DataError naming the line."""
     path = Path(data_dir) / TRAIN_FILE
     if not path.is_file():
-        raise DataError(f"{path}: not found. A data folder needs {TRAIN_FILE} "
-                        f"(make one with `vqa data DIR`).")
+        raise DataError(f"{path}: not found. A data folder needs {TRAIN_FILE} (make one with `vqa data DIR`).")
     records = []
     with path.open(encoding="utf-8") as handle:
         for number, line in enumerate(handle, start=1):

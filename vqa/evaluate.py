@@ -7,9 +7,16 @@ from pathlib import Path
 from vqa import data, metrics
 
 
-def predict_batched(model, processor, data_dir: str | Path, device, batch_size: int = 32,
-                    max_new_tokens: int = 10, question_max_length: int = 32,
-                    progress: bool = False) -> dict[str, str]:
+def predict_batched(
+    model,
+    processor,
+    data_dir: str | Path,
+    device,
+    batch_size: int = 32,
+    max_new_tokens: int = 10,
+    question_max_length: int = 32,
+    progress: bool = False,
+) -> dict[str, str]:
     """{id: answer} for every test item, generated in batches without gradients."""
     import torch
     from PIL import Image
@@ -23,13 +30,19 @@ def predict_batched(model, processor, data_dir: str | Path, device, batch_size: 
     dtype = next(model.parameters()).dtype
     model.eval()
     for start in bar(range(0, len(ids), batch_size), desc="answering", disable=not progress, leave=False):
-        chunk = ids[start:start + batch_size]
+        chunk = ids[start : start + batch_size]
         images = []
         for item_id in chunk:
             with Image.open(root / item_id / "image.png") as image:
                 images.append(image.convert("RGB"))
-        enc = processor(images=images, text=[items[i]["question"] for i in chunk], padding="max_length",
-                        max_length=question_max_length, truncation=True, return_tensors="pt")
+        enc = processor(
+            images=images,
+            text=[items[i]["question"] for i in chunk],
+            padding="max_length",
+            max_length=question_max_length,
+            truncation=True,
+            return_tensors="pt",
+        )
         enc = {k: v.to(device) for k, v in enc.items() if k != "token_type_ids"}
         enc["pixel_values"] = enc["pixel_values"].to(dtype)
         with torch.no_grad():

@@ -55,11 +55,23 @@ class Lab:
     steps that got through (steps return nothing, so a cell ending in one shows only what it printed).
     """
 
-    def __init__(self, model: str = "tiny-pretrained", data: str = GENERATED, *, data_source: str | None = None,
-                 device: str = "auto", epochs: int | None = None, lr: float | None = None,
-                 batch_size: int | None = None, n_train: int | None = None, n_test: int | None = None,
-                 lang: str = DEFAULT_LANG, seed: int = 0, folder: str | Path = ".",
-                 out_dir: str | Path = "save_model"):
+    def __init__(
+        self,
+        model: str = "tiny-pretrained",
+        data: str = GENERATED,
+        *,
+        data_source: str | None = None,
+        device: str = "auto",
+        epochs: int | None = None,
+        lr: float | None = None,
+        batch_size: int | None = None,
+        n_train: int | None = None,
+        n_test: int | None = None,
+        lang: str = DEFAULT_LANG,
+        seed: int = 0,
+        folder: str | Path = ".",
+        out_dir: str | Path = "save_model",
+    ):
         from vqa.pipeline import DEMO_DATA
         from vqa.quiet import quiet_libraries
 
@@ -143,8 +155,11 @@ class Lab:
         from vqa.pipeline import REAL_DEFAULTS, TINY_DEFAULTS
 
         base = TINY_DEFAULTS if models.is_tiny(models.resolve_model(self.model_name)) else REAL_DEFAULTS
-        return {"epochs": self.epochs or base["epochs"], "lr": self.lr or base["lr"],
-                "batch_size": self.batch_size or base["batch_size"]}
+        return {
+            "epochs": self.epochs or base["epochs"],
+            "lr": self.lr or base["lr"],
+            "batch_size": self.batch_size or base["batch_size"],
+        }
 
     def _load_base(self):
         from vqa import models
@@ -177,8 +192,9 @@ class Lab:
 
         if self.data_name == GENERATED:
             spec = {**DEMO_DATA, "n_train": self.n_train, "n_test": self.n_test}
-            return cached_dir(self.folder / GENERATED_FOLDER,
-                              lambda tmp: kit_data.generate_dataset(tmp, **spec), {"data": spec})
+            return cached_dir(
+                self.folder / GENERATED_FOLDER, lambda tmp: kit_data.generate_dataset(tmp, **spec), {"data": spec}
+            )
         folder = Path(self.data_name).expanduser()
         if not folder.is_absolute():
             folder = self.folder / folder
@@ -225,8 +241,9 @@ class Lab:
         self.train_set = self.valid_set = self.train_loader = self.valid_loader = None
         torch.manual_seed(self.seed)
         splits = self.call("dataset", "load_splits", self.data_dir)
-        train_records, valid_records = expect(splits, is_pair(splits), "returned_pair", "dataset", "load_splits",
-                                              expected="train_records, valid_records")
+        train_records, valid_records = expect(
+            splits, is_pair(splits), "returned_pair", "dataset", "load_splits", expected="train_records, valid_records"
+        )
         self.train_records, self.valid_records = train_records, valid_records
         self._show_splits(train_records, valid_records)
         image_dir = self.data_dir / kit_data.TRAIN_IMAGES
@@ -234,16 +251,22 @@ class Lab:
         valid_set = self.call("dataset", "VQADataset", valid_records, self.processor, image_dir)
         self._show_sample(train_set[0], str(train_records[0]["answer"]))
         batch_size = self._defaults()["batch_size"]
-        loaders = self.call("dataset", "build_dataloaders", train_set, valid_set, batch_size=batch_size,
-                            seed=self.seed)
-        self.train_loader, self.valid_loader = expect(loaders, is_pair(loaders), "returned_pair", "dataset",
-                                                      "build_dataloaders", expected="train_loader, valid_loader")
+        loaders = self.call("dataset", "build_dataloaders", train_set, valid_set, batch_size=batch_size, seed=self.seed)
+        self.train_loader, self.valid_loader = expect(
+            loaders,
+            is_pair(loaders),
+            "returned_pair",
+            "dataset",
+            "build_dataloaders",
+            expected="train_loader, valid_loader",
+        )
         self.train_set, self.valid_set = train_set, valid_set
         self.say("loaders", n_train=len(self.train_loader), n_valid=len(self.valid_loader))
 
     def _show_splits(self, train_records, valid_records) -> None:
         shared = {json.dumps(r, sort_keys=True) for r in train_records} & {
-            json.dumps(r, sort_keys=True) for r in valid_records}
+            json.dumps(r, sort_keys=True) for r in valid_records
+        }
         overlap = self.text("overlap", n=len(shared)) if shared else ""
         self.say("splits", n_train=len(train_records), n_valid=len(valid_records), overlap=overlap)
 
@@ -251,8 +274,12 @@ class Lab:
         """One item of the learner's dataset: each tensor's shape and dtype, and what its labels decode to."""
         if not isinstance(sample, Mapping):
             sample = {"sample": sample}
-        shapes = " · ".join(f"{k} {list(v.shape)} {str(v.dtype).removeprefix('torch.')}"
-                            if hasattr(v, "shape") else f"{k} {type(v).__name__}" for k, v in sample.items())
+        shapes = " · ".join(
+            f"{k} {list(v.shape)} {str(v.dtype).removeprefix('torch.')}"
+            if hasattr(v, "shape")
+            else f"{k} {type(v).__name__}"
+            for k, v in sample.items()
+        )
         self.say("sample", shapes=shapes)
         labels = sample.get("labels")
         if hasattr(labels, "tolist"):
@@ -298,8 +325,17 @@ class Lab:
             shutil.rmtree(self.out_dir)
         self.out_dir.mkdir(parents=True)
         torch.manual_seed(self.seed)
-        history = self.call("train", "fit", self.model, self.train_loader, self.valid_loader, str(self.out_dir),
-                            device, epochs=settings["epochs"], lr=settings["lr"])
+        history = self.call(
+            "train",
+            "fit",
+            self.model,
+            self.train_loader,
+            self.valid_loader,
+            str(self.out_dir),
+            device,
+            epochs=settings["epochs"],
+            lr=settings["lr"],
+        )
         print("\n".join(self._history_lines(history)))
         self.history = history
         self._evaluate_saved(device)
@@ -307,8 +343,9 @@ class Lab:
     def _history_lines(self, history) -> list[str]:
         """One line per epoch of what fit returned; a :class:`Stop` when it is not one dict per epoch."""
         try:
-            return [self.text("epoch", **{**row, "saved": self.text("saved") if row["saved"] else ""})
-                    for row in history]
+            return [
+                self.text("epoch", **{**row, "saved": self.text("saved") if row["saved"] else ""}) for row in history
+            ]
         except (TypeError, KeyError, ValueError):  # formatting the learner's values: not a list of such dicts
             raise learner_code.returned(history, "returned_history", "train", "fit") from None
 
@@ -343,14 +380,16 @@ class Lab:
             model_dir = models.resolve_model(self.model_name)
             self.say("base", folder=self._shown(self.out_dir), model=self.model_name)
         loaded = self.call("predict", "load_for_inference", str(model_dir), device)
-        model, processor = expect(loaded, is_pair(loaded), "returned_pair", "predict", "load_for_inference",
-                                  expected="model, processor")
+        model, processor = expect(
+            loaded, is_pair(loaded), "returned_pair", "predict", "load_for_inference", expected="model, processor"
+        )
         answers = kit_data.read_test_answers(self.data_dir)
         self._answer_one(model, processor, device, answers)
         test_dir = self.data_dir / kit_data.TEST_DIR
         predictions = self.call("predict", "predict_folder", model, processor, str(test_dir), device)
-        ok = isinstance(predictions, Mapping) and all(isinstance(k, str) and isinstance(v, str)
-                                                      for k, v in predictions.items())
+        ok = isinstance(predictions, Mapping) and all(
+            isinstance(k, str) and isinstance(v, str) for k, v in predictions.items()
+        )
         self.predictions = dict(expect(predictions, ok, "returned_answers", "predict", "predict_folder"))
         out_file = self.folder / "predictions.jsonl"
         n = write_predictions(out_file, self.predictions)

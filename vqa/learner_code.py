@@ -32,8 +32,11 @@ class Stop(Exception):
 
 def learner_frame(err: BaseException, folder: Path) -> traceback.FrameSummary | None:
     """The innermost frame of ``err``'s traceback that runs one of the learner's exercise files in ``folder``."""
-    frames = [frame for frame in traceback.extract_tb(err.__traceback__)
-              if Path(frame.filename).name in EXERCISE_OF_FILE and Path(frame.filename).resolve().parent == folder]
+    frames = [
+        frame
+        for frame in traceback.extract_tb(err.__traceback__)
+        if Path(frame.filename).name in EXERCISE_OF_FILE and Path(frame.filename).resolve().parent == folder
+    ]
     return frames[-1] if frames else None
 
 
@@ -49,9 +52,14 @@ def blame(err: Exception, folder: Path, exercise: str | None = None, name: str |
         return Stop("stub", file=file, name=stub_task(str(err)).removeprefix("write "))
     if frame is None:
         return None
-    return Stop("error", file=file, name=name or frame.name, error=f"{type(err).__name__}: {err}",
-                where=f" ({Path(frame.filename).name}:{frame.lineno}: {frame.line})",
-                exercise=exercise or EXERCISE_OF_FILE[file])
+    return Stop(
+        "error",
+        file=file,
+        name=name or frame.name,
+        error=f"{type(err).__name__}: {err}",
+        where=f" ({Path(frame.filename).name}:{frame.lineno}: {frame.line})",
+        exercise=exercise or EXERCISE_OF_FILE[file],
+    )
 
 
 def module(folder: Path, exercise: str) -> ModuleType:

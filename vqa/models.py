@@ -61,8 +61,10 @@ def quantization_config(load_in_8bit: bool, load_in_4bit: bool, device):
     if load_in_8bit and load_in_4bit:
         raise ModelError("choose one of --load-in-8bit and --load-in-4bit")
     if device.type != "cuda":
-        raise ModelError("--load-in-8bit/--load-in-4bit need a CUDA GPU (bitsandbytes quantised training); "
-                         "on CPU, train in float32 without them.")
+        raise ModelError(
+            "--load-in-8bit/--load-in-4bit need a CUDA GPU (bitsandbytes quantised training); "
+            "on CPU, train in float32 without them."
+        )
     try:
         import bitsandbytes  # noqa: F401
         from transformers import BitsAndBytesConfig

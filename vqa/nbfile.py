@@ -13,7 +13,7 @@ going to the cell it starts, so that the notebook's own division survives edits 
 from __future__ import annotations
 
 import re
-from typing import Iterable
+from collections.abc import Iterable
 
 import nbformat
 
@@ -72,8 +72,10 @@ def split(text: str, anchors: Iterable[str], name: str = "<file>") -> list[str]:
             raise NotebookError(f"{name}: a `%%writefile -a {name}` cell is empty; give it the line it begins with")
         index = next((i for i in range(max(start, 1), len(lines)) if lines[i].rstrip("\n") == anchor), None)
         if index is None:
-            raise NotebookError(f"{name}: no line {anchor!r} after line {start + 1} to begin a `%%writefile -a "
-                                f"{name}` cell with; make that cell begin with a line the file has")
+            raise NotebookError(
+                f"{name}: no line {anchor!r} after line {start + 1} to begin a `%%writefile -a "
+                f"{name}` cell with; make that cell begin with a line the file has"
+            )
         start = index + 1
         while index > 1 and not lines[index - 1].strip():  # the blank lines above an anchor open its cell
             index -= 1
@@ -91,8 +93,9 @@ def fill(nb, files: dict[str, str]):
         if target and target[0] in files:
             name, append = target
             if append != bool(groups.get(name)):
-                raise NotebookError(f"the first cell for {name} must be `%%writefile {name}`, the others "
-                                    f"`%%writefile -a {name}`")
+                raise NotebookError(
+                    f"the first cell for {name} must be `%%writefile {name}`, the others `%%writefile -a {name}`"
+                )
             groups.setdefault(name, []).append(cell)
     for name, cells in groups.items():
         parts = split(files[name], [_anchor(body(cell)) for cell in cells[1:]], name)
@@ -101,12 +104,15 @@ def fill(nb, files: dict[str, str]):
     written = files_of(nb)
     for name in groups:
         if written[name] != files[name]:
-            line = next((i for i, (a, b) in enumerate(zip(written[name].splitlines(), files[name].splitlines()), 1)
-                         if a != b), None)
+            line = next(
+                (i for i, (a, b) in enumerate(zip(written[name].splitlines(), files[name].splitlines()), 1) if a != b),
+                None,
+            )
             if line is None:
                 raise NotebookError(f"{name}: does not end with a newline, which %%writefile always writes: add one")
-            raise NotebookError(f"{name}:{line}: a line of only spaces, which %%writefile would write empty; "
-                                f"remove the spaces")
+            raise NotebookError(
+                f"{name}:{line}: a line of only spaces, which %%writefile would write empty; remove the spaces"
+            )
     return nb
 
 
@@ -124,11 +130,13 @@ def clean(nb):
     no cell ids (so regenerated files diff by content only)."""
     nb = nbformat.from_dict(nb)
     nb.nbformat, nb.nbformat_minor = 4, 4
-    nb.metadata = nbformat.from_dict({
-        "kernelspec": dict(KERNELSPEC),
-        "language_info": {"name": "python"},
-        **{k: v for k, v in nb.metadata.items() if k in ("colab", "title")},
-    })
+    nb.metadata = nbformat.from_dict(
+        {
+            "kernelspec": dict(KERNELSPEC),
+            "language_info": {"name": "python"},
+            **{k: v for k, v in nb.metadata.items() if k in ("colab", "title")},
+        }
+    )
     for cell in nb.cells:
         cell.pop("id", None)
         cell.metadata = nbformat.from_dict({k: v for k, v in cell.metadata.items() if k == "tags"})

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import json
 import traceback
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Callable
 
 from vqa import data, evaluate, metrics, models, tiny
 from vqa.files import cached_dir
@@ -59,10 +59,21 @@ def demo_data_dir() -> Path:
     return cached_dir(folder, lambda tmp: data.generate_dataset(tmp, **DEMO_DATA), {"data": DEMO_DATA})
 
 
-def train(impl: Implementation, *, data_dir: str | None, model_name: str, out_dir: str | Path,
-          device_name: str = "auto", epochs: int | None = None, lr: float | None = None,
-          batch_size: int | None = None, load_in_8bit: bool = False, load_in_4bit: bool = False,
-          seed: int = 0, echo: Callable[[str], None] = print) -> TrainReport:
+def train(
+    impl: Implementation,
+    *,
+    data_dir: str | None,
+    model_name: str,
+    out_dir: str | Path,
+    device_name: str = "auto",
+    epochs: int | None = None,
+    lr: float | None = None,
+    batch_size: int | None = None,
+    load_in_8bit: bool = False,
+    load_in_4bit: bool = False,
+    seed: int = 0,
+    echo: Callable[[str], None] = print,
+) -> TrainReport:
     """Fine-tune ``model_name`` with LoRA using ``impl``; save the best adapter + processor to ``out_dir``."""
     import torch
 
@@ -70,12 +81,19 @@ def train(impl: Implementation, *, data_dir: str | None, model_name: str, out_di
     folder = Path(data_dir) if data_dir else demo_data_dir()
     records = data.read_records(folder)
     data.check_train_images(folder, records)
-    model, processor, model_path = models.load_base(model_name, device, load_in_8bit=load_in_8bit,
-                                                    load_in_4bit=load_in_4bit)
+    model, processor, model_path = models.load_base(
+        model_name, device, load_in_8bit=load_in_8bit, load_in_4bit=load_in_4bit
+    )
     defaults = TINY_DEFAULTS if models.is_tiny(model_path) else REAL_DEFAULTS
-    report = TrainReport(impl=str(impl.folder), model=model_path, data=str(folder), device=str(device),
-                         epochs=epochs or defaults["epochs"], lr=lr or defaults["lr"],
-                         batch_size=batch_size or defaults["batch_size"])
+    report = TrainReport(
+        impl=str(impl.folder),
+        model=model_path,
+        data=str(folder),
+        device=str(device),
+        epochs=epochs or defaults["epochs"],
+        lr=lr or defaults["lr"],
+        batch_size=batch_size or defaults["batch_size"],
+    )
     echo(f"model {model_path} · data {folder} ({len(records)} records) · device {device}")
     report.before = evaluate.accuracy(model, processor, folder, device, progress=True)
     if report.before:
@@ -86,19 +104,32 @@ def train(impl: Implementation, *, data_dir: str | None, model_name: str, out_di
     image_dir = folder / data.TRAIN_IMAGES
     train_set = call_student(impl, "dataset", "VQADataset", train_records, processor, image_dir)
     valid_set = call_student(impl, "dataset", "VQADataset", valid_records, processor, image_dir)
-    train_loader, valid_loader = call_student(impl, "dataset", "build_dataloaders", train_set, valid_set,
-                                              batch_size=report.batch_size, seed=seed)
+    train_loader, valid_loader = call_student(
+        impl, "dataset", "build_dataloaders", train_set, valid_set, batch_size=report.batch_size, seed=seed
+    )
     peft_model = call_student(impl, "lora", "build_lora_model", model)
     trainable = sum(p.numel() for p in peft_model.parameters() if p.requires_grad)
     total = sum(p.numel() for p in peft_model.parameters())
     echo(f"LoRA: {trainable:,} trainable of {total:,} parameters ({100 * trainable / total:.2f}%)")
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    report.history = call_student(impl, "train", "fit", peft_model, train_loader, valid_loader, str(out), device,
-                                  epochs=report.epochs, lr=report.lr)
+    report.history = call_student(
+        impl,
+        "train",
+        "fit",
+        peft_model,
+        train_loader,
+        valid_loader,
+        str(out),
+        device,
+        epochs=report.epochs,
+        lr=report.lr,
+    )
     for row in report.history:
-        echo(f"epoch {row['epoch']}: train loss {row['train_loss']:.4f} · valid loss {row['valid_loss']:.4f} · "
-             f"lr {row['lr']:.2e}{' · saved' if row['saved'] else ''}")
+        echo(
+            f"epoch {row['epoch']}: train loss {row['train_loss']:.4f} · valid loss {row['valid_loss']:.4f} · "
+            f"lr {row['lr']:.2e}{' · saved' if row['saved'] else ''}"
+        )
     processor.save_pretrained(out)
     if report.before is not None:
         best, best_processor = load_saved(out, device)
@@ -114,14 +145,23 @@ def load_saved(model_dir: str | Path, device):
 
     folder = Path(model_dir)
     if not models.is_model_dir(folder):
-        raise models.ModelError(f"{folder}: no saved model here (no adapter_config.json or config.json); "
-                                f"was the validation loss never improved, or is it the wrong folder?")
+        raise models.ModelError(
+            f"{folder}: no saved model here (no adapter_config.json or config.json); "
+            f"was the validation loss never improved, or is it the wrong folder?"
+        )
     model = BlipForQuestionAnswering.from_pretrained(folder).to(device).eval()
     return model, BlipProcessor.from_pretrained(folder)
 
 
-def predict(impl: Implementation, *, model_dir: str | Path, data_dir: str | Path, device_name: str = "auto",
-            out_file: str | Path | None = None, echo: Callable[[str], None] = print) -> dict:
+def predict(
+    impl: Implementation,
+    *,
+    model_dir: str | Path,
+    data_dir: str | Path,
+    device_name: str = "auto",
+    out_file: str | Path | None = None,
+    echo: Callable[[str], None] = print,
+) -> dict:
     """Answer the test split with ``impl``'s predict functions; score it when answers are known."""
     device = models.resolve_device(device_name)
     folder = Path(data_dir)

@@ -18,19 +18,35 @@ LR = 3e-4
 N_IMAGES = 2000
 
 
-def encode_records(processor, records: list[dict], image_dir: Path, question_max_length: int = 32,
-                   answer_max_length: int = 8) -> dict:
+def encode_records(
+    processor, records: list[dict], image_dir: Path, question_max_length: int = 32, answer_max_length: int = 8
+) -> dict:
     """Tensors for a list of records: questions, images and answers as the lab encodes them."""
     import torch
     from PIL import Image
 
     images = [Image.open(image_dir / str(r["pid"]) / "image.png").convert("RGB") for r in records]
-    enc = processor(images=images, text=[r["question"] for r in records], padding="max_length",
-                    max_length=question_max_length, truncation=True, return_tensors="pt")
-    labels = processor.tokenizer([r["answer"] for r in records], padding="max_length",
-                                 max_length=answer_max_length, truncation=True, return_tensors="pt").input_ids
-    return {"input_ids": enc.input_ids, "attention_mask": enc.attention_mask,
-            "pixel_values": enc.pixel_values.to(torch.float32), "labels": labels}
+    enc = processor(
+        images=images,
+        text=[r["question"] for r in records],
+        padding="max_length",
+        max_length=question_max_length,
+        truncation=True,
+        return_tensors="pt",
+    )
+    labels = processor.tokenizer(
+        [r["answer"] for r in records],
+        padding="max_length",
+        max_length=answer_max_length,
+        truncation=True,
+        return_tensors="pt",
+    ).input_ids
+    return {
+        "input_ids": enc.input_ids,
+        "attention_mask": enc.attention_mask,
+        "pixel_values": enc.pixel_values.to(torch.float32),
+        "labels": labels,
+    }
 
 
 def both_label_forms(tensors: dict, tokenizer) -> dict:
@@ -48,8 +64,15 @@ def both_label_forms(tensors: dict, tokenizer) -> dict:
     return {**tensors, "labels": mixed, "decoder_input_ids": decoder_input_ids}
 
 
-def pretrain_tiny(base_dir: str | Path, out_dir: str | Path, *, steps: int = STEPS, seed: int = 0,
-                  n_images: int = N_IMAGES, progress: bool = False) -> Path:
+def pretrain_tiny(
+    base_dir: str | Path,
+    out_dir: str | Path,
+    *,
+    steps: int = STEPS,
+    seed: int = 0,
+    n_images: int = N_IMAGES,
+    progress: bool = False,
+) -> Path:
     """Train every weight of the model in ``base_dir`` on generated source-style icons; save to ``out_dir``."""
     import torch
     from transformers import BlipForQuestionAnswering, BlipProcessor

@@ -111,8 +111,10 @@ def tiny_model_dir(name: str = TINY_RANDOM) -> Path:
         raise ValueError(f"unknown tiny model {name!r}; choose one of {', '.join(TINY_NAMES)}")
     path = SHIPPED_DIR / name
     if not (path / "config.json").is_file():
-        raise FileNotFoundError(f"{path}: the shipped tiny model is missing (a broken install?). Reinstall the "
-                                f"package, or rebuild the models with `vqa build-models --out {SHIPPED_DIR}`.")
+        raise FileNotFoundError(
+            f"{path}: the shipped tiny model is missing (a broken install?). Reinstall the "
+            f"package, or rebuild the models with `vqa build-models --out {SHIPPED_DIR}`."
+        )
     return path
 
 

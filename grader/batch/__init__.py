@@ -10,9 +10,31 @@ The names most callers need are here: ``run_batch``, ``BatchOptions``, ``discove
 
 from grader.batch.discovery import Entry, content_hash, discover
 from grader.batch.fingerprint import grader_fingerprint
-from grader.batch.records import (FAILED, GRADED, BatchOptions, BatchSummary, Record, load_record, load_records,
-                                  record_path)
+from grader.batch.records import (
+    FAILED,
+    GRADED,
+    BatchOptions,
+    BatchSummary,
+    Record,
+    load_record,
+    load_records,
+    record_path,
+)
 from grader.batch.scheduler import SlotStartError, run_batch
 
-__all__ = ["Entry", "content_hash", "discover", "grader_fingerprint", "FAILED", "GRADED", "BatchOptions",
-           "BatchSummary", "Record", "load_record", "load_records", "record_path", "SlotStartError", "run_batch"]
+__all__ = [
+    "Entry",
+    "content_hash",
+    "discover",
+    "grader_fingerprint",
+    "FAILED",
+    "GRADED",
+    "BatchOptions",
+    "BatchSummary",
+    "Record",
+    "load_record",
+    "load_records",
+    "record_path",
+    "SlotStartError",
+    "run_batch",
+]

@@ -41,12 +41,24 @@ def _console():
 # --------------------------------------------------------------------------- plain functions
 
 
-def run_batch_command(batch_dir: str | Path, out: str | Path | None = None, *, jobs: int = 0,
-                      timeout: float = limits.CALL_TIMEOUT, memory_mb: int = limits.MEMORY_MB,
-                      submission_timeout: float = limits.SUBMISSION_TIMEOUT, sandbox: str = "auto",
-                      device: str = "cpu", lang: str = "en", exercises: tuple[str, ...] | None = None,
-                      cache_dir: str | None = None, force: bool = False, retry_failed: bool = False,
-                      progress: bool | None = None, **class_files: Any) -> int:
+def run_batch_command(
+    batch_dir: str | Path,
+    out: str | Path | None = None,
+    *,
+    jobs: int = 0,
+    timeout: float = limits.CALL_TIMEOUT,
+    memory_mb: int = limits.MEMORY_MB,
+    submission_timeout: float = limits.SUBMISSION_TIMEOUT,
+    sandbox: str = "auto",
+    device: str = "cpu",
+    lang: str = "en",
+    exercises: tuple[str, ...] | None = None,
+    cache_dir: str | None = None,
+    force: bool = False,
+    retry_failed: bool = False,
+    progress: bool | None = None,
+    **class_files: Any,
+) -> int:
     """Grade ``batch_dir`` into ``out`` (default ``<batch_dir>-graded``), write the class files
     (``class_files``: the keywords of :func:`write_class_files`), print a summary.
 
@@ -58,9 +70,18 @@ def run_batch_command(batch_dir: str | Path, out: str | Path | None = None, *, j
     batch_dir = Path(batch_dir)
     out = Path(out) if out else batch_dir.with_name(batch_dir.name + "-graded")
     options = batch_mod.BatchOptions(
-        jobs=jobs, timeout=timeout, memory_mb=memory_mb, submission_timeout=submission_timeout, sandbox=sandbox,
-        device=device, lang=lang, exercises=tuple(exercises) if exercises else None, cache_dir=cache_dir, force=force,
-        retry_failed=retry_failed)
+        jobs=jobs,
+        timeout=timeout,
+        memory_mb=memory_mb,
+        submission_timeout=submission_timeout,
+        sandbox=sandbox,
+        device=device,
+        lang=lang,
+        exercises=tuple(exercises) if exercises else None,
+        cache_dir=cache_dir,
+        force=force,
+        retry_failed=retry_failed,
+    )
     if progress is None:
         progress = sys.stderr.isatty()
     try:
@@ -69,8 +90,10 @@ def run_batch_command(batch_dir: str | Path, out: str | Path | None = None, *, j
         console.print(f"[red]error:[/] {exc}")
         return EXIT_START_FAILED
     if summary.interrupted:
-        console.print("[yellow]interrupted:[/] finished results are on disk; run the same command again to "
-                      "grade the rest (unchanged submissions are skipped).")
+        console.print(
+            "[yellow]interrupted:[/] finished results are on disk; run the same command again to "
+            "grade the rest (unchanged submissions are skipped)."
+        )
     class_summary = write_class_files(summary.records, out, **class_files)
     print_summary(summary, out, console, class_summary)
     return EXIT_INTERRUPTED if summary.interrupted else EXIT_OK
@@ -83,32 +106,43 @@ def run_report_command(out: str | Path, **class_files: Any) -> int:
     out = Path(out)
     records = batch_mod.load_records(out)
     if not records:
-        raise NoRecordsError(f"{out}: no batch records in {out / 'students'} (grade the class first: "
-                             f"grader batch DIR --out {out})")
+        raise NoRecordsError(
+            f"{out}: no batch records in {out / 'students'} (grade the class first: grader batch DIR --out {out})"
+        )
     console = _console()
-    console.print(f"[bold]{len(records)}[/] records in {out / 'students'}: class files written again, "
-                  "nothing graded")
+    console.print(f"[bold]{len(records)}[/] records in {out / 'students'}: class files written again, nothing graded")
     gone = [r.student for r in records if r.folder and not Path(r.folder).is_dir()]
     if gone and class_files.get("similarity", True):
-        console.print(f"  [dim]note:[/] the code of {len(gone)} submissions is no longer where it was graded; "
-                      "similarity leaves them out", markup=True)
+        console.print(
+            f"  [dim]note:[/] the code of {len(gone)} submissions is no longer where it was graded; "
+            "similarity leaves them out",
+            markup=True,
+        )
     class_summary = write_class_files(records, out, **class_files)
     print_problems(needs_a_look(batch_mod.BatchSummary(records=records).problems(), class_summary), console)
     print_written(out, console)
     return EXIT_OK
 
 
-def write_class_files(records: list[batch_mod.Record], out: Path, *, quiz: str | Path | None = None,
-                      lms: str | None = None, lms_item: str = "VQA lab", similarity: bool = True,
-                      similarity_threshold: float = sim.DEFAULT_THRESHOLD,
-                      similarity_common_share: float = sim.DEFAULT_COMMON_SHARE,
-                      similar_pairs: int = sim.DEFAULT_TOP) -> report_mod.ClassSummary:
+def write_class_files(
+    records: list[batch_mod.Record],
+    out: Path,
+    *,
+    quiz: str | Path | None = None,
+    lms: str | None = None,
+    lms_item: str = "VQA lab",
+    similarity: bool = True,
+    similarity_threshold: float = sim.DEFAULT_THRESHOLD,
+    similarity_common_share: float = sim.DEFAULT_COMMON_SHARE,
+    similar_pairs: int = sim.DEFAULT_TOP,
+) -> report_mod.ClassSummary:
     """Similarity, quiz and the class outputs (grades.csv, similar-pairs.csv, report.html/json, LMS CSV)."""
     similar, note = None, None
     if similarity:
         folders: dict[str, str | Path] = {r.student: r.folder for r in records if r.folder and Path(r.folder).is_dir()}
-        similar = sim.find_similar(folders, threshold=similarity_threshold, common_share=similarity_common_share,
-                                   top=similar_pairs)
+        similar = sim.find_similar(
+            folders, threshold=similarity_threshold, common_share=similarity_common_share, top=similar_pairs
+        )
     else:
         note = "similarity check turned off (--no-similarity)"
     quiz_data = None
@@ -116,12 +150,12 @@ def write_class_files(records: list[batch_mod.Record], out: Path, *, quiz: str |
         from quiz.grading import grade_attempts
 
         quiz_data = grade_attempts([quiz]).to_dict()
-    return report_mod.write_class_outputs(records, out, similar=similar, similarity_note=note, quiz=quiz_data,
-                                          lms=lms, lms_item=lms_item)
+    return report_mod.write_class_outputs(
+        records, out, similar=similar, similarity_note=note, quiz=quiz_data, lms=lms, lms_item=lms_item
+    )
 
 
-def needs_a_look(problems: list[tuple[str, str]],
-                 class_summary: report_mod.ClassSummary) -> list[tuple[str, str]]:
+def needs_a_look(problems: list[tuple[str, str]], class_summary: report_mod.ClassSummary) -> list[tuple[str, str]]:
     """``problems`` (student, reason) with the similar code the class files found, by student id."""
     flagged = dict(problems)
     for row in class_summary.students:
@@ -131,13 +165,16 @@ def needs_a_look(problems: list[tuple[str, str]],
     return sorted(flagged.items())
 
 
-def print_summary(summary: batch_mod.BatchSummary, out: Path, console=None,
-                  class_summary: report_mod.ClassSummary | None = None) -> None:
+def print_summary(
+    summary: batch_mod.BatchSummary, out: Path, console=None, class_summary: report_mod.ClassSummary | None = None
+) -> None:
     """The end of the run: counts, the submissions that need a look (with reasons), where the files are."""
     console = console or _console()
-    console.print(f"[bold]{len(summary.records)}[/] submissions: {len(summary.graded)} graded now, "
-                  f"{len(summary.reused)} unchanged (kept), {len(summary.failed)} not graded "
-                  f"({summary.seconds:.1f} s)")
+    console.print(
+        f"[bold]{len(summary.records)}[/] submissions: {len(summary.graded)} graded now, "
+        f"{len(summary.reused)} unchanged (kept), {len(summary.failed)} not graded "
+        f"({summary.seconds:.1f} s)"
+    )
     for note in summary.notes:
         console.print(f"  [dim]note:[/] {note}", markup=True)
     problems = summary.problems()
@@ -154,16 +191,18 @@ def print_problems(problems: list[tuple[str, str]], console) -> None:
     console.print(f"[yellow]{len(problems)} need a look:[/]")
     for student, reason in problems:
         first = reason.splitlines()[0] if reason else ""
-        console.print(f"  {first}" if first.startswith(student) else f"  {student}: {first}", markup=False,
-                      soft_wrap=True)
+        console.print(
+            f"  {first}" if first.startswith(student) else f"  {student}: {first}", markup=False, soft_wrap=True
+        )
 
 
 def print_written(out: str | Path, console) -> None:
     """Where the results are."""
-    written = ", ".join(name for name in ("grades.csv", "report.html", "similar-pairs.csv")
-                        if (Path(out) / name).exists()) or "nothing yet"
-    console.print(f"results in {out}/: {written}, students/, feedback/, gradescope/", markup=False,
-                  soft_wrap=True)
+    written = (
+        ", ".join(name for name in ("grades.csv", "report.html", "similar-pairs.csv") if (Path(out) / name).exists())
+        or "nothing yet"
+    )
+    console.print(f"results in {out}/: {written}, students/, feedback/, gradescope/", markup=False, soft_wrap=True)
 
 
 # --------------------------------------------------------------------------- the click layer
@@ -181,49 +220,108 @@ def _apply(decorators: list[Callable[[F], F]], fn: F) -> F:
 def batch_options(fn: F) -> F:
     """Add the options of a batch run (``--out``, ``--jobs``, ``--submission-timeout``, ``--force``,
     ``--retry-failed``, ``--progress/--no-progress``) to a click command."""
-    return _apply([
-        click.option("--out", "out", type=click.Path(file_okay=False), default=_RUN["out"].default,
-                     help="Where results go (default: <DIR>-graded)."),
-        click.option("--jobs", "-j", type=click.IntRange(min=0), default=_RUN["jobs"].default, show_default=True,
-                     help="Submissions graded at once (0: the number of cores)."),
-        click.option("--submission-timeout", type=click.FloatRange(min=1), default=_RUN["submission_timeout"].default,
-                     show_default=True,
-                     help="Seconds one whole submission may take before it is recorded as failed."),
-        click.option("--force", is_flag=True, help="Grade again even submissions that have not changed."),
-        click.option("--retry-failed", is_flag=True,
-                     help="Grade again unchanged submissions recorded as failed (a timeout under load, say)."),
-        click.option("--progress/--no-progress", default=_RUN["progress"].default,
-                     help="Show a progress bar (default: on a terminal)."),
-    ], fn)
+    return _apply(
+        [
+            click.option(
+                "--out",
+                "out",
+                type=click.Path(file_okay=False),
+                default=_RUN["out"].default,
+                help="Where results go (default: <DIR>-graded).",
+            ),
+            click.option(
+                "--jobs",
+                "-j",
+                type=click.IntRange(min=0),
+                default=_RUN["jobs"].default,
+                show_default=True,
+                help="Submissions graded at once (0: the number of cores).",
+            ),
+            click.option(
+                "--submission-timeout",
+                type=click.FloatRange(min=1),
+                default=_RUN["submission_timeout"].default,
+                show_default=True,
+                help="Seconds one whole submission may take before it is recorded as failed.",
+            ),
+            click.option("--force", is_flag=True, help="Grade again even submissions that have not changed."),
+            click.option(
+                "--retry-failed",
+                is_flag=True,
+                help="Grade again unchanged submissions recorded as failed (a timeout under load, say).",
+            ),
+            click.option(
+                "--progress/--no-progress",
+                default=_RUN["progress"].default,
+                help="Show a progress bar (default: on a terminal).",
+            ),
+        ],
+        fn,
+    )
 
 
 def class_files_options(fn: F) -> F:
     """Add the options of the class files (``--quiz``, ``--lms``, ``--lms-item``, ``--similarity/--no-similarity``,
     ``--similarity-threshold``, ``--similarity-common-share``, ``--similar-pairs``) to a click command."""
-    return _apply([
-        click.option("--quiz", "quiz", type=click.Path(exists=True), default=_CLASS_FILES["quiz"].default,
-                     help="A folder of quiz attempt files to add quiz scores and item statistics."),
-        click.option("--lms", type=click.Choice(report_mod.LMS_FORMATS), default=_CLASS_FILES["lms"].default,
-                     help="Also write a gradebook import CSV for this LMS."),
-        click.option("--lms-item", default=_CLASS_FILES["lms_item"].default, show_default=True,
-                     help="The grade item's name in the LMS."),
-        click.option("--similarity/--no-similarity", default=_CLASS_FILES["similarity"].default, show_default=True,
-                     help="Compare the submissions' code and flag similar ones."),
-        click.option("--similarity-threshold", type=click.FloatRange(0, 1),
-                     default=_CLASS_FILES["similarity_threshold"].default, show_default=True,
-                     help="Flag pairs sharing at least this share of their distinctive code."),
-        click.option("--similarity-common-share", type=click.FloatRange(0, 1),
-                     default=_CLASS_FILES["similarity_common_share"].default, show_default=True,
-                     help="Passages in more than this share of the class are common knowledge, not evidence "
-                          f"(and always those in more than {sim.COMMON_MIN} submissions of a large class)."),
-        click.option("--similar-pairs", type=click.IntRange(min=0), default=_CLASS_FILES["similar_pairs"].default,
-                     show_default=True, help="Most similar pairs shown side by side in report.html "
-                                             "(every pair is in similar-pairs.csv)."),
-    ], fn)
+    return _apply(
+        [
+            click.option(
+                "--quiz",
+                "quiz",
+                type=click.Path(exists=True),
+                default=_CLASS_FILES["quiz"].default,
+                help="A folder of quiz attempt files to add quiz scores and item statistics.",
+            ),
+            click.option(
+                "--lms",
+                type=click.Choice(report_mod.LMS_FORMATS),
+                default=_CLASS_FILES["lms"].default,
+                help="Also write a gradebook import CSV for this LMS.",
+            ),
+            click.option(
+                "--lms-item",
+                default=_CLASS_FILES["lms_item"].default,
+                show_default=True,
+                help="The grade item's name in the LMS.",
+            ),
+            click.option(
+                "--similarity/--no-similarity",
+                default=_CLASS_FILES["similarity"].default,
+                show_default=True,
+                help="Compare the submissions' code and flag similar ones.",
+            ),
+            click.option(
+                "--similarity-threshold",
+                type=click.FloatRange(0, 1),
+                default=_CLASS_FILES["similarity_threshold"].default,
+                show_default=True,
+                help="Flag pairs sharing at least this share of their distinctive code.",
+            ),
+            click.option(
+                "--similarity-common-share",
+                type=click.FloatRange(0, 1),
+                default=_CLASS_FILES["similarity_common_share"].default,
+                show_default=True,
+                help="Passages in more than this share of the class are common knowledge, not evidence "
+                f"(and always those in more than {sim.COMMON_MIN} submissions of a large class).",
+            ),
+            click.option(
+                "--similar-pairs",
+                type=click.IntRange(min=0),
+                default=_CLASS_FILES["similar_pairs"].default,
+                show_default=True,
+                help="Most similar pairs shown side by side in report.html (every pair is in similar-pairs.csv).",
+            ),
+        ],
+        fn,
+    )
 
 
-@click.command("batch", short_help="Grade a whole class and write its class files.",
-               context_settings={"help_option_names": ["-h", "--help"]})
+@click.command(
+    "batch",
+    short_help="Grade a whole class and write its class files.",
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
 @click.argument("batch_dir", metavar="DIR", type=click.Path(exists=True, file_okay=False))
 @batch_options
 @grading_options
@@ -239,8 +337,11 @@ def batch_command(batch_dir: str, **options: Any) -> None:
     sys.exit(run_batch_command(batch_dir, **options))
 
 
-@click.command("report", short_help="Write a graded class's files again from its records, grading nothing.",
-               context_settings={"help_option_names": ["-h", "--help"]})
+@click.command(
+    "report",
+    short_help="Write a graded class's files again from its records, grading nothing.",
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
 @click.argument("out", metavar="OUT", type=click.Path(exists=True, file_okay=False))
 @class_files_options
 def report_command(out: str, **options: Any) -> None:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable
 
 HASH_MAX_BYTES = 64 * 1024 * 1024
 SKIP_NAMES = ("__MACOSX", "__pycache__")

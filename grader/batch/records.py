@@ -5,10 +5,11 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Final, Iterable, Literal
+from typing import Final, Literal
 
 from grader.batch import archive
 from grader.batch.fingerprint import grader_fingerprint
@@ -40,7 +41,9 @@ class BatchOptions:
     retry_failed: bool = False  # grade again the submissions recorded as failed (timeouts, unreadable)
     limits: archive.Limits = field(default_factory=archive.Limits)
     # module:factory building the grading engine in a slot (GRADER_BATCH_ENGINE: a stand-in for tests)
-    engine: str = field(default_factory=lambda: os.environ.get("GRADER_BATCH_ENGINE", "grader.batch.slot:default_engine"))
+    engine: str = field(
+        default_factory=lambda: os.environ.get("GRADER_BATCH_ENGINE", "grader.batch.slot:default_engine")
+    )
 
     def resolved_jobs(self) -> int:
         return self.jobs if self.jobs > 0 else max(1, os.cpu_count() or 1)
@@ -48,10 +51,19 @@ class BatchOptions:
     def key(self) -> str:
         """What makes two gradings comparable: options that change scores, and the grader's code."""
         digest = hashlib.sha256()
-        digest.update(json.dumps({
-            "exercises": sorted(self.exercises) if self.exercises else None, "device": self.device,
-            "timeout": self.timeout, "memory_mb": self.memory_mb, "lang": self.lang, "engine": self.engine,
-        }, sort_keys=True).encode())
+        digest.update(
+            json.dumps(
+                {
+                    "exercises": sorted(self.exercises) if self.exercises else None,
+                    "device": self.device,
+                    "timeout": self.timeout,
+                    "memory_mb": self.memory_mb,
+                    "lang": self.lang,
+                    "engine": self.engine,
+                },
+                sort_keys=True,
+            ).encode()
+        )
         digest.update(grader_fingerprint().encode())
         return digest.hexdigest()[:16]
 
@@ -76,7 +88,7 @@ class Record:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, data: dict) -> "Record":
+    def from_dict(cls, data: dict) -> Record:
         names = {f for f in cls.__dataclass_fields__}
         return cls(**{k: v for k, v in data.items() if k in names})
 
@@ -109,7 +121,8 @@ class BatchSummary:
     seconds: float = 0.0
 
     def problems(self) -> list[tuple[str, str]]:
-        """(student, reason) for every submission that failed or raised a flag that needs a look (see grader.judge.flags)."""
+        """(student, reason) for every submission that failed or raised a flag that needs a look (see
+        grader.judge.flags)."""
         out = []
         for rec in self.records:
             if rec.status == FAILED:

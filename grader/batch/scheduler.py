@@ -30,21 +30,19 @@ import subprocess
 import sys
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
-from typing import Callable
 
 from grader.batch import archive
 from grader.batch.discovery import Entry, content_hash, discover
-from grader.batch.records import (FAILED, GRADED, BatchOptions, BatchSummary, Record, load_record, record_path,
-                                  utc_now)
+from grader.batch.records import FAILED, GRADED, BatchOptions, BatchSummary, Record, load_record, record_path, utc_now
 from grader.judge.results import GradeResult
 from grader.notebook.annotate import annotate
 from grader.notebook.extract import extract
 from grader.notebook.reading import NotebookError
 from grader.notebook.submission import notebook_in
 from vqa.files import write_json_atomic
-
 
 # --------------------------------------------------------------------------- the parent's handle on a slot
 
@@ -68,12 +66,18 @@ class Slot:
         read_fd, write_fd = os.pipe()
         env = dict(os.environ)
         env["PYTHONPATH"] = str(Path(__file__).resolve().parents[2]) + (
-            os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+            os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else ""
+        )
         with open(self.log_path, "ab") as log:
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", "grader.batch.slot", "--slot", "--reply-fd", str(write_fd)],
-                stdin=subprocess.PIPE, stdout=log, stderr=subprocess.STDOUT, pass_fds=[write_fd],
-                start_new_session=True, env=env)
+                stdin=subprocess.PIPE,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                pass_fds=[write_fd],
+                start_new_session=True,
+                env=env,
+            )
         os.close(write_fd)
         os.set_blocking(read_fd, False)
         self.reader = read_fd
@@ -168,13 +172,15 @@ class SlotStartError(RuntimeError):
 # --------------------------------------------------------------------------- the run
 
 
-def prepare(entry: Entry, out_dir: Path, options: BatchOptions, options_key: str | None = None,
-            notebooks: dict | None = None) -> Record:
+def prepare(
+    entry: Entry, out_dir: Path, options: BatchOptions, options_key: str | None = None, notebooks: dict | None = None
+) -> Record:
     """Hash and (for zips) unpack one submission, or write a notebook's modules; a failure becomes a ``failed``
     record. ``notebooks`` collects each notebook's :class:`~grader.notebook.found.Extraction` by student, for
     :func:`grader.notebook.annotate.annotate` once graded."""
-    record = Record(student=entry.student, source=entry.path.name, status=GRADED,
-                    options_key=options_key or options.key())
+    record = Record(
+        student=entry.student, source=entry.path.name, status=GRADED, options_key=options_key or options.key()
+    )
     try:
         record.content_hash = content_hash(entry)
     except OSError as exc:
@@ -204,9 +210,12 @@ def prepare(entry: Entry, out_dir: Path, options: BatchOptions, options_key: str
         return record  # an exercise without its cell is graded 0 with the notebook's message
     if not any(folder.glob("*.py")):
         several = sorted(p.name for p in folder.glob("*.ipynb"))
-        return _fail(record, f"{entry.path.name}: no Python files found "
-                             "(expected dataset.py, lora.py, train.py, predict.py"
-                             + (f", or one notebook: it holds {', '.join(several)})" if several else ")"))
+        return _fail(
+            record,
+            f"{entry.path.name}: no Python files found "
+            "(expected dataset.py, lora.py, train.py, predict.py"
+            + (f", or one notebook: it holds {', '.join(several)})" if several else ")"),
+        )
     return record
 
 
@@ -222,13 +231,26 @@ class _Progress:
         self.bar = None
         if enabled and total:
             from rich.console import Console
-            from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn,
-                                       TimeRemainingColumn)
+            from rich.progress import (
+                BarColumn,
+                MofNCompleteColumn,
+                Progress,
+                TextColumn,
+                TimeElapsedColumn,
+                TimeRemainingColumn,
+            )
 
-            self.bar = Progress(TextColumn("[bold]grading"), BarColumn(), MofNCompleteColumn(),
-                                TextColumn("{task.fields[failed]} failed"), TimeElapsedColumn(),
-                                TextColumn("left"), TimeRemainingColumn(), console=Console(stderr=True),
-                                transient=False)
+            self.bar = Progress(
+                TextColumn("[bold]grading"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TextColumn("{task.fields[failed]} failed"),
+                TimeElapsedColumn(),
+                TextColumn("left"),
+                TimeRemainingColumn(),
+                console=Console(stderr=True),
+                transient=False,
+            )
             self.task = self.bar.add_task("grading", total=total, failed=0)
             self.bar.start()
         self.failed = 0
@@ -248,8 +270,14 @@ class _Progress:
             self.bar.stop()
 
 
-def run_batch(batch_dir: str | Path, out_dir: str | Path, options: BatchOptions | None = None, *,
-              progress: bool = True, on_record: Callable[[Record], None] | None = None) -> BatchSummary:
+def run_batch(
+    batch_dir: str | Path,
+    out_dir: str | Path,
+    options: BatchOptions | None = None,
+    *,
+    progress: bool = True,
+    on_record: Callable[[Record], None] | None = None,
+) -> BatchSummary:
     """Grade every submission in ``batch_dir`` into ``out_dir``; returns what happened.
 
     Each finished submission is written at once (``students/``, ``gradescope/``, ``feedback/``), so a
@@ -288,8 +316,12 @@ def run_batch(batch_dir: str | Path, out_dir: str | Path, options: BatchOptions 
             record = prepare(entry, out_dir, options, key, notebooks)
             prepared[entry.student] = record
             old = None if options.force else load_record(record_path(out_dir, entry.student))
-            if (old is not None and old.content_hash == record.content_hash and old.options_key == record.options_key
-                    and (old.status == GRADED or not options.retry_failed)):
+            if (
+                old is not None
+                and old.content_hash == record.content_hash
+                and old.options_key == record.options_key
+                and (old.status == GRADED or not options.retry_failed)
+            ):
                 if record.folder:
                     old.folder = record.folder
                 done[entry.student] = old
@@ -384,8 +416,13 @@ def _drive(slots: list[Slot], todo: deque, finish: Callable[[Record], None], bar
                     if slot.task is not None:
                         entry, record = slot.task
                         slot.task = None
-                        finish(_fail(record, f"{entry.path.name}: the grading process stopped unexpectedly "
-                                             f"({slot.log_tail(1) or 'no message'})"))
+                        finish(
+                            _fail(
+                                record,
+                                f"{entry.path.name}: the grading process stopped unexpectedly "
+                                f"({slot.log_tail(1) or 'no message'})",
+                            )
+                        )
                     elif not slot.ready and not start_failures:
                         start_failures.append(f"a grading process exited while starting:\n{slot.log_tail()}")
                     retire(slot)
@@ -397,11 +434,17 @@ def _drive(slots: list[Slot], todo: deque, finish: Callable[[Record], None], bar
                     entry, record = slot.task
                     slot.task = None
                     limit = slot.options.submission_timeout
-                    finish(_fail(record, f"{entry.path.name}: grading took longer than {limit:g} s "
-                                         "(the per-submission limit; an endless loop?)"))
+                    finish(
+                        _fail(
+                            record,
+                            f"{entry.path.name}: grading took longer than {limit:g} s "
+                            "(the per-submission limit; an endless loop?)",
+                        )
+                    )
                 else:
-                    start_failures.append(f"a grading process did not start within "
-                                          f"{slot.options.start_timeout:g} s\n{slot.log_tail()}")
+                    start_failures.append(
+                        f"a grading process did not start within {slot.options.start_timeout:g} s\n{slot.log_tail()}"
+                    )
                 retire(slot)
     finally:
         selector.close()

@@ -9,10 +9,10 @@ import os
 import signal
 import sys
 import time
-from typing import Callable
+from collections.abc import Callable
 
 
-def default_engine(options: dict) -> "GraderEngine":
+def default_engine(options: dict) -> GraderEngine:
     """The grading engine of a slot: one :class:`grader.judge.grade.Grader` (one worker zygote) for every submission."""
     return GraderEngine(options)
 
@@ -24,9 +24,14 @@ class GraderEngine:
         from grader.judge.grade import Grader
 
         self.exercises = options.get("exercises") or None
-        self.grader = Grader(lang=options["lang"], device=options["device"], sandbox=options["sandbox"],
-                             timeout=options["timeout"], memory_mb=options["memory_mb"],
-                             cache_dir=options.get("cache_dir"))
+        self.grader = Grader(
+            lang=options["lang"],
+            device=options["device"],
+            sandbox=options["sandbox"],
+            timeout=options["timeout"],
+            memory_mb=options["memory_mb"],
+            cache_dir=options.get("cache_dir"),
+        )
 
     def warm(self) -> None:
         """Start the worker and load (or compute) the reference now, not on the first student's clock."""

@@ -39,8 +39,11 @@ class BundleError(RuntimeError):
 
 
 def _env() -> jinja2.Environment:
-    return jinja2.Environment(loader=jinja2.FileSystemLoader(str(Path(__file__).parent / "templates")),
-                              keep_trailing_newline=True, undefined=jinja2.StrictUndefined)
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(Path(__file__).parent / "templates")),
+        keep_trailing_newline=True,
+        undefined=jinja2.StrictUndefined,
+    )
 
 
 def _render(name: str, **values) -> str:
@@ -72,8 +75,14 @@ def _add(zf: zipfile.ZipFile, name: str, data: bytes | str, *, executable: bool 
     zf.writestr(info, data.encode() if isinstance(data, str) else data)
 
 
-def write_gradescope(out_zip: str | Path, *, source: str | None = None, lang: str = "en",
-                     timeout: float = limits.CALL_TIMEOUT, extra_args: list[str] | None = None) -> Path:
+def write_gradescope(
+    out_zip: str | Path,
+    *,
+    source: str | None = None,
+    lang: str = "en",
+    timeout: float = limits.CALL_TIMEOUT,
+    extra_args: list[str] | None = None,
+) -> Path:
     """Write the Gradescope autograder zip; ``source`` is what ``setup.sh`` installs.
 
     ``source`` None bundles this package's source under ``source/``; a path to a wheel or sdist is
@@ -84,8 +93,10 @@ def write_gradescope(out_zip: str | Path, *, source: str | None = None, lang: st
     bundled: list[tuple[Path, str]] = []
     if source is None:
         if not (REPO_ROOT / "pyproject.toml").is_file():
-            raise BundleError("no package source next to the grader (an installed copy); pass --source "
-                              "(a wheel, an sdist, a git URL or a requirement)")
+            raise BundleError(
+                "no package source next to the grader (an installed copy); pass --source "
+                "(a wheel, an sdist, a git URL or a requirement)"
+            )
         bundled = list(_source_files())
         default_source = "./source"
     elif Path(source).is_file():
@@ -107,20 +118,29 @@ def write_gradescope(out_zip: str | Path, *, source: str | None = None, lang: st
 def default_classroom_source() -> str | None:
     """``git+<origin URL>`` of the checkout the grader runs from, when there is one."""
     try:
-        url = subprocess.run(["git", "-C", str(REPO_ROOT), "remote", "get-url", "origin"], capture_output=True,
-                             text=True, timeout=10).stdout.strip()
+        url = subprocess.run(
+            ["git", "-C", str(REPO_ROOT), "remote", "get-url", "origin"], capture_output=True, text=True, timeout=10
+        ).stdout.strip()
     except (OSError, subprocess.TimeoutExpired):
         return None
     return f"git+{url}" if url else None
 
 
-def write_github_classroom(out_dir: str | Path, *, source: str | None = None, lang: str = "en",
-                           timeout: float = limits.CALL_TIMEOUT, extra_args: list[str] | None = None) -> list[Path]:
+def write_github_classroom(
+    out_dir: str | Path,
+    *,
+    source: str | None = None,
+    lang: str = "en",
+    timeout: float = limits.CALL_TIMEOUT,
+    extra_args: list[str] | None = None,
+) -> list[Path]:
     """Write the Classroom workflow and its two scripts into the starter repository ``out_dir``."""
     source = source or default_classroom_source()
     if not source:
-        raise BundleError("no install source for the workflow: pass --source (e.g. git+https://…/lab.git or a "
-                          "package name) or set the GRADER_SOURCE secret in the workflow")
+        raise BundleError(
+            "no install source for the workflow: pass --source (e.g. git+https://…/lab.git or a "
+            "package name) or set the GRADER_SOURCE secret in the workflow"
+        )
     if any(c in source for c in "'\n"):
         raise BundleError(f"--source {source!r}: quotes and new lines are not allowed")
     out_dir = Path(out_dir)
@@ -147,13 +167,25 @@ def classroom_result(result: dict) -> dict:
     for ex_name, ex in (result.get("exercises") or {}).items():
         for check in ex.get("checks") or []:
             message = "\n".join(x for x in (check.get("message"), check.get("hint") and f"Hint: {check['hint']}") if x)
-            tests.append({"name": f"{ex_name}: {check.get('title') or check.get('name')}",
-                          "status": "pass" if check.get("passed") else "fail", "score": check.get("score", 0),
-                          "message": message, "test_code": f"grade . -e {ex_name}", "filename": f"{ex_name}.py",
-                          "line_no": 0, "execution_time": ""})
+            tests.append(
+                {
+                    "name": f"{ex_name}: {check.get('title') or check.get('name')}",
+                    "status": "pass" if check.get("passed") else "fail",
+                    "score": check.get("score", 0),
+                    "message": message,
+                    "test_code": f"grade . -e {ex_name}",
+                    "filename": f"{ex_name}.py",
+                    "line_no": 0,
+                    "execution_time": "",
+                }
+            )
     failed = any(t["status"] == "fail" for t in tests)
-    return {"version": 1, "status": "fail" if failed or not tests else "pass",
-            "max_score": result.get("max_score", 0), "tests": tests}
+    return {
+        "version": 1,
+        "status": "fail" if failed or not tests else "pass",
+        "max_score": result.get("max_score", 0),
+        "tests": tests,
+    }
 
 
 def classroom_payload(result_path: str | Path) -> str:
@@ -161,6 +193,12 @@ def classroom_payload(result_path: str | Path) -> str:
     try:
         data = classroom_result(json.loads(Path(result_path).read_text(encoding="utf-8")))
     except (OSError, ValueError) as exc:
-        data = {"version": 1, "status": "error", "max_score": 100, "tests": [
-            {"name": "grading", "status": "error", "score": 0, "message": f"the grader wrote no result ({exc})"}]}
+        data = {
+            "version": 1,
+            "status": "error",
+            "max_score": 100,
+            "tests": [
+                {"name": "grading", "status": "error", "score": 0, "message": f"the grader wrote no result ({exc})"}
+            ],
+        }
     return base64.b64encode(json.dumps(data).encode()).decode()

@@ -16,9 +16,11 @@ from grader.options import lang_option, timeout_option
 F = TypeVar("F", bound=Callable)
 
 source_option = click.option(
-    "--source", default=None,
+    "--source",
+    default=None,
     help="What the platform pip installs: a wheel, an sdist, a git URL or a requirement (default: gradescope "
-         "bundles this package's source; github-classroom installs git+<this checkout's origin URL>).")
+    "bundles this package's source; github-classroom installs git+<this checkout's origin URL>).",
+)
 
 
 def bundle_options(command: F) -> F:
@@ -44,8 +46,12 @@ class ShortNamedGroup(click.Group):
         return super().get_command(ctx, self.short_names.get(cmd_name, cmd_name))
 
 
-@click.group("bundle", cls=ShortNamedGroup, short_help="Package the grader for Gradescope or GitHub Classroom.",
-             context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(
+    "bundle",
+    cls=ShortNamedGroup,
+    short_help="Package the grader for Gradescope or GitHub Classroom.",
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
 def bundle_group() -> None:
     """Package the grader as an autograder for Gradescope or GitHub Classroom."""
 

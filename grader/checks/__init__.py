@@ -146,8 +146,14 @@ def first_difference(got: np.ndarray, expected: np.ndarray, atol: float = 0.0, r
         bad = g != e
     idx = int(np.argmax(bad))
     where = np.unravel_index(idx, got.shape) if got.shape else ()
-    return Msg("first_difference", index=list(map(int, where)), got=repr(plain(g[idx])), expected=repr(plain(e[idx])),
-               count=int(bad.sum()), size=bad.size)
+    return Msg(
+        "first_difference",
+        index=list(map(int, where)),
+        got=repr(plain(g[idx])),
+        expected=repr(plain(e[idx])),
+        count=int(bad.sum()),
+        size=bad.size,
+    )
 
 
 def compare_tensor(name, got, expected, *, atol: float = 0.0, rtol: float = 0.0) -> Msg | None:
@@ -159,8 +165,9 @@ def compare_tensor(name, got, expected, *, atol: float = 0.0, rtol: float = 0.0)
     if got.shape != expected.shape:
         return Msg("tensor_shape", name=name, got=shape(got.shape), expected=shape(expected.shape))
     if atol or rtol:
-        if got.dtype.kind not in "fiub" or not np.allclose(got.astype(np.float64), expected.astype(np.float64),
-                                                          atol=atol, rtol=rtol):
+        if got.dtype.kind not in "fiub" or not np.allclose(
+            got.astype(np.float64), expected.astype(np.float64), atol=atol, rtol=rtol
+        ):
             return Msg("tensor_values", name=name, difference=first_difference(got, expected, atol, rtol))
     elif not np.array_equal(got, expected):
         return Msg("tensor_values", name=name, difference=first_difference(got, expected))

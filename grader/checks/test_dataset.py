@@ -2,8 +2,7 @@
 
 import numpy as np
 
-from grader.checks import (Probes, cause_of, compare_tensor, depends_on, error_text, expect, fail, points, raised,
-                           shape)
+from grader.checks import Probes, cause_of, compare_tensor, depends_on, error_text, expect, fail, points, raised, shape
 from grader.judge.messages import Msg
 from grader.judge.plan import ITEMS, ITEMS_SHORT, LOADERS, SPLITS
 from grader.worker.contract import ItemDescription, ItemsResult, Loaders, LoadersResult, ProbeCall, Split
@@ -84,8 +83,11 @@ def test_item_values(probes: Probes) -> None:
     st, rt = probes.student_tensors(ITEMS_SHORT), probes.reference_tensors(ITEMS_SHORT)
     for idx in range(len(ref_s.items)):
         for name in ("input_ids", "labels"):
-            problem = compare_tensor(Msg("dataset.with_short_lengths", item=f"dataset[{idx}][{name!r}]"),
-                                     st.get(f"item{idx}.{name}"), rt[f"item{idx}.{name}"])
+            problem = compare_tensor(
+                Msg("dataset.with_short_lengths", item=f"dataset[{idx}][{name!r}]"),
+                st.get(f"item{idx}.{name}"),
+                rt[f"item{idx}.{name}"],
+            )
             if problem:
                 fail(problem)
 
@@ -127,20 +129,34 @@ def _split(split: Split, what: str) -> Split:
 def test_splits(probes: Probes) -> None:
     got = probes.student(SPLITS)
     everything = got.pids
-    for split, what, fraction in ((got.default, "data_dir", 0.1), (got.quarter_42, "data_dir, 0.25, 42", 0.25),
-                                  (got.fraction_015, "data_dir, 0.15, 42", 0.15),
-                                  (got.fraction_001, "data_dir, 0.01, 42", 0.01)):
+    for split, what, fraction in (
+        (got.default, "data_dir", 0.1),
+        (got.quarter_42, "data_dir, 0.25, 42", 0.25),
+        (got.fraction_015, "data_dir, 0.15, 42", 0.15),
+        (got.fraction_001, "data_dir, 0.01, 42", 0.01),
+    ):
         split = _split(split, what)
         train, valid = split.train, split.valid
         both = set(train) & set(valid)
-        expect(not both, "dataset.splits_overlap", what=what, count=len(both),
-               pid=sorted(both)[0] if both else "")
+        expect(not both, "dataset.splits_overlap", what=what, count=len(both), pid=sorted(both)[0] if both else "")
         missing = set(everything) - set(train) - set(valid)
-        expect(not missing and len(train) + len(valid) == len(everything), "dataset.splits_incomplete",
-               what=what, count=len(train) + len(valid), total=len(everything))
+        expect(
+            not missing and len(train) + len(valid) == len(everything),
+            "dataset.splits_incomplete",
+            what=what,
+            count=len(train) + len(valid),
+            total=len(everything),
+        )
         want = max(1, round(len(everything) * fraction))
-        expect(len(valid) == want, "dataset.splits_fraction", what=what, got=len(valid), expected=want,
-               fraction=fraction, total=len(everything))
+        expect(
+            len(valid) == want,
+            "dataset.splits_fraction",
+            what=what,
+            got=len(valid),
+            expected=want,
+            fraction=fraction,
+            total=len(everything),
+        )
 
 
 @points(2)
@@ -195,6 +211,8 @@ def test_valid_loader_in_order(probes: Probes) -> None:
 def test_loader_batches(probes: Probes) -> None:
     got, ref = probes.student(LOADERS), probes.reference(LOADERS)
     value = _loaders(got, got.seed0)
-    for have, want, part in ((value.train.shapes, ref.seed0.train.shapes, "train"),
-                             (value.valid.shapes, ref.seed0.valid.shapes, "valid")):
+    for have, want, part in (
+        (value.train.shapes, ref.seed0.train.shapes, "train"),
+        (value.valid.shapes, ref.seed0.valid.shapes, "valid"),
+    ):
         expect(have == want, "dataset.batch_shapes", part=part, got=have[:2], expected=want[:2])

@@ -1,6 +1,6 @@
 """Checks of exercise "lora" (15 points)."""
 
-from typing import Callable
+from collections.abc import Callable
 
 from grader.checks import Probes, depends_on, expect, fail, points, raised
 from grader.judge.messages import Msg
@@ -11,15 +11,23 @@ Config = tuple[str, Callable[[LoraResult], LoraModel]]  # the call as the learne
 DEFAULTS: Config = ("build_lora_model(model)", lambda r: r.defaults)
 CONFIGS: tuple[Config, ...] = (
     DEFAULTS,
-    ("build_lora_model(model, r=4, lora_alpha=8, lora_dropout=0.2, target_modules=('query', 'value'))",
-     lambda r: r.r4_value),
+    (
+        "build_lora_model(model, r=4, lora_alpha=8, lora_dropout=0.2, target_modules=('query', 'value'))",
+        lambda r: r.r4_value,
+    ),
     ("build_lora_model(model, r=8, lora_alpha=32, lora_dropout=0.0, target_modules=('key',))", lambda r: r.r8_key),
 )
 
 
 # the failures a model that is not get_peft_model's explains (not, say, arguments ignored: a mistake of its own)
-AFTER_PEFT = ("lora.trainable_differ", "lora.trainable_count", "lora.no_layer", "lora.layer_setting",
-              "lora.outside_trainable", "lora.bias_trainable")
+AFTER_PEFT = (
+    "lora.trainable_differ",
+    "lora.trainable_count",
+    "lora.no_layer",
+    "lora.layer_setting",
+    "lora.outside_trainable",
+    "lora.bias_trainable",
+)
 
 
 def _built(probes: Probes, config: Config) -> tuple[LoraModel, LoraModel]:
@@ -59,10 +67,19 @@ def _compare_trainable(what: str, got: LoraModel, ref: LoraModel) -> None:
             parts.append(Msg("lora.unexpected_trainable", count=len(extra), example=extra[0]))
         if missing:
             parts.append(Msg("lora.missing_trainable", count=len(missing), example=missing[0]))
-        fail("lora.trainable_differ", what=what, first=parts[0],
-             second=Msg("lora.and_then", text=parts[1]) if len(parts) > 1 else "")
-    expect(sum(have.values()) == sum(want.values()), "lora.trainable_count", what=what,
-           got=sum(have.values()), expected=sum(want.values()))
+        fail(
+            "lora.trainable_differ",
+            what=what,
+            first=parts[0],
+            second=Msg("lora.and_then", text=parts[1]) if len(parts) > 1 else "",
+        )
+    expect(
+        sum(have.values()) == sum(want.values()),
+        "lora.trainable_count",
+        what=what,
+        got=sum(have.values()),
+        expected=sum(want.values()),
+    )
 
 
 @points(2)
@@ -111,8 +128,14 @@ def test_rank_alpha_dropout(probes: Probes) -> None:
                 h = have.get(adapter) or next(iter(have.values()), None)
                 for (label, got_value), (_, want_value) in zip(_settings(h), _settings(want)):
                     if got_value != want_value:
-                        fail("lora.layer_setting", what=config[0], layer=layer, label=Msg(f"lora.label_{label}"),
-                             got=got_value, expected=want_value)
+                        fail(
+                            "lora.layer_setting",
+                            what=config[0],
+                            layer=layer,
+                            label=Msg(f"lora.label_{label}"),
+                            got=got_value,
+                            expected=want_value,
+                        )
 
 
 @points(2)

@@ -1,18 +1,28 @@
 """Checks of exercise "predict" (25 points). The probes read a reference-saved adapter folder."""
 
-from typing import Callable, TypeVar
+from collections.abc import Callable
+from typing import TypeVar
 
 from grader.checks import Probes, cuda_check, depends_on, expect, fail, points, raised, skip
 from grader.judge.messages import Msg
 from grader.judge.plan import ANSWERS, ANSWERS_CUDA, FOLDER
-from grader.worker.contract import (Answers, AnswersResult, FolderResult, Json, LoadedModel, ProbeCall, Question,
-                                    ran_on_cuda)
+from grader.worker.contract import (
+    Answers,
+    AnswersResult,
+    FolderResult,
+    Json,
+    LoadedModel,
+    ProbeCall,
+    Question,
+    ran_on_cuda,
+)
 
 Part = TypeVar("Part", LoadedModel, Answers)
 
 
-def _answers(probes: Probes, what: str, part: Callable[[AnswersResult], Part],
-             call: ProbeCall[AnswersResult] = ANSWERS) -> tuple[AnswersResult, Part, Part]:
+def _answers(
+    probes: Probes, what: str, part: Callable[[AnswersResult], Part], call: ProbeCall[AnswersResult] = ANSWERS
+) -> tuple[AnswersResult, Part, Part]:
     """The learner's answers result, and its ``part`` (failing the check when that part raised) and the
     reference's."""
     got, ref = probes.student(call), probes.reference(call)
@@ -42,8 +52,11 @@ def _one_word_short(have: list[Json], want: list[Json]) -> bool:
     """Each answer is the reference's or a shorter start of it (max_length counts the [DEC] start token, so
     answers that do not stop early lose their last token)."""
     pairs = list(zip(have, want))
-    return (bool(pairs) and all(isinstance(h, str) and w.startswith(h) for h, w in pairs)
-            and any(len(h) < len(w) for h, w in pairs))
+    return (
+        bool(pairs)
+        and all(isinstance(h, str) and w.startswith(h) for h, w in pairs)
+        and any(len(h) < len(w) for h, w in pairs)
+    )
 
 
 def _compare(questions: list[Question], have: list[Json], want: list[Json], what: Msg | str) -> None:
@@ -55,8 +68,14 @@ def _compare(questions: list[Question], have: list[Json], want: list[Json], what
     for n, (h, w) in enumerate(zip(have, want)):
         if _norm(h) != _norm(w):
             question = questions[n]
-            fail("predict.answer_differs", what=what, item=question.item, question=repr(question.text), got=repr(h),
-                 expected=repr(w))
+            fail(
+                "predict.answer_differs",
+                what=what,
+                item=question.item,
+                question=repr(question.text),
+                got=repr(h),
+                expected=repr(w),
+            )
     expect(len(have) == len(want), "predict.answer_count", what=what, got=len(have), expected=len(want))
 
 
@@ -111,8 +130,12 @@ def test_predict_folder_ids(probes: Probes) -> None:
     expect(not others, "predict.folder_key_type", got=others[0] if others else "")
     renamed = {folder: json_id for folder, json_id in ref.json_ids.items() if folder != json_id}
     by_json_id = [folder for folder, json_id in renamed.items() if json_id in have and folder not in have]
-    expect(not by_json_id, "predict.folder_keys_json_id", folder=by_json_id[0] if by_json_id else "",
-           json_id=renamed.get(by_json_id[0], "") if by_json_id else "")
+    expect(
+        not by_json_id,
+        "predict.folder_keys_json_id",
+        folder=by_json_id[0] if by_json_id else "",
+        json_id=renamed.get(by_json_id[0], "") if by_json_id else "",
+    )
     expect(have == want, "predict.folder_keys", got=have, expected=want)
 
 
@@ -138,8 +161,9 @@ def test_cuda_answers(probes: Probes) -> None:
     got, have, want = _answers(probes, "load_for_inference(model_dir, cuda)", _load, ANSWERS_CUDA)
     _compare(got.questions, have.answers, want.answers, Msg("predict.loaded_model_answers"))
     expect(have.device == want.device, "cuda.model_device", got=have.device, expected=want.device)
-    got, answered, expected = _answers(probes, "answer_question(model, processor, image, question, cuda)", _answer,
-                                       ANSWERS_CUDA)
+    got, answered, expected = _answers(
+        probes, "answer_question(model, processor, image, question, cuda)", _answer, ANSWERS_CUDA
+    )
     _compare(got.questions, answered.answers, expected.answers, "answer_question")
     expect(answered.devices == expected.devices, "cuda.pixel_device", got=answered.devices, expected=expected.devices)
     expect(answered.dtypes == expected.dtypes, "predict.pixel_dtype", got=answered.dtypes, expected=expected.dtypes)

@@ -3,12 +3,32 @@
 import math
 from typing import TypeVar
 
-from grader.checks import (Probes, as_number, close, compare_tensor, cuda_check, depends_on, expect, fail, plain,
-                           points, raised, skip)
+from grader.checks import (
+    Probes,
+    as_number,
+    close,
+    compare_tensor,
+    cuda_check,
+    depends_on,
+    expect,
+    fail,
+    plain,
+    points,
+    raised,
+    skip,
+)
 from grader.judge.messages import Msg
 from grader.judge.plan import EVALUATE, EVALUATE_AMP, FIT, FIT_CUDA, ONE_EPOCH, ONE_EPOCH_AMP, ONE_EPOCH_CUDA
-from grader.worker.contract import (EvaluateResult, FitResult, ForwardCall, Json, OneEpochResult, ProbeCall,
-                                    ScalerCalls, ran_on_cuda)
+from grader.worker.contract import (
+    EvaluateResult,
+    FitResult,
+    ForwardCall,
+    Json,
+    OneEpochResult,
+    ProbeCall,
+    ScalerCalls,
+    ran_on_cuda,
+)
 
 ONE = "train_one_epoch(model, loader, optimizer, device=cpu)"
 AMP = "train_one_epoch(..., scaler=<scaler>, amp_dtype=torch.bfloat16)"
@@ -50,17 +70,25 @@ def test_one_epoch_runs_on_cpu(probes: Probes) -> None:
     as_number(got.returned, "train_one_epoch")
     expect(got.calls, "train.never_called", what=ONE)
 
+
 @points(3)
 def test_attention_mask_passed(probes: Probes) -> None:
     got, _ = _run(probes, ONE_EPOCH, ONE, calls_suffice=True)
     missing = [c for c in got.calls if not c.attention_mask]
-    expect(not missing, "train.no_attention_mask", count=len(missing), total=len(got.calls),
-           keys=missing[0].keys if missing else "")
+    expect(
+        not missing,
+        "train.no_attention_mask",
+        count=len(missing),
+        total=len(got.calls),
+        keys=missing[0].keys if missing else "",
+    )
+
 
 @points(1)
 def test_train_mode(probes: Probes) -> None:
     got, _ = _run(probes, ONE_EPOCH, ONE, calls_suffice=True)
     expect(all(c.training for c in got.calls), "train.eval_mode_in_training")
+
 
 @points(2)
 def test_gradients_zeroed_each_step(probes: Probes) -> None:
@@ -69,6 +97,7 @@ def test_gradients_zeroed_each_step(probes: Probes) -> None:
     zeroed = got.counts.zero_grad + got.counts.model_zero_grad
     expect(steps == ref.counts.step, "train.step_count", got=steps, expected=ref.counts.step)
     expect(zeroed >= steps, "train.not_zeroed", zeroed=zeroed, steps=steps)
+
 
 @points(3)
 def test_one_epoch_returns_mean_loss(probes: Probes) -> None:
@@ -79,13 +108,19 @@ def test_one_epoch_returns_mean_loss(probes: Probes) -> None:
     mean = sum(losses) / len(losses)
     expect(close(value, mean), "train.not_mean_loss", value=value, count=len(losses), mean=mean)
 
+
 @points(5)
 @depends_on("one_epoch_runs_on_cpu", "attention_mask_passed", "train_mode", "gradients_zeroed_each_step")
 def test_one_epoch_steps(probes: Probes) -> None:
     got, ref = _run(probes, ONE_EPOCH, ONE)
     expect(not got.frozen_changed, "train.frozen_changed", example=got.frozen_changed[:1])
-    expect(len(got.calls) == len(ref.calls), "train.call_count", got=len(got.calls),
-           batches=ref.batches, expected=len(ref.calls))
+    expect(
+        len(got.calls) == len(ref.calls),
+        "train.call_count",
+        got=len(got.calls),
+        batches=ref.batches,
+        expected=len(ref.calls),
+    )
     steps = got.steps or []
     expect(steps, "train.no_step")
     for n, step in enumerate(steps, start=1):
@@ -93,8 +128,12 @@ def test_one_epoch_steps(probes: Probes) -> None:
         if scale is None:
             fail("train.step_without_loss_gradient", step=n)
         expect(step.norm > 0 and scale > 0, "train.step_zero_gradient", step=n)
-        expect(residual is not None and residual <= STEP_RESIDUAL, "train.step_other_gradient", step=n,
-               share=plain(min(residual or 0.0, 9.99), 3))
+        expect(
+            residual is not None and residual <= STEP_RESIDUAL,
+            "train.step_other_gradient",
+            step=n,
+            share=plain(min(residual or 0.0, 9.99), 3),
+        )
         expect(scale <= STEP_SCALE_MAX, "train.step_gradient_scaled", step=n, scale=plain(scale, 3))
 
 
@@ -106,6 +145,7 @@ def test_scaler_used(probes: Probes) -> None:
     for op, have_calls, want_calls in _scaler_calls(_scaler(got), want):
         expect(have_calls == want_calls, "train.scaler_count", op=op, got=have_calls, expected=want_calls)
     expect(got.counts.step == want.step, "train.scaler_step_count", got=got.counts.step, expected=want.step)
+
 
 @points(3)
 def test_autocast(probes: Probes) -> None:
@@ -162,20 +202,21 @@ HISTORY_KEYS = ["epoch", "lr", "saved", "train_loss", "valid_loss"]
 History = list[dict[str, Json]]  # what fit returned: one dict per epoch
 
 
-def _history(probes: Probes, call: ProbeCall[FitResult] = FIT,
-             what: str = FIT_TEXT) -> tuple[FitResult, FitResult, History]:
+def _history(
+    probes: Probes, call: ProbeCall[FitResult] = FIT, what: str = FIT_TEXT
+) -> tuple[FitResult, FitResult, History]:
     got, ref = _run(probes, call, what)
     history = got.returned
     if not isinstance(history, list):
         fail("train.history_not_list", got=history)
-    expect(len(history) == len(ref.returned), "train.history_length", got=len(history),
-           expected=len(ref.returned))
+    expect(len(history) == len(ref.returned), "train.history_length", got=len(history), expected=len(ref.returned))
     for n, row in enumerate(history):
         if not isinstance(row, dict):
             fail("train.history_row", got=row)
         missing = [key for key in HISTORY_KEYS if key not in row]  # more keys are fine
-        expect(not missing, "train.history_keys", n=n, missing=missing, got=sorted(map(str, row)),
-               expected=HISTORY_KEYS)
+        expect(
+            not missing, "train.history_keys", n=n, missing=missing, got=sorted(map(str, row)), expected=HISTORY_KEYS
+        )
     return got, ref, history
 
 
@@ -219,8 +260,14 @@ def test_fit_history(probes: Probes) -> None:
     for key, training in (("train_loss", True), ("valid_loss", False)):
         for n, (row, mean) in enumerate(zip(history, _epoch_means(got, len(history), training))):
             if mean is not None:
-                expect(close(row[key], mean, rel=1e-4), "train.history_loss", n=n, key=repr(key), got=row[key],
-                       expected=mean)
+                expect(
+                    close(row[key], mean, rel=1e-4),
+                    "train.history_loss",
+                    n=n,
+                    key=repr(key),
+                    got=row[key],
+                    expected=mean,
+                )
 
 
 @points(2)
@@ -230,8 +277,12 @@ def test_fit_learning_rate(probes: Probes) -> None:
     want = [row["lr"] for row in ref.returned]
     expect(all(close(h, w, rel=1e-6) for h, w in zip(have, want)), "train.lr_per_epoch", got=have, expected=want)
     used = got.optimizers[0].lrs if got.optimizers else []
-    expect(all(close(h, w, rel=1e-6) for h, w in zip(used, want)) and len(used) == len(want),
-           "train.lr_used", got=used, expected=want)
+    expect(
+        all(close(h, w, rel=1e-6) for h, w in zip(used, want)) and len(used) == len(want),
+        "train.lr_used",
+        got=used,
+        expected=want,
+    )
 
 
 @points(2)
@@ -252,7 +303,7 @@ def test_fit_keeps_best_weights(probes: Probes) -> None:
     if best is None:
         fail("train.no_best_epoch", losses=[plain(row.get("valid_loss"), 4) for row in history])
     st = probes.student_tensors(FIT)
-    names = sorted(k[len("saved."):] for k in st if k.startswith("saved."))
+    names = sorted(k[len("saved.") :] for k in st if k.startswith("saved."))
     for name in names:
         problem = compare_tensor(name, st[f"saved.{name}"], st.get(f"epoch{best + 1}.{name}"), atol=1e-6)
         if problem:
@@ -308,8 +359,13 @@ def test_cuda_one_epoch(probes: Probes) -> None:
     expect(not wrong, "train.autocast_dtype", got=wrong[0] if wrong else "", expected=ref.amp_dtype)
     for op, have_calls, want_calls in _scaler_calls(_scaler(got), _scaler(ref)):
         expect(have_calls == want_calls, "train.scaler_count", op=op, got=have_calls, expected=want_calls)
-    expect(close(value, ref.returned, rel=2e-2, abs_=1e-3), "cuda.returned_loss", what="train_one_epoch",
-           value=value, expected=ref.returned)
+    expect(
+        close(value, ref.returned, rel=2e-2, abs_=1e-3),
+        "cuda.returned_loss",
+        what="train_one_epoch",
+        value=value,
+        expected=ref.returned,
+    )
 
 
 @points(0)

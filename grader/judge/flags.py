@@ -23,20 +23,28 @@ class Flag:
     raised_by: str  # judge | batch | report
 
 
-FLAGS: dict[str, Flag] = {flag.name: flag for flag in (
-    Flag("grader_error", "Grader errors", needs_look=True, misbehaved=True, raised_by="judge"),
-    Flag("not_graded", "Not graded", needs_look=True, misbehaved=False, raised_by="batch"),
-    Flag("timeout", "Timeouts", needs_look=True, misbehaved=True, raised_by="judge"),
-    Flag("crash", "Crashes", needs_look=True, misbehaved=True, raised_by="judge"),
-    Flag("memory", "Out of memory", needs_look=True, misbehaved=True, raised_by="judge"),
-    Flag("exit", "Exits (sys.exit)", needs_look=True, misbehaved=True, raised_by="judge"),
-    Flag("imports_reference", "Imports of the reference or grader", needs_look=True, misbehaved=True,
-         raised_by="judge"),
-    Flag("output_truncated", "Output cut (printed a lot)", needs_look=False, misbehaved=False, raised_by="judge"),
-    Flag("load_error", "Modules that failed to load", needs_look=False, misbehaved=False, raised_by="judge"),
-    Flag("not_implemented", "Not implemented", needs_look=False, misbehaved=False, raised_by="judge"),
-    Flag("similar", "Similar submissions", needs_look=True, misbehaved=False, raised_by="report"),
-)}
+FLAGS: dict[str, Flag] = {
+    flag.name: flag
+    for flag in (
+        Flag("grader_error", "Grader errors", needs_look=True, misbehaved=True, raised_by="judge"),
+        Flag("not_graded", "Not graded", needs_look=True, misbehaved=False, raised_by="batch"),
+        Flag("timeout", "Timeouts", needs_look=True, misbehaved=True, raised_by="judge"),
+        Flag("crash", "Crashes", needs_look=True, misbehaved=True, raised_by="judge"),
+        Flag("memory", "Out of memory", needs_look=True, misbehaved=True, raised_by="judge"),
+        Flag("exit", "Exits (sys.exit)", needs_look=True, misbehaved=True, raised_by="judge"),
+        Flag(
+            "imports_reference",
+            "Imports of the reference or grader",
+            needs_look=True,
+            misbehaved=True,
+            raised_by="judge",
+        ),
+        Flag("output_truncated", "Output cut (printed a lot)", needs_look=False, misbehaved=False, raised_by="judge"),
+        Flag("load_error", "Modules that failed to load", needs_look=False, misbehaved=False, raised_by="judge"),
+        Flag("not_implemented", "Not implemented", needs_look=False, misbehaved=False, raised_by="judge"),
+        Flag("similar", "Similar submissions", needs_look=True, misbehaved=False, raised_by="report"),
+    )
+}
 
 # the worker's call outcomes that raise a flag of the same name on the exercise
 WORKER_KINDS = ("timeout", "crash", "memory", "exit")

@@ -25,7 +25,6 @@ from grader.worker.handle import CallResult, WorkerStartError, Zygote
 from vqa import course
 from vqa.course import EXERCISES
 
-
 logger = logging.getLogger(__name__)
 
 
@@ -45,9 +44,18 @@ def resolve_submission(path: str | os.PathLike) -> Path:
 class Grader:
     """Grades submissions; keeps a worker and the reference's results between them."""
 
-    def __init__(self, *, lang: str = "en", device: str = "cpu", sandbox: str = "auto",
-                 timeout: float = limits.CALL_TIMEOUT, memory_mb: int = limits.MEMORY_MB,
-                 cache_dir: str | os.PathLike | None = None, output_limit: int = 4096, debug: bool = False):
+    def __init__(
+        self,
+        *,
+        lang: str = "en",
+        device: str = "cpu",
+        sandbox: str = "auto",
+        timeout: float = limits.CALL_TIMEOUT,
+        memory_mb: int = limits.MEMORY_MB,
+        cache_dir: str | os.PathLike | None = None,
+        output_limit: int = 4096,
+        debug: bool = False,
+    ):
         if lang not in messages.LANGS:
             raise UsageError(f"unknown language {lang!r}; choose one of {', '.join(messages.LANGS)}")
         if device not in ("cpu", "cuda"):
@@ -64,8 +72,7 @@ class Grader:
         self.timeout = float(timeout)
         self.memory_mb = int(memory_mb)
         self.output_limit = output_limit
-        self.references = ReferenceStore(cache_dir, sandbox_mode=self.sandbox_mode,
-                                         memory_mb=max(self.memory_mb, 4096))
+        self.references = ReferenceStore(cache_dir, sandbox_mode=self.sandbox_mode, memory_mb=max(self.memory_mb, 4096))
         self.run_root = Path(tempfile.mkdtemp(prefix="grader-run-"))
         self.log_dir = self.references.cache_dir / "logs"  # where a grader error's log is written
         self.debug = debug  # keep the run folder (the worker's log) when done
@@ -73,15 +80,21 @@ class Grader:
         self._count = 0
 
     # -- the submission worker, started early so its imports overlap other work
-    def start(self) -> "Grader":
+    def start(self) -> Grader:
         if self._zygote is None:
             entry = self.references.entry(self.device)
             artifacts = entry / "artifacts"
             hidden = [str(entry / "results"), str(self.references.reference)]
-            self._zygote = Zygote(sandbox_mode=self.sandbox_mode, writable=[str(self.run_root / "work")],
-                                  readable=[str(self.references.cache_dir)], hidden=hidden,
-                                  cwd=str(self.run_root / "zygote"), env=vqa_env(artifacts),
-                                  log_path=str(self.run_root / "zygote.log"), cuda=self.device == "cuda")
+            self._zygote = Zygote(
+                sandbox_mode=self.sandbox_mode,
+                writable=[str(self.run_root / "work")],
+                readable=[str(self.references.cache_dir)],
+                hidden=hidden,
+                cwd=str(self.run_root / "zygote"),
+                env=vqa_env(artifacts),
+                log_path=str(self.run_root / "zygote.log"),
+                cuda=self.device == "cuda",
+            )
             os.makedirs(self.run_root / "work", exist_ok=True)
             # folders must exist before the sandbox can bind or hide them
             (entry / "results").mkdir(parents=True, exist_ok=True)
@@ -129,8 +142,11 @@ class Grader:
         except Exception as exc:  # a bug of the grader's: logged in full, said as the grader's, never the learner's
             if self.debug:
                 raise
-            log = faults.write_log(self.log_dir, f"the grader failed while grading {folder}",
-                                   {"traceback": faults.traceback_text(exc), "worker log (end)": self._zygote_log()})
+            log = faults.write_log(
+                self.log_dir,
+                f"the grader failed while grading {folder}",
+                {"traceback": faults.traceback_text(exc), "worker log (end)": self._zygote_log()},
+            )
             raise faults.GraderError(f"{type(exc).__name__}: {exc}", log) from exc
         result.execution_time = round(time.perf_counter() - start, 3)
         return result
@@ -153,13 +169,19 @@ class Grader:
         work = self.run_root / "work" / f"sub-{self._count}"
         copy = copy_submission(folder, work / "submission")
         config = {
-            "role": "student", "folder": str(copy), "artifacts": str(reference.artifacts),
-            "scratch": str(work / "scratch"), "device": "cpu",
-            "guard": {"blocked_dirs": [str(self.references.reference), str(reference.results_dir)],
-                      "allowed_dirs": [str(copy)]},
+            "role": "student",
+            "folder": str(copy),
+            "artifacts": str(reference.artifacts),
+            "scratch": str(work / "scratch"),
+            "device": "cpu",
+            "guard": {
+                "blocked_dirs": [str(self.references.reference), str(reference.results_dir)],
+                "allowed_dirs": [str(copy)],
+            },
         }
-        runner = ProbeRunner(self._zygote, timeout=self.timeout, memory_mb=self.memory_mb,
-                             output_limit=self.output_limit)
+        runner = ProbeRunner(
+            self._zygote, timeout=self.timeout, memory_mb=self.memory_mb, output_limit=self.output_limit
+        )
         try:
             student = runner.run(plan_mod.calls_for(exercises, self.device), config)
         finally:
@@ -169,16 +191,18 @@ class Grader:
             learner_paths(call, copy, folder, places)
         return student
 
-    def _judge(self, folder: Path, exercises: list[str], student: dict[str, CallResult],
-               reference: dict[str, CallResult]) -> GradeResult:
+    def _judge(
+        self, folder: Path, exercises: list[str], student: dict[str, CallResult], reference: dict[str, CallResult]
+    ) -> GradeResult:
         """The checks run on the probes' results, and the verdicts the learner reads."""
         lang = self.lang
         exercise_of = {call.key: call.exercise for call in plan_mod.plan_for(self.device)}
         calls = {e: [student[k] for k, x in exercise_of.items() if x == e and k in student] for e in exercises}
         statuses, flags = verdicts.exercise_statuses(folder, exercises, calls, lang, self.output_limit)
         plugin = run_checks(GraderPlugin(ProbeStore(student, reference, statuses), exercises, self.device))
-        grade = GradeResult(flags=flags, versions=versions(), notes=self._notes(reference), submission=str(folder),
-                            lang=lang)
+        grade = GradeResult(
+            flags=flags, versions=versions(), notes=self._notes(reference), submission=str(folder), lang=lang
+        )
         grade.exercises, evidence = verdicts.check_results(plugin, exercises, lang)
         for exercise, ex in grade.exercises.items():
             verdicts.root_causes(ex.checks, evidence.depends, lang, evidence.symptom_roots, evidence.causes)
@@ -214,15 +238,21 @@ def display_path(folder: Path) -> str:
 def grader_places(artifacts: Path, work: Path) -> list[tuple[re.Pattern, str]]:
     """The grader's own folders as a learner's code was given them, each with the argument's name to show
     instead (``<test_dir>``, ``<out_dir>``, ``<scratch>``): a message or a print never shows the grader's paths."""
-    places = [(re.compile(re.escape(str(artifacts / rel).rstrip(os.sep)) + r"(?![\w.-])"), name)
-              for rel, name in fixtures.PLACES]
+    places = [
+        (re.compile(re.escape(str(artifacts / rel).rstrip(os.sep)) + r"(?![\w.-])"), name)
+        for rel, name in fixtures.PLACES
+    ]
     scratch = re.escape(str(work)) + r"[\\/]scratch(?:-\d+)?"
-    return [(re.compile(scratch + r"[\\/]" + fixtures.FIT_OUT + r"-\d+"), fixtures.OUT_DIR),
-            (re.compile(scratch), fixtures.SCRATCH), *places]
+    return [
+        (re.compile(scratch + r"[\\/]" + fixtures.FIT_OUT + r"-\d+"), fixtures.OUT_DIR),
+        (re.compile(scratch), fixtures.SCRATCH),
+        *places,
+    ]
 
 
-def learner_paths(call: CallResult, copy: Path, folder: Path,
-                  places: Sequence[tuple[re.Pattern[str], str]] = ()) -> None:
+def learner_paths(
+    call: CallResult, copy: Path, folder: Path, places: Sequence[tuple[re.Pattern[str], str]] = ()
+) -> None:
     """Make the places a call's errors name point at the learner's own files, not the worker's copy of them:
     ``…/submission/dataset.py:73`` and ``dataset.py:73 in f`` both become ``exercises/dataset.py:73``; the
     grader's own folders become the names of the arguments they were passed as."""

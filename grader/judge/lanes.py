@@ -103,8 +103,9 @@ class ProbeRunner:
             merged.update(part)
         return {call.key: merged[call.key] for call in ordered}
 
-    def _run_lane(self, calls: list[ProbeCall[Any]], config: dict,
-                  memory_mb: int | None = None) -> dict[str, CallResult]:
+    def _run_lane(
+        self, calls: list[ProbeCall[Any]], config: dict, memory_mb: int | None = None
+    ) -> dict[str, CallResult]:
         config = {**config, "memory_mb": self.memory_mb if memory_mb is None else memory_mb}
         results: dict[str, CallResult] = {}
         child: Child | None = None

@@ -15,8 +15,22 @@ from pathlib import Path
 
 from catalog import DEFAULT_LANG, LANGS, Catalog, CatalogError, load, read
 
-__all__ = ["DEFAULT_LANG", "LANGS", "CatalogError", "Count", "Msg", "check_text", "error_hint", "hints",
-           "message", "message_keys", "render", "symptom", "table", "where"]
+__all__ = [
+    "DEFAULT_LANG",
+    "LANGS",
+    "CatalogError",
+    "Count",
+    "Msg",
+    "check_text",
+    "error_hint",
+    "hints",
+    "message",
+    "message_keys",
+    "render",
+    "symptom",
+    "table",
+    "where",
+]
 
 HINTS_FILE = Path(__file__).resolve().parent / "hints.toml"
 
@@ -80,11 +94,13 @@ class Msg:
         return message(self.key, lang, **self.fields)
 
     def to_dict(self) -> dict:
-        return {"key": self.key, "fields": {k: v.to_dict() if isinstance(v, Msg) else v
-                                            for k, v in self.fields.items()}}
+        return {
+            "key": self.key,
+            "fields": {k: v.to_dict() if isinstance(v, Msg) else v for k, v in self.fields.items()},
+        }
 
     @classmethod
-    def from_dict(cls, data) -> "Msg | None":
+    def from_dict(cls, data) -> Msg | None:
         """A message described as plain data ({"key", "fields"}, as the worker sends it), or None."""
         if not isinstance(data, dict) or not isinstance(data.get("key"), str) or f"msg.{data['key']}" not in hints():
             return None

@@ -10,8 +10,9 @@ from grader.worker import contract
 from grader.worker.contract import ProbeCall
 
 ITEMS = ProbeCall("dataset.items", contract.DATASET_ITEMS, "dataset")
-ITEMS_SHORT = ProbeCall("dataset.items_short", contract.DATASET_ITEMS, "dataset",
-                        {"question_max_length": 6, "answer_max_length": 3})
+ITEMS_SHORT = ProbeCall(
+    "dataset.items_short", contract.DATASET_ITEMS, "dataset", {"question_max_length": 6, "answer_max_length": 3}
+)
 SPLITS = ProbeCall("dataset.splits", contract.DATASET_SPLITS, "dataset")
 LOADERS = ProbeCall("dataset.loaders", contract.DATASET_LOADERS, "dataset")
 LORA = ProbeCall("lora.build", contract.LORA_BUILD, "lora")
@@ -31,8 +32,20 @@ ANSWERS_CUDA = ProbeCall("predict.answers_cuda", contract.PREDICT_ANSWERS, "pred
 # The reference's set-up (the shared fixtures), before any other call.
 SETUP = ProbeCall("setup", contract.SETUP, "setup")
 
-PLAN: tuple[ProbeCall[Any], ...] = (ITEMS, ITEMS_SHORT, SPLITS, LOADERS, LORA, ONE_EPOCH, ONE_EPOCH_AMP, EVALUATE,
-                                    EVALUATE_AMP, FIT, ANSWERS, FOLDER)
+PLAN: tuple[ProbeCall[Any], ...] = (
+    ITEMS,
+    ITEMS_SHORT,
+    SPLITS,
+    LOADERS,
+    LORA,
+    ONE_EPOCH,
+    ONE_EPOCH_AMP,
+    EVALUATE,
+    EVALUATE_AMP,
+    FIT,
+    ANSWERS,
+    FOLDER,
+)
 CUDA_PLAN: tuple[ProbeCall[Any], ...] = (ONE_EPOCH_CUDA, FIT_CUDA, ANSWERS_CUDA)
 
 

@@ -65,8 +65,15 @@ def versions() -> dict[str, str | None]:
 
 
 KIT_DATA = ("*.py", "*.toml", "*.json", "*.txt", "*.safetensors")  # the kit's code, manifest and shipped models
-DECIDING_FILES = ("judge/plan.py", "judge/grade.py", "judge/results.py", "judge/hints.toml", "worker/zygote.py",
-                  "worker/protocol.py", "worker/contract.py")
+DECIDING_FILES = (
+    "judge/plan.py",
+    "judge/grade.py",
+    "judge/results.py",
+    "judge/hints.toml",
+    "worker/zygote.py",
+    "worker/protocol.py",
+    "worker/contract.py",
+)
 
 
 def _hash_tree(digest, root: Path, patterns=("*.py",)) -> None:
@@ -148,8 +155,15 @@ def vqa_env(artifacts: Path) -> dict:
 class ReferenceStore:
     """Gives the reference's results for a device, from the disk cache or by running it once."""
 
-    def __init__(self, cache_dir: str | os.PathLike[str] | None = None, *, sandbox_mode: str = "none",
-                 timeout: float = 120.0, memory_mb: int = 4096, reference: str | Path | None = None):
+    def __init__(
+        self,
+        cache_dir: str | os.PathLike[str] | None = None,
+        *,
+        sandbox_mode: str = "none",
+        timeout: float = 120.0,
+        memory_mb: int = 4096,
+        reference: str | Path | None = None,
+    ):
         self.cache_dir = Path(cache_dir) if cache_dir else default_cache_dir()
         self.sandbox_mode = sandbox_mode
         self.timeout = timeout
@@ -184,21 +198,34 @@ class ReferenceStore:
             for child in folder.iterdir():
                 shutil.rmtree(child) if child.is_dir() and not child.is_symlink() else child.unlink()
         scratch = Path(tempfile.mkdtemp(prefix="grader-ref-"))
-        zygote = Zygote(sandbox_mode=self.sandbox_mode, writable=[str(root)], cwd=str(scratch / "zygote"),
-                        env=vqa_env(artifacts), log_path=str(scratch / "zygote.log"), cuda=device == "cuda")
+        zygote = Zygote(
+            sandbox_mode=self.sandbox_mode,
+            writable=[str(root)],
+            cwd=str(scratch / "zygote"),
+            env=vqa_env(artifacts),
+            log_path=str(scratch / "zygote.log"),
+            cuda=device == "cuda",
+        )
         try:
             zygote.start()
             runner = ProbeRunner(zygote, timeout=self.timeout, memory_mb=self.memory_mb)
-            config = {"role": "reference", "folder": str(self.reference), "artifacts": str(artifacts),
-                      "scratch": str(scratch / "child"), "device": device, "guard": None}
+            config = {
+                "role": "reference",
+                "folder": str(self.reference),
+                "artifacts": str(artifacts),
+                "scratch": str(scratch / "child"),
+                "device": device,
+                "guard": None,
+            }
             setup = runner.run([plan_mod.SETUP], config)[plan_mod.SETUP.key]
             if not setup.ok:
                 raise ReferenceFailure(f"building the fixtures failed: {setup.describe()}\n{setup.output[-3000:]}")
             results = runner.run(list(plan_mod.plan_for(device)), config)
             for key, result in results.items():
                 if not result.ok:
-                    raise ReferenceFailure(f"the reference failed probe {key}: {result.describe()}\n"
-                                         f"{result.output[-3000:]}")
+                    raise ReferenceFailure(
+                        f"the reference failed probe {key}: {result.describe()}\n{result.output[-3000:]}"
+                    )
                 _save(results_dir, key, result)
             (root / "complete.json").write_text(json.dumps({"versions": versions(), "device": device}))
         except BaseException:

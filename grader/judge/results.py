@@ -32,7 +32,7 @@ class CheckResult:
         return data
 
     @classmethod
-    def from_dict(cls, data: dict) -> "CheckResult":
+    def from_dict(cls, data: dict) -> CheckResult:
         return cls(**{k: data[k] for k in cls.__dataclass_fields__ if k in data})
 
 
@@ -61,9 +61,13 @@ class ExerciseResult:
         }
 
     @classmethod
-    def from_dict(cls, name: str, data: dict) -> "ExerciseResult":
-        return cls(name=name, checks=[CheckResult.from_dict(c) for c in data.get("checks", [])],
-                   status=data.get("status", "graded"), summary=data.get("summary", ""))
+    def from_dict(cls, name: str, data: dict) -> ExerciseResult:
+        return cls(
+            name=name,
+            checks=[CheckResult.from_dict(c) for c in data.get("checks", [])],
+            status=data.get("status", "graded"),
+            summary=data.get("summary", ""),
+        )
 
 
 @dataclass
@@ -113,12 +117,15 @@ class GradeResult:
         return data
 
     @classmethod
-    def from_dict(cls, data: dict) -> "GradeResult":
+    def from_dict(cls, data: dict) -> GradeResult:
         return cls(
             exercises={name: ExerciseResult.from_dict(name, ex) for name, ex in data.get("exercises", {}).items()},
-            flags=list(data.get("flags", [])), versions=dict(data.get("versions", {})),
-            notes=list(data.get("notes", [])), submission=data.get("submission", ""),
-            execution_time=float(data.get("execution_time", 0.0)), lang=data.get("lang", "en"),
+            flags=list(data.get("flags", [])),
+            versions=dict(data.get("versions", {})),
+            notes=list(data.get("notes", [])),
+            submission=data.get("submission", ""),
+            execution_time=float(data.get("execution_time", 0.0)),
+            lang=data.get("lang", "en"),
         )
 
 

@@ -45,8 +45,7 @@ class ProbeStore:
     """What the checks see (the ``probes`` fixture, :class:`grader.checks.Probes`): the student's and the
     reference's probe results, by call, each of the type the call's probe returns."""
 
-    def __init__(self, student: dict[str, CallResult], reference: dict[str, CallResult],
-                 statuses: dict[str, Status]):
+    def __init__(self, student: dict[str, CallResult], reference: dict[str, CallResult], statuses: dict[str, Status]):
         self._student = student
         self._reference = reference
         self.statuses = statuses
@@ -152,11 +151,11 @@ class GraderPlugin:
         keep, drop = [], []
         for item in items:
             module = Path(str(item.fspath)).stem
-            exercise = module[len("test_"):]
+            exercise = module[len("test_") :]
             if exercise not in self.exercises or (getattr(item.function, "cuda", False) and self.device != "cuda"):
                 drop.append(item)
                 continue
-            name = f"{exercise}.{item.name[len('test_'):]}"
+            name = f"{exercise}.{item.name[len('test_') :]}"
             self._names[item.nodeid] = name
             self.order.append((name, exercise, float(getattr(item.function, "points", 0))))
             self.depends[name] = [f"{exercise}.{dep}" for dep in getattr(item.function, "depends_on", ())]
@@ -173,8 +172,7 @@ class GraderPlugin:
     @pytest.hookimpl(hookwrapper=True)
     def pytest_runtest_makereport(self, item, call):
         yield
-        if call.excinfo is not None and not call.excinfo.errisinstance((pytest.fail.Exception,
-                                                                         pytest.skip.Exception)):
+        if call.excinfo is not None and not call.excinfo.errisinstance((pytest.fail.Exception, pytest.skip.Exception)):
             # not a verdict on the learner's code: the check itself (or the grader under it) raised
             self._faults[item.nodeid] = "".join(traceback.format_exception(call.excinfo.value))
             logger.error("check %s raised %s", item.nodeid, call.excinfo.exconly())
@@ -197,8 +195,9 @@ class GraderPlugin:
                 longrepr = report.longrepr
                 message = str(longrepr[2]) if isinstance(longrepr, tuple) else str(longrepr)
                 message = message.replace("Skipped: ", "", 1)
-                self.outcomes[name] = Outcome(False, message.strip(), list(self.store.touched),
-                                              self._msgs.pop(report.nodeid, None), skipped=True)
+                self.outcomes[name] = Outcome(
+                    False, message.strip(), list(self.store.touched), self._msgs.pop(report.nodeid, None), skipped=True
+                )
                 return
             if not report.passed:
                 longrepr = report.longrepr
@@ -209,8 +208,9 @@ class GraderPlugin:
             msg = None if report.passed else self._msgs.pop(report.nodeid, None)
             cause = None if report.passed else self._causes.pop(report.nodeid, None)
             fault = None if report.passed else self._faults.pop(report.nodeid, None)
-            self.outcomes[name] = Outcome(report.passed, message.strip(), list(self.store.touched), msg,
-                                          cause=cause, fault=fault)
+            self.outcomes[name] = Outcome(
+                report.passed, message.strip(), list(self.store.touched), msg, cause=cause, fault=fault
+            )
 
     # hook 3: the session is over
     def pytest_sessionfinish(self, session, exitstatus):
@@ -220,8 +220,22 @@ class GraderPlugin:
 def run_checks(plugin: GraderPlugin) -> GraderPlugin:
     """Run the checks in this process, quietly, ignoring any configuration lying around."""
     saved = {k: os.environ.pop(k) for k in list(os.environ) if k.startswith("PYTEST_")}
-    args = [str(CHECKS_DIR), "-p", "no:cacheprovider", "-p", "no:terminal", "--noconftest",
-            "--rootdir", str(CHECKS_DIR), "-c", str(CHECKS_DIR / "pytest.toml"), "-o", "addopts=", "-W", "ignore"]
+    args = [
+        str(CHECKS_DIR),
+        "-p",
+        "no:cacheprovider",
+        "-p",
+        "no:terminal",
+        "--noconftest",
+        "--rootdir",
+        str(CHECKS_DIR),
+        "-c",
+        str(CHECKS_DIR / "pytest.toml"),
+        "-o",
+        "addopts=",
+        "-W",
+        "ignore",
+    ]
     try:
         with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
             code = pytest.main(args, plugins=[plugin])

@@ -24,8 +24,9 @@ logger = logging.getLogger(__name__)
 OUTPUT_LIMIT = 2000
 
 
-def exercise_statuses(folder: Path, exercises: list[str], calls: dict[str, list[CallResult]], lang: str,
-                      output_limit: int) -> tuple[dict[str, Status], list[str]]:
+def exercise_statuses(
+    folder: Path, exercises: list[str], calls: dict[str, list[CallResult]], lang: str, output_limit: int
+) -> tuple[dict[str, Status], list[str]]:
     """Whether each exercise can be graded check by check (its file loads and stands on its own), and the flags
     its calls raised (timeouts, crashes, cut output, ...)."""
     statuses: dict[str, Status] = {}
@@ -38,12 +39,15 @@ def exercise_statuses(folder: Path, exercises: list[str], calls: dict[str, list[
         if static or dynamic:
             what = " and ".join(static or sorted({v.split()[-1].split("/")[-1] for v in dynamic}))
             detail = "; ".join(([f"imports {s}" for s in static] + dynamic)[:3])
-            statuses[exercise] = Status("imports_reference", messages.message(
-                "imports_reference", lang, file=f"{exercise}.py", what=what, detail=detail))
+            statuses[exercise] = Status(
+                "imports_reference",
+                messages.message("imports_reference", lang, file=f"{exercise}.py", what=what, detail=detail),
+            )
             flags.append(flag_names.make("imports_reference", exercise))
         elif load is not None:
-            statuses[exercise] = Status("load_error", f"{exercise}.py {messages.message('load_error', lang)}: "
-                                                      f"{load.message}")
+            statuses[exercise] = Status(
+                "load_error", f"{exercise}.py {messages.message('load_error', lang)}: {load.message}"
+            )
             flags.append(flag_names.make("load_error", exercise))
         else:
             statuses[exercise] = Status()
@@ -84,9 +88,17 @@ def check_results(plugin: GraderPlugin, exercises: list[str], lang: str) -> tupl
         title, hint = messages.check_text(name, lang)
         if outcome is not None and outcome.fault:
             evidence.faults[name] = outcome.fault
-            results[exercise].checks.append(CheckResult(
-                name=name, score=0.0, max_score=0.0, passed=False, title=title, grader_error=True,
-                message=messages.message("grader_error_check", lang, points=int(pts))))
+            results[exercise].checks.append(
+                CheckResult(
+                    name=name,
+                    score=0.0,
+                    max_score=0.0,
+                    passed=False,
+                    title=title,
+                    grader_error=True,
+                    message=messages.message("grader_error_check", lang, points=int(pts)),
+                )
+            )
             continue
         passed = bool(outcome and outcome.passed)
         skipped = bool(outcome and outcome.skipped)
@@ -102,14 +114,28 @@ def check_results(plugin: GraderPlugin, exercises: list[str], lang: str) -> tupl
             if root and root != name:
                 evidence.symptom_roots[name] = root
         message = "" if passed else (outcome.text(lang) if outcome else messages.message("check_not_run", lang))
-        results[exercise].checks.append(CheckResult(
-            name=name, score=pts if passed else 0.0, max_score=pts, passed=passed, message=message,
-            hint="" if passed or skipped else hint, title=title, skipped=skipped))
+        results[exercise].checks.append(
+            CheckResult(
+                name=name,
+                score=pts if passed else 0.0,
+                max_score=pts,
+                passed=passed,
+                message=message,
+                hint="" if passed or skipped else hint,
+                title=title,
+                skipped=skipped,
+            )
+        )
     return results, evidence
 
 
-def root_causes(checks: list[CheckResult], depends: dict[str, list[str]], lang: str,
-                symptom_roots: dict[str, str] | None = None, causes: dict[str, str] | None = None) -> None:
+def root_causes(
+    checks: list[CheckResult],
+    depends: dict[str, list[str]],
+    lang: str,
+    symptom_roots: dict[str, str] | None = None,
+    causes: dict[str, str] | None = None,
+) -> None:
     """Point each failed check whose failure another failed check explains at that check, from evidence: a
     check that failed on an exception of the learner's code follows from the first check that failed on the
     same exception (one mistake seen by several checks) and from nothing else; a check that failed on a value
@@ -125,8 +151,14 @@ def root_causes(checks: list[CheckResult], depends: dict[str, list[str]], lang: 
         cause = causes.get(check.name)
         if cause is None:
             candidates = [(symptom_roots or {}).get(check.name), *depends.get(check.name, ())]
-            root = next((failed[d] for d in candidates
-                         if d in failed and d != check.name and failed[d].caused_by != check.name), None)
+            root = next(
+                (
+                    failed[d]
+                    for d in candidates
+                    if d in failed and d != check.name and failed[d].caused_by != check.name
+                ),
+                None,
+            )
             if root is None and check.message:
                 root = first_with.setdefault(f"message|{check.message}", check)
         else:
@@ -163,8 +195,12 @@ def summarise(ex: ExerciseResult, status: Status, calls: list[CallResult], lang:
             errors.append({"kind": r.kind, "message": r.message})
         else:
             errors.extend({"kind": e.kind, "message": e.message} for e in learner_errors(r.data))
-    if not (ex.checks and not any(c.passed for c in ex.checks) and errors
-            and all(e.get("kind") == "not_implemented" for e in errors)):
+    if not (
+        ex.checks
+        and not any(c.passed for c in ex.checks)
+        and errors
+        and all(e.get("kind") == "not_implemented" for e in errors)
+    ):
         return []
     ex.status = "not_implemented"
     ex.summary = f"{messages.message('not_implemented', lang)}: {stub_task(errors[0].get('message', ''), lang)}"

@@ -41,8 +41,10 @@ def rewrite(text: str, extraction: Extraction, lang: str = "en") -> str:
     if not text or extraction.folder is None:
         return text
     prefixes = "|".join(re.escape(name + os.sep) for name in folder_names(extraction.folder))
-    pattern = re.compile(rf"(?:{prefixes})(?P<file>{_MODULES})"
-                         rf"(?:(?P<q>\"), line (?P<qline>\d+)|:(?P<line>\d+))?")
+    pattern = re.compile(
+        rf"(?:{prefixes})(?P<file>{_MODULES})"
+        rf"(?:(?P<q>\"), line (?P<qline>\d+)|:(?P<line>\d+))?"
+    )
 
     def place(match: re.Match) -> str:
         file = match.group("file")

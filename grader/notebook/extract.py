@@ -29,7 +29,8 @@ from vqa.writefile import count_lines, parse_writefile
 
 
 def _module_file(filename: str) -> str | None:
-    """The module a ``%%writefile`` target is, by its name (``dataset.py``, ``./dataset.py``, ``/content/dataset.py``)."""
+    """The module a ``%%writefile`` target is, by its name (``dataset.py``, ``./dataset.py``,
+    ``/content/dataset.py``)."""
     name = filename.replace("\\", "/").rstrip("/").rsplit("/", 1)[-1]
     return name if name in FILES.values() else None
 
@@ -55,8 +56,9 @@ def scan(nb, shown: str, notebook: str | os.PathLike = "") -> Extraction:
     for exercise in EXERCISES:
         file = FILES[exercise]
         if file not in extraction.modules:
-            extraction.problems[exercise] = [Problem(exercise, Msg("notebook.missing_cell", notebook=shown, file=file,
-                                                                   exercise=exercise))]
+            extraction.problems[exercise] = [
+                Problem(exercise, Msg("notebook.missing_cell", notebook=shown, file=file, exercise=exercise))
+            ]
             continue
         found = module_problems(extraction, exercise)
         if found:

@@ -89,8 +89,13 @@ class CheckReport:
 
 @functools.lru_cache(maxsize=1)
 def _environment() -> jinja2.Environment:
-    env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES)), autoescape=True, trim_blocks=True,
-                             lstrip_blocks=True, undefined=jinja2.StrictUndefined)
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(TEMPLATES)),
+        autoescape=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        undefined=jinja2.StrictUndefined,
+    )
     env.filters["points"] = fmt_points
     return env
 
@@ -105,9 +110,17 @@ def _exercise_rows(result: GradeResult, lang: str) -> list[dict]:
             status = f"{messages.message('start_with', lang)}: ✘ {roots[0].title}"
         else:
             status = messages.message("notebook.all_passed", lang)
-        rows.append({"name": name, "score": ex.score, "max_score": ex.max_score, "status": status,
-                     "graded": ex.status == "graded", "ok": ex.score == ex.max_score and ex.status == "graded",
-                     "checks": ex.checks})
+        rows.append(
+            {
+                "name": name,
+                "score": ex.score,
+                "max_score": ex.max_score,
+                "status": status,
+                "graded": ex.status == "graded",
+                "ok": ex.score == ex.max_score and ex.status == "graded",
+                "checks": ex.checks,
+            }
+        )
     return rows
 
 
@@ -116,8 +129,15 @@ def render_html(report: CheckReport) -> str:
     lang = report.lang
     t = {key: messages.message(key, lang) for key in ("hint", "skipped", "points", "start_with")}
     t.update({key: messages.message(f"notebook.{key}", lang) for key in ("col_check", "col_points", "col_found")})
-    context = {"lang": lang, "t": t, "error": _error_text(report), "exercises": [], "notes": [],
-               "score": report.score, "max_score": report.max_score}
+    context = {
+        "lang": lang,
+        "t": t,
+        "error": _error_text(report),
+        "exercises": [],
+        "notes": [],
+        "score": report.score,
+        "max_score": report.max_score,
+    }
     if report.result is not None:
         context.update(exercises=_exercise_rows(report.result, lang), notes=list(report.result.notes))
     return _environment().get_template("check.html.j2").render(**context)
@@ -126,8 +146,7 @@ def render_html(report: CheckReport) -> str:
 def _error_text(report: CheckReport) -> str:
     if not report.error:
         return ""
-    return report.error if report.usage else messages.message("notebook.grader_failed", report.lang,
-                                                              error=report.error)
+    return report.error if report.usage else messages.message("notebook.grader_failed", report.lang, error=report.error)
 
 
 def render_text(report: CheckReport) -> str:
@@ -139,9 +158,13 @@ def render_text(report: CheckReport) -> str:
     from grader.reports.writers.terminal import render
 
     buffer = io.StringIO()
-    render(report.result, Console(file=buffer, color_system=None, width=120, soft_wrap=True, highlight=False,
-                                  force_jupyter=False),  # into the buffer, also inside a kernel
-           verbose=False)
+    render(
+        report.result,
+        Console(
+            file=buffer, color_system=None, width=120, soft_wrap=True, highlight=False, force_jupyter=False
+        ),  # into the buffer, also inside a kernel
+        verbose=False,
+    )
     return buffer.getvalue().rstrip("\n")
 
 
@@ -159,8 +182,9 @@ def _grade(folder: str, exercise: str | None, lang: str, timeout: float | None) 
         if exercise:
             command += ["-e", exercise]
         try:
-            proc = subprocess.run(command, stdin=subprocess.DEVNULL, capture_output=True, text=True, env=env,
-                                  timeout=timeout)
+            proc = subprocess.run(
+                command, stdin=subprocess.DEVNULL, capture_output=True, text=True, env=env, timeout=timeout
+            )
         except subprocess.TimeoutExpired:
             return CheckReport(None, lang, f"grading took longer than {timeout:g} s", exercise)
         if proc.returncode in (0, 1) and out.is_file():
@@ -211,8 +235,14 @@ def _show(report: CheckReport) -> None:
     display(report)
 
 
-def check(exercise: str | None = None, folder: str | os.PathLike = ".", lang: str | None = None, *,
-          timeout: float | None = None, show: bool = True) -> CheckReport:
+def check(
+    exercise: str | None = None,
+    folder: str | os.PathLike = ".",
+    lang: str | None = None,
+    *,
+    timeout: float | None = None,
+    show: bool = True,
+) -> CheckReport:
     """Grade the ``%%writefile`` modules in ``folder`` (one exercise, or all four) and show the result.
 
     ``lang``: "en" or "vi" (default: ``$GRADER_LANG``, else English). ``folder`` may also be a ``.ipynb``.
@@ -222,8 +252,9 @@ def check(exercise: str | None = None, folder: str | os.PathLike = ".", lang: st
     if lang not in messages.LANGS:
         raise ValueError(f"lang={lang!r}: choose one of {', '.join(messages.LANGS)}")
     if exercise is not None and exercise not in EXERCISES:
-        raise ValueError(f"check({exercise!r}): no such exercise; choose one of {', '.join(EXERCISES)} "
-                         "(or check() for all four)")
+        raise ValueError(
+            f"check({exercise!r}): no such exercise; choose one of {', '.join(EXERCISES)} (or check() for all four)"
+        )
     report = _grade(str(folder), exercise, lang, timeout)
     if show:
         _show(report)

@@ -13,8 +13,7 @@ from vqa.writefile import split_lines
 
 MAX_PROBLEMS = 3  # problems reported per exercise (one fix at a time; the rest follow)
 
-_NOTEBOOK_ONLY = (("%%", "notebook.what_cell_magic"), ("%", "notebook.what_line_magic"),
-                  ("!", "notebook.what_shell"))
+_NOTEBOOK_ONLY = (("%%", "notebook.what_cell_magic"), ("%", "notebook.what_line_magic"), ("!", "notebook.what_shell"))
 
 
 def _notebook_only(line: str) -> str | None:
@@ -26,12 +25,14 @@ def _notebook_only(line: str) -> str | None:
 def _where(extraction: Extraction, exercise: str, line: int, key: str, **fields) -> Problem:
     file = FILES[exercise]
     cell, cell_line = extraction.place(file, line) or (None, line)
-    return Problem(exercise, Msg(key, notebook=extraction.shown, cell=cell, file=file, line=cell_line, **fields),
-                   cell, cell_line)
+    return Problem(
+        exercise, Msg(key, notebook=extraction.shown, cell=cell, file=file, line=cell_line, **fields), cell, cell_line
+    )
 
 
 def _cell_lines_in(text: str, extraction: Extraction, file: str, cell: int | None) -> str:
     """Python's "(detected at line 12)" / "on line 12" counts the module's lines: say the cell's instead."""
+
     def fix(match: re.Match) -> str:
         place = extraction.place(file, int(match.group(2)))
         if place is None or place[0] != cell:
@@ -65,16 +66,25 @@ def module_problems(extraction: Extraction, exercise: str) -> list[Problem]:
                 error = _cell_lines_in(getattr(exc, "msg", None) or str(exc), extraction, file, cell)
                 problems.append(_where(extraction, exercise, number, "notebook.syntax_error", error=error))
                 break
-            problems.append(_where(extraction, exercise, number, "notebook.notebook_only", what=Msg(kind),
-                                   code=text.strip()[:80]))
+            problems.append(
+                _where(extraction, exercise, number, "notebook.notebook_only", what=Msg(kind), code=text.strip()[:80])
+            )
             indent = text[: len(text) - len(text.lstrip())]
-            lines[number - 1] = indent + "pass" + text[len(text.rstrip("\r\n")):]
+            lines[number - 1] = indent + "pass" + text[len(text.rstrip("\r\n")) :]
     if tree is not None and "get_ipython" not in _bound_names(tree):  # IPython's builtin, absent in a module
         for node in ast.walk(tree):
             if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "get_ipython":
                 code = lines[node.lineno - 1].strip()[:80] if node.lineno <= len(lines) else "get_ipython()"
-                problems.append(_where(extraction, exercise, node.lineno, "notebook.notebook_only",
-                                       what=Msg("notebook.what_get_ipython"), code=code))
+                problems.append(
+                    _where(
+                        extraction,
+                        exercise,
+                        node.lineno,
+                        "notebook.notebook_only",
+                        what=Msg("notebook.what_get_ipython"),
+                        code=code,
+                    )
+                )
     problems.sort(key=lambda p: (p.cell or 0, p.line or 0))
     return problems[:MAX_PROBLEMS]
 

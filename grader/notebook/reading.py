@@ -34,8 +34,14 @@ def read_notebook(path: str | os.PathLike, shown: str | None = None):
     try:
         size = path.stat().st_size
         if size > MAX_NOTEBOOK_BYTES:
-            raise NotebookError(Msg("notebook.too_large", notebook=shown, size=f"{math.ceil(size / 2**20 * 10) / 10:.1f}",
-                                    limit=f"{MAX_NOTEBOOK_BYTES / 2**20:g}"))
+            raise NotebookError(
+                Msg(
+                    "notebook.too_large",
+                    notebook=shown,
+                    size=f"{math.ceil(size / 2**20 * 10) / 10:.1f}",
+                    limit=f"{MAX_NOTEBOOK_BYTES / 2**20:g}",
+                )
+            )
         raw = path.read_bytes()
     except OSError as exc:
         raise NotebookError(Msg("notebook.unreadable", notebook=shown, error=exc.strerror or str(exc))) from None
@@ -48,8 +54,9 @@ def read_notebook(path: str | os.PathLike, shown: str | None = None):
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise NotebookError(Msg("notebook.bad_json", notebook=shown, line=exc.lineno, column=exc.colno,
-                                error=exc.msg)) from None
+        raise NotebookError(
+            Msg("notebook.bad_json", notebook=shown, line=exc.lineno, column=exc.colno, error=exc.msg)
+        ) from None
     if not isinstance(data, dict) or "nbformat" not in data:
         raise NotebookError(Msg("notebook.not_notebook", notebook=shown, missing='"nbformat"'))
     version = data["nbformat"]
@@ -74,6 +81,7 @@ def read_notebook(path: str | os.PathLike, shown: str | None = None):
         nb = nbformat.versions[version].to_notebook_json(data, minor=data.get("nbformat_minor", 0))
         nb = nbformat.convert(nb, 4)
     except Exception as exc:  # noqa: BLE001 - whatever nbformat trips on, said plainly
-        raise NotebookError(Msg("notebook.unreadable", notebook=shown,
-                                error=f"{type(exc).__name__}: {exc}"[:300])) from None
+        raise NotebookError(
+            Msg("notebook.unreadable", notebook=shown, error=f"{type(exc).__name__}: {exc}"[:300])
+        ) from None
     return nb

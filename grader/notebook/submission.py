@@ -50,8 +50,9 @@ def notebook_of(path: str | os.PathLike) -> Path | None:
     return None
 
 
-def grade_notebook(grader: _Grades, notebook: str | os.PathLike, exercises=None, *,
-                   shown: str | None = None) -> GradeResult:
+def grade_notebook(
+    grader: _Grades, notebook: str | os.PathLike, exercises=None, *, shown: str | None = None
+) -> GradeResult:
     """Grade ``notebook`` with ``grader`` (a :class:`grader.judge.grade.Grader`): its modules are written to
     a temporary folder, graded, and the result is told in the notebook's cells and lines. Raises
     :class:`grader.notebook.reading.NotebookError` when the notebook cannot be read."""

@@ -10,9 +10,17 @@ import torch
 
 from grader.probes.errors import format_exception
 from grader.worker.contract import ForwardCall, ScalerCalls
-
-from grader.worker.fixtures import (DATA, FIT_OUT, INIT_ADAPTER, PREDICT_BASE, PREDICT_MODEL, TEST_DIR,  # noqa: F401
-                                    TRAIN_IMAGES, TRAIN_ITEMS, VALID_ITEMS)
+from grader.worker.fixtures import (  # noqa: F401
+    DATA,
+    FIT_OUT,
+    INIT_ADAPTER,
+    PREDICT_BASE,
+    PREDICT_MODEL,
+    TEST_DIR,
+    TRAIN_IMAGES,
+    TRAIN_ITEMS,
+    VALID_ITEMS,
+)
 
 BATCH_KEYS = ("input_ids", "attention_mask", "pixel_values", "labels")
 LR_TRAIN = 1e-3
@@ -155,26 +163,29 @@ class ForwardSpy:
         if isinstance(ids, torch.Tensor):
             device_type = ids.device.type
         autocast = bool(torch.is_autocast_enabled(device_type))
-        self.calls.append(ForwardCall(
-            keys=sorted(k for k, v in kwargs.items() if v is not None),
-            positional=len(args),
-            attention_mask=isinstance(mask, torch.Tensor),
-            pixel_dtype=str(pixels.dtype).replace("torch.", "") if isinstance(pixels, torch.Tensor) else None,
-            training=bool(module.training),
-            grad_enabled=torch.is_grad_enabled(),
-            autocast=autocast,
-            autocast_dtype=str(torch.get_autocast_dtype(device_type)).replace("torch.", "") if autocast else None,
-            device=device_type,
-            stage=self.stage,
-        ))
+        self.calls.append(
+            ForwardCall(
+                keys=sorted(k for k, v in kwargs.items() if v is not None),
+                positional=len(args),
+                attention_mask=isinstance(mask, torch.Tensor),
+                pixel_dtype=str(pixels.dtype).replace("torch.", "") if isinstance(pixels, torch.Tensor) else None,
+                training=bool(module.training),
+                grad_enabled=torch.is_grad_enabled(),
+                autocast=autocast,
+                autocast_dtype=str(torch.get_autocast_dtype(device_type)).replace("torch.", "") if autocast else None,
+                device=device_type,
+                stage=self.stage,
+            )
+        )
 
     def _post(self, module, args, kwargs, output):
         loss = getattr(output, "loss", None)
         if isinstance(loss, torch.Tensor) and self.loss_offset:
             loss = output.loss = loss + self.loss_offset
         if isinstance(loss, torch.Tensor) and self.calls:
-            self.calls[-1] = dataclasses.replace(self.calls[-1], loss=float(loss.detach().float().item()),
-                                                 loss_requires_grad=bool(loss.requires_grad))
+            self.calls[-1] = dataclasses.replace(
+                self.calls[-1], loss=float(loss.detach().float().item()), loss_requires_grad=bool(loss.requires_grad)
+            )
         return output
 
     def remove(self):

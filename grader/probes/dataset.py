@@ -12,8 +12,19 @@ from grader.probes.common import attempt
 from grader.probes.errors import ProbeError
 from grader.probes.registry import probe
 from grader.worker import contract
-from grader.worker.contract import (Collated, ItemDescription, ItemsResult, LearnerError, LoaderPass, Loaders,
-                                    LoadersResult, MessageData, Split, SplitsResult, ValueDescription)
+from grader.worker.contract import (
+    Collated,
+    ItemDescription,
+    ItemsResult,
+    LearnerError,
+    LoaderPass,
+    Loaders,
+    LoadersResult,
+    MessageData,
+    Split,
+    SplitsResult,
+    ValueDescription,
+)
 
 N_ITEMS = 6
 
@@ -51,7 +62,7 @@ def items(ctx, question_max_length=None, answer_max_length=None) -> ItemsResult 
     described = []
     got = []
     for idx in range(N_ITEMS):
-        ok_item, item = attempt(lambda: dataset[idx], ctx)
+        ok_item, item = attempt(lambda: dataset[idx], ctx)  # noqa: B023 - called at once
         if not ok_item:
             described.append(ItemDescription(error=item))
             continue
@@ -61,8 +72,13 @@ def items(ctx, question_max_length=None, answer_max_length=None) -> ItemsResult 
             for key, value in item.items():
                 if isinstance(value, torch.Tensor) and value.numel() < 1_000_000:
                     tensors[f"item{idx}.{key}"] = value
-    return ItemsResult(pids=[r["pid"] for r in records], length=length if ok else None,
-                       length_error=None if ok else length, items=described, collate=_collate(got, ctx)), tensors
+    return ItemsResult(
+        pids=[r["pid"] for r in records],
+        length=length if ok else None,
+        length_error=None if ok else length,
+        items=described,
+        collate=_collate(got, ctx),
+    ), tensors
 
 
 def _collate(items: list, ctx) -> Collated | None:
@@ -73,28 +89,37 @@ def _collate(items: list, ctx) -> Collated | None:
     if not ok:
         return Collated(error=batch)
     if not isinstance(batch, Mapping):
-        return Collated(error=LearnerError("error", "TypeError", "the collated batch is not a dict", None,
-                                           MessageData("probe.collated_not_dict")))
+        return Collated(
+            error=LearnerError(
+                "error", "TypeError", "the collated batch is not a dict", None, MessageData("probe.collated_not_dict")
+            )
+        )
     return Collated(shapes={str(k): list(v.shape) for k, v in batch.items() if isinstance(v, torch.Tensor)})
 
 
 def _split_ids(value):
     if not (isinstance(value, (tuple, list)) and len(value) == 2):
-        raise ProbeError("probe.splits_not_pair",
-                         f"load_splits must return (train, valid); it returned {type(value).__name__}",
-                         type=type(value).__name__)
+        raise ProbeError(
+            "probe.splits_not_pair",
+            f"load_splits must return (train, valid); it returned {type(value).__name__}",
+            type=type(value).__name__,
+        )
     out = []
     for part in value:
         if isinstance(part, (str, bytes, Mapping)) or not hasattr(part, "__iter__") or hasattr(part, "columns"):
-            raise ProbeError("probe.records_not_list",
-                             f"load_splits must return (train, valid) lists of records; one part is a {type(part).__name__}",
-                             type=type(part).__name__)
+            raise ProbeError(
+                "probe.records_not_list",
+                f"load_splits must return (train, valid) lists of records; one part is a {type(part).__name__}",
+                type=type(part).__name__,
+            )
         ids = []
         for record in list(part):
             if not isinstance(record, Mapping) or "pid" not in record:
-                raise ProbeError("probe.record_not_dict",
-                                 f"each record must be a dict with question, answer and pid; got {record!r:.80}",
-                                 record=f"{record!r:.80}")
+                raise ProbeError(
+                    "probe.record_not_dict",
+                    f"each record must be a dict with question, answer and pid; got {record!r:.80}",
+                    record=f"{record!r:.80}",
+                )
             ids.append(str(record["pid"]))
         out.append(ids)
     return out
@@ -160,8 +185,12 @@ def _serves_contract_items(dataset, n: int) -> bool:
         item = dataset[idx]
         if not isinstance(item, Mapping) or not all(isinstance(item.get(k), torch.Tensor) for k in common.BATCH_KEYS):
             return False
-        if (list(item["input_ids"].shape) != [32] or list(item["attention_mask"].shape) != [32]
-                or list(item["labels"].shape) != [8] or item["pixel_values"].dim() != 3):
+        if (
+            list(item["input_ids"].shape) != [32]
+            or list(item["attention_mask"].shape) != [32]
+            or list(item["labels"].shape) != [8]
+            or item["pixel_values"].dim() != 3
+        ):
             return False
         seen.add(_pixel_key(item["pixel_values"]))
     return len(seen) == n and len(dataset) == n
@@ -171,8 +200,10 @@ def _loader_datasets(ctx, module):
     """What the lab passes build_dataloaders: the learner's own VQADataset over fixture records when it serves
     items of the contract's form, else the stand-in; and each item's index by its pixels."""
     records, processor, image_dir = common.records(ctx), common.processor(), common.image_dir(ctx)
-    parts = ((records[:N_LOADER_TRAIN], common.TRAIN_ITEMS), (records[N_LOADER_TRAIN:N_LOADER_TRAIN + N_LOADER_VALID],
-                                                               common.VALID_ITEMS))
+    parts = (
+        (records[:N_LOADER_TRAIN], common.TRAIN_ITEMS),
+        (records[N_LOADER_TRAIN : N_LOADER_TRAIN + N_LOADER_VALID], common.VALID_ITEMS),
+    )
     try:
         datasets = [module.VQADataset(part, processor, str(image_dir)) for part, _ in parts]
         own = all(_serves_contract_items(ds, len(part)) for ds, (part, _) in zip(datasets, parts))
@@ -193,8 +224,11 @@ def _order(loader, index) -> LoaderPass:
     shapes: list[dict[str, list[int]]] = []
     for batch in loader:
         if not isinstance(batch, Mapping) or not isinstance(batch.get("pixel_values"), torch.Tensor):
-            raise ProbeError("probe.batch_not_dict", f"a batch should be a dict of tensors, got {type(batch).__name__}",
-                             type=type(batch).__name__)
+            raise ProbeError(
+                "probe.batch_not_dict",
+                f"a batch should be a dict of tensors, got {type(batch).__name__}",
+                type=type(batch).__name__,
+            )
         order.extend(index.get(_pixel_key(pixels), -1) for pixels in batch["pixel_values"])
         shapes.append({k: list(batch[k].shape) for k in common.BATCH_KEYS if isinstance(batch.get(k), torch.Tensor)})
     return LoaderPass(order, shapes)
@@ -215,5 +249,11 @@ def loaders(ctx) -> LoadersResult:
         ok, value = attempt(run, ctx)
         return value if ok else Loaders(error=value)
 
-    return LoadersResult(own_dataset=own, train_size=len(train_set), valid_size=len(valid_set),
-                         seed0=build(0, 123), seed0_again=build(0, 456), seed1=build(1, 123))
+    return LoadersResult(
+        own_dataset=own,
+        train_size=len(train_set),
+        valid_size=len(valid_set),
+        seed0=build(0, 123),
+        seed0_again=build(0, 456),
+        seed1=build(1, 123),
+    )

@@ -49,9 +49,13 @@ def format_exception(exc: BaseException, folder: Path | None) -> LearnerError:
         if type(exc) is ProbeError:
             message = f"TypeError: {exc.args[0][:500]}"
             msg = MessageData("type_error", {"text": exc.msg})
-    return LearnerError(kind="not_implemented" if is_stub_error(exc) else "error",
-                        type=type(exc).__name__ if type(exc) is not ProbeError else "TypeError", message=message,
-                        where=where, msg=msg)
+    return LearnerError(
+        kind="not_implemented" if is_stub_error(exc) else "error",
+        type=type(exc).__name__ if type(exc) is not ProbeError else "TypeError",
+        message=message,
+        where=where,
+        msg=msg,
+    )
 
 
 def error_response(exc: BaseException, folder: Path | None) -> Reply:

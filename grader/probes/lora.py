@@ -25,8 +25,13 @@ def _describe(model) -> LoraModel:
                     dropout=float(getattr(dropout, "p", 0.0)) if dropout is not None else None,
                 )
             layers[name] = info
-    return LoraModel(is_peft=isinstance(model, PeftModel), type=type(model).__name__, params=params, layers=layers,
-                     training=bool(getattr(model, "training", False)))
+    return LoraModel(
+        is_peft=isinstance(model, PeftModel),
+        type=type(model).__name__,
+        params=params,
+        layers=layers,
+        training=bool(getattr(model, "training", False)),
+    )
 
 
 @probe(contract.LORA_BUILD, "lora")

@@ -15,8 +15,16 @@ from grader.probes.common import attempt
 from grader.probes.plain import to_plain
 from grader.probes.registry import probe
 from grader.worker import contract
-from grader.worker.contract import (Answers, AnswersResult, CudaRun, FolderResult, LearnerError, LoadedModel,
-                                    MessageData, Question)
+from grader.worker.contract import (
+    Answers,
+    AnswersResult,
+    CudaRun,
+    FolderResult,
+    LearnerError,
+    LoadedModel,
+    MessageData,
+    Question,
+)
 
 N_IMAGES = 3
 QUESTIONS_PER_IMAGE = 2
@@ -78,8 +86,11 @@ class _VisionSpy:
 
         self.dtypes: list[str] = []
         self.devices: list[str] = []
-        self.handles = [m.register_forward_pre_hook(self._pre, with_kwargs=True)
-                        for m in model.modules() if isinstance(m, BlipVisionModel)]
+        self.handles = [
+            m.register_forward_pre_hook(self._pre, with_kwargs=True)
+            for m in model.modules()
+            if isinstance(m, BlipVisionModel)
+        ]
 
     def _pre(self, module, args, kwargs):
         pixels = kwargs.get("pixel_values", args[0] if args else None)
@@ -115,12 +126,13 @@ def answers(ctx, device="cpu") -> AnswersResult:
         spy.devices.clear()
         spy.dtypes.clear()
         got = []
-        for _, image, question in (pairs if max_new_tokens is None else pairs[::2]):
+        for _, image, question in pairs if max_new_tokens is None else pairs[::2]:
             kwargs = {} if max_new_tokens is None else {"max_new_tokens": max_new_tokens}
             ctx.seed(0)
             got.append(to_plain(module.answer_question(model, processor, image, question, device, **kwargs)))
-        return Answers(answers=got, dtypes=sorted(set(spy.dtypes)), devices=sorted(set(spy.devices)),
-                       max_new_tokens=max_new_tokens)
+        return Answers(
+            answers=got, dtypes=sorted(set(spy.dtypes)), devices=sorted(set(spy.devices)), max_new_tokens=max_new_tokens
+        )
 
     ok, answer = attempt(ask, ctx)
     ok_short, short = attempt(lambda: ask(SHORT), ctx)
@@ -142,15 +154,24 @@ def _loaded(ctx, module, pairs, device, on_cuda: bool) -> LoadedModel:
         return LoadedModel(error=loaded)
     if not (isinstance(loaded, (tuple, list)) and len(loaded) == 2):
         kind = type(loaded).__name__
-        return LoadedModel(error=LearnerError(
-            "error", "TypeError", f"load_for_inference must return (model, processor); got {kind}", None,
-            MessageData("probe.must_return_pair", {"type": kind})))
+        return LoadedModel(
+            error=LearnerError(
+                "error",
+                "TypeError",
+                f"load_for_inference must return (model, processor); got {kind}",
+                None,
+                MessageData("probe.must_return_pair", {"type": kind}),
+            )
+        )
     model, processor = loaded
     ok, got = attempt(lambda: [_trusted_answer(model, processor, img, q) for _, img, q in pairs[:3]], ctx)
     if not ok:
         return LoadedModel(error=got)
-    return LoadedModel(answers=got, training=bool(getattr(model, "training", False)),
-                       device=_model_device(model).type if on_cuda else None)
+    return LoadedModel(
+        answers=got,
+        training=bool(getattr(model, "training", False)),
+        device=_model_device(model).type if on_cuda else None,
+    )
 
 
 @probe(contract.PREDICT_FOLDER, "predict")
@@ -165,14 +186,25 @@ def folder(ctx) -> FolderResult:
         return FolderResult(ids=ids, error=got)
     if not isinstance(got, dict):
         kind = type(got).__name__
-        return FolderResult(ids=ids, error=LearnerError(
-            "error", "TypeError", f"predict_folder must return a dict, got {kind}", None,
-            MessageData("probe.folder_not_dict", {"type": kind})))
+        return FolderResult(
+            ids=ids,
+            error=LearnerError(
+                "error",
+                "TypeError",
+                f"predict_folder must return a dict, got {kind}",
+                None,
+                MessageData("probe.folder_not_dict", {"type": kind}),
+            ),
+        )
     json_ids = {}
     for item in ids:
         try:
             json_ids[item] = str(json.loads((test / item / "data.json").read_text())["id"])
         except (OSError, ValueError, KeyError):
             continue
-    return FolderResult(ids=ids, json_ids=json_ids, key_types=sorted({type(k).__name__ for k in got}),
-                        answers={str(k): to_plain(v) for k, v in got.items()})
+    return FolderResult(
+        ids=ids,
+        json_ids=json_ids,
+        key_types=sorted({type(k).__name__ for k in got}),
+        answers={str(k): to_plain(v) for k, v in got.items()},
+    )

@@ -8,14 +8,15 @@ the same code for both) on a fixture.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable, TypeVar, Union
+from typing import Any, TypeVar
 
 from grader.worker.contract import Probe
 
 R = TypeVar("R")
 Tensors = dict[str, Any]  # torch tensors by name, sent as safetensors beside the result
-ProbeFn = Callable[..., Union[R, tuple[R, Tensors]]]
+ProbeFn = Callable[..., R | tuple[R, Tensors]]
 
 PROBES: dict[str, ProbeSpec] = {}
 

@@ -26,23 +26,28 @@ def preload() -> None:
         # child forked afterwards could not use CUDA. The grading never needs it.
         sys.modules.setdefault("bitsandbytes", None)  # type: ignore[arg-type]  # None: the import fails
     import numpy  # noqa: F401
+    import peft  # noqa: F401
     import PIL.Image  # noqa: F401
     import safetensors.torch  # noqa: F401
     import torch  # noqa: F401
-    import transformers  # noqa: F401
-    from transformers import BlipForQuestionAnswering, BlipProcessor  # noqa: F401
-    import peft  # noqa: F401
-    from peft import LoraConfig, PeftModel, get_peft_model  # noqa: F401
     import torch.utils.data  # noqa: F401
+    import transformers  # noqa: F401
+    from peft import LoraConfig, PeftModel, get_peft_model  # noqa: F401
+    from transformers import BlipForQuestionAnswering, BlipProcessor  # noqa: F401
 
     import vqa.data  # noqa: F401
     import vqa.impl  # noqa: F401
     import vqa.tiny  # noqa: F401
-
+    from grader.probes import (  # noqa: F401
+        common,  # noqa: F401
+        dataset,
+        lora,
+        predict,
+        selftest,  # noqa: F401
+        setup,
+        train,
+    )
     from grader.worker import guard  # noqa: F401
-    from grader.probes import common  # noqa: F401
-    from grader.probes import dataset, lora, predict, setup, train  # noqa: F401
-    from grader.probes import selftest  # noqa: F401
 
 
 def serve(sock, config: dict) -> None:

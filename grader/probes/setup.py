@@ -27,7 +27,10 @@ def _save_items(dataset, indices, path):
     save_file(stacked, str(path))
 
 
-STRAY_FILES = {"README.txt": b"One folder per test item: data.json and image.png.\n", ".DS_Store": b"\x00\x00\x00\x01Bud1"}
+STRAY_FILES = {
+    "README.txt": b"One folder per test item: data.json and image.png.\n",
+    ".DS_Store": b"\x00\x00\x00\x01Bud1",
+}
 
 
 def _vary_test_folder(test_dir) -> None:
@@ -43,6 +46,7 @@ def _vary_test_folder(test_dir) -> None:
 def setup(ctx) -> SetupResult:
     from peft import LoraConfig, get_peft_model
     from transformers import BlipForQuestionAnswering
+
     from vqa import data
 
     art = ctx.artifacts
@@ -68,12 +72,14 @@ def setup(ctx) -> SetupResult:
                 param.copy_(torch.randn(param.shape, generator=gen) * 0.5)
     base.save_pretrained(art / common.PREDICT_BASE)
     processor.save_pretrained(art / common.PREDICT_BASE)
+
     def lora_with_b(scale: float):
         """The seed's LoRA on the base, with B drawn at ``scale`` instead of zeros."""
         torch.manual_seed(0)
-        model = get_peft_model(BlipForQuestionAnswering.from_pretrained(art / common.PREDICT_BASE),
-                               LoraConfig(r=16, lora_alpha=32, lora_dropout=0.05, bias="none",
-                                          target_modules=["query", "key"]))
+        model = get_peft_model(
+            BlipForQuestionAnswering.from_pretrained(art / common.PREDICT_BASE),
+            LoraConfig(r=16, lora_alpha=32, lora_dropout=0.05, bias="none", target_modules=["query", "key"]),
+        )
         with torch.no_grad():
             for name, param in model.named_parameters():
                 if "lora_B" in name:

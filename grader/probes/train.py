@@ -16,8 +16,16 @@ from grader.probes.common import ForwardSpy, SpyScaler, attempt
 from grader.probes.plain import to_plain
 from grader.probes.registry import probe
 from grader.worker import contract
-from grader.worker.contract import (CudaRun, EvaluateResult, FitResult, OneEpochResult, OptimizerCounts,
-                                    OptimizerUse, ScalerCalls, Step)
+from grader.worker.contract import (
+    CudaRun,
+    EvaluateResult,
+    FitResult,
+    OneEpochResult,
+    OptimizerCounts,
+    OptimizerUse,
+    ScalerCalls,
+    Step,
+)
 
 FIT_EPOCHS = 4
 FIT_LR = 3e-2
@@ -71,12 +79,18 @@ class _StepAudit:
         self.expected = None
         self.forwards = 0
         self.steps: list[Step] = []
-        self._handles = [common.inner_blip(model).register_forward_hook(self._post, with_kwargs=True),
-                         optimizer.register_step_pre_hook(self._pre_step)]
+        self._handles = [
+            common.inner_blip(model).register_forward_hook(self._post, with_kwargs=True),
+            optimizer.register_step_pre_hook(self._pre_step),
+        ]
 
     def _flat(self, tensors) -> torch.Tensor:
-        return torch.cat([(t if t is not None else torch.zeros_like(p)).detach().reshape(-1).double()
-                          for t, p in zip(tensors, self.params)])
+        return torch.cat(
+            [
+                (t if t is not None else torch.zeros_like(p)).detach().reshape(-1).double()
+                for t, p in zip(tensors, self.params)
+            ]
+        )
 
     def _post(self, module, args, kwargs, output):
         self.forwards += 1
@@ -93,7 +107,7 @@ class _StepAudit:
         if self.expected is not None:
             size = float(self.expected @ self.expected)
             scale = float(have @ self.expected) / size if size else 0.0
-            residual = float((have - scale * self.expected).norm()) / size ** 0.5 if size else None
+            residual = float((have - scale * self.expected).norm()) / size**0.5 if size else None
             step = dataclasses.replace(step, scale=scale, residual=residual)
         self.steps.append(step)
 
@@ -234,9 +248,16 @@ def fit(ctx, device="cpu") -> FitResult | tuple[FitResult, dict]:
     optimizers: dict[int, dict] = {}  # by id: what each optimizer that stepped was, and did
 
     def step_hook(optimizer, args, kwargs):
-        info = optimizers.setdefault(id(optimizer), {
-            "type": type(optimizer).__name__, "params": 0, "frozen_params": 0, "steps": 0, "lrs": [],
-        })
+        info = optimizers.setdefault(
+            id(optimizer),
+            {
+                "type": type(optimizer).__name__,
+                "params": 0,
+                "frozen_params": 0,
+                "steps": 0,
+                "lrs": [],
+            },
+        )
         params = [p for group in optimizer.param_groups for p in group["params"]]
         info["params"] = len(params)
         info["frozen_params"] = sum(1 for p in params if id(p) not in trainable_ids)
@@ -258,8 +279,19 @@ def fit(ctx, device="cpu") -> FitResult | tuple[FitResult, dict]:
     ctx.seed(0)
     try:
         with scalers:
-            ok, value = attempt(lambda: module.fit(model, train_loader, valid_loader, str(out_dir), device,
-                                                   epochs=FIT_EPOCHS, lr=FIT_LR, gamma=FIT_GAMMA), ctx)
+            ok, value = attempt(
+                lambda: module.fit(
+                    model,
+                    train_loader,
+                    valid_loader,
+                    str(out_dir),
+                    device,
+                    epochs=FIT_EPOCHS,
+                    lr=FIT_LR,
+                    gamma=FIT_GAMMA,
+                ),
+                ctx,
+            )
     finally:
         handle.remove()
         spy.remove()

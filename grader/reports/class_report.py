@@ -119,7 +119,9 @@ class ClassSummary:
     def stats(self) -> dict:
         totals = [s.total for s in self.students]
         return {
-            "students": len(self.students), "graded": len(self.graded), "not_graded": len(self.not_graded),
+            "students": len(self.students),
+            "graded": len(self.graded),
+            "not_graded": len(self.not_graded),
             "mean": round(statistics.fmean(totals), 2) if totals else None,
             "median": round(statistics.median(totals), 2) if totals else None,
             "full_marks": sum(1 for s in self.students if s.max_score and s.total >= s.max_score),
@@ -133,9 +135,14 @@ class ClassSummary:
             "exercises": [asdict(e) for e in self.exercises],
             "checks": [{**asdict(c), "rate": round(c.rate, 4)} for c in self.checks],
             "failures": [{**asdict(f), "count": f.count} for f in self.failures],
-            "flags": self.flags, "histogram": self.histogram,
-            "similar": self.similar, "clusters": self.clusters, "similarity": self.similarity,
-            "similarity_note": self.similarity_note, "quiz": self.quiz, "generated": self.generated,
+            "flags": self.flags,
+            "histogram": self.histogram,
+            "similar": self.similar,
+            "clusters": self.clusters,
+            "similarity": self.similarity,
+            "similarity_note": self.similarity_note,
+            "quiz": self.quiz,
+            "generated": self.generated,
         }
 
 
@@ -163,20 +170,42 @@ def student_rows(records: list[Record]) -> list[StudentRow]:
         checks = []
         for ex_name, ex in exercises.items():
             for c in ex.get("checks") or []:
-                checks.append({
-                    "exercise": ex_name, "status": ex.get("status", "graded"), "name": c.get("name", ""),
-                    "title": c.get("title") or c.get("name", ""), "score": c.get("score", 0),
-                    "max_score": c.get("max_score", 0), "passed": bool(c.get("passed")),
-                    "message": c.get("message", ""), "hint": c.get("hint", "")})
+                checks.append(
+                    {
+                        "exercise": ex_name,
+                        "status": ex.get("status", "graded"),
+                        "name": c.get("name", ""),
+                        "title": c.get("title") or c.get("name", ""),
+                        "score": c.get("score", 0),
+                        "max_score": c.get("max_score", 0),
+                        "passed": bool(c.get("passed")),
+                        "message": c.get("message", ""),
+                        "hint": c.get("hint", ""),
+                    }
+                )
         points = {n: float(exercises[n].get("score", 0)) if n in exercises else 0.0 for n in names}
-        rows.append(StudentRow(
-            student=rec.student, status=rec.status, total=rec.score if rec.status != FAILED else 0.0,
-            max_score=rec.max_score, exercises=points, flags=rec.flags, reason=rec.reason, checks=checks))
+        rows.append(
+            StudentRow(
+                student=rec.student,
+                status=rec.status,
+                total=rec.score if rec.status != FAILED else 0.0,
+                max_score=rec.max_score,
+                exercises=points,
+                flags=rec.flags,
+                reason=rec.reason,
+                checks=checks,
+            )
+        )
     return rows
 
 
-def summarize(records: list[Record], *, similar: SimilarityResult | None = None, similarity_note: str | None = None,
-              quiz: dict | None = None) -> ClassSummary:
+def summarize(
+    records: list[Record],
+    *,
+    similar: SimilarityResult | None = None,
+    similarity_note: str | None = None,
+    quiz: dict | None = None,
+) -> ClassSummary:
     """Everything the report shows, as plain data."""
     rows = student_rows(records)
     names = _exercise_names(records)
@@ -186,11 +215,22 @@ def summarize(records: list[Record], *, similar: SimilarityResult | None = None,
         maxes = [float((rec.result or {}).get("exercises", {}).get(name, {}).get("max_score", 0)) for rec in records]
         max_score = max(maxes, default=0.0) or float(POINTS.get(name, 0))
         scores = [r.exercises.get(name, 0.0) for r in graded]
-        skipped = sum(1 for rec in records if (rec.result or {}).get("exercises", {}).get(name, {})
-                      .get("status", "graded") != "graded")
-        exercises.append(ExerciseStat(name, max_score, round(statistics.fmean(scores), 2) if scores else 0.0,
-                                      sum(1 for s in scores if max_score and s >= max_score),
-                                      sum(1 for s in scores if s == 0), len(scores), skipped))
+        skipped = sum(
+            1
+            for rec in records
+            if (rec.result or {}).get("exercises", {}).get(name, {}).get("status", "graded") != "graded"
+        )
+        exercises.append(
+            ExerciseStat(
+                name,
+                max_score,
+                round(statistics.fmean(scores), 2) if scores else 0.0,
+                sum(1 for s in scores if max_score and s >= max_score),
+                sum(1 for s in scores if s == 0),
+                len(scores),
+                skipped,
+            )
+        )
     checks: dict[str, CheckStat] = {}
     failures: dict[tuple[str, str], FailureStat] = {}
     for row in graded:
@@ -228,15 +268,20 @@ def summarize(records: list[Record], *, similar: SimilarityResult | None = None,
         for row in rows:
             row.quiz = quiz_scores.get(row.student.casefold())
     return ClassSummary(
-        students=rows, exercises=exercises,
+        students=rows,
+        exercises=exercises,
         checks=sorted(checks.values(), key=lambda c: (c.rate, c.name)),
         failures=sorted(failures.values(), key=lambda f: (-f.count, f.check, f.message)),
-        flags=dict(flags), histogram=histogram, similar=[{k: v for k, v in p.items() if k != "code"} for p in pairs],
+        flags=dict(flags),
+        histogram=histogram,
+        similar=[{k: v for k, v in p.items() if k != "code"} for p in pairs],
         shown=[p for p in pairs if p.get("code")],
         clusters=[c.to_dict() for c in similar.clusters] if similar is not None else [],
         similarity=similar.run() if similar is not None else None,
-        similarity_note=similarity_note, quiz=quiz,
-        generated=datetime.now(timezone.utc).replace(microsecond=0).isoformat())
+        similarity_note=similarity_note,
+        quiz=quiz,
+        generated=datetime.now(timezone.utc).replace(microsecond=0).isoformat(),
+    )
 
 
 # --------------------------------------------------------------------------- CSV files
@@ -250,9 +295,18 @@ def grades_csv(summary: ClassSummary) -> str:
     quiz = summary.quiz is not None
     writer.writerow(["student", *names, "total", "max_score", *(["quiz"] if quiz else []), "status", "flags", "reason"])
     for row in summary.students:
-        writer.writerow([row.student, *(fmt_points(row.exercises.get(n, 0)) for n in names), fmt_points(row.total),
-                         fmt_points(row.max_score), *([row.quiz if row.quiz is not None else ""] if quiz else []),
-                         row.status, "; ".join(row.flags), (row.reason or "").splitlines()[0] if row.reason else ""])
+        writer.writerow(
+            [
+                row.student,
+                *(fmt_points(row.exercises.get(n, 0)) for n in names),
+                fmt_points(row.total),
+                fmt_points(row.max_score),
+                *([row.quiz if row.quiz is not None else ""] if quiz else []),
+                row.status,
+                "; ".join(row.flags),
+                (row.reason or "").splitlines()[0] if row.reason else "",
+            ]
+        )
     return "\ufeff" + buf.getvalue()
 
 
@@ -271,12 +325,23 @@ def similar_pairs_csv(summary: ClassSummary) -> str:
     """Every pair above the similarity threshold, most similar first, with its cluster and per-file shares."""
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\r\n")
-    writer.writerow(["left", "right", "similarity", "left_share", "right_share", "shared_fingerprints", "cluster",
-                     "files"])
+    writer.writerow(
+        ["left", "right", "similarity", "left_share", "right_share", "shared_fingerprints", "cluster", "files"]
+    )
     for p in summary.similar:
         files = "; ".join(f"{f['file']} {100 * f['similarity']:.0f}%" for f in p.get("files", []))
-        writer.writerow([p["left"], p["right"], f"{p['similarity']:.4f}", f"{p['left_share']:.4f}",
-                         f"{p['right_share']:.4f}", p.get("shared", ""), p.get("cluster", ""), files])
+        writer.writerow(
+            [
+                p["left"],
+                p["right"],
+                f"{p['similarity']:.4f}",
+                f"{p['left_share']:.4f}",
+                f"{p['right_share']:.4f}",
+                p.get("shared", ""),
+                p.get("cluster", ""),
+                files,
+            ]
+        )
     return "\ufeff" + buf.getvalue()
 
 
@@ -308,22 +373,47 @@ def _svg_histogram(histogram: list[tuple[int, int, int]]) -> dict:
     bars = []
     for i, (lo, hi, n) in enumerate(histogram):
         h = (height - 2 * pad) * n / top
-        bars.append({"x": pad + i * bar_w + 2, "y": height - pad - h, "w": bar_w - 4, "h": h, "n": n,
-                     "label": f"{lo}–{hi}", "lx": pad + i * bar_w + bar_w / 2})
+        bars.append(
+            {
+                "x": pad + i * bar_w + 2,
+                "y": height - pad - h,
+                "w": bar_w - 4,
+                "h": h,
+                "n": n,
+                "label": f"{lo}–{hi}",
+                "lx": pad + i * bar_w + bar_w / 2,
+            }
+        )
     return {"width": width, "height": height, "pad": pad, "bars": bars, "base": height - pad}
 
 
 def render_html(summary: ClassSummary, *, title: str = "VQA lab — class report") -> str:
     """The class report as one self-contained HTML page."""
-    return environment().get_template("report.html.j2").render(
-        s=summary, stats=summary.stats(), title=title, hist=_svg_histogram(summary.histogram),
-        needs_look=flag_names.needs_look, describe_flag=flag_names.describe,
-        flag_label=flag_names.label)
+    return (
+        environment()
+        .get_template("report.html.j2")
+        .render(
+            s=summary,
+            stats=summary.stats(),
+            title=title,
+            hist=_svg_histogram(summary.histogram),
+            needs_look=flag_names.needs_look,
+            describe_flag=flag_names.describe,
+            flag_label=flag_names.label,
+        )
+    )
 
 
-def write_class_outputs(records: list[Record], out_dir: str | Path, *, similar: SimilarityResult | None = None,
-                        similarity_note: str | None = None, quiz: dict | None = None,
-                        lms: str | None = None, lms_item: str = "VQA lab") -> ClassSummary:
+def write_class_outputs(
+    records: list[Record],
+    out_dir: str | Path,
+    *,
+    similar: SimilarityResult | None = None,
+    similarity_note: str | None = None,
+    quiz: dict | None = None,
+    lms: str | None = None,
+    lms_item: str = "VQA lab",
+) -> ClassSummary:
     """Write ``grades.csv``, ``report.html``, ``report.json``, ``similar-pairs.csv`` (when similarity ran) and
     (with ``lms``) ``lms-<lms>.csv``."""
     out_dir = Path(out_dir)

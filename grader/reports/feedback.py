@@ -24,7 +24,10 @@ def environment() -> jinja2.Environment:
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(Path(__file__).parent / "templates")),
         autoescape=jinja2.select_autoescape(enabled_extensions=("html", "html.j2"), default_for_string=False),
-        trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True, undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+        undefined=jinja2.StrictUndefined,
     )
     env.filters["points"] = fmt_points
     env.filters["flag"] = describe_flag
@@ -41,9 +44,14 @@ def page_context(record, lang: str | None = None) -> dict:
         exercises.append({"name": name, **ex, "checks": list(ex.get("checks") or [])})
     lang = lang or result.get("lang") or messages.DEFAULT_LANG
     return {
-        "student": data["student"], "status": data["status"], "reason": data.get("reason"),
-        "graded_at": data.get("graded_at", ""), "score": result.get("score", 0), "lang": lang,
-        "max_score": result.get("max_score", 100), "exercises": exercises,
+        "student": data["student"],
+        "status": data["status"],
+        "reason": data.get("reason"),
+        "graded_at": data.get("graded_at", ""),
+        "score": result.get("score", 0),
+        "lang": lang,
+        "max_score": result.get("max_score", 100),
+        "exercises": exercises,
         "flags": list(result.get("flags") or []),
         "t": lambda key: messages.message(f"feedback.{key}", lang),
         "all_passed": bool(exercises) and all(c.get("passed") for e in exercises for c in e["checks"]),
@@ -65,8 +73,13 @@ def gradescope_results(record) -> dict:
     data = record if isinstance(record, dict) else record.to_dict()
     result = data.get("result")
     if data.get("status") != "graded" or not result:
-        return {"score": 0, "output": f"Not graded: {data.get('reason') or 'unknown reason'}",
-                "visibility": "visible", "stdout_visibility": "visible", "tests": []}
+        return {
+            "score": 0,
+            "output": f"Not graded: {data.get('reason') or 'unknown reason'}",
+            "visibility": "visible",
+            "stdout_visibility": "visible",
+            "tests": [],
+        }
     return to_gradescope(GradeResult.from_dict(result))
 
 

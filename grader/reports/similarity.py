@@ -46,14 +46,17 @@ WINDOW = GUARANTEE - NOISE + 1
 MIN_SHARED = 20  # distinctive fingerprints a pair must share (about 70 tokens, a few lines of code)
 MAX_FILE_BYTES = 256 * 1024
 
-_TOKEN = re.compile(r'''
+_TOKEN = re.compile(
+    r'''
     \#[^\n]*                                                   # comment
   | [rRbBuUfF]{0,2}(?:"""(?:\\.|[^\\])*?"""|\'\'\'(?:\\.|[^\\])*?\'\'\'
                      |"(?:\\.|[^"\\\n])*"|'(?:\\.|[^'\\\n])*')   # string
   | [^\W\d]\w*                                                 # name
   | \d[\w.]*|\.\d\w*                                           # number
   | \*\*=?|//=?|>>=?|<<=?|->|:=|[-+*/%&|^@=<>!]=|[^\s\w]        # operator
-''', re.VERBOSE)
+''',
+    re.VERBOSE,
+)
 _KEYWORDS = frozenset(keyword.kwlist)
 _MASK = (1 << 64) - 1
 _BASE = 1_000_003
@@ -83,13 +86,26 @@ class Pair:
     files: list[FileMatch] = field(default_factory=list)  # side by side: only for the top pairs
 
     def to_dict(self, *, with_code: bool = False) -> dict:
-        data = {"left": self.left, "right": self.right, "similarity": round(self.similarity, 4),
-                "left_share": round(self.left_share, 4), "right_share": round(self.right_share, 4),
-                "shared": self.shared, "cluster": self.cluster,
-                "files": [{"file": name, "similarity": round(share, 4)} for name, share in self.file_shares.items()]}
+        data = {
+            "left": self.left,
+            "right": self.right,
+            "similarity": round(self.similarity, 4),
+            "left_share": round(self.left_share, 4),
+            "right_share": round(self.right_share, 4),
+            "shared": self.shared,
+            "cluster": self.cluster,
+            "files": [{"file": name, "similarity": round(share, 4)} for name, share in self.file_shares.items()],
+        }
         if with_code and self.files:
-            data["code"] = [{"file": f.file, "similarity": round(f.similarity, 4), "left_html": f.left_html,
-                             "right_html": f.right_html} for f in self.files]
+            data["code"] = [
+                {
+                    "file": f.file,
+                    "similarity": round(f.similarity, 4),
+                    "left_html": f.left_html,
+                    "right_html": f.right_html,
+                }
+                for f in self.files
+            ]
         return data
 
 
@@ -104,8 +120,13 @@ class Cluster:
     mean_similarity: float
 
     def to_dict(self) -> dict:
-        return {"number": self.number, "members": self.members, "pairs": self.pairs,
-                "max_similarity": round(self.max_similarity, 4), "mean_similarity": round(self.mean_similarity, 4)}
+        return {
+            "number": self.number,
+            "members": self.members,
+            "pairs": self.pairs,
+            "max_similarity": round(self.max_similarity, 4),
+            "mean_similarity": round(self.mean_similarity, 4),
+        }
 
 
 @dataclass
@@ -125,8 +146,14 @@ class SimilarityResult:
 
     def run(self) -> dict:
         """The settings and counts of this run (what the report says about how pairs were found)."""
-        return {"settings": self.settings, "submissions": self.submissions, "compared": self.compared,
-                "candidates": self.candidates, "common": self.common, "seconds": round(self.seconds, 3)}
+        return {
+            "settings": self.settings,
+            "submissions": self.submissions,
+            "compared": self.compared,
+            "candidates": self.candidates,
+            "common": self.common,
+            "seconds": round(self.seconds, 3),
+        }
 
 
 # --------------------------------------------------------------------------- fingerprints
@@ -172,7 +199,7 @@ def kgram_hashes(toks: list[tuple[int, int, str]], salt: int = 0) -> np.ndarray:
     hashes = np.zeros(n, dtype=np.uint64)
     with np.errstate(over="ignore"):
         for j in range(NOISE):
-            hashes = hashes * np.uint64(_BASE) + ids[j:j + n]
+            hashes = hashes * np.uint64(_BASE) + ids[j : j + n]
         return hashes ^ np.uint64(salt)
 
 
@@ -240,9 +267,15 @@ def _clusters(pairs: list[Pair]) -> list[Cluster]:
     return clusters
 
 
-def find_similar(folders: dict[str, str | Path], boilerplate_dir: str | Path | None = None, *,
-                 threshold: float = DEFAULT_THRESHOLD, common_share: float = DEFAULT_COMMON_SHARE,
-                 top: int = DEFAULT_TOP, min_shared: int = MIN_SHARED) -> SimilarityResult:
+def find_similar(
+    folders: dict[str, str | Path],
+    boilerplate_dir: str | Path | None = None,
+    *,
+    threshold: float = DEFAULT_THRESHOLD,
+    common_share: float = DEFAULT_COMMON_SHARE,
+    top: int = DEFAULT_TOP,
+    min_shared: int = MIN_SHARED,
+) -> SimilarityResult:
     """Pairs of ``{student: folder}`` at or above ``threshold``, most similar first, and their clusters.
 
     ``boilerplate_dir`` (default: the packaged ``exercises/``) holds the stub files whose code is ignored;
@@ -256,8 +289,15 @@ def find_similar(folders: dict[str, str | Path], boilerplate_dir: str | Path | N
         boilerplate_dir = course.ROOT / "exercises"
     boiler = _boilerplate(Path(boilerplate_dir))
     students = sorted(folders)
-    settings = {"threshold": threshold, "common_share": common_share, "common_min": COMMON_MIN, "top": top,
-                "noise": NOISE, "guarantee": GUARANTEE, "min_shared": min_shared}
+    settings = {
+        "threshold": threshold,
+        "common_share": common_share,
+        "common_min": COMMON_MIN,
+        "top": top,
+        "noise": NOISE,
+        "guarantee": GUARANTEE,
+        "min_shared": min_shared,
+    }
 
     # every student's fingerprints, by file, without the stub's
     per_file: list[dict[str, np.ndarray]] = []
@@ -312,15 +352,30 @@ def find_similar(folders: dict[str, str | Path], boilerplate_dir: str | Path | N
     common_set = uniq[common]
     pairs = []
     for a, b, s, sl, sr, k in zip(left[sel], right[sel], sim[sel], share_l[sel], share_r[sel], shared[sel]):
-        pairs.append(Pair(students[a], students[b], float(s), float(sl), float(sr), int(k),
-                          file_shares=_file_shares(per_file[a], per_file[b], common_set)))
+        pairs.append(
+            Pair(
+                students[a],
+                students[b],
+                float(s),
+                float(sl),
+                float(sr),
+                int(k),
+                file_shares=_file_shares(per_file[a], per_file[b], common_set),
+            )
+        )
     pairs.sort(key=lambda p: (-p.similarity, -p.shared, p.left, p.right))
     result.pairs = pairs
     result.clusters = _clusters(pairs)
     index = {s: i for i, s in enumerate(students)}
-    for pair in pairs[:max(0, top)]:
-        pair.files = _side_by_side(Path(folders[pair.left]), Path(folders[pair.right]),
-                                   per_file[index[pair.left]], per_file[index[pair.right]], common_set, pair.file_shares)
+    for pair in pairs[: max(0, top)]:
+        pair.files = _side_by_side(
+            Path(folders[pair.left]),
+            Path(folders[pair.right]),
+            per_file[index[pair.left]],
+            per_file[index[pair.right]],
+            common_set,
+            pair.file_shares,
+        )
     result.seconds = time.perf_counter() - start
     return result
 
@@ -369,8 +424,14 @@ def _marked_html(text: str, name: str, shared: np.ndarray) -> str:
     return "".join(out)
 
 
-def _side_by_side(left: Path, right: Path, a: dict[str, np.ndarray], b: dict[str, np.ndarray],
-                  common_set: np.ndarray, shares: dict[str, float]) -> list[FileMatch]:
+def _side_by_side(
+    left: Path,
+    right: Path,
+    a: dict[str, np.ndarray],
+    b: dict[str, np.ndarray],
+    common_set: np.ndarray,
+    shares: dict[str, float],
+) -> list[FileMatch]:
     import numpy as np
 
     files = []

@@ -41,7 +41,7 @@ class MessageData:
     fields: dict[str, MessageField] = field(default_factory=dict)
 
 
-MessageField = Union[MessageData, str, int, float, bool, None]
+MessageField = MessageData | str | int | float | bool | None
 
 
 @dataclass(frozen=True)
@@ -398,8 +398,19 @@ class SelftestResult:
     value: Json
 
 
-ProbeResult = Union[ItemsResult, SplitsResult, LoadersResult, LoraResult, OneEpochResult, EvaluateResult, FitResult,
-                    AnswersResult, FolderResult, SetupResult, SelftestResult]
+ProbeResult = Union[  # noqa: UP007 - a type alias of dataclasses, as mypy reads it
+    ItemsResult,
+    SplitsResult,
+    LoadersResult,
+    LoraResult,
+    OneEpochResult,
+    EvaluateResult,
+    FitResult,
+    AnswersResult,
+    FolderResult,
+    SetupResult,
+    SelftestResult,
+]
 R = TypeVar("R")
 
 
@@ -426,9 +437,21 @@ PREDICT_FOLDER = Probe("predict.folder", FolderResult)
 SETUP = Probe("setup", SetupResult)
 SELFTEST_PREFIX = "selftest."
 
-PROBES: dict[str, Probe[Any]] = {p.name: p for p in (
-    DATASET_ITEMS, DATASET_SPLITS, DATASET_LOADERS, LORA_BUILD, TRAIN_ONE_EPOCH, TRAIN_EVALUATE, TRAIN_FIT,
-    PREDICT_ANSWERS, PREDICT_FOLDER, SETUP)}
+PROBES: dict[str, Probe[Any]] = {
+    p.name: p
+    for p in (
+        DATASET_ITEMS,
+        DATASET_SPLITS,
+        DATASET_LOADERS,
+        LORA_BUILD,
+        TRAIN_ONE_EPOCH,
+        TRAIN_EVALUATE,
+        TRAIN_FIT,
+        PREDICT_ANSWERS,
+        PREDICT_FOLDER,
+        SETUP,
+    )
+}
 
 
 def selftest(exercise: str) -> Probe[SelftestResult]:
@@ -441,7 +464,7 @@ def probe_named(name: str) -> Probe[Any]:
     if name in PROBES:
         return PROBES[name]
     if name.startswith(SELFTEST_PREFIX):
-        return selftest(name[len(SELFTEST_PREFIX):])
+        return selftest(name[len(SELFTEST_PREFIX) :])
     raise ProtocolError(f"no probe named {name!r} in the contract")
 
 
@@ -477,8 +500,11 @@ class Reply:
 
 def ran_on_cuda(result: object) -> bool:
     """Whether a probe result says its call ran on CUDA (False where CUDA was not there, or not asked for)."""
-    return (isinstance(result, (OneEpochResult, FitResult, AnswersResult)) and result.cuda is not None
-            and result.cuda.available)
+    return (
+        isinstance(result, (OneEpochResult, FitResult, AnswersResult))
+        and result.cuda is not None
+        and result.cuda.available
+    )
 
 
 def learner_errors(value: object) -> list[LearnerError]:
@@ -575,9 +601,14 @@ def _decode_dataclass(cls: type, value: dict[str, Json], path: str) -> Any:
     unknown = sorted(set(value) - set(names))
     if missing or unknown:
         where = path if path == cls.__name__ else f"{path} ({cls.__name__})"
-        raise ProtocolError(f"{where}: " + "; ".join(
-            part for part in (f"missing {missing}" if missing else "", f"unknown {unknown}" if unknown else "")
-            if part))
+        raise ProtocolError(
+            f"{where}: "
+            + "; ".join(
+                part
+                for part in (f"missing {missing}" if missing else "", f"unknown {unknown}" if unknown else "")
+                if part
+            )
+        )
     return cls(**{name: _decode(hints[name], value[name], f"{path}.{name}") for name in names})
 
 

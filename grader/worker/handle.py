@@ -24,8 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from grader.worker import contract, protocol
-from grader.worker import sandbox
+from grader.worker import contract, protocol, sandbox
 from grader.worker.contract import CallKind, MessageData, MessageField, ProbeResult
 from vqa import course
 
@@ -76,22 +75,24 @@ def decode_tensors(blob: bytes) -> dict[str, NDArray[Any]]:
 
 def base_env(extra: dict | None = None) -> dict:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "GRADER_"))}
-    env.update({
-        "HF_HUB_OFFLINE": "1",
-        "TRANSFORMERS_OFFLINE": "1",
-        "HF_DATASETS_OFFLINE": "1",
-        "TOKENIZERS_PARALLELISM": "false",
-        "OMP_NUM_THREADS": "1",
-        "MKL_NUM_THREADS": "1",
-        "PYTHONDONTWRITEBYTECODE": "1",
-        "PYTHONHASHSEED": "0",
-        "PYTHONUNBUFFERED": "1",
-        "PYTHONNOUSERSITE": "1",
-        "TRANSFORMERS_VERBOSITY": "error",
-        "PYTHONWARNINGS": "ignore",
-        "TQDM_DISABLE": "1",
-        "HF_HUB_DISABLE_PROGRESS_BARS": "1",
-    })
+    env.update(
+        {
+            "HF_HUB_OFFLINE": "1",
+            "TRANSFORMERS_OFFLINE": "1",
+            "HF_DATASETS_OFFLINE": "1",
+            "TOKENIZERS_PARALLELISM": "false",
+            "OMP_NUM_THREADS": "1",
+            "MKL_NUM_THREADS": "1",
+            "PYTHONDONTWRITEBYTECODE": "1",
+            "PYTHONHASHSEED": "0",
+            "PYTHONUNBUFFERED": "1",
+            "PYTHONNOUSERSITE": "1",
+            "TRANSFORMERS_VERBOSITY": "error",
+            "PYTHONWARNINGS": "ignore",
+            "TQDM_DISABLE": "1",
+            "HF_HUB_DISABLE_PROGRESS_BARS": "1",
+        }
+    )
     path = env.get("PYTHONPATH")
     env["PYTHONPATH"] = str(course.ROOT) + (os.pathsep + path if path else "")
     if extra:
@@ -102,10 +103,19 @@ def base_env(extra: dict | None = None) -> dict:
 class Zygote:
     """A pre-imported worker parent that forks children on request."""
 
-    def __init__(self, *, sandbox_mode: str = "none", writable: Sequence[str] = (), readable: Sequence[str] = (),
-                 hidden: Sequence[str] = (),
-                 env: dict | None = None, cwd: str, log_path: str | None = None, start_timeout: float = 180.0,
-                 cuda: bool = False):
+    def __init__(
+        self,
+        *,
+        sandbox_mode: str = "none",
+        writable: Sequence[str] = (),
+        readable: Sequence[str] = (),
+        hidden: Sequence[str] = (),
+        env: dict | None = None,
+        cwd: str,
+        log_path: str | None = None,
+        start_timeout: float = 180.0,
+        cuda: bool = False,
+    ):
         self.sandbox_mode = sandbox_mode
         self.cuda = cuda
         if cuda:
@@ -127,17 +137,29 @@ class Zygote:
         self._lock = threading.RLock()
 
     # -- life cycle
-    def start(self) -> "Zygote":
+    def start(self) -> Zygote:
         os.makedirs(self.cwd, exist_ok=True)
         ctl, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-        cmd = sandbox.prefix(self.sandbox_mode, [self.cwd, *self.writable], self.readable, self.hidden,
-                             sandbox.gpu_devices() if self.cuda else ())
+        cmd = sandbox.prefix(
+            self.sandbox_mode,
+            [self.cwd, *self.writable],
+            self.readable,
+            self.hidden,
+            sandbox.gpu_devices() if self.cuda else (),
+        )
         cmd += [sys.executable, "-m", "grader.worker.zygote", "--ctl-fd", str(theirs.fileno())]
         log = open(self.log_path, "wb") if self.log_path else None
         try:
-            self.proc = subprocess.Popen(cmd, pass_fds=[theirs.fileno()], start_new_session=True, cwd=self.cwd,
-                                         env=self.env, stdin=subprocess.DEVNULL, stderr=subprocess.STDOUT,
-                                         stdout=log if log is not None else subprocess.DEVNULL)
+            self.proc = subprocess.Popen(
+                cmd,
+                pass_fds=[theirs.fileno()],
+                start_new_session=True,
+                cwd=self.cwd,
+                env=self.env,
+                stdin=subprocess.DEVNULL,
+                stderr=subprocess.STDOUT,
+                stdout=log if log is not None else subprocess.DEVNULL,
+            )
         finally:
             theirs.close()
             if log is not None:
@@ -158,7 +180,7 @@ class Zygote:
         self.ctl.settimeout(self.start_timeout)
         try:
             msg = self.ctl.recv(1 << 20)
-        except (socket.timeout, OSError) as exc:
+        except (TimeoutError, OSError) as exc:
             self.close()
             raise WorkerStartError(f"the worker did not start: {exc}{self._log_tail()}") from None
         if not msg:
@@ -196,7 +218,7 @@ class Zygote:
             raise ConnectionError("worker went away")
         return json.loads(reply)
 
-    def spawn(self, config: dict, *, output_limit: int = 8192) -> "Child":
+    def spawn(self, config: dict, *, output_limit: int = 8192) -> Child:
         self.wait_ready()
         mine, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         read_fd, write_fd = os.pipe()
@@ -292,8 +314,9 @@ class Child:
 
     def call(self, request: dict, timeout: float) -> CallResult:
         if self.dead:
-            return CallResult(ok=False, kind="crash", message="the worker is not running",
-                              msg=MessageData("worker_not_running"))
+            return CallResult(
+                ok=False, kind="crash", message="the worker is not running", msg=MessageData("worker_not_running")
+            )
         deadline = time.monotonic() + timeout
         try:
             protocol.send(self.sock, request)
@@ -318,7 +341,7 @@ class Child:
                     self.sock.settimeout(max(remaining, 0.5))
                     try:
                         header, blob = protocol.recv(self.sock)
-                    except socket.timeout:
+                    except TimeoutError:
                         return self._timed_out(timeout)
                     except (protocol.ChannelClosed, OSError):  # the child went away: its code crashed or exited
                         return self._died(deadline)
@@ -337,17 +360,33 @@ class Child:
             reply = contract.decode(contract.Reply, header)
             data = contract.decode(contract.probe_named(probe).result, reply.data) if reply.ok else None
         except protocol.ProtocolError as exc:
-            logger.error("worker child %s: the reply to probe %s does not follow the contract: %s", self.pid, probe,
-                         exc)
-            return CallResult(ok=False, kind="internal", output=output, output_bytes=total,
-                              message=f"the worker's reply to probe {probe} does not follow the contract: {exc}")
+            logger.error(
+                "worker child %s: the reply to probe %s does not follow the contract: %s", self.pid, probe, exc
+            )
+            return CallResult(
+                ok=False,
+                kind="internal",
+                output=output,
+                output_bytes=total,
+                message=f"the worker's reply to probe {probe} does not follow the contract: {exc}",
+            )
         try:
             tensors = decode_tensors(blob)
         except Exception as exc:  # noqa: BLE001 - safetensors' own errors: said as the grader's fault
             return CallResult(ok=False, kind="internal", message=f"bad tensors from the worker: {exc}", output=output)
-        return CallResult(ok=reply.ok, kind="ok" if reply.ok else reply.kind, data=data, tensors=tensors,
-                          message=reply.message, where=reply.where, output=output, output_bytes=total,
-                          violations=reply.violations, seconds=reply.seconds, msg=reply.msg)
+        return CallResult(
+            ok=reply.ok,
+            kind="ok" if reply.ok else reply.kind,
+            data=data,
+            tensors=tensors,
+            message=reply.message,
+            where=reply.where,
+            output=output,
+            output_bytes=total,
+            violations=reply.violations,
+            seconds=reply.seconds,
+            msg=reply.msg,
+        )
 
     def _finish(self) -> None:
         if not self.dead:
@@ -373,15 +412,25 @@ class Child:
         self._finish()
         output, total = self._take_output()
         logger.error("unreadable reply from worker child %s: %s", self.pid, exc)
-        return CallResult(ok=False, kind="internal", output=output, output_bytes=total,
-                          message=f"the worker's reply could not be read ({type(exc).__name__}: {exc})")
+        return CallResult(
+            ok=False,
+            kind="internal",
+            output=output,
+            output_bytes=total,
+            message=f"the worker's reply could not be read ({type(exc).__name__}: {exc})",
+        )
 
     def _timed_out(self, timeout: float) -> CallResult:
         self._finish()
         output, total = self._take_output()
-        return CallResult(ok=False, kind="timeout", output=output, output_bytes=total,
-                          message=f"timed out after {timeout:g} s (an endless loop? use --timeout to allow more)",
-                          msg=MessageData("timeout", {"seconds": f"{timeout:g}"}))
+        return CallResult(
+            ok=False,
+            kind="timeout",
+            output=output,
+            output_bytes=total,
+            message=f"timed out after {timeout:g} s (an endless loop? use --timeout to allow more)",
+            msg=MessageData("timeout", {"seconds": f"{timeout:g}"}),
+        )
 
     def _died(self, deadline: float) -> CallResult:
         self._finish()
@@ -401,8 +450,14 @@ class Child:
             key, fields = "crash_exit", {"code": status["exit_code"]}
         else:
             what, key, fields = "stopped unexpectedly", "crash_unexpected", {}
-        return CallResult(ok=False, kind="crash", message=f"the worker {what}", output=output, output_bytes=total,
-                          msg=MessageData("worker_crash", {"what": MessageData(key, fields)}))
+        return CallResult(
+            ok=False,
+            kind="crash",
+            message=f"the worker {what}",
+            output=output,
+            output_bytes=total,
+            msg=MessageData("worker_crash", {"what": MessageData(key, fields)}),
+        )
 
     def close(self) -> None:
         if not self.dead:

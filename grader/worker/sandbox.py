@@ -10,7 +10,6 @@ import shutil
 import subprocess
 import sys
 from collections.abc import Sequence
-from pathlib import Path
 
 from vqa import course
 
@@ -29,9 +28,21 @@ def bwrap_status() -> tuple[bool, str]:
         return False, "bubblewrap (bwrap) is not installed"
     try:
         proc = subprocess.run(
-            [exe, "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--unshare-all",
-             "--die-with-parent", "true"],
-            capture_output=True, timeout=20,
+            [
+                exe,
+                "--ro-bind",
+                "/",
+                "/",
+                "--dev",
+                "/dev",
+                "--proc",
+                "/proc",
+                "--unshare-all",
+                "--die-with-parent",
+                "true",
+            ],
+            capture_output=True,
+            timeout=20,
         )
     except (OSError, subprocess.TimeoutExpired) as exc:
         return False, f"bwrap failed to start: {exc}"
@@ -63,8 +74,14 @@ def gpu_devices() -> list[str]:
 def python_paths() -> list[str]:
     """The interpreter, its libraries and this package's code where they lie under ``/tmp``, which the
     sandbox replaces with an empty tmpfs (a virtualenv or a checkout in /tmp must stay visible)."""
-    candidates = {sys.prefix, sys.base_prefix, sys.exec_prefix, os.path.dirname(os.path.realpath(sys.executable)),
-                  str(course.ROOT), *(p for p in sys.path if p)}
+    candidates = {
+        sys.prefix,
+        sys.base_prefix,
+        sys.exec_prefix,
+        os.path.dirname(os.path.realpath(sys.executable)),
+        str(course.ROOT),
+        *(p for p in sys.path if p),
+    }
     found = set()
     for path in candidates:
         real = os.path.realpath(path)
@@ -73,8 +90,13 @@ def python_paths() -> list[str]:
     return sorted(found)
 
 
-def prefix(mode: str, writable: Sequence[str], readable: Sequence[str] = (), hidden: Sequence[str] = (),
-           devices: Sequence[str] = ()) -> list[str]:
+def prefix(
+    mode: str,
+    writable: Sequence[str],
+    readable: Sequence[str] = (),
+    hidden: Sequence[str] = (),
+    devices: Sequence[str] = (),
+) -> list[str]:
     """The command prefix that runs a program in the sandbox (empty for ``none``).
 
     The system is visible read-only, ``/tmp`` is a private empty tmpfs (but for the Python installation and
@@ -84,8 +106,18 @@ def prefix(mode: str, writable: Sequence[str], readable: Sequence[str] = (), hid
     """
     if mode == "none":
         return []
-    args = [shutil.which("bwrap") or "bwrap", "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc",
-            "--tmpfs", "/tmp"]
+    args = [
+        shutil.which("bwrap") or "bwrap",
+        "--ro-bind",
+        "/",
+        "/",
+        "--dev",
+        "/dev",
+        "--proc",
+        "/proc",
+        "--tmpfs",
+        "/tmp",
+    ]
     for path in [*python_paths(), *readable]:
         if path and os.path.exists(path):
             args += ["--ro-bind", path, path]

@@ -28,8 +28,6 @@ import socket
 import sys
 import traceback
 
-from grader.worker import protocol
-
 _PR_SET_PDEATHSIG = 1
 
 

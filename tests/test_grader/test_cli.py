@@ -27,8 +27,14 @@ def option_names(help_text: str) -> set[str]:
 def test_help_lists_only_the_learners_options():
     result = CliRunner().invoke(main, ["--help"], prog_name="grade")
     assert result.exit_code == 0
-    assert option_names(result.output) == GRADING | {"--verbose", "--watch", "--json", "--gradescope", "--junit",
-                                                     "--help"}
+    assert option_names(result.output) == GRADING | {
+        "--verbose",
+        "--watch",
+        "--json",
+        "--gradescope",
+        "--junit",
+        "--help",
+    }
     assert "--batch" not in result.output and "bundle" not in result.output
     assert "Instructors grading a whole class: see grader --help." in result.output
     assert "--device [cpu|cuda]" in result.output
@@ -58,7 +64,13 @@ def test_a_folder_named_bundle_is_graded(tmp_path):
     folder = tmp_path / "bundle"
     shutil.copytree(REPO / "solutions", folder, ignore=shutil.ignore_patterns("__pycache__", "__init__.py", "*.ipynb"))
     env = {**os.environ, "GRADER_CACHE": str(CACHE), "COLUMNS": "200"}
-    proc = subprocess.run([sys.executable, "-m", "grader.cli", "bundle", "-e", "lora", "--sandbox", "none"],
-                          cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
+    proc = subprocess.run(
+        [sys.executable, "-m", "grader.cli", "bundle", "-e", "lora", "--sandbox", "none"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert proc.stdout.strip().splitlines()[-1] == "Points 15/15"

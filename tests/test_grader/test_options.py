@@ -34,8 +34,9 @@ def test_the_options_are_the_graders_parameters():
     assert defaults(Grader) == SHOWN
 
 
-@pytest.mark.parametrize("function", [run_batch_command, BatchOptions, build.write_gradescope,
-                                      build.write_github_classroom])
+@pytest.mark.parametrize(
+    "function", [run_batch_command, BatchOptions, build.write_gradescope, build.write_github_classroom]
+)
 def test_every_receiver_has_the_same_defaults(function):
     received = defaults(function)
     assert received, f"{function.__name__} takes none of the grading options"

@@ -48,8 +48,7 @@ def run_notebook(folder: str, tmp_path: Path, *, settings: str = "", quiz: str =
     path = tmp_path / "lab.ipynb"
     nbformat.write(nb, path)
     nb = nbformat.read(path, as_version=4)
-    client = NotebookClient(nb, timeout=TIMEOUT, kernel_name="python3",
-                            resources={"metadata": {"path": str(tmp_path)}})
+    client = NotebookClient(nb, timeout=TIMEOUT, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}})
     client.execute()
     return nb
 
@@ -81,12 +80,14 @@ def points(cell, lang: str) -> tuple[float, float]:
     from grader.judge.messages import message
 
     shown = [out for out in cell.get("outputs", []) if out.output_type in ("display_data", "execute_result")]
-    assert len(shown) == 1 and not any(out.output_type == "stream" for out in cell.get("outputs", [])), \
+    assert len(shown) == 1 and not any(out.output_type == "stream" for out in cell.get("outputs", [])), (
         f"a check cell shows its result once, as a display: {cell.get('outputs')}"
+    )
     data = shown[0].get("data", {})
     assert "<table" in data.get("text/html", "")
-    found = re.findall(rf"^{re.escape(message('points', lang))} ([\d.]+)/([\d.]+)\s*$", data.get("text/plain", ""),
-                       re.MULTILINE)
+    found = re.findall(
+        rf"^{re.escape(message('points', lang))} ([\d.]+)/([\d.]+)\s*$", data.get("text/plain", ""), re.MULTILINE
+    )
     assert found, f"no points line in the check cell's output:\n{text_of(cell)[-2000:]}"
     return float(found[-1][0]), float(found[-1][1])
 
@@ -104,14 +105,17 @@ def nothing_was_installed(nb) -> bool:
 
 @pytest.mark.slow
 def test_the_solution_notebook_runs_with_full_marks_and_its_pipeline_gets_through(tmp_path):
-    probe = ("quiz_form.select(%r)\nquiz_form.button.click()\n"
-             "print('quiz', quiz_form.attempt.total, quiz_form.attempt.max_score)" % quiz_key())
+    probe = (
+        f"quiz_form.select({quiz_key()!r})\nquiz_form.button.click()\n"
+        "print('quiz', quiz_form.attempt.total, quiz_form.attempt.max_score)"
+    )
     nb = run_notebook("solutions", tmp_path, settings='LANG = "en"\n', quiz=probe)
     assert errors(nb) == []
     assert nothing_was_installed(nb)
     checks = tagged(nb, "check")
     assert [points(c, "en") for c in checks] == [(POINTS[e], POINTS[e]) for e in EXERCISES] + [
-        (TOTAL_POINTS, TOTAL_POINTS)]
+        (TOTAL_POINTS, TOTAL_POINTS)
+    ]
     pipeline = "\n".join(text_of(c) for c in tagged(nb, "pipeline"))
     assert "VQADataset[0]: input_ids [32] int64" in pipeline
     assert re.search(r"epoch 1: train loss [\d.]+ · valid loss [\d.]+ · lr 3\.00e-03 · saved", pipeline)

@@ -21,12 +21,16 @@ TRICKY = "Tìm {x}: a=b ~ c # d \\ e"
 
 def tricky_bank() -> Bank:
     q = Question(
-        id="Q1", topic="Esc", stem={"vi": TRICKY, "en": TRICKY},
+        id="Q1",
+        topic="Esc",
+        stem={"vi": TRICKY, "en": TRICKY},
         options=(
             Option("right-one", {"vi": "x = {1}", "en": "x = {1}"}, {"vi": "ok: #1", "en": "ok: #1"}),
             Option("wrong-one", {"vi": "~y", "en": "~y"}, {"vi": "no = 0", "en": "no = 0"}),
         ),
-        answer="right-one", explanation={"vi": "a:b", "en": "a:b"}, source="arXiv:1",
+        answer="right-one",
+        explanation={"vi": "a:b", "en": "a:b"},
+        source="arXiv:1",
     )
     return Bank(quiz_id="t", title={"vi": "T", "en": "T"}, questions=(q,))
 
@@ -69,8 +73,9 @@ def test_gift_escaping_roundtrips_through_pygiftparser():
     # does not), so "}" inside the answers is checked by the grammar test below only.
     bank = tricky_bank()
     q = bank.questions[0]
-    q = dataclasses.replace(q, options=(
-        dataclasses.replace(q.options[0], text={"vi": "x = {1", "en": "x = {1"}), q.options[1]))
+    q = dataclasses.replace(
+        q, options=(dataclasses.replace(q.options[0], text={"vi": "x = {1", "en": "x = {1"}), q.options[1])
+    )
     parsed = parser.parseFile(io.StringIO(to_gift(dataclasses.replace(bank, questions=(q,)), "en")))[0]
     assert parsed.valid
     # pygiftparser unescapes ~=#{}: but leaves "\\" doubled, as Moodle's own parser would resolve.
@@ -87,9 +92,7 @@ def test_gift_escape_rules():
 # Moodle's GIFT grammar for one multiple-choice question with feedback, after removing
 # escaped characters: no bare ~ = # { } : outside the markup itself.
 PLAIN = r"[^~=#{}:\n]*"
-GIFT_MC = re.compile(
-    rf"^::{PLAIN}::{PLAIN} \{{\n(\t[=~]{PLAIN}#{PLAIN}\n)+\t####{PLAIN}\n\}}$"
-)
+GIFT_MC = re.compile(rf"^::{PLAIN}::{PLAIN} \{{\n(\t[=~]{PLAIN}#{PLAIN}\n)+\t####{PLAIN}\n\}}$")
 
 
 @pytest.mark.parametrize("bank", [load_bank(), tricky_bank()], ids=["shipped", "tricky"])

@@ -14,16 +14,29 @@ from quiz.grading import grade_attempts
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "quiz"
 KEY = {
-    "Q1": "resnet", "Q2": "contrastive-search", "Q3": "beats", "Q4": "cosine-similarity", "Q5": "audioldm",
-    "Q6": "vicuna", "Q7": "audio-generation", "Q8": "imagebind", "Q9": "tiny-transformer", "Q10": "vicuna",
+    "Q1": "resnet",
+    "Q2": "contrastive-search",
+    "Q3": "beats",
+    "Q4": "cosine-similarity",
+    "Q5": "audioldm",
+    "Q6": "vicuna",
+    "Q7": "audio-generation",
+    "Q8": "imagebind",
+    "Q9": "tiny-transformer",
+    "Q10": "vicuna",
 }
 
 
 def attempt(folder: Path, name: str, student: str | None, time: str, wrong: dict | None = None, total=None) -> Path:
     answers = {**KEY, **(wrong or {})}
     record = {
-        "format": "quiz-attempt/1", "quiz": "mllm-part4", "student": student, "time": time,
-        "answers": answers, "total": 10 if total is None else total, "max_score": 10,
+        "format": "quiz-attempt/1",
+        "quiz": "mllm-part4",
+        "student": student,
+        "time": time,
+        "answers": answers,
+        "total": 10 if total is None else total,
+        "max_score": 10,
     }
     path = folder / name
     path.write_text(json.dumps(record), encoding="utf-8")
@@ -31,7 +44,9 @@ def attempt(folder: Path, name: str, student: str | None, time: str, wrong: dict
 
 
 def test_rescores_from_answers_not_the_stored_total(tmp_path):
-    attempt(tmp_path, "an.json", "An", "2025-05-01T10:00:00+00:00", wrong={"Q1": "vicuna", "Q2": "llm-backbone"}, total=10)
+    attempt(
+        tmp_path, "an.json", "An", "2025-05-01T10:00:00+00:00", wrong={"Q1": "vicuna", "Q2": "llm-backbone"}, total=10
+    )
     result = grade_attempts([tmp_path])
     assert result.counted[0].score == 8
     assert any("stored total 10 differs from the re-score 8" in w for w in result.warnings)
@@ -55,8 +70,15 @@ def test_bad_files_are_named_and_skipped(tmp_path):
     result = grade_attempts([tmp_path, FIXTURES / "scores.csv", tmp_path / "missing.json"])
     assert [a.student for a in result.counted] == ["An"]
     errors = {Path(f).name: e for f, e in result.skipped}
-    assert set(errors) == {"broken.json", "foreign.json", "image.json", "other_quiz.json",
-                           "wrong_answers_type.json", "scores.csv", "missing.json"}
+    assert set(errors) == {
+        "broken.json",
+        "foreign.json",
+        "image.json",
+        "other_quiz.json",
+        "wrong_answers_type.json",
+        "scores.csv",
+        "missing.json",
+    }
     assert "broken JSON at line 3, column" in errors["broken.json"]
     assert "not a quiz attempt record" in errors["foreign.json"]
     assert "not UTF-8" in errors["image.json"]
@@ -88,7 +110,9 @@ def test_cli_writes_csv_and_json_and_reports_skips(tmp_path):
     assert "Later attempts (not counted)" in result.output
     rows = list(csv.DictReader(out_csv.open(encoding="utf-8")))
     assert [(r["student"], r["counted"], r["score"], r["Q4"]) for r in rows] == [
-        ("An", "yes", "9", "0"), ("noname", "yes", "10", "1"), ("An", "no", "10", "1")
+        ("An", "yes", "9", "0"),
+        ("noname", "yes", "10", "1"),
+        ("An", "no", "10", "1"),
     ]
     data = json.loads(out_json.read_text(encoding="utf-8"))
     assert data["max_score"] == 10 and len(data["attempts"]) == 2
@@ -110,8 +134,9 @@ def test_cli_without_files_is_a_usage_error():
 def test_run_then_grade_roundtrip(tmp_path):
     out = tmp_path / "dung.json"
     runner = CliRunner()
-    r = runner.invoke(main, ["run", "--lang", "vi", "--student", "Dũng", "--seed", "3", "--out", str(out)],
-                      input="a\n" * 10)
+    r = runner.invoke(
+        main, ["run", "--lang", "vi", "--student", "Dũng", "--seed", "3", "--out", str(out)], input="a\n" * 10
+    )
     assert r.exit_code == 0
     stored = json.loads(out.read_text(encoding="utf-8"))["total"]
     d = grade_attempts([out]).to_dict()

@@ -41,8 +41,9 @@ def test_answers_read_in_every_documented_form(bank):
     assert parse_answers(["a", None, "b"], bank) == {"Q1": "vicuna", "Q3": "clip"}
 
 
-@pytest.mark.parametrize("typed, problem", [("1a 2e", "not a letter a–d"), ("11a", "no question '11'"),
-                                            ("1a two", "not of the form")])
+@pytest.mark.parametrize(
+    "typed, problem", [("1a 2e", "not a letter a–d"), ("11a", "no question '11'"), ("1a two", "not of the form")]
+)
 def test_a_typing_mistake_is_named(bank, typed, problem):
     with pytest.raises(AnswersError, match=problem):
         parse_answers(typed, bank)

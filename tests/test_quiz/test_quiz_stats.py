@@ -66,8 +66,12 @@ def _write_attempts(folder: Path) -> None:
     for n, row in enumerate(MATRIX, 1):
         answers = {q: ids[q][0] if mark else ids[q][1] for q, mark in zip(ids, row)}
         record = {
-            "format": "quiz-attempt/1", "quiz": "small", "student": f"S{n}",
-            "time": f"2025-03-0{n}T09:00:00+00:00", "answers": answers, "total": sum(row),
+            "format": "quiz-attempt/1",
+            "quiz": "small",
+            "student": f"S{n}",
+            "time": f"2025-03-0{n}T09:00:00+00:00",
+            "answers": answers,
+            "total": sum(row),
         }
         (folder / f"s{n}.json").write_text(json.dumps(record), encoding="utf-8")
 

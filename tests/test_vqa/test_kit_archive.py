@@ -72,7 +72,7 @@ def test_a_header_that_lies_about_the_size_is_caught(tmp_path):
     # shrink the declared size in the central directory (and the local header) to 10 bytes
     for sig, offset in ((b"PK\x01\x02", 24), (b"PK\x03\x04", 22)):
         at = data.find(sig)
-        data[at + offset:at + offset + 4] = (10).to_bytes(4, "little")
+        data[at + offset : at + offset + 4] = (10).to_bytes(4, "little")
     archive.write_bytes(bytes(data))
     with pytest.raises(ArchiveError):
         unpack_zip(archive, tmp_path / "out")
@@ -87,7 +87,8 @@ def test_unpacking_again_replaces_the_old_copy(tmp_path):
 
 
 def test_macos_extras_are_left_out(tmp_path):
-    archive = make_zip(tmp_path / "data.zip", {"d/train.jsonl": "{}", "__MACOSX/d/._train.jsonl": "junk",
-                                               "d/.DS_Store": "junk"})
+    archive = make_zip(
+        tmp_path / "data.zip", {"d/train.jsonl": "{}", "__MACOSX/d/._train.jsonl": "junk", "d/.DS_Store": "junk"}
+    )
     target = unpack_zip(archive, tmp_path / "out")
     assert [p.relative_to(target).as_posix() for p in sorted(target.rglob("*"))] == ["d", "d/train.jsonl"]

@@ -40,19 +40,22 @@ def test_with_the_stubs_every_step_says_what_to_fill_in_and_nothing_raises(tmp_p
     lab.data()
     assert lines(capsys)[0].startswith(f"data: {GENERATED_FOLDER} · 32 training records · 8 test items")
     lab.dataset()
-    assert lines(capsys) == ["dataset.py is not implemented yet: fill in load_splits above and run its cell, "
-                             "then this one again."]
+    assert lines(capsys) == [
+        "dataset.py is not implemented yet: fill in load_splits above and run its cell, then this one again."
+    ]
     lab.lora()
     out = lines(capsys)
     assert out[0].startswith("held-out accuracy before fine-tuning: ")
-    assert out[1:] == ["lora.py is not implemented yet: fill in build_lora_model above and run its cell, "
-                       "then this one again."]
+    assert out[1:] == [
+        "lora.py is not implemented yet: fill in build_lora_model above and run its cell, then this one again."
+    ]
     lab.train()
     assert lines(capsys) == ["This step needs dataset.py, lora.py first: run the cells above once they work."]
     lab.predict()
     assert lines(capsys) == [
         "No fine-tuned model in save_model yet: predicting with the base model tiny-pretrained.",
-        "predict.py is not implemented yet: fill in load_for_inference above and run its cell, then this one again."]
+        "predict.py is not implemented yet: fill in load_for_inference above and run its cell, then this one again.",
+    ]
     assert lab.passed == {"data"}
 
 
@@ -73,7 +76,7 @@ def test_an_edit_is_picked_up_when_the_step_runs_again_and_errors_name_the_learn
     lab = Lab(lang="en", folder=folder, **SMALL)
     lab.data()
     reference = (resolve_folder("solutions") / "dataset.py").read_text()
-    broken = reference.replace('json.loads(line) for line in handle', 'json.loads(line)["nothing"] for line in handle')
+    broken = reference.replace("json.loads(line) for line in handle", 'json.loads(line)["nothing"] for line in handle')
     (folder / "dataset.py").write_text(broken)
     capsys.readouterr()
     lab.dataset()
@@ -91,15 +94,20 @@ def test_a_missing_file_or_data_folder_is_one_line(tmp_path, capsys):
     (folder / "lora.py").unlink()
     lab = Lab(lang="en", folder=folder, **SMALL)
     lab.lora()
-    assert lines(capsys)[-1] == "lora.py is not in this folder yet: run its %%writefile cells above, then this one again."
+    assert (
+        lines(capsys)[-1] == "lora.py is not in this folder yet: run its %%writefile cells above, then this one again."
+    )
     Lab("tiny-pretrained", "IconDomainVQAData", lang="en", folder=folder).data()
-    assert lines(capsys) == [f'No data folder IconDomainVQAData: set DATA = "generated" in the settings, or '
-                             f"DATA_SOURCE to where the lab's data can be downloaded."]
+    assert lines(capsys) == [
+        'No data folder IconDomainVQAData: set DATA = "generated" in the settings, or '
+        "DATA_SOURCE to where the lab's data can be downloaded."
+    ]
 
 
 def test_a_return_value_the_next_step_cannot_use_stops_the_step_with_one_line(tmp_path, capsys):
-    folder = reference_with(tmp_path, "dataset.py", lambda text: text.replace("    return train, valid\n",
-                                                                             "    return train\n"))
+    folder = reference_with(
+        tmp_path, "dataset.py", lambda text: text.replace("    return train, valid\n", "    return train\n")
+    )
     lab = Lab(lang="en", folder=folder, **SMALL)
     lab.dataset()
     last = lines(capsys)[-1]
@@ -108,8 +116,9 @@ def test_a_return_value_the_next_step_cannot_use_stops_the_step_with_one_line(tm
     assert "dataset" not in lab.passed
 
 
-def test_an_error_of_the_kit_itself_is_raised_with_its_traceback_not_blamed_on_the_learner(tmp_path, capsys,
-                                                                                             monkeypatch):
+def test_an_error_of_the_kit_itself_is_raised_with_its_traceback_not_blamed_on_the_learner(
+    tmp_path, capsys, monkeypatch
+):
     def broken(*args, **kwargs):
         raise RuntimeError("a fault of the kit")
 
@@ -122,8 +131,9 @@ def test_an_error_of_the_kit_itself_is_raised_with_its_traceback_not_blamed_on_t
 
 
 def test_an_error_raised_in_the_learners_code_under_the_kit_is_theirs(tmp_path, capsys):
-    folder = reference_with(tmp_path, "dataset.py",
-                            lambda text: text + "\n\nVQADataset.__getitem__ = lambda self, idx: 1 / 0\n")
+    folder = reference_with(
+        tmp_path, "dataset.py", lambda text: text + "\n\nVQADataset.__getitem__ = lambda self, idx: 1 / 0\n"
+    )
     lab = Lab(lang="vi", folder=folder, **SMALL)
     lab.dataset()
     last = lines(capsys)[-1]

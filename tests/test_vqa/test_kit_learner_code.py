@@ -27,8 +27,9 @@ def test_a_stub_says_what_to_fill_in(tmp_path):
 
 
 def test_an_exception_raised_in_the_learners_file_names_their_line(tmp_path):
-    folder = learner_dataset(tmp_path, extra="def load_splits(data_dir, valid_fraction=0.1, seed=42):\n"
-                                             "    return {}['train']\n")
+    folder = learner_dataset(
+        tmp_path, extra="def load_splits(data_dir, valid_fraction=0.1, seed=42):\n    return {}['train']\n"
+    )
     with pytest.raises(Stop) as info:
         learner_code.call(folder, "dataset", "load_splits", folder)
     stop = info.value

@@ -14,9 +14,15 @@ def source_and_shifted_accuracy(model_dir, tmp_path, n_test=200):
 
     model = BlipForQuestionAnswering.from_pretrained(model_dir)
     processor = BlipProcessor.from_pretrained(model_dir)
-    return {style: evaluate.accuracy(model, processor, data.generate_dataset(
-        tmp_path / style, n_train=0, n_test=n_test, seed=11, style=style), "cpu")["exact"]
-        for style in ("source", "shifted")}
+    return {
+        style: evaluate.accuracy(
+            model,
+            processor,
+            data.generate_dataset(tmp_path / style, n_train=0, n_test=n_test, seed=11, style=style),
+            "cpu",
+        )["exact"]
+        for style in ("source", "shifted")
+    }
 
 
 def test_the_shipped_base_knows_the_source_style_and_not_the_shifted_one(tmp_path):

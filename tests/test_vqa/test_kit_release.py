@@ -25,7 +25,9 @@ def test_generated_exercises_hold_no_solution_code():
     for path in resolve_folder("exercises").glob("*.py"):
         text = path.read_text()
         assert release.BEGIN not in text and release.END not in text
-    assert "get_peft_model(model, config)\n" not in (resolve_folder("exercises") / "lora.py").read_text().split('"""')[-1]
+    assert (
+        "get_peft_model(model, config)\n" not in (resolve_folder("exercises") / "lora.py").read_text().split('"""')[-1]
+    )
 
 
 def _call_with_dummies(fn):
@@ -116,10 +118,13 @@ def test_each_exercise_is_followed_by_its_check_cell_and_the_notebook_ends_with_
     cells = _notebook("exercises").cells
     checks = [c.source for c in cells if "check" in c.metadata.get("tags", [])]
     assert checks == [f'from grader.notebook import check\ncheck("{e}")' for e in EXERCISES] + [
-        "from grader.notebook import check\ncheck()"]
+        "from grader.notebook import check\ncheck()"
+    ]
     for exercise in EXERCISES:
-        last_writefile = max(i for i, c in enumerate(cells) if (nbfile.writefile_target(c) or ("",))[0] == FILES[exercise])
-        following = next(c for c in cells[last_writefile + 1:] if c.cell_type == "code")
+        last_writefile = max(
+            i for i, c in enumerate(cells) if (nbfile.writefile_target(c) or ("",))[0] == FILES[exercise]
+        )
+        following = next(c for c in cells[last_writefile + 1 :] if c.cell_type == "code")
         assert following.source.endswith(f'check("{exercise}")')
 
 
@@ -139,8 +144,12 @@ def _copy_solutions(tmp_path):
 def test_release_refills_the_solution_notebook_after_an_edit_and_check_reports_it(tmp_path):
     root = _copy_solutions(tmp_path)
     path = root / "lora.py"
-    path.write_text(path.read_text().replace("    return get_peft_model(model, config)\n",
-                                             "    peft_model = get_peft_model(model, config)\n    return peft_model\n"))
+    path.write_text(
+        path.read_text().replace(
+            "    return get_peft_model(model, config)\n",
+            "    peft_model = get_peft_model(model, config)\n    return peft_model\n",
+        )
+    )
     assert release.solution_drift(root) == [release.NOTEBOOK]
     assert release.sync_solution_notebook(root) == root / release.NOTEBOOK
     assert release.solution_drift(root) == [] and release.sync_solution_notebook(root) is None

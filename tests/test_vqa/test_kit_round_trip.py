@@ -10,7 +10,9 @@ def test_data_to_predictions_round_trip(reference, tiny_model, processor, small_
     image_dir = small_data / data.TRAIN_IMAGES
     train_loader, valid_loader = reference.dataset.build_dataloaders(
         reference.dataset.VQADataset(train, processor, image_dir),
-        reference.dataset.VQADataset(valid, processor, image_dir), batch_size=8)
+        reference.dataset.VQADataset(valid, processor, image_dir),
+        batch_size=8,
+    )
     model = reference.lora.build_lora_model(tiny_model)
     out = tmp_path / "model"
     history = reference.train.fit(model, train_loader, valid_loader, str(out), "cpu", epochs=3, lr=3e-3)

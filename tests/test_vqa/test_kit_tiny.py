@@ -52,8 +52,9 @@ def test_shipped_models_load_and_match_the_recipes_architecture_and_vocabulary(n
     assert recipe_fields(model.config.to_diff_dict()) == recipe_fields(tiny.build_config().to_diff_dict())
     assert processor.tokenizer.get_vocab() == vocab.token_to_id()
     assert processor.image_processor.to_dict() == tiny.build_processor().image_processor.to_dict()
-    assert {k: tuple(v.shape) for k, v in model.state_dict().items()} == \
-        {k: tuple(v.shape) for k, v in tiny.build_random_model(0).state_dict().items()}
+    assert {k: tuple(v.shape) for k, v in model.state_dict().items()} == {
+        k: tuple(v.shape) for k, v in tiny.build_random_model(0).state_dict().items()
+    }
     assert all(torch.isfinite(v).all() for v in model.state_dict().values())
     assert (folder / "model.safetensors").stat().st_size < 2_000_000
 

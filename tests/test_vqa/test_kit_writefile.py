@@ -38,8 +38,12 @@ NOT_WRITEFILE = [
 
 def test_a_plain_cell():
     write = parse_writefile("%%writefile dataset.py\nimport torch\nx = 1")
-    assert (write.filename, write.append, write.body, write.first_line) == ("dataset.py", False,
-                                                                             "import torch\nx = 1\n", 2)
+    assert (write.filename, write.append, write.body, write.first_line) == (
+        "dataset.py",
+        False,
+        "import torch\nx = 1\n",
+        2,
+    )
 
 
 def test_append_quotes_alias_and_blank_lines_above():

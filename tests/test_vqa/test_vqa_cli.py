@@ -9,9 +9,10 @@ import pytest
 import torch
 from click.testing import CliRunner
 
-from mutants import copy_impl
 from vqa import data
 from vqa.cli import main
+
+from mutants import copy_impl
 
 
 def run(*args):
@@ -28,8 +29,21 @@ def test_data_command_writes_the_layout(tmp_path):
 
 def test_train_and_predict_with_any_model_folder(tmp_path, small_data, tiny_random_dir):
     out = tmp_path / "model"
-    result = run("train", "--impl", "solutions", "--data", small_data, "--model", tiny_random_dir,
-                 "--epochs", 2, "--out", out, "--device", "cpu")
+    result = run(
+        "train",
+        "--impl",
+        "solutions",
+        "--data",
+        small_data,
+        "--model",
+        tiny_random_dir,
+        "--epochs",
+        2,
+        "--out",
+        out,
+        "--device",
+        "cpu",
+    )
     assert result.exit_code == 0, result.output
     assert "held-out accuracy before" in result.output and "epoch 2:" in result.output
     metrics = json.loads((out / "metrics.json").read_text())
@@ -53,9 +67,28 @@ def test_demo_defaults_show_learning(tmp_path):
 
 def test_piped_output_is_a_short_log_without_progress_bars(tmp_path, small_data):
     env = {k: v for k, v in os.environ.items() if k != "TQDM_DISABLE"}
-    proc = subprocess.run([sys.executable, "-m", "vqa.cli", "train", "--data", str(small_data), "--model",
-                           "tiny-random", "--epochs", "2", "--out", str(tmp_path / "o"), "--device", "cpu"],
-                          capture_output=True, text=True, env=env, timeout=300)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "vqa.cli",
+            "train",
+            "--data",
+            str(small_data),
+            "--model",
+            "tiny-random",
+            "--epochs",
+            "2",
+            "--out",
+            str(tmp_path / "o"),
+            "--device",
+            "cpu",
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
     assert proc.returncode == 0, proc.stderr
     log = proc.stdout + proc.stderr
     assert "\r" not in log and "it/s" not in log and "%|" not in log, log
@@ -70,19 +103,29 @@ def test_exercises_stop_at_the_first_stub_with_its_name(tmp_path, small_data, ti
 
 
 def test_a_learners_error_points_at_their_line(tmp_path, small_data, tiny_random_dir):
-    folder = copy_impl("solutions", tmp_path / "mine", {"dataset.py": [
-        ("        record = self.records[idx]\n", "        record = self.records[idx]\n        1 / 0\n")]})
+    folder = copy_impl(
+        "solutions",
+        tmp_path / "mine",
+        {
+            "dataset.py": [
+                ("        record = self.records[idx]\n", "        record = self.records[idx]\n        1 / 0\n")
+            ]
+        },
+    )
     result = run("train", "--impl", folder, "--data", small_data, "--model", tiny_random_dir, "--out", tmp_path / "o")
     assert result.exit_code == 1
     assert "ZeroDivisionError" in result.output and "dataset.py:" in result.output
     assert "grade" in result.output  # points to the grader for hints
 
 
-@pytest.mark.parametrize("args, message", [
-    (["--impl", "/no/such/folder"], "no such folder"),
-    (["--data", "/no/such/data"], "train.jsonl: not found"),
-    (["--model", "Salesforce/not-a-model"], "cannot download"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--impl", "/no/such/folder"], "no such folder"),
+        (["--data", "/no/such/data"], "train.jsonl: not found"),
+        (["--model", "Salesforce/not-a-model"], "cannot download"),
+    ],
+)
 def test_bad_input_gives_a_plain_error(args, message, tmp_path):
     result = run("train", *args, "--out", tmp_path)
     assert result.exit_code == 1
@@ -110,8 +153,18 @@ def test_cuda_without_a_gpu_is_refused_clearly(tmp_path):
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has CUDA")
 def test_quantised_loading_is_refused_without_cuda(tmp_path, tiny_random_dir, small_data):
-    result = run("train", "--model", tiny_random_dir, "--data", small_data, "--load-in-8bit", "--device", "cpu",
-                 "--out", tmp_path)
+    result = run(
+        "train",
+        "--model",
+        tiny_random_dir,
+        "--data",
+        small_data,
+        "--load-in-8bit",
+        "--device",
+        "cpu",
+        "--out",
+        tmp_path,
+    )
     assert result.exit_code == 1 and "need a CUDA GPU" in result.output
 
 

@@ -35,8 +35,10 @@ def to_gradescope(result: GradeResult, visibility: str = "visible") -> dict:
             if check.skipped:  # Gradescope knows only passed and failed: a skipped check (0/0) says so in its output
                 del test["status"]
             tests.append(test)
-    summary = [f"{name}: {fmt_points(ex.score)}/{fmt_points(ex.max_score)}" + (f" ({ex.summary})" if ex.summary else "")
-               for name, ex in result.exercises.items()]
+    summary = [
+        f"{name}: {fmt_points(ex.score)}/{fmt_points(ex.max_score)}" + (f" ({ex.summary})" if ex.summary else "")
+        for name, ex in result.exercises.items()
+    ]
     return {
         "score": result.score,
         "execution_time": round(result.execution_time, 3),

@@ -10,13 +10,23 @@ from grader.judge.results import GradeResult, fmt_points
 
 
 def to_junit_xml(result: GradeResult) -> str:
-    root = ET.Element("testsuites", name="grade", tests=str(sum(1 for _ in result.checks())),
-                      failures=str(sum(1 for c in result.checks() if not c.passed and not c.skipped)),
-                      time=f"{result.execution_time:.3f}")
+    root = ET.Element(
+        "testsuites",
+        name="grade",
+        tests=str(sum(1 for _ in result.checks())),
+        failures=str(sum(1 for c in result.checks() if not c.passed and not c.skipped)),
+        time=f"{result.execution_time:.3f}",
+    )
     for exercise in result.exercises.values():
-        suite = ET.SubElement(root, "testsuite", name=exercise.name, tests=str(len(exercise.checks)),
-                              failures=str(sum(1 for c in exercise.checks if not c.passed and not c.skipped)),
-                              errors="0", skipped=str(sum(1 for c in exercise.checks if c.skipped)))
+        suite = ET.SubElement(
+            root,
+            "testsuite",
+            name=exercise.name,
+            tests=str(len(exercise.checks)),
+            failures=str(sum(1 for c in exercise.checks if not c.passed and not c.skipped)),
+            errors="0",
+            skipped=str(sum(1 for c in exercise.checks if c.skipped)),
+        )
         props = ET.SubElement(suite, "properties")
         ET.SubElement(props, "property", name="score", value=fmt_points(exercise.score))
         ET.SubElement(props, "property", name="max_score", value=fmt_points(exercise.max_score))

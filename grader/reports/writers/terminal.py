@@ -27,7 +27,9 @@ def render(result: GradeResult, console: Console | None = None, *, verbose: bool
             continue
         colour = "green" if ex.score == ex.max_score else "red"
         roots = [c for c in ex.checks if not c.passed and not c.skipped and not c.caused_by]
-        lead = f"  [yellow]{escape(messages.message('start_with', lang))}: ✘ {escape(roots[0].title)}[/]" if roots else ""
+        lead = (
+            f"  [yellow]{escape(messages.message('start_with', lang))}: ✘ {escape(roots[0].title)}[/]" if roots else ""
+        )
         console.print(f"[bold {colour}]{name}[/] [dim]{pts}[/]{lead}")
         for check in ex.checks:
             if check.grader_error:
@@ -35,12 +37,15 @@ def render(result: GradeResult, console: Console | None = None, *, verbose: bool
                 console.print(f"      [yellow]{escape(check.message)}[/]")
                 continue
             if check.skipped:
-                console.print(f"  [dim]– {escape(check.title)} ({escape(messages.message('skipped', lang))}: "
-                              f"{escape(check.message)})[/]")
+                console.print(
+                    f"  [dim]– {escape(check.title)} ({escape(messages.message('skipped', lang))}: "
+                    f"{escape(check.message)})[/]"
+                )
                 continue
             mark = "[green]✔[/]" if check.passed else "[red]✘[/]"
-            console.print(f"  {mark} {escape(check.title)} [dim]({fmt_points(check.score)}/"
-                          f"{fmt_points(check.max_score)})[/]")
+            console.print(
+                f"  {mark} {escape(check.title)} [dim]({fmt_points(check.score)}/{fmt_points(check.max_score)})[/]"
+            )
             if not check.passed or verbose:
                 if check.message:
                     console.print(f"      {escape(check.message)}")

@@ -16,15 +16,26 @@ import pytest
 from click.testing import CliRunner
 
 from grader.batch.cli import batch_command
-from mutants import copy_impl
 from vqa import course
+
+from mutants import copy_impl
 
 pytestmark = pytest.mark.slow  # grades many submissions end to end: `pytest -m "not slow"` skips it
 
 REPO = Path(__file__).resolve().parents[3]
 CACHE = Path(tempfile.gettempdir()) / "mllm-vqa-lab-test-grader-cache"
-KEY = {"Q1": "resnet", "Q2": "contrastive-search", "Q3": "beats", "Q4": "cosine-similarity", "Q5": "audioldm",
-       "Q6": "vicuna", "Q7": "audio-generation", "Q8": "imagebind", "Q9": "tiny-transformer", "Q10": "vicuna"}
+KEY = {
+    "Q1": "resnet",
+    "Q2": "contrastive-search",
+    "Q3": "beats",
+    "Q4": "cosine-similarity",
+    "Q5": "audioldm",
+    "Q6": "vicuna",
+    "Q7": "audio-generation",
+    "Q8": "imagebind",
+    "Q9": "tiny-transformer",
+    "Q10": "vicuna",
+}
 CALL_TIMEOUT, SUBMISSION_TIMEOUT = 10, 40
 
 
@@ -45,27 +56,42 @@ def make_class(root: Path) -> Path:
     copy_impl("solutions", root / "ref")
     copy_impl("exercises", root / "stub")
     zip_folder(copy_impl("solutions", root / "tmp-zip"), root / "ref_zip.zip", top="my-lab")
-    copy_impl("solutions", root / "maxlen", {"dataset.py": [("            max_length=self.question_max_length,\n", "")]})
-    copy_impl("solutions", root / "grad_eval", {"train.py": [("    with torch.no_grad():\n", "    with torch.enable_grad():\n")]})
+    copy_impl(
+        "solutions", root / "maxlen", {"dataset.py": [("            max_length=self.question_max_length,\n", "")]}
+    )
+    copy_impl(
+        "solutions",
+        root / "grad_eval",
+        {"train.py": [("    with torch.no_grad():\n", "    with torch.enable_grad():\n")]},
+    )
     segfault = "    import os, signal\n    os.kill(os.getpid(), signal.SIGSEGV)\n"
     copy_impl("solutions", root / "crash", {"lora.py": [(LORA_START, segfault + LORA_START)]})
-    copy_impl("solutions", root / "hang_call", {"lora.py": [(LORA_START, "    while True:\n        pass\n" + LORA_START)]})
+    copy_impl(
+        "solutions", root / "hang_call", {"lora.py": [(LORA_START, "    while True:\n        pass\n" + LORA_START)]}
+    )
     hang = copy_impl("solutions", root / "hang_import")
     for path in hang.glob("*.py"):
         path.write_text(path.read_text() + "\nwhile True:\n    pass\n")
     hog = "    hog = [bytearray(256 * 1024 * 1024) for _ in range(1000)]  # more than any limit\n"
     copy_impl("solutions", root / "oom", {"lora.py": [(LORA_START, hog + LORA_START)]})
-    copy_impl("solutions", root / "exits", {"lora.py": [(LORA_START, "    import sys\n    sys.exit(2)\n" + LORA_START)]})
-    garble = ("    import os, stat\n    for fd in range(3, 64):  # the worker's channel to the judge: garbled\n"
-              "        try:\n            if stat.S_ISSOCK(os.fstat(fd).st_mode):\n                os.write(fd, b'\\xff' * 8)\n"
-              "        except OSError:\n            pass\n")
+    copy_impl(
+        "solutions", root / "exits", {"lora.py": [(LORA_START, "    import sys\n    sys.exit(2)\n" + LORA_START)]}
+    )
+    garble = (
+        "    import os, stat\n    for fd in range(3, 64):  # the worker's channel to the judge: garbled\n"
+        "        try:\n            if stat.S_ISSOCK(os.fstat(fd).st_mode):\n"
+        "                os.write(fd, b'\\xff' * 8)\n"
+        "        except OSError:\n            pass\n"
+    )
     copy_impl("solutions", root / "channel", {"lora.py": [(LORA_START, garble + LORA_START)]})
     copy_impl("solutions", root / "syntax", {"predict.py": [("import torch\n", "import torch\ndef broken(:\n")]})
     cheat = "import torch\nfrom solutions.dataset import VQADataset as _Ref  # noqa\n"
     copy_impl("solutions", root / "imports_ref", {"dataset.py": [("import torch\n", cheat)]})
     flood = copy_impl("solutions", root / "flood")
-    (flood / "predict.py").write_text((flood / "predict.py").read_text()
-                                      + "\nimport sys\nprint('spam ' * 2_000_000)\nsys.stderr.write('x' * 3_000_000)\n")
+    (flood / "predict.py").write_text(
+        (flood / "predict.py").read_text()
+        + "\nimport sys\nprint('spam ' * 2_000_000)\nsys.stderr.write('x' * 3_000_000)\n"
+    )
     with zipfile.ZipFile(root / "evil.zip", "w") as zf:
         for path in sorted((REPO / "solutions").glob("[a-z]*.py")):
             zf.write(path, path.name)
@@ -80,9 +106,22 @@ def make_class(root: Path) -> Path:
 
 
 EXPECTED = {  # student: total (None: not graded)
-    "ref": 100, "ref_zip": 100, "stub": 0, "crash": 85, "hang_call": 85, "imports_ref": 75, "flood": 100,
-    "oom": 85, "exits": 85, "syntax": 75, "channel": 85,
-    "hang_import": None, "evil": None, "bomb": None, "notzip": None, "empty": None,
+    "ref": 100,
+    "ref_zip": 100,
+    "stub": 0,
+    "crash": 85,
+    "hang_call": 85,
+    "imports_ref": 75,
+    "flood": 100,
+    "oom": 85,
+    "exits": 85,
+    "syntax": 75,
+    "channel": 85,
+    "hang_import": None,
+    "evil": None,
+    "bomb": None,
+    "notzip": None,
+    "empty": None,
 }
 
 
@@ -94,15 +133,41 @@ def graded(tmp_path_factory):
     quiz.mkdir()
     attempts = (("ref", {}), ("stub", {"Q1": "vicuna", "Q2": "llm-backbone"}), ("maxlen", {"Q2": "llm-backbone"}))
     for student, wrong in attempts:
-        (quiz / f"{student}.json").write_text(json.dumps({
-            "format": "quiz-attempt/1", "quiz": "mllm-part4", "student": student,
-            "time": "2025-05-01T10:00:00+00:00", "answers": {**KEY, **wrong}}))
+        (quiz / f"{student}.json").write_text(
+            json.dumps(
+                {
+                    "format": "quiz-attempt/1",
+                    "quiz": "mllm-part4",
+                    "student": student,
+                    "time": "2025-05-01T10:00:00+00:00",
+                    "answers": {**KEY, **wrong},
+                }
+            )
+        )
     out = base / "out"
-    args = [str(subs), "--out", str(out), "--jobs", "2", "--timeout", str(CALL_TIMEOUT), "--submission-timeout",
-            str(SUBMISSION_TIMEOUT), "--cache-dir", str(CACHE), "--quiz", str(quiz), "--lms", "moodle",
-            "--no-progress", "--sandbox", "auto",
-            # most of this small class hands in the reference: by default its passages would be common knowledge
-            "--similarity-common-share", "1"]
+    args = [
+        str(subs),
+        "--out",
+        str(out),
+        "--jobs",
+        "2",
+        "--timeout",
+        str(CALL_TIMEOUT),
+        "--submission-timeout",
+        str(SUBMISSION_TIMEOUT),
+        "--cache-dir",
+        str(CACHE),
+        "--quiz",
+        str(quiz),
+        "--lms",
+        "moodle",
+        "--no-progress",
+        "--sandbox",
+        "auto",
+        # most of this small class hands in the reference: by default its passages would be common knowledge
+        "--similarity-common-share",
+        "1",
+    ]
     result = CliRunner().invoke(batch_command, args)
     return {"subs": subs, "out": out, "base": base, "result": result, "args": args}
 
@@ -162,8 +227,10 @@ def test_every_flag_is_raised_and_listed_where_the_vocabulary_says(graded):
         for flag in row["flags"]:
             raised.setdefault(flag.partition(":")[0], set()).add(row["student"])
     assert set(raised) == set(flags.FLAGS), "a flag of the vocabulary is never raised here (or one is unknown)"
-    assert {"memory", "exit"} <= {f.partition(":")[0] for f in record(graded, "oom")["result"]["flags"]
-                                  + record(graded, "exits")["result"]["flags"]}
+    assert {"memory", "exit"} <= {
+        f.partition(":")[0]
+        for f in record(graded, "oom")["result"]["flags"] + record(graded, "exits")["result"]["flags"]
+    }
     assert "load_error:predict" in record(graded, "syntax")["result"]["flags"]
     assert "output_truncated:predict" in record(graded, "flood")["result"]["flags"]
     listed = graded["result"].output.split("need a look:", 1)[1].split("results in", 1)[0]
@@ -196,8 +263,12 @@ def test_grades_csv_has_one_row_per_student(graded):
     assert len(rows) == 18 and len({r["student"] for r in rows}) == 18
     by = {r["student"]: r for r in rows}
     assert by["ref"]["total"] == "100" and by["ref"]["quiz"] == "10" and by["stub"]["quiz"] == "8"
-    assert (by["crash"]["dataset"], by["crash"]["lora"], by["crash"]["train"], by["crash"]["predict"]) == \
-        ("25", "0", "35", "25")
+    assert (by["crash"]["dataset"], by["crash"]["lora"], by["crash"]["train"], by["crash"]["predict"]) == (
+        "25",
+        "0",
+        "35",
+        "25",
+    )
     assert by["evil"]["status"] == "failed" and by["evil"]["total"] == "0"
     moodle = list(csv.reader(io.StringIO((graded["out"] / "lms-moodle.csv").read_text())))
     assert moodle[0] == ["ID number", "VQA lab", "Feedback"] and len(moodle) == 19
@@ -240,5 +311,15 @@ def test_report_shows_the_class_in_a_browser(graded, tmp_path):
     reason = browser_skip_reason()
     if reason:
         pytest.skip(reason)
-    check_report_in_browser(graded["out"] / "report.html", tmp_path, students=18, expect_visible=[
-        "Timeouts", "Crashes", "Imports of the reference or grader", "not a zip archive", "ref ↔ ref_zip"])
+    check_report_in_browser(
+        graded["out"] / "report.html",
+        tmp_path,
+        students=18,
+        expect_visible=[
+            "Timeouts",
+            "Crashes",
+            "Imports of the reference or grader",
+            "not a zip archive",
+            "ref ↔ ref_zip",
+        ],
+    )

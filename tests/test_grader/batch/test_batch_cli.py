@@ -14,8 +14,16 @@ from grader.instructor import main
 
 GRADING = {"--exercise", "--lang", "--device", "--sandbox", "--timeout", "--memory-mb", "--cache-dir"}
 BATCH_RUN = {"--out", "--jobs", "--submission-timeout", "--force", "--retry-failed", "--progress", "--no-progress"}
-CLASS_FILES = {"--quiz", "--lms", "--lms-item", "--similarity", "--no-similarity", "--similarity-threshold",
-               "--similarity-common-share", "--similar-pairs"}
+CLASS_FILES = {
+    "--quiz",
+    "--lms",
+    "--lms-item",
+    "--similarity",
+    "--no-similarity",
+    "--similarity-threshold",
+    "--similarity-common-share",
+    "--similar-pairs",
+}
 
 
 def grader(*args: str):

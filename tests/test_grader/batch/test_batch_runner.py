@@ -14,8 +14,9 @@ from pathlib import Path
 import pytest
 
 from grader import batch
-from waiting import wait_until
 from vqa import course
+
+from waiting import wait_until
 
 HERE = Path(__file__).resolve().parent
 ENGINE = "test_batch_runner:fake_engine"
@@ -40,12 +41,32 @@ class FakeEngine:
         while "WAIT" in text and not Path(os.environ[RELEASE]).exists():  # an event the test sends, not a clock
             time.sleep(0.02)
         ok = "GOOD" in text or "WAIT" in text
-        check = {"name": "dataset.item_shapes", "title": "item shapes", "score": 25 if ok else 0, "max_score": 25,
-                 "passed": ok, "message": "" if ok else "labels: got shape [1, 8], expected [8]",
-                 "hint": "" if ok else "squeeze the batch dimension", "output": ""}
-        return {"score": check["score"], "max_score": 25, "flags": [], "versions": {}, "lang": "en",
-                "exercises": {"dataset": {"score": check["score"], "max_score": 25, "status": "graded",
-                                          "summary": "", "checks": [check]}}}
+        check = {
+            "name": "dataset.item_shapes",
+            "title": "item shapes",
+            "score": 25 if ok else 0,
+            "max_score": 25,
+            "passed": ok,
+            "message": "" if ok else "labels: got shape [1, 8], expected [8]",
+            "hint": "" if ok else "squeeze the batch dimension",
+            "output": "",
+        }
+        return {
+            "score": check["score"],
+            "max_score": 25,
+            "flags": [],
+            "versions": {},
+            "lang": "en",
+            "exercises": {
+                "dataset": {
+                    "score": check["score"],
+                    "max_score": 25,
+                    "status": "graded",
+                    "summary": "",
+                    "checks": [check],
+                }
+            },
+        }
 
     def close(self) -> None:
         pass
@@ -96,8 +117,6 @@ def test_a_change_of_the_kits_fixtures_grades_everything_again(tmp_path, monkeyp
     """The re-use rule keys on the one fingerprint of everything that decides a grade, fixtures in vqa/ included."""
     import shutil
 
-    from grader.judge import reference
-
     repo = tmp_path / "repo"
     shutil.copytree(course.ROOT / "vqa", repo / "vqa", ignore=shutil.ignore_patterns("__pycache__"))
     monkeypatch.setattr(course, "ROOT", repo)
@@ -147,8 +166,9 @@ def test_failed_submissions_are_kept_unless_changed_or_retried(tmp_path, monkeyp
 def test_grading_that_cannot_start_is_one_clear_error(tmp_path):
     subs = make(tmp_path / "subs", alice="GOOD")
     with pytest.raises(batch.SlotStartError, match="reference failed probe dataset.items"):
-        batch.run_batch(subs, tmp_path / "out", batch.BatchOptions(engine="test_batch_runner:broken_engine", jobs=1),
-                        progress=False)
+        batch.run_batch(
+            subs, tmp_path / "out", batch.BatchOptions(engine="test_batch_runner:broken_engine", jobs=1), progress=False
+        )
 
 
 def test_discovery_notes_duplicates_and_stray_files(tmp_path):
@@ -171,8 +191,10 @@ def test_ctrl_c_keeps_every_finished_result_and_a_rerun_finishes(tmp_path, monke
     out = tmp_path / "out"
     release = tmp_path / "release"
     monkeypatch.setenv(RELEASE, str(release))
-    code = (f"import sys; from grader.batch.cli import run_batch_command;"
-            f"sys.exit(run_batch_command({str(subs)!r}, {str(out)!r}, jobs=1, progress=False, similarity=False))")
+    code = (
+        f"import sys; from grader.batch.cli import run_batch_command;"
+        f"sys.exit(run_batch_command({str(subs)!r}, {str(out)!r}, jobs=1, progress=False, similarity=False))"
+    )
     env = {**os.environ, "GRADER_BATCH_ENGINE": ENGINE}
     proc = subprocess.Popen([sys.executable, "-c", code], stderr=subprocess.PIPE, text=True, env=env)
     wait_until(lambda: len(list((out / "students").glob("*.json"))) == 2, "two finished results")
@@ -201,8 +223,20 @@ def test_command_line_lists_the_problems_at_the_end(tmp_path, monkeypatch):
     subs = make(tmp_path / "subs", alice="GOOD", hang="HANG")
     (subs / "broken.zip").write_text("not a zip")
     monkeypatch.setenv("GRADER_BATCH_ENGINE", ENGINE)
-    result = CliRunner().invoke(batch_command, [str(subs), "--out", str(tmp_path / "out"), "-j", "2",
-                                                "--submission-timeout", "2", "--no-similarity", "--no-progress"])
+    result = CliRunner().invoke(
+        batch_command,
+        [
+            str(subs),
+            "--out",
+            str(tmp_path / "out"),
+            "-j",
+            "2",
+            "--submission-timeout",
+            "2",
+            "--no-similarity",
+            "--no-progress",
+        ],
+    )
     assert result.exit_code == 0, result.output
     assert "2 need a look" in result.output
     assert "broken.zip: not a zip archive" in result.output

@@ -64,8 +64,14 @@ def test_gradescope_zip_holds_the_scripts_and_the_source(gradescope_zip):
         names = set(zf.namelist())
         modes = {i.filename: stat.S_IMODE(i.external_attr >> 16) for i in zf.infolist()}
         setup = zf.read("setup.sh").decode()
-    assert {"setup.sh", "run_autograder", "source/pyproject.toml", "source/solutions/dataset.py",
-            "source/grader/reports/templates/report.html.j2", "source/grader/bundles/templates/run_autograder.j2"} <= names
+    assert {
+        "setup.sh",
+        "run_autograder",
+        "source/pyproject.toml",
+        "source/solutions/dataset.py",
+        "source/grader/reports/templates/report.html.j2",
+        "source/grader/bundles/templates/run_autograder.j2",
+    } <= names
     assert not [n for n in names if "__pycache__" in n or n.endswith(".pyc") or n.startswith("source/tests/")]
     assert modes["setup.sh"] & 0o111 and modes["run_autograder"] & 0o111
     assert "$PIP install --no-cache-dir torch --index-url https://download.pytorch.org/whl/cpu" in setup
@@ -88,13 +94,34 @@ def test_gradescope_setup_installs_cpu_torch_then_the_grader(gradescope_zip, tmp
 
 def test_the_bundled_source_builds_a_complete_wheel(gradescope_zip, tmp_path):
     root = unpack(gradescope_zip, tmp_path / "autograder")
-    proc = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w",
-                           str(tmp_path / "wheels"), str(root / "source")], capture_output=True, text=True, timeout=300)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--no-build-isolation",
+            "-q",
+            "-w",
+            str(tmp_path / "wheels"),
+            str(root / "source"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert proc.returncode == 0, proc.stderr[-2000:]
     wheel = next((tmp_path / "wheels").glob("*.whl"))
     names = set(zipfile.ZipFile(wheel).namelist())
-    assert {"grader/reports/templates/report.html.j2", "grader/reports/templates/feedback.md.j2", "grader/bundles/templates/setup.sh.j2",
-            "solutions/train.py", "exercises/train.py", "grader/cli.py"} <= names
+    assert {
+        "grader/reports/templates/report.html.j2",
+        "grader/reports/templates/feedback.md.j2",
+        "grader/bundles/templates/setup.sh.j2",
+        "solutions/train.py",
+        "exercises/train.py",
+        "grader/cli.py",
+    } <= names
 
 
 @needs_grade
@@ -135,8 +162,10 @@ def test_classroom_workflow_is_what_github_classroom_expects(tmp_path):
     assert reporter["with"]["runners"] == "vqalab"
     assert reporter["env"]["VQALAB_RESULTS"] == "${{ steps.vqalab.outputs.result }}"
     install = next(s for s in steps if s.get("name") == "Install the grader")
-    assert install["env"]["GRADER_SOURCE"] == \
-        "${{ secrets.GRADER_SOURCE || 'git+https://example.org/course/lab-grader.git' }}"
+    assert (
+        install["env"]["GRADER_SOURCE"]
+        == "${{ secrets.GRADER_SOURCE || 'git+https://example.org/course/lab-grader.git' }}"
+    )
     assert all(p.is_file() for p in paths)
     assert os.access(tmp_path / ".github/classroom/grade.sh", os.X_OK)
 
@@ -148,7 +177,8 @@ def test_classroom_setup_installs_cpu_torch_then_the_source(tmp_path):
     subprocess.run(["bash", str(tmp_path / ".github/classroom/setup.sh")], env=env, check=True, timeout=60)
     assert log.read_text().splitlines() == [
         "install --no-cache-dir torch --index-url https://download.pytorch.org/whl/cpu",
-        "install --no-cache-dir /opt/grader-src"]
+        "install --no-cache-dir /opt/grader-src",
+    ]
 
 
 @needs_grade
@@ -161,8 +191,9 @@ def test_classroom_grading_script_reports_points(tmp_path):
     lora.write_text((REPO / "solutions" / "lora.py").read_text())
     output = tmp_path / "github_output"
     env = script_env(GITHUB_OUTPUT=output, GRADE=GRADE, PYTHON=sys.executable, GRADER_CACHE=CACHE)
-    proc = subprocess.run(["bash", ".github/classroom/grade.sh", "."], cwd=repo, env=env, capture_output=True,
-                          text=True, timeout=600)
+    proc = subprocess.run(
+        ["bash", ".github/classroom/grade.sh", "."], cwd=repo, env=env, capture_output=True, text=True, timeout=600
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "Points 15/100" in proc.stdout
     key, _, value = output.read_text().strip().partition("=")

@@ -55,8 +55,14 @@ def test_usage_errors_are_clicks():
 
 
 def test_classroom_result_prints_the_reporters_payload(tmp_path):
-    result = {"max_score": 100, "exercises": {"lora": {"checks": [
-        {"name": "lora.trainable", "title": "only LoRA trainable", "passed": True, "score": 15}]}}}
+    result = {
+        "max_score": 100,
+        "exercises": {
+            "lora": {
+                "checks": [{"name": "lora.trainable", "title": "only LoRA trainable", "passed": True, "score": 15}]
+            }
+        },
+    }
     (tmp_path / "result.json").write_text(json.dumps(result))
     done = grader("bundle", "classroom-result", str(tmp_path / "result.json"))
     assert done.exit_code == 0, done.output

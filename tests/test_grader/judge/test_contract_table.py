@@ -8,10 +8,11 @@ import re
 from pathlib import Path
 
 import pytest
+from test_grader_defects import DEFECTS
+
+from vqa import course
 
 from contract_table import ROWS
-from test_grader_defects import DEFECTS
-from vqa import course
 
 pytestmark = pytest.mark.slow  # grades many submissions end to end: `pytest -m "not slow"` skips it
 
@@ -44,8 +45,11 @@ def todo_sentences() -> list[tuple[str, str]]:
 
 def test_every_todo_sentence_has_a_row():
     assert len(todo_sentences()) >= 30
-    missing = [(where, sentence) for where, sentence in todo_sentences()
-               if not any(w == where and words in sentence for w, words, *_ in ROWS)]
+    missing = [
+        (where, sentence)
+        for where, sentence in todo_sentences()
+        if not any(w == where and words in sentence for w, words, *_ in ROWS)
+    ]
     assert not missing, "TODO sentences without a row in tests/contract_table.py:\n" + "\n".join(map(str, missing))
 
 
@@ -70,8 +74,9 @@ def test_row_names_a_check_and_a_wrong_submission(row):
         defects = {d[0]: d for d in DEFECTS}
         assert mutant in defects, f"{mutant} is not in tests/test_grader/judge/test_grader_defects.py"
         _, _, _, _, exercise, checks = defects[mutant]
-        assert f"{exercise}.{check.split('.', 1)[1]}" == check and check.split(".", 1)[1] in checks, \
+        assert f"{exercise}.{check.split('.', 1)[1]}" == check and check.split(".", 1)[1] in checks, (
             f"{mutant} is not shown failing {check}"
+        )
 
 
 def test_rgb_conversion_is_the_processors_own(tiny_random_dir, small_data):

@@ -12,7 +12,9 @@ from vqa import course
 
 def test_the_batch_and_the_reference_cache_share_one_fingerprint():
     assert grader_fingerprint() == reference.fingerprint()[:16]
-    assert reference.cache_key("cpu", reference.reference_dir()) != reference.cache_key("cuda", reference.reference_dir())
+    assert reference.cache_key("cpu", reference.reference_dir()) != reference.cache_key(
+        "cuda", reference.reference_dir()
+    )
 
 
 def test_a_fixture_change_in_the_kit_changes_the_fingerprint(tmp_path, monkeypatch):

@@ -48,8 +48,10 @@ def test_the_batch_lists_a_flag_exactly_when_it_needs_a_look(name):
 
 @pytest.mark.parametrize("name", sorted(set(flags.FLAGS) - {"not_graded", "similar"}))
 def test_the_report_shows_every_flag_with_its_label_and_marks_those_that_need_a_look(name):
-    records = [Record("ann", "ann", GRADED, result=result_with([flags.make(name, "train")])),
-               Record("bob", "bob", GRADED, result=result_with([]))]
+    records = [
+        Record("ann", "ann", GRADED, result=result_with([flags.make(name, "train")])),
+        Record("bob", "bob", GRADED, result=result_with([])),
+    ]
     summary = class_report.summarize(records)
     assert summary.flags == {name: ["ann"]}
     assert summary.students[0].needs_look == flags.FLAGS[name].needs_look
@@ -60,11 +62,28 @@ def test_the_report_shows_every_flag_with_its_label_and_marks_those_that_need_a_
 
 
 def test_a_flag_that_misbehaved_keeps_its_exercise_out_of_the_reteach_list():
-    failing = {"score": 0, "max_score": 15, "status": "graded", "summary": "", "checks": [
-        {"name": "lora.trainable", "title": "t", "score": 0, "max_score": 15, "passed": False, "message": "m",
-         "hint": ""}]}
+    failing = {
+        "score": 0,
+        "max_score": 15,
+        "status": "graded",
+        "summary": "",
+        "checks": [
+            {
+                "name": "lora.trainable",
+                "title": "t",
+                "score": 0,
+                "max_score": 15,
+                "passed": False,
+                "message": "m",
+                "hint": "",
+            }
+        ],
+    }
     for name in flags.FLAGS:
-        records = [Record("ann", "ann", GRADED, result={**result_with([flags.make(name, "lora")]),
-                                                        "exercises": {"lora": failing}})]
+        records = [
+            Record(
+                "ann", "ann", GRADED, result={**result_with([flags.make(name, "lora")]), "exercises": {"lora": failing}}
+            )
+        ]
         reteach = class_report.summarize(records).failures
         assert (reteach == []) == flags.FLAGS[name].misbehaved, name

@@ -54,9 +54,17 @@ def test_cuda_checks_are_declared_and_worth_nothing():
 def test_skipped_check_in_the_result_and_writers():
     from grader.reports import writers
 
-    result = GradeResult(exercises={"train": ExerciseResult("train", [
-        CheckResult("train.a", 2, 2, True, title="A"),
-        CheckResult("train.cuda_fit", 0, 0, False, "CUDA not available", title="B", skipped=True)])})
+    result = GradeResult(
+        exercises={
+            "train": ExerciseResult(
+                "train",
+                [
+                    CheckResult("train.a", 2, 2, True, title="A"),
+                    CheckResult("train.cuda_fit", 0, 0, False, "CUDA not available", title="B", skipped=True),
+                ],
+            )
+        }
+    )
     assert result.passed and result.score == result.max_score == 2
     data = result.to_dict()
     assert data["exercises"]["train"]["checks"][1]["skipped"] is True
@@ -73,9 +81,14 @@ def test_device_cuda_without_cuda(tmp_path):
     """The CUDA checks are listed, skipped (not failed, not scored), one note says why, the exit code is 0."""
     exe = shutil.which("grade") or str(Path(sys.executable).parent / "grade")
     out = tmp_path / "r.json"
-    proc = subprocess.run([exe, "solutions/", "--sandbox", "none", "--device", "cuda", "--json", str(out)],
-                          cwd=ROOT, capture_output=True, text=True, timeout=600,
-                          env={**os.environ, "GRADER_CACHE": str(CACHE), "COLUMNS": "200"})
+    proc = subprocess.run(
+        [exe, "solutions/", "--sandbox", "none", "--device", "cuda", "--json", str(out)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={**os.environ, "GRADER_CACHE": str(CACHE), "COLUMNS": "200"},
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     lines = proc.stdout.strip().splitlines()
     assert lines[-1] == "Points 100/100"
@@ -112,15 +125,17 @@ def run_cuda_probes(folder: Path, artifacts: Path, scratch: Path, monkeypatch) -
     from grader.worker.handle import CallResult, decode_tensors
 
     monkeypatch.setattr(common, "CUDA_STAND_IN", "cpu")
-    ctx = context.Context({"role": "student", "folder": str(folder), "artifacts": str(artifacts),
-                           "scratch": str(scratch)})
+    ctx = context.Context(
+        {"role": "student", "folder": str(folder), "artifacts": str(artifacts), "scratch": str(scratch)}
+    )
     out = {}
     for call in plan.CUDA_PLAN:
         result = registry.PROBES[call.probe.name].fn(ctx, **call.args)
         data, tensors = result if isinstance(result, tuple) else (result, {})
         sent = json.loads(json.dumps(contract.encode(data)))
-        out[call.key] = CallResult(ok=True, data=contract.decode(call.probe.result, sent),
-                                   tensors=decode_tensors(plain.pack(tensors)))
+        out[call.key] = CallResult(
+            ok=True, data=contract.decode(call.probe.result, sent), tensors=decode_tensors(plain.pack(tensors))
+        )
     return out
 
 
@@ -157,8 +172,11 @@ def test_cuda_probes_and_checks_on_a_stand_in(reference_runs, artifacts, tmp_pat
     train = sub / "train.py"
     train.write_text(train.read_text().replace("        if scaler is not None:\n", "        if False:\n"))
     predict = sub / "predict.py"
-    predict.write_text(predict.read_text().replace('encoding["pixel_values"].to(model.dtype)',
-                                                   'encoding["pixel_values"].to(torch.float16)'))
+    predict.write_text(
+        predict.read_text().replace(
+            'encoding["pixel_values"].to(model.dtype)', 'encoding["pixel_values"].to(torch.float16)'
+        )
+    )
     student = run_cuda_probes(sub, artifacts, tmp_path / "scratch", monkeypatch)
     outcomes = cuda_outcomes(student, reference_runs)
     assert not outcomes["train.cuda_one_epoch"].passed

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from grader.judge.grade import Grader
+
 from mutants import copy_impl
 
 pytestmark = pytest.mark.slow  # grades many submissions end to end: `pytest -m "not slow"` skips it
@@ -23,6 +24,8 @@ def make_submission(dest: Path, file: str, old: str, new: str) -> Path:
 
 
 # (id, file, old, new, exercise, checks that must fail)
+# a table, one row per line (or two)
+# fmt: off
 DEFECTS = [
     # dataset
     ("pad_to_512", "dataset.py", "            max_length=self.question_max_length,\n", "",
@@ -92,7 +95,8 @@ DEFECTS = [
      "            loss.backward()\n", "train", ["gradients_zeroed_each_step", "one_epoch_steps"]),
     ("zero_grad_between_backward_and_step", "train.py",
      "            loss.backward()\n            optimizer.step()",
-     "            loss.backward()\n            optimizer.zero_grad()\n            optimizer.step()", "train", ["one_epoch_steps"]),
+     "            loss.backward()\n            optimizer.zero_grad()\n            optimizer.step()", "train",
+     ["one_epoch_steps"]),
     ("backward_twice", "train.py", "            loss.backward()\n            optimizer.step()",
      "            loss.backward(retain_graph=True)\n            loss.backward()\n            optimizer.step()", "train",
      ["one_epoch_steps"]),
@@ -102,7 +106,8 @@ DEFECTS = [
      "        losses.append(loss.item())\n", "train", ["one_epoch_runs_on_cpu", "one_epoch_returns_mean_loss"]),
     ("returns_last_loss", "train.py", "        losses.append(loss.item())\n    return sum(losses) / len(losses)",
      "        losses.append(loss.item())\n    return losses[-1]", "train", ["one_epoch_returns_mean_loss"]),
-    ("evaluate_no_autocast", "train.py", "            with _autocast(device, amp_dtype):\n                losses.append(",
+    ("evaluate_no_autocast", "train.py",
+     "            with _autocast(device, amp_dtype):\n                losses.append(",
      "            with _autocast(device, None):\n                losses.append(", "train", ["autocast"]),
     ("evaluate_no_mask", "train.py", "\n            inputs = {key: batch[key].to(device) for key in BATCH_KEYS}",
      "\n            inputs = {key: batch[key].to(device) for key in BATCH_KEYS if key != 'attention_mask'}",
@@ -121,7 +126,8 @@ DEFECTS = [
      'encoding["pixel_values"].to(torch.float16)', "predict", ["float32_inputs_on_cpu"]),
     ("special_tokens_kept", "predict.py", "skip_special_tokens=True).strip()", "skip_special_tokens=False).strip()",
      "predict", ["no_special_tokens"]),
-    ("max_new_tokens_ignored", "predict.py", "**encoding, max_new_tokens=max_new_tokens)", "**encoding, max_new_tokens=10)",
+    ("max_new_tokens_ignored", "predict.py", "**encoding, max_new_tokens=max_new_tokens)",
+     "**encoding, max_new_tokens=10)",
      "predict", ["max_new_tokens"]),
     ("adapter_dropped", "predict.py", "    model = BlipForQuestionAnswering.from_pretrained(model_dir).to(device)",
      "    with open(os.path.join(model_dir, 'adapter_config.json')) as fh:\n"
@@ -150,11 +156,14 @@ DEFECTS = [
     ("keyed_by_question", "predict.py", "            answers[item_id] = answer_question(",
      "            answers[question] = answer_question(", "predict", ["predict_folder_ids"]),
 ]
+# fmt: on
 
 
 # The feedback a learner reads for a natural mistake: (root-cause check, a phrase of its message or hint).
 # The first failed check shown in the exercise is that check or names it ("follows from"), and every other
 # failed check of the exercise follows from it: no second hint sends the learner after a bug they do not have.
+# a table, one row per line (or two)
+# fmt: off
 FEEDBACK = {
     "pad_to_512": ("item_shapes", "got shape [512], expected [32]"),
     "labels_unpadded": ("item_shapes", "labels"),
@@ -191,6 +200,7 @@ FEEDBACK = {
     "stray_files_read_as_items": ("predict_folder_ids", "sub-folders only"),
     "keyed_by_int": ("predict_folder_ids", "folder names as they are (str)"),
 }
+# fmt: on
 
 
 @pytest.fixture(scope="module")
@@ -229,8 +239,9 @@ def test_defect_costs_points_only_in_its_exercise(defect, grader, tmp_path):
         root, phrase = FEEDBACK[name]
         root = f"{exercise}.{root}"
         shown = [c for c in ex.checks if not c.passed and not c.skipped]
-        assert shown[0].name == root or shown[0].caused_by == root, \
+        assert shown[0].name == root or shown[0].caused_by == root, (
             f"{name}: the first failed check is {shown[0].name}, not {root}"
+        )
         explained = [(c.name, c.hint) for c in shown if c.name != root and c.caused_by != root]
         assert not explained, f"{name}: checks failing for another reason than {root}: {explained}"
         text = f"{failed[root.split('.', 1)[1]].message} {failed[root.split('.', 1)[1]].hint}"
@@ -238,8 +249,9 @@ def test_defect_costs_points_only_in_its_exercise(defect, grader, tmp_path):
 
 
 def test_message_names_shapes(grader, tmp_path):
-    result = grader.grade(make_submission(tmp_path / "p512", "dataset.py",
-                                          "            max_length=self.question_max_length,\n", ""))
+    result = grader.grade(
+        make_submission(tmp_path / "p512", "dataset.py", "            max_length=self.question_max_length,\n", "")
+    )
     check = next(c for c in result.checks() if c.name == "dataset.item_shapes")
     assert "input_ids: got shape [512], expected [32]" in check.message
 
@@ -253,9 +265,14 @@ def test_messages_in_vietnamese(tmp_path):
 
     sub = make_submission(tmp_path / "vi", "dataset.py", "            max_length=self.question_max_length,\n", "")
     train = sub / "train.py"
-    train.write_text(train.read_text().replace(
-        "        with _autocast(device, amp_dtype):\n            loss = model(",
-        '        inputs.pop("attention_mask")\n        with _autocast(device, amp_dtype):\n            loss = model(', 1))
+    train.write_text(
+        train.read_text().replace(
+            "        with _autocast(device, amp_dtype):\n            loss = model(",
+            '        inputs.pop("attention_mask")\n        with _autocast(device, amp_dtype):\n'
+            "            loss = model(",
+            1,
+        )
+    )
     with Grader(sandbox="none", cache_dir=CACHE, timeout=60, lang="vi") as vi:
         result = vi.grade(sub, ["dataset", "train"])
     checks = {c.name: c for c in result.checks()}

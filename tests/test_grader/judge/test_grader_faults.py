@@ -102,8 +102,9 @@ def test_grade_says_a_fault_of_the_judge_is_the_graders_and_debug_lets_it_raise(
 
     monkeypatch.setattr(verdicts, "attach_output", broken)
     real_write_log = faults.write_log
-    monkeypatch.setattr(faults, "write_log", lambda log_dir, title, sections: real_write_log(
-        tmp_path / "logs", title, sections))
+    monkeypatch.setattr(
+        faults, "write_log", lambda log_dir, title, sections: real_write_log(tmp_path / "logs", title, sections)
+    )
     args = [str(ROOT / "solutions"), "-e", "lora", "--sandbox", "none", "--cache-dir", str(CACHE)]
     result = CliRunner().invoke(main, args, prog_name="grade")
     assert result.exit_code == EXIT_GRADER, result.output

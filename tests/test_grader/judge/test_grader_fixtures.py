@@ -55,12 +55,13 @@ def test_predict_fixture_answers_depend_on_adapter_processor_and_padding(referen
     from grader.probes import common, context, predict
 
     art = reference.artifacts
-    ctx = context.Context({"role": "reference", "folder": ".", "artifacts": str(art),
-                           "scratch": tempfile.mkdtemp()})
+    ctx = context.Context({"role": "reference", "folder": ".", "artifacts": str(art), "scratch": tempfile.mkdtemp()})
     pairs = predict._pairs(ctx)
     tuned = BlipForQuestionAnswering.from_pretrained(art / common.PREDICT_MODEL).eval()
     base = BlipForQuestionAnswering.from_pretrained(art / common.PREDICT_BASE).eval()
-    saved, base_processor = (BlipProcessor.from_pretrained(art / d) for d in (common.PREDICT_MODEL, common.PREDICT_BASE))
+    saved, base_processor = (
+        BlipProcessor.from_pretrained(art / d) for d in (common.PREDICT_MODEL, common.PREDICT_BASE)
+    )
 
     def answers(model, processor, **padding):
         out = []
@@ -76,8 +77,10 @@ def test_predict_fixture_answers_depend_on_adapter_processor_and_padding(referen
     want = answers(tuned, saved, **as_trained)
     n = len(want)
     assert n >= 6 and len(set(want)) >= n // 2, "answers differ between questions and images"
-    for what, other in (("without the adapter", answers(base, saved, **as_trained)),
-                        ("with the base's processor", answers(tuned, base_processor, **as_trained)),
-                        ("with the question unpadded", answers(tuned, saved))):
+    for what, other in (
+        ("without the adapter", answers(base, saved, **as_trained)),
+        ("with the base's processor", answers(tuned, base_processor, **as_trained)),
+        ("with the question unpadded", answers(tuned, saved)),
+    ):
         differ = sum(a != b for a, b in zip(want, other))
         assert differ >= n // 3, f"{what}: only {differ} of {n} answers change"

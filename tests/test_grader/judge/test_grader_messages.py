@@ -13,9 +13,16 @@ from grader.judge.messages import Msg
 
 GRADER = Path(__file__).resolve().parents[3] / "grader"
 # where messages are built: the checks, the plugin, the judge, the worker's client and the probes
-SOURCES = sorted([*GRADER.glob("checks/*.py"), *GRADER.glob("probes/*.py"),
-                  *(GRADER / name for name in ("judge/grade.py", "judge/session.py", "worker/handle.py", "cli.py",
-                                                "judge/messages.py"))])
+SOURCES = sorted(
+    [
+        *GRADER.glob("checks/*.py"),
+        *GRADER.glob("probes/*.py"),
+        *(
+            GRADER / name
+            for name in ("judge/grade.py", "judge/session.py", "worker/handle.py", "cli.py", "judge/messages.py")
+        ),
+    ]
+)
 MESSAGE_CALLS = {"fail", "expect", "skip", "Msg", "_fail", "message", "MessageData", "ProbeError"}
 
 
@@ -48,8 +55,17 @@ def keys_used() -> dict[str, str]:
 def test_code_uses_messages():
     used = keys_used()
     assert len(used) > 100, "the checks fail with message keys"
-    for key in ("dataset.shape", "train.no_attention_mask", "train.not_mean_loss", "train.saved_per_epoch",
-                "first_difference", "not_implemented_detail", "timeout", "worker_crash", "cuda.not_available"):
+    for key in (
+        "dataset.shape",
+        "train.no_attention_mask",
+        "train.not_mean_loss",
+        "train.saved_per_epoch",
+        "first_difference",
+        "not_implemented_detail",
+        "timeout",
+        "worker_crash",
+        "cuda.not_available",
+    ):
         assert key in used, key
 
 
@@ -77,8 +93,10 @@ def test_a_text_the_grader_lacks_is_an_error_not_the_key_or_english():
         messages.message("points", "fr")
     with pytest.raises(messages.CatalogError, match="checks.dataset.no_such_check.title"):
         messages.check_text("dataset.no_such_check", "vi")
-    assert messages.check_text("dataset.len", "vi") == ("len(dataset)", messages.hints().template(
-        "checks.dataset.len.hint", "vi"))
+    assert messages.check_text("dataset.len", "vi") == (
+        "len(dataset)",
+        messages.hints().template("checks.dataset.len.hint", "vi"),
+    )
 
 
 def test_vietnamese_texts_are_translated():

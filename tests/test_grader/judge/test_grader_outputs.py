@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from grader.reports import writers
 from grader.judge.grade import Grader
 from grader.judge.results import GradeResult
+from grader.reports import writers
 from vqa import course
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -25,15 +25,30 @@ CACHE = Path(tempfile.gettempdir()) / "grader-test-cache"
 def grade_cli(*args, cwd=ROOT):
     exe = shutil.which("grade") or str(Path(sys.executable).parent / "grade")
     cmd = [exe, *args] if os.path.exists(exe) else [sys.executable, "-m", "grader.cli", *args]
-    return subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=600,
-                          env={**os.environ, "GRADER_CACHE": str(CACHE), "COLUMNS": "200"})
+    return subprocess.run(
+        cmd,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={**os.environ, "GRADER_CACHE": str(CACHE), "COLUMNS": "200"},
+    )
 
 
 @pytest.fixture(scope="module")
 def solutions_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("outs")
-    proc = grade_cli("solutions/", "--sandbox", "none", "--json", str(out / "r.json"),
-                     "--gradescope", str(out / "gs.json"), "--junit", str(out / "j.xml"))
+    proc = grade_cli(
+        "solutions/",
+        "--sandbox",
+        "none",
+        "--json",
+        str(out / "r.json"),
+        "--gradescope",
+        str(out / "gs.json"),
+        "--junit",
+        str(out / "j.xml"),
+    )
     return proc, out
 
 

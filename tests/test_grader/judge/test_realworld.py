@@ -13,10 +13,10 @@ port.toml: the source, the habits carried, the deviations from the contract).
 from __future__ import annotations
 
 import tempfile
-import tomllib
 from pathlib import Path
 
 import pytest
+import tomllib
 
 from grader.judge.grade import Grader
 from vqa import course
@@ -90,8 +90,10 @@ def test_as_written_port_loses_points_where_it_deviates_and_every_root_is_a_devi
     expected = deviated(slug)
     for name, ex in result.exercises.items():
         if name not in expected:
-            assert ex.score == ex.max_score, f"{slug}: {name} lost points without a deviation: " \
-                                             f"{[(c.name, c.message) for c in ex.checks if not c.passed]}"
+            assert ex.score == ex.max_score, (
+                f"{slug}: {name} lost points without a deviation: "
+                f"{[(c.name, c.message) for c in ex.checks if not c.passed]}"
+            )
             continue
         assert ex.score < ex.max_score, f"{slug}: no points lost in {name}"
         if ex.status != "graded":

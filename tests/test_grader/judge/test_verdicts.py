@@ -9,16 +9,23 @@ from grader.worker.handle import CallResult
 
 def test_root_causes_point_dependent_failures_at_one_root():
     def checks():
-        return [CheckResult("train.a", 0, 2, False, "mask missing", hint="pass the mask", title="A"),
-                CheckResult("train.b", 0, 5, False, "weights differ", hint="own hint", title="B"),
-                CheckResult("train.c", 0, 1, False, "mask missing", hint="own hint", title="C"),
-                CheckResult("train.d", 1, 1, True, title="D"),
-                CheckResult("train.e", 0, 1, False, "other", hint="own hint", title="E")]
+        return [
+            CheckResult("train.a", 0, 2, False, "mask missing", hint="pass the mask", title="A"),
+            CheckResult("train.b", 0, 5, False, "weights differ", hint="own hint", title="B"),
+            CheckResult("train.c", 0, 1, False, "mask missing", hint="own hint", title="C"),
+            CheckResult("train.d", 1, 1, True, title="D"),
+            CheckResult("train.e", 0, 1, False, "other", hint="own hint", title="E"),
+        ]
 
     result = checks()
     same = "error|KeyError: 'mask'|train.py:3 in f"
-    root_causes(result, {"train.b": ["train.a", "train.d"], "train.e": ["train.a"]}, "en", {},
-                {"train.a": same, "train.c": same, "train.e": "error|ValueError: x|train.py:9 in g"})
+    root_causes(
+        result,
+        {"train.b": ["train.a", "train.d"], "train.e": ["train.a"]},
+        "en",
+        {},
+        {"train.a": same, "train.c": same, "train.e": "error|ValueError: x|train.py:9 in g"},
+    )
     a, b, c, d, e = result
     assert (a.caused_by, a.hint) == ("", "pass the mask")  # the root keeps its hint
     assert b.caused_by == "train.a" and b.hint.startswith("follows from ✘ “A”")  # declared
@@ -33,6 +40,10 @@ def test_root_causes_point_dependent_failures_at_one_root():
 
 
 def test_a_learner_print_is_shown_once_per_exercise():
-    calls = [CallResult(ok=True, output="epoch 1\n"), CallResult(ok=True, output="epoch 1\n"),
-             CallResult(ok=False, kind="error", output="saved to <out_dir>\n"), CallResult(ok=True, output="")]
+    calls = [
+        CallResult(ok=True, output="epoch 1\n"),
+        CallResult(ok=True, output="epoch 1\n"),
+        CallResult(ok=False, kind="error", output="saved to <out_dir>\n"),
+        CallResult(ok=True, output=""),
+    ]
     assert exercise_output(calls) == "epoch 1\nsaved to <out_dir>"

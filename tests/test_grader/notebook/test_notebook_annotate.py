@@ -18,12 +18,15 @@ from grader.reports.writers.terminal import render
 
 def two_cell_lora(tmp_path):
     """lora.py from cell 2 (lines 1-3 of the file) and cell 4 (-a, lines 4-6), a markdown cell first."""
-    nb = save(tmp_path / "lab.ipynb", [
-        new_markdown_cell("# Lab"),
-        writefile("lora.py", "import peft\n\n\n"),
-        new_code_cell("print('try')"),
-        writefile("lora.py", "def build_lora_model(model):\n    x = 1\n    return undefined\n", append=True),
-    ])
+    nb = save(
+        tmp_path / "lab.ipynb",
+        [
+            new_markdown_cell("# Lab"),
+            writefile("lora.py", "import peft\n\n\n"),
+            new_code_cell("print('try')"),
+            writefile("lora.py", "def build_lora_model(model):\n    x = 1\n    return undefined\n", append=True),
+        ],
+    )
     return extract(nb, tmp_path / "work" / "modules")
 
 
@@ -35,17 +38,29 @@ def result_for(folder, lang="en", **exercises) -> GradeResult:
 
 
 def check(name, passed, message="", hint="", points=5.0, **kw) -> CheckResult:
-    return CheckResult(name=name, score=points if passed else 0.0, max_score=points, passed=passed, message=message,
-                       hint=hint, title=name.split(".")[1].replace("_", " "), **kw)
+    return CheckResult(
+        name=name,
+        score=points if passed else 0.0,
+        max_score=points,
+        passed=passed,
+        message=message,
+        hint=hint,
+        title=name.split(".")[1].replace("_", " "),
+        **kw,
+    )
 
 
 def test_places_in_the_modules_become_cells_and_lines(tmp_path):
     extraction = two_cell_lora(tmp_path)
     folder = extraction.folder
-    text = (f"build_lora_model(model) raised: NameError: name 'undefined' is not defined "
-            f"(at {folder}{os.sep}lora.py:6 in build_lora_model)")
-    assert rewrite(text, extraction) == ("build_lora_model(model) raised: NameError: name 'undefined' is not defined "
-                                         "(at lab.ipynb cell 4, line 4 in build_lora_model)")
+    text = (
+        f"build_lora_model(model) raised: NameError: name 'undefined' is not defined "
+        f"(at {folder}{os.sep}lora.py:6 in build_lora_model)"
+    )
+    assert rewrite(text, extraction) == (
+        "build_lora_model(model) raised: NameError: name 'undefined' is not defined "
+        "(at lab.ipynb cell 4, line 4 in build_lora_model)"
+    )
     assert rewrite(f"{folder}{os.sep}lora.py:1", extraction, "vi") == "lab.ipynb ô 2, dòng 2"
     traceback = f'  File "{folder}{os.sep}lora.py", line 5, in build_lora_model\n    x = 1'
     assert rewrite(traceback, extraction) == '  File "lab.ipynb cell 4, line 3", in build_lora_model\n    x = 1'
@@ -57,8 +72,10 @@ def test_places_in_the_modules_become_cells_and_lines(tmp_path):
 def test_the_folder_as_the_judge_shows_it_inside_the_working_directory(tmp_path, monkeypatch):
     extraction = two_cell_lora(tmp_path)
     monkeypatch.chdir(tmp_path)
-    assert rewrite(f"work{os.sep}modules{os.sep}lora.py:4 in build_lora_model", extraction) == \
-        "lab.ipynb cell 4, line 2 in build_lora_model"
+    assert (
+        rewrite(f"work{os.sep}modules{os.sep}lora.py:4 in build_lora_model", extraction)
+        == "lab.ipynb cell 4, line 2 in build_lora_model"
+    )
 
 
 def test_exercises_with_a_problem_score_0_with_the_notebooks_message(tmp_path):
@@ -68,12 +85,21 @@ def test_exercises_with_a_problem_score_0_with_the_notebooks_message(tmp_path):
     folder = extraction.folder
     result = result_for(
         folder,
-        dataset=("load_error", f"dataset.py cannot be loaded: {folder}/dataset.py:5: syntax error",
-                 [check("dataset.item_keys", False, "dataset.py cannot be loaded"), check("dataset.len", False)]),
-        lora=("load_error", f"lora.py cannot be loaded: {folder}/lora.py: missing",
-              [check("lora.returns_peft_model", False, "lora.py cannot be loaded")]),
-        train=("graded", "", [check("train.fit_history", True), check("train.autocast", False, "autocast on",
-                                                                       "use autocast")]),
+        dataset=(
+            "load_error",
+            f"dataset.py cannot be loaded: {folder}/dataset.py:5: syntax error",
+            [check("dataset.item_keys", False, "dataset.py cannot be loaded"), check("dataset.len", False)],
+        ),
+        lora=(
+            "load_error",
+            f"lora.py cannot be loaded: {folder}/lora.py: missing",
+            [check("lora.returns_peft_model", False, "lora.py cannot be loaded")],
+        ),
+        train=(
+            "graded",
+            "",
+            [check("train.fit_history", True), check("train.autocast", False, "autocast on", "use autocast")],
+        ),
     )
     result.flags = ["load_error:dataset", "load_error:lora", "timeout:train"]
     annotate(result, extraction)
@@ -96,8 +122,9 @@ def test_exercises_with_a_problem_score_0_with_the_notebooks_message(tmp_path):
 def test_a_passing_check_in_an_exercise_with_a_problem_is_not_kept(tmp_path):
     """get_ipython() inside a function loads fine, so some checks pass; the module still cannot run it."""
     body = "def build_lora_model(model):\n    get_ipython().system('nvidia-smi')\n    return model\n"
-    extraction = extract(save(tmp_path / "lab.ipynb", lab("solutions", replace={"lora.py": body})),
-                         tmp_path / "modules")
+    extraction = extract(
+        save(tmp_path / "lab.ipynb", lab("solutions", replace={"lora.py": body})), tmp_path / "modules"
+    )
     result = result_for(extraction.folder, "vi", lora=("graded", "", [check("lora.no_bias_training", True)]))
     annotate(result, extraction)
     lora = result.exercises["lora"]

@@ -30,20 +30,59 @@ class FakeEngine:
         path = Path(folder) / "dataset.py"
         if not path.is_file():
             summary = f"dataset.py cannot be loaded: {path}: missing."
-            ex = {"score": 0, "max_score": 25, "status": "load_error", "summary": summary, "checks": [
-                {"name": "dataset.item_shapes", "title": "item shapes", "score": 0, "max_score": 25, "passed": False,
-                 "message": summary, "hint": "", "output": ""}]}
-            return {"score": 0, "max_score": 25, "flags": ["load_error:dataset"], "lang": "en",
-                    "exercises": {"dataset": ex}}
+            ex = {
+                "score": 0,
+                "max_score": 25,
+                "status": "load_error",
+                "summary": summary,
+                "checks": [
+                    {
+                        "name": "dataset.item_shapes",
+                        "title": "item shapes",
+                        "score": 0,
+                        "max_score": 25,
+                        "passed": False,
+                        "message": summary,
+                        "hint": "",
+                        "output": "",
+                    }
+                ],
+            }
+            return {
+                "score": 0,
+                "max_score": 25,
+                "flags": ["load_error:dataset"],
+                "lang": "en",
+                "exercises": {"dataset": ex},
+            }
         lines = path.read_text().splitlines()
         ok = any("GOOD" in line for line in lines)
         where = next((i for i, line in enumerate(lines, 1) if "BAD" in line), 1)
-        check = {"name": "dataset.item_shapes", "title": "item shapes", "score": 25 if ok else 0, "max_score": 25,
-                 "passed": ok, "message": "" if ok else f"labels: got shape [1, 8], expected [8] (at {path}:{where} in f)",
-                 "hint": "" if ok else "squeeze the batch dimension", "output": ""}
-        return {"score": check["score"], "max_score": 25, "flags": [], "lang": "en",
-                "exercises": {"dataset": {"score": check["score"], "max_score": 25, "status": "graded",
-                                          "summary": "", "checks": [check]}}}
+        check = {
+            "name": "dataset.item_shapes",
+            "title": "item shapes",
+            "score": 25 if ok else 0,
+            "max_score": 25,
+            "passed": ok,
+            "message": "" if ok else f"labels: got shape [1, 8], expected [8] (at {path}:{where} in f)",
+            "hint": "" if ok else "squeeze the batch dimension",
+            "output": "",
+        }
+        return {
+            "score": check["score"],
+            "max_score": 25,
+            "flags": [],
+            "lang": "en",
+            "exercises": {
+                "dataset": {
+                    "score": check["score"],
+                    "max_score": 25,
+                    "status": "graded",
+                    "summary": "",
+                    "checks": [check],
+                }
+            },
+        }
 
     def close(self) -> None:
         pass
@@ -102,12 +141,27 @@ def test_a_class_of_folders_zips_and_notebooks(tmp_path, engine_on_path):
     out = tmp_path / "out"
     entries, _ = batch.discover(subs)
     assert {e.student: e.kind for e in entries} == {
-        "alice": "folder", "bob": "zip", "carol": "notebook", "dave": "notebook", "erin": "folder", "frank": "zip",
-        "gina": "notebook", "hank": "notebook", "ivan": "folder"}
+        "alice": "folder",
+        "bob": "zip",
+        "carol": "notebook",
+        "dave": "notebook",
+        "erin": "folder",
+        "frank": "zip",
+        "gina": "notebook",
+        "hank": "notebook",
+        "ivan": "folder",
+    }
     summary = batch.run_batch(subs, out, options(), progress=False)
     records = {r.student: r for r in summary.records}
     assert {s: r.score for s, r in records.items() if r.status == "graded"} == {
-        "alice": 25, "bob": 0, "carol": 25, "dave": 0, "erin": 25, "frank": 25, "hank": 0}
+        "alice": 25,
+        "bob": 0,
+        "carol": 25,
+        "dave": 0,
+        "erin": 25,
+        "frank": 25,
+        "hank": 0,
+    }
     assert sorted(summary.failed) == ["gina", "ivan"]
     assert records["gina"].reason.startswith("gina.ipynb is not a readable notebook: its JSON breaks at line ")
     assert "or one notebook: it holds a.ipynb, b.ipynb" in records["ivan"].reason
@@ -160,11 +214,16 @@ def test_a_mixed_class_graded_for_real(tmp_path):
     save(subs / "nb_ref.ipynb", lab("solutions"))
     save(subs / "nb_broken.ipynb", lab("solutions", skip=("train.py",)))
     out = tmp_path / "out"
-    summary = batch.run_batch(subs, out, batch.BatchOptions(jobs=2, sandbox="none", cache_dir=str(CACHE),
-                                                            submission_timeout=300), progress=False)
+    summary = batch.run_batch(
+        subs,
+        out,
+        batch.BatchOptions(jobs=2, sandbox="none", cache_dir=str(CACHE), submission_timeout=300),
+        progress=False,
+    )
     scores = {r.student: r.score for r in summary.records}
-    assert scores == {"folder_ref": 100, "nb_broken": 65, "nb_ref": 100, "zip_stub": 0}, \
-        {r.student: r.reason for r in summary.records}
+    assert scores == {"folder_ref": 100, "nb_broken": 65, "nb_ref": 100, "zip_stub": 0}, {
+        r.student: r.reason for r in summary.records
+    }
     train = next(r for r in summary.records if r.student == "nb_broken").result["exercises"]["train"]
     assert train["status"] == "load_error"
     assert train["summary"].startswith("nb_broken.ipynb has no `%%writefile train.py` cell")

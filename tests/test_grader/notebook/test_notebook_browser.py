@@ -4,10 +4,11 @@ sees is the failed check with what was found and the hint, and the total, in the
 from __future__ import annotations
 
 import pytest
-from browser import browser_skip_reason, open_report
 from test_notebook_check import sample_result
 
 from grader.notebook import CheckReport
+
+from browser import browser_skip_reason, open_report
 
 THEMES = {"light": ("#ffffff", "rgb(33, 33, 33)"), "dark": ("#1e1e1e", "rgb(213, 213, 213)")}  # Colab's two
 
@@ -15,11 +16,13 @@ THEMES = {"light": ("#ffffff", "rgb(33, 33, 33)"), "dark": ("#1e1e1e", "rgb(213,
 def page(fragment: str, background: str, colour: str) -> str:
     """A notebook output area around the fragment, as Jupyter and Colab give it: the theme's colours, and a
     stylesheet that styles tables its own way (the fragment must hold its own against it)."""
-    return (f'<!DOCTYPE html><html><head><meta charset="utf-8"><style>'
-            f"body {{ background: {background}; color: {colour}; font-family: sans-serif; }}"
-            "table { border: 2px solid black; } td { text-align: right; padding: 0; }"
-            "tbody tr:nth-child(odd) { background: rgba(128, 128, 128, .05); }"
-            f'</style></head><body><div class="output_html">{fragment}</div></body></html>')
+    return (
+        f'<!DOCTYPE html><html><head><meta charset="utf-8"><style>'
+        f"body {{ background: {background}; color: {colour}; font-family: sans-serif; }}"
+        "table { border: 2px solid black; } td { text-align: right; padding: 0; }"
+        "tbody tr:nth-child(odd) { background: rgba(128, 128, 128, .05); }"
+        f'</style></head><body><div class="output_html">{fragment}</div></body></html>'
+    )
 
 
 @pytest.mark.skipif(browser_skip_reason() is not None, reason=browser_skip_reason() or "")
@@ -44,8 +47,10 @@ def test_a_failed_check_shows_its_message_hint_and_the_total(tmp_path, theme):
         # the text keeps the theme's colour (readable on light and dark), the marks their own
         message = page_.locator("tr.check.fail .msg").first
         assert message.evaluate("e => getComputedStyle(e).color") == colour
-        assert page_.locator("tr.check.fail td.mark").first.evaluate("e => getComputedStyle(e).color") == \
-            "rgb(229, 83, 75)"
+        assert (
+            page_.locator("tr.check.fail td.mark").first.evaluate("e => getComputedStyle(e).color")
+            == "rgb(229, 83, 75)"
+        )
         assert row.locator("td").nth(1).evaluate("e => getComputedStyle(e).textAlign") == "left"
         page_.screenshot(path=str(tmp_path / f"check-{theme}.png"), full_page=True)
         assert errors == [] and all(u.startswith(("file:", "data:", "about:")) for u in requests)

@@ -10,27 +10,43 @@ import pytest
 from notebook_files import CACHE, REPO, lab, module_text, save
 
 from grader.judge.results import CheckResult, ExerciseResult, GradeResult
-from grader.notebook import CheckReport, check
-from grader.notebook import inline
+from grader.notebook import CheckReport, check, inline
 
 
 def sample_result(lang: str = "en") -> GradeResult:
     """dataset 20/25 (one root failure, one that follows from it) and lora not implemented: 20/40."""
     checks = [
         CheckResult("dataset.item_keys", 3, 3, True, title="items have the four keys"),
-        CheckResult("dataset.item_shapes", 0, 4, False, message="labels: got shape [1, 8], expected [8] <list>",
-                    hint="Squeeze the batch dimension: tensor[0] or .squeeze(0).", title="item shapes and dtypes"),
-        CheckResult("dataset.loader_batches", 0, 1, False, message="labels: got shape [1, 8], expected [8] <list>",
-                    hint="follows from ✘ “item shapes and dtypes”: fix that first, then grade again",
-                    title="loaders batch with batch_size", caused_by="dataset.item_shapes"),
+        CheckResult(
+            "dataset.item_shapes",
+            0,
+            4,
+            False,
+            message="labels: got shape [1, 8], expected [8] <list>",
+            hint="Squeeze the batch dimension: tensor[0] or .squeeze(0).",
+            title="item shapes and dtypes",
+        ),
+        CheckResult(
+            "dataset.loader_batches",
+            0,
+            1,
+            False,
+            message="labels: got shape [1, 8], expected [8] <list>",
+            hint="follows from ✘ “item shapes and dtypes”: fix that first, then grade again",
+            title="loaders batch with batch_size",
+            caused_by="dataset.item_shapes",
+        ),
         CheckResult("dataset.len", 17, 17, True, title="len(dataset)"),
     ]
     result = GradeResult(lang=lang, notes=["running without a sandbox: bubblewrap is not installed"])
     result.exercises["dataset"] = ExerciseResult("dataset", checks=checks)
     stub = "not implemented yet: write build_lora_model"
-    result.exercises["lora"] = ExerciseResult("lora", checks=[
-        CheckResult("lora.returns_peft_model", 0, 15, False, message=stub, title="returns a PeftModel")],
-        status="not_implemented", summary=stub)
+    result.exercises["lora"] = ExerciseResult(
+        "lora",
+        checks=[CheckResult("lora.returns_peft_model", 0, 15, False, message=stub, title="returns a PeftModel")],
+        status="not_implemented",
+        summary=stub,
+    )
     return result
 
 
@@ -87,8 +103,10 @@ def test_a_module_not_written_yet_says_to_run_its_cell(tmp_path):
     result.exercises["lora"].summary = "lora.py cannot be loaded: /x/lora.py: missing."
     inline.not_written(result, tmp_path)
     lora = result.exercises["lora"]
-    assert lora.summary == ("lora.py is not in this folder yet: run the cell that starts with %%writefile lora.py "
-                            "(the lora exercise), then check again.")
+    assert lora.summary == (
+        "lora.py is not in this folder yet: run the cell that starts with %%writefile lora.py "
+        "(the lora exercise), then check again."
+    )
     assert lora.checks[0].message == lora.summary
     assert result.exercises["dataset"].status == "graded"
 
@@ -134,6 +152,7 @@ def test_in_ipython_the_result_shows_once_per_cell(canned):
 
     shell = interactive.InteractiveShell.instance()
     try:
+
         def outputs(code):
             with capture_output() as captured:
                 assert shell.run_cell(code, store_history=True).success
@@ -149,19 +168,25 @@ def test_in_ipython_the_result_shows_once_per_cell(canned):
         interactive.InteractiveShell.clear_instance()
 
 
-@pytest.mark.parametrize("module", ["grader.notebook.extract", "grader.notebook.annotate",
-                                    "grader.notebook.submission", "grader.notebook.inline"])
+@pytest.mark.parametrize(
+    "module",
+    ["grader.notebook.extract", "grader.notebook.annotate", "grader.notebook.submission", "grader.notebook.inline"],
+)
 def test_no_module_of_the_notebook_layer_imports_torch(module):
-    code = (f"import sys, {module}; heavy = [m for m in ('torch', 'transformers', 'peft') if m in sys.modules]; "
-            "assert not heavy, heavy")
+    code = (
+        f"import sys, {module}; heavy = [m for m in ('torch', 'transformers', 'peft') if m in sys.modules]; "
+        "assert not heavy, heavy"
+    )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO)
     assert proc.returncode == 0, proc.stderr[-2000:]
 
 
 def test_importing_it_in_a_kernel_brings_in_no_torch_and_no_judge():
-    code = ("import sys; from grader.notebook import check; "
-            "heavy = [m for m in ('torch', 'transformers', 'peft', 'nbformat', 'pytest', 'grader.judge.grade') "
-            "if m in sys.modules]; assert not heavy, heavy")
+    code = (
+        "import sys; from grader.notebook import check; "
+        "heavy = [m for m in ('torch', 'transformers', 'peft', 'nbformat', 'pytest', 'grader.judge.grade') "
+        "if m in sys.modules]; assert not heavy, heavy"
+    )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO)
     assert proc.returncode == 0, proc.stderr[-2000:]
 

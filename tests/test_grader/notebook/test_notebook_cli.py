@@ -15,12 +15,15 @@ from nbformat.v4 import new_code_cell
 from notebook_files import CACHE, REPO, lab, module_text, save, writefile
 
 
-
 def grade(*args, cwd):
     exe = shutil.which("grade") or str(Path(sys.executable).parent / "grade")
     cmd = [exe, *args] if os.path.exists(exe) else [sys.executable, "-m", "grader.cli", *args]
-    env = {**os.environ, "GRADER_CACHE": str(CACHE), "COLUMNS": "400",
-           "PYTHONPATH": str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    env = {
+        **os.environ,
+        "GRADER_CACHE": str(CACHE),
+        "COLUMNS": "400",
+        "PYTHONPATH": str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", ""),
+    }
     return subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=600, env=env)
 
 
@@ -42,21 +45,30 @@ def test_the_stubs_notebook_in_a_folder_scores_0_with_one_line_per_exercise(tmp_
     assert proc.returncode == 1, proc.stdout + proc.stderr
     lines = proc.stdout.strip().splitlines()
     assert lines[-1] == "Points 0/100"
-    assert [line.split("  ")[0] for line in lines[:-1]] == ["✘ dataset 0/25", "✘ lora 0/15", "✘ train 0/35",
-                                                            "✘ predict 0/25"]
+    assert [line.split("  ")[0] for line in lines[:-1]] == [
+        "✘ dataset 0/25",
+        "✘ lora 0/15",
+        "✘ train 0/35",
+        "✘ predict 0/25",
+    ]
     assert all("not implemented yet: write " in line for line in lines[:-1])
 
 
 @pytest.mark.slow
 def test_a_syntax_error_and_a_missing_cell_cost_only_their_exercise(tmp_path):
     broken_dataset = module_text("solutions", "dataset.py").replace(
-        "class VQADataset(", "for x in\nclass VQADataset(", 1)
-    lora = module_text("solutions", "lora.py").replace("    # BEGIN SOLUTION\n",
-                                                       "    # BEGIN SOLUTION\n    undefined_name\n", 1)
+        "class VQADataset(", "for x in\nclass VQADataset(", 1
+    )
+    lora = module_text("solutions", "lora.py").replace(
+        "    # BEGIN SOLUTION\n", "    # BEGIN SOLUTION\n    undefined_name\n", 1
+    )
     cut = lora.index("def build_lora_model")
     cells = lab("solutions", skip=("predict.py", "lora.py"), replace={"dataset.py": broken_dataset})
-    cells += [writefile("lora.py", lora[:cut]), new_code_cell("print('between')"),
-              writefile("lora.py", lora[cut:], append=True)]
+    cells += [
+        writefile("lora.py", lora[:cut]),
+        new_code_cell("print('between')"),
+        writefile("lora.py", lora[cut:], append=True),
+    ]
     save(tmp_path / "lab.ipynb", cells)
     dataset_line = broken_dataset[: broken_dataset.index("for x in")].count("\n") + 2
     lora_line = lora[cut:][: lora[cut:].index("undefined_name")].count("\n") + 2
@@ -64,8 +76,10 @@ def test_a_syntax_error_and_a_missing_cell_cost_only_their_exercise(tmp_path):
     assert proc.returncode == 1, proc.stdout + proc.stderr
     out = proc.stdout
     assert f"✘ dataset 0/25  lab.ipynb, cell 4 (%%writefile dataset.py), line {dataset_line}: invalid syntax\n" in out
-    assert "✘ predict 0/25  lab.ipynb has no `%%writefile predict.py` cell: the predict exercise is graded from a " \
-           "code cell whose first line is %%writefile predict.py." in out
+    assert (
+        "✘ predict 0/25  lab.ipynb has no `%%writefile predict.py` cell: the predict exercise is graded from a "
+        "code cell whose first line is %%writefile predict.py." in out
+    )
     assert f"(at lab.ipynb cell 15, line {lora_line} in build_lora_model)" in out  # the -a cell, its own line
     assert "train 35/35" in out
     assert out.strip().splitlines()[-1] == "Points 35/100"

@@ -35,14 +35,17 @@ def test_the_solutions_notebook_gives_the_solutions_files(tmp_path):
 
 
 def test_later_cells_append_or_replace_in_cell_order(tmp_path):
-    nb = save(tmp_path / "lab.ipynb", [
-        writefile("dataset.py", "old = 1\n"),
-        writefile("dataset.py", "import torch\n\nA = 1"),      # replaces: the last plain write wins
-        new_code_cell("print('experiment')"),
-        writefile("dataset.py", "B = 2\nC = 3\n", append=True),
-        writefile("lora.py", "D = 4\n", append=True),         # an append with no file yet creates it
-        new_markdown_cell("%%writefile train.py\nnot code"),  # markdown never writes
-    ])
+    nb = save(
+        tmp_path / "lab.ipynb",
+        [
+            writefile("dataset.py", "old = 1\n"),
+            writefile("dataset.py", "import torch\n\nA = 1"),  # replaces: the last plain write wins
+            new_code_cell("print('experiment')"),
+            writefile("dataset.py", "B = 2\nC = 3\n", append=True),
+            writefile("lora.py", "D = 4\n", append=True),  # an append with no file yet creates it
+            new_markdown_cell("%%writefile train.py\nnot code"),  # markdown never writes
+        ],
+    )
     extraction = extract(nb, tmp_path / "out")
     assert (tmp_path / "out" / "dataset.py").read_text() == "import torch\n\nA = 1\nB = 2\nC = 3\n"
     assert (tmp_path / "out" / "lora.py").read_text() == "D = 4\n"
@@ -60,18 +63,31 @@ def test_later_cells_append_or_replace_in_cell_order(tmp_path):
 def test_list_sources_and_crlf_line_breaks(tmp_path):
     """A notebook written on Windows, by hand or by a tool: sources as lists of lines, CRLF breaks, a cell without
     metadata; the modules are written byte for byte."""
-    cells = [{"cell_type": "markdown", "metadata": {}, "source": ["# Lab\r\n", "text"]},
-             {"cell_type": "code", "metadata": {}, "execution_count": 3, "outputs": [],
-              "source": ["%%writefile dataset.py\r\n", "import os\r\n", "def f(:\r\n", "    pass\r\n"]},
-             {"cell_type": "code", "execution_count": None, "outputs": [],  # no metadata: a tool's notebook
-              "source": "%%writefile lora.py\r\nX = 1\r\n"}]
+    cells = [
+        {"cell_type": "markdown", "metadata": {}, "source": ["# Lab\r\n", "text"]},
+        {
+            "cell_type": "code",
+            "metadata": {},
+            "execution_count": 3,
+            "outputs": [],
+            "source": ["%%writefile dataset.py\r\n", "import os\r\n", "def f(:\r\n", "    pass\r\n"],
+        },
+        {
+            "cell_type": "code",
+            "execution_count": None,
+            "outputs": [],  # no metadata: a tool's notebook
+            "source": "%%writefile lora.py\r\nX = 1\r\n",
+        },
+    ]
     path = tmp_path / "win.ipynb"
     path.write_text(json.dumps({"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": cells}))
     extraction = extract(path, tmp_path / "out")
     assert (tmp_path / "out" / "dataset.py").read_bytes() == b"import os\r\ndef f(:\r\n    pass\r\n"
     assert (tmp_path / "out" / "lora.py").read_bytes() == b"X = 1\r\n"
     assert "lora" not in extraction.problems
-    assert problems_text(extraction, "dataset") == ["win.ipynb, cell 2 (%%writefile dataset.py), line 3: invalid syntax"]
+    assert problems_text(extraction, "dataset") == [
+        "win.ipynb, cell 2 (%%writefile dataset.py), line 3: invalid syntax"
+    ]
 
 
 def test_a_missing_cell_is_named_and_the_others_are_written(tmp_path):
@@ -82,10 +98,12 @@ def test_a_missing_cell_is_named_and_the_others_are_written(tmp_path):
     assert problems_text(extraction, "lora") == [
         "lab.ipynb has no `%%writefile lora.py` cell: the lora exercise is graded from a code cell whose first line "
         "is %%writefile lora.py. Put your code for it in such a cell (or restore that cell from the lab), run it, "
-        "and grade again."]
+        "and grade again."
+    ]
     assert problems_text(extraction, "lora", "vi")[0].startswith(
         "lab.ipynb không có ô `%%writefile lora.py`: bài lora được chấm từ một ô code có dòng đầu là "
-        "%%writefile lora.py.")
+        "%%writefile lora.py."
+    )
 
 
 def test_a_syntax_error_names_the_cell_and_its_line(tmp_path):
@@ -95,38 +113,58 @@ def test_a_syntax_error_names_the_cell_and_its_line(tmp_path):
     assert set(extraction.problems) == {"dataset"}
     [problem] = extraction.problems["dataset"]
     assert (problem.cell, problem.line) == (4, 6)  # line 5 of the file is line 6 of the cell
-    assert problem.text("en") in ("lab.ipynb, cell 4 (%%writefile dataset.py), line 6: '(' was never closed",
-                                  "lab.ipynb, cell 4 (%%writefile dataset.py), line 6: invalid syntax")
+    assert problem.text("en") in (
+        "lab.ipynb, cell 4 (%%writefile dataset.py), line 6: '(' was never closed",
+        "lab.ipynb, cell 4 (%%writefile dataset.py), line 6: invalid syntax",
+    )
     assert problem.text("vi").startswith("lab.ipynb, ô 4 (%%writefile dataset.py), dòng 6: ")
 
 
 def test_a_syntax_error_in_an_appended_cell_names_that_cell(tmp_path):
-    nb = save(tmp_path / "lab.ipynb", [
-        new_markdown_cell("# Lab"),
-        writefile("dataset.py", "import torch\n\n\ndef load_splits(data_dir):\n    return [], []\n"),
-        new_code_cell("load_splits('.')"),
-        writefile("dataset.py", "\n\ndef build_dataloaders(a, b):\n    return a b\n", append=True),
-    ])
+    nb = save(
+        tmp_path / "lab.ipynb",
+        [
+            new_markdown_cell("# Lab"),
+            writefile("dataset.py", "import torch\n\n\ndef load_splits(data_dir):\n    return [], []\n"),
+            new_code_cell("load_splits('.')"),
+            writefile("dataset.py", "\n\ndef build_dataloaders(a, b):\n    return a b\n", append=True),
+        ],
+    )
     extraction = extract(nb, tmp_path / "out")
     assert problems_text(extraction, "dataset")[0].startswith(
-        "lab.ipynb, cell 4 (%%writefile dataset.py), line 5: invalid syntax")
+        "lab.ipynb, cell 4 (%%writefile dataset.py), line 5: invalid syntax"
+    )
 
 
 def test_an_unterminated_string_says_the_cells_line(tmp_path):
-    nb = save(tmp_path / "lab.ipynb", [writefile("lora.py", "X = 1\n", ), new_code_cell("x"),
-                                       writefile("lora.py", 'Y = """\nnever closed\n', append=True)])
+    nb = save(
+        tmp_path / "lab.ipynb",
+        [
+            writefile(
+                "lora.py",
+                "X = 1\n",
+            ),
+            new_code_cell("x"),
+            writefile("lora.py", 'Y = """\nnever closed\n', append=True),
+        ],
+    )
     [text] = problems_text(extract(nb, tmp_path / "out"), "lora")
-    assert text == ("lab.ipynb, cell 3 (%%writefile lora.py), line 2: unterminated triple-quoted string literal "
-                    "(detected at line 3)")
+    assert text == (
+        "lab.ipynb, cell 3 (%%writefile lora.py), line 2: unterminated triple-quoted string literal "
+        "(detected at line 3)"
+    )
 
 
-@pytest.mark.parametrize("line, what", [
-    ("!pip install peft", "a shell command (!)"),
-    ("%time build_lora_model(model)", "an IPython line magic (%)"),
-    ("%%capture", "an IPython cell magic (%%), which works only as a cell's first line"),
-    ("%load_ext autoreload", "an IPython line magic (%)"),
-    ("get_ipython().system('nvidia-smi')", "a call of IPython's get_ipython()"),
-])
+@pytest.mark.parametrize(
+    "line, what",
+    [
+        ("!pip install peft", "a shell command (!)"),
+        ("%time build_lora_model(model)", "an IPython line magic (%)"),
+        ("%%capture", "an IPython cell magic (%%), which works only as a cell's first line"),
+        ("%load_ext autoreload", "an IPython line magic (%)"),
+        ("get_ipython().system('nvidia-smi')", "a call of IPython's get_ipython()"),
+    ],
+)
 def test_notebook_only_syntax_is_named_with_its_cell_and_line(tmp_path, line, what):
     body = f"import torch\n{line}\n\n\ndef build_lora_model(model):\n    return model\n"
     nb = save(tmp_path / "lab.ipynb", lab("solutions", replace={"lora.py": body}))
@@ -135,9 +173,11 @@ def test_notebook_only_syntax_is_named_with_its_cell_and_line(tmp_path, line, wh
     assert problems_text(extraction, "lora") == [
         f"lab.ipynb, cell 7 (%%writefile lora.py), line 3: `{line}` is {what}, which runs only in a notebook: a "
         "module file cannot run it. Move it to a cell of its own (without %%writefile), run that cell, and grade "
-        "again."]
+        "again."
+    ]
     assert problems_text(extraction, "lora", "vi")[0].startswith(
-        f"lab.ipynb, ô 7 (%%writefile lora.py), dòng 3: `{line}` là ")
+        f"lab.ipynb, ô 7 (%%writefile lora.py), dòng 3: `{line}` là "
+    )
     assert (tmp_path / "out" / "lora.py").read_text() == body  # written as IPython writes it
 
 
@@ -145,15 +185,19 @@ def test_every_notebook_only_line_is_named_and_a_syntax_error_after_them_too(tmp
     body = "import os\n!pip install a\ndef f():\n    %time g()\n    return 1\ndef g(:\n    pass\n"
     nb = save(tmp_path / "lab.ipynb", [writefile("train.py", body)])
     texts = problems_text(extract(nb, tmp_path / "out"), "train")
-    assert [t.split(":")[0] for t in texts] == ["lab.ipynb, cell 1 (%%writefile train.py), line 3",
-                                                "lab.ipynb, cell 1 (%%writefile train.py), line 5",
-                                                "lab.ipynb, cell 1 (%%writefile train.py), line 7"]
+    assert [t.split(":")[0] for t in texts] == [
+        "lab.ipynb, cell 1 (%%writefile train.py), line 3",
+        "lab.ipynb, cell 1 (%%writefile train.py), line 5",
+        "lab.ipynb, cell 1 (%%writefile train.py), line 7",
+    ]
     assert texts[2].endswith("line 7: invalid syntax")
 
 
 def test_what_looks_like_notebook_syntax_but_is_python_is_fine(tmp_path):
-    body = ('"""Usage:\n!pip install peft\n%time fit(...)\n"""\nfrom IPython import get_ipython\n\n\n'
-            'def shell():\n    return get_ipython()\n\n\nRATIO = 10 % 3\n')
+    body = (
+        '"""Usage:\n!pip install peft\n%time fit(...)\n"""\nfrom IPython import get_ipython\n\n\n'
+        "def shell():\n    return get_ipython()\n\n\nRATIO = 10 % 3\n"
+    )
     nb = save(tmp_path / "lab.ipynb", lab("solutions", replace={"train.py": body}))
     assert extract(nb, tmp_path / "out").problems == {}
 
@@ -184,22 +228,32 @@ def test_a_truncated_notebook_says_where_its_json_breaks(tmp_path):
     assert text.startswith(f"lab.ipynb is not a readable notebook: its JSON breaks at line {line}, column ")
     assert "cut short" in text and "File → Download → .ipynb" in text
     assert whole_notebook_error(cut, "vi").startswith(
-        f"lab.ipynb không đọc được như một notebook: JSON bị hỏng ở dòng {line}, cột ")
+        f"lab.ipynb không đọc được như một notebook: JSON bị hỏng ở dòng {line}, cột "
+    )
 
 
-@pytest.mark.parametrize("content, key, fields", [
-    (b"", "notebook.empty", {}),
-    (b"\x89PNG\r\n\x1a\n\x00\x00\xff\xfe", "notebook.not_text", {"offset": 0}),
-    (b'["a", "list"]', "notebook.not_notebook", {"missing": '"nbformat"'}),
-    (b'{"metadata": {}}', "notebook.not_notebook", {"missing": '"nbformat"'}),
-    (b'{"nbformat": 4, "nbformat_minor": 5, "metadata": {}}', "notebook.not_notebook", {"missing": '"cells"'}),
-    (b'{"nbformat": 5, "cells": []}', "notebook.bad_version", {"version": "5"}),
-    (b'{"nbformat": "4", "cells": []}', "notebook.bad_version", {"version": '"4"'}),
-    (b'{"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": [{"source": "x"}]}', "notebook.unreadable",
-     {"error": "ValueError: cell 1 has no cell_type"}),
-    (b'{"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": [{"cell_type": "code", "source": 7}]}',
-     "notebook.unreadable", {"error": "ValueError: cell 1 has no text source"}),
-])
+@pytest.mark.parametrize(
+    "content, key, fields",
+    [
+        (b"", "notebook.empty", {}),
+        (b"\x89PNG\r\n\x1a\n\x00\x00\xff\xfe", "notebook.not_text", {"offset": 0}),
+        (b'["a", "list"]', "notebook.not_notebook", {"missing": '"nbformat"'}),
+        (b'{"metadata": {}}', "notebook.not_notebook", {"missing": '"nbformat"'}),
+        (b'{"nbformat": 4, "nbformat_minor": 5, "metadata": {}}', "notebook.not_notebook", {"missing": '"cells"'}),
+        (b'{"nbformat": 5, "cells": []}', "notebook.bad_version", {"version": "5"}),
+        (b'{"nbformat": "4", "cells": []}', "notebook.bad_version", {"version": '"4"'}),
+        (
+            b'{"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": [{"source": "x"}]}',
+            "notebook.unreadable",
+            {"error": "ValueError: cell 1 has no cell_type"},
+        ),
+        (
+            b'{"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": [{"cell_type": "code", "source": 7}]}',
+            "notebook.unreadable",
+            {"error": "ValueError: cell 1 has no text source"},
+        ),
+    ],
+)
 @pytest.mark.parametrize("lang", ["en", "vi"])
 def test_files_that_are_not_notebooks(tmp_path, content, key, fields, lang):
     path = tmp_path / "lab.ipynb"
@@ -210,7 +264,8 @@ def test_files_that_are_not_notebooks(tmp_path, content, key, fields, lang):
 def test_the_not_a_notebook_messages_read_well():
     assert message("notebook.bad_version", "en", notebook="lab.ipynb", version="5") == (
         "lab.ipynb is in notebook format 5; the grader reads format 4 (what Jupyter and Colab save) and the older 3. "
-        "Open it in Jupyter or Colab, save it, and grade again.")
+        "Open it in Jupyter or Colab, save it, and grade again."
+    )
     assert message("notebook.empty", "en", notebook="lab.ipynb").startswith("lab.ipynb is empty: save the notebook")
 
 
@@ -222,14 +277,20 @@ def test_a_huge_notebook_is_refused_before_it_is_read(tmp_path, monkeypatch):
     path.write_text(path.read_text().replace('"metadata": {}', '"metadata": {"pad": "' + "x" * 2**20 + '"}', 1))
     assert whole_notebook_error(path) == (
         "lab.ipynb is 1.1 MB; the grader reads notebooks up to 1 MB. Clear the outputs (Edit → Clear all outputs), "
-        "save, and grade again.")
+        "save, and grade again."
+    )
 
 
 def test_an_older_format_3_notebook_is_read(tmp_path):
     from nbformat import v3
 
-    nb = v3.new_notebook(worksheets=[v3.new_worksheet(cells=[
-        v3.new_code_cell(input="%%writefile dataset.py\nX = 1\n"), v3.new_text_cell("markdown", "notes")])])
+    nb = v3.new_notebook(
+        worksheets=[
+            v3.new_worksheet(
+                cells=[v3.new_code_cell(input="%%writefile dataset.py\nX = 1\n"), v3.new_text_cell("markdown", "notes")]
+            )
+        ]
+    )
     path = tmp_path / "old.ipynb"
     path.write_text(v3.writes_json(nb))
     extraction = extract(path, tmp_path / "out")

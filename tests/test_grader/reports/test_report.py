@@ -9,19 +9,33 @@ import re
 import shutil
 from pathlib import Path
 
-from grader.reports import feedback
-from grader.reports import class_report as report
 from grader.batch import Record
+from grader.reports import class_report as report
+from grader.reports import feedback
 from vqa import course
 
 REPO = Path(__file__).resolve().parents[3]
 POINTS = course.POINTS
-KEY = {"Q1": "resnet", "Q2": "contrastive-search", "Q3": "beats", "Q4": "cosine-similarity", "Q5": "audioldm",
-       "Q6": "vicuna", "Q7": "audio-generation", "Q8": "imagebind", "Q9": "tiny-transformer", "Q10": "vicuna"}
+KEY = {
+    "Q1": "resnet",
+    "Q2": "contrastive-search",
+    "Q3": "beats",
+    "Q4": "cosine-similarity",
+    "Q5": "audioldm",
+    "Q6": "vicuna",
+    "Q7": "audio-generation",
+    "Q8": "imagebind",
+    "Q9": "tiny-transformer",
+    "Q10": "vicuna",
+}
 
 
-def result(failing: dict[str, tuple[str, str]] | None = None, *, status: dict[str, str] | None = None,
-           flags: list[str] | None = None) -> dict:
+def result(
+    failing: dict[str, tuple[str, str]] | None = None,
+    *,
+    status: dict[str, str] | None = None,
+    flags: list[str] | None = None,
+) -> dict:
     """A grade result: two checks per exercise; ``failing`` maps a check name to (message, hint)."""
     failing, status = failing or {}, status or {}
     exercises = {}
@@ -31,13 +45,34 @@ def result(failing: dict[str, tuple[str, str]] | None = None, *, status: dict[st
             name = f"{ex}.check{i}"
             bad = name in failing or ex in status
             message, hint = failing.get(name, (f"not implemented yet: write {ex}", "")) if bad else ("", "")
-            checks.append({"name": name, "title": f"{ex} check {i}", "score": 0 if bad else part, "max_score": part,
-                           "passed": not bad, "message": message, "hint": hint, "output": ""})
-        exercises[ex] = {"score": sum(c["score"] for c in checks), "max_score": pts,
-                         "status": status.get(ex, "graded"), "summary": "", "checks": checks}
+            checks.append(
+                {
+                    "name": name,
+                    "title": f"{ex} check {i}",
+                    "score": 0 if bad else part,
+                    "max_score": part,
+                    "passed": not bad,
+                    "message": message,
+                    "hint": hint,
+                    "output": "",
+                }
+            )
+        exercises[ex] = {
+            "score": sum(c["score"] for c in checks),
+            "max_score": pts,
+            "status": status.get(ex, "graded"),
+            "summary": "",
+            "checks": checks,
+        }
     score = sum(e["score"] for e in exercises.values())
-    return {"score": score, "max_score": 100, "exercises": exercises, "flags": flags or [], "versions": {},
-            "lang": "en"}
+    return {
+        "score": score,
+        "max_score": 100,
+        "exercises": exercises,
+        "flags": flags or [],
+        "versions": {},
+        "lang": "en",
+    }
 
 
 def sample_records(code_root: Path):
@@ -50,27 +85,62 @@ def sample_records(code_root: Path):
     records = [
         Record("alice", "alice", "graded", folder=str(folders["alice"]), result=result()),
         Record("bob", "bob.zip", "graded", folder=str(folders["bob"]), result=result({"dataset.check0": shape})),
-        Record("carol", "carol", "graded", result=result({
-            "dataset.check0": shape, "train.check1": ("valid loss 2.3456 did not fall below 2.1234", "")})),
-        Record("dave", "dave", "graded", folder=str(folders["dave"]),
-               result=result(status={e: "not_implemented" for e in POINTS},
-                             flags=[f"not_implemented:{e}" for e in POINTS])),
-        Record("eve <script>", "eve", "graded", result=result(
-            {"lora.check0": ("timed out after 8 s (an endless loop?)", ""),
-             "train.check0": ("valid loss 9.9 did not fall below 1.0", "")}, flags=["timeout:lora"])),
-        Record("mallory", "mallory.zip", "failed",
-               reason="mallory.zip: refused: path '../evil.py' points outside the folder ('..')"),
+        Record(
+            "carol",
+            "carol",
+            "graded",
+            result=result(
+                {"dataset.check0": shape, "train.check1": ("valid loss 2.3456 did not fall below 2.1234", "")}
+            ),
+        ),
+        Record(
+            "dave",
+            "dave",
+            "graded",
+            folder=str(folders["dave"]),
+            result=result(
+                status={e: "not_implemented" for e in POINTS}, flags=[f"not_implemented:{e}" for e in POINTS]
+            ),
+        ),
+        Record(
+            "eve <script>",
+            "eve",
+            "graded",
+            result=result(
+                {
+                    "lora.check0": ("timed out after 8 s (an endless loop?)", ""),
+                    "train.check0": ("valid loss 9.9 did not fall below 1.0", ""),
+                },
+                flags=["timeout:lora"],
+            ),
+        ),
+        Record(
+            "mallory",
+            "mallory.zip",
+            "failed",
+            reason="mallory.zip: refused: path '../evil.py' points outside the folder ('..')",
+        ),
     ]
     from grader.reports.similarity import find_similar
 
     pairs = find_similar(folders)
     quiz_dir = code_root / "quiz"
     quiz_dir.mkdir()
-    for i, (student, wrong) in enumerate((("alice", {}), ("bob", {"Q1": "vicuna"}),
-                                          ("carol", {"Q1": "vicuna", "Q2": "llm-backbone"}))):
-        (quiz_dir / f"{student}.json").write_text(json.dumps({
-            "format": "quiz-attempt/1", "quiz": "mllm-part4", "student": student,
-            "time": f"2025-05-0{i + 1}T10:00:00+00:00", "answers": {**KEY, **wrong}}), encoding="utf-8")
+    for i, (student, wrong) in enumerate(
+        (("alice", {}), ("bob", {"Q1": "vicuna"}), ("carol", {"Q1": "vicuna", "Q2": "llm-backbone"}))
+    ):
+        (quiz_dir / f"{student}.json").write_text(
+            json.dumps(
+                {
+                    "format": "quiz-attempt/1",
+                    "quiz": "mllm-part4",
+                    "student": student,
+                    "time": f"2025-05-0{i + 1}T10:00:00+00:00",
+                    "answers": {**KEY, **wrong},
+                }
+            ),
+            encoding="utf-8",
+        )
     from quiz.grading import grade_attempts
 
     return records, pairs, grade_attempts([quiz_dir]).to_dict()
@@ -83,8 +153,7 @@ def test_grades_csv_has_one_row_per_student_and_opens_in_excel(tmp_path):
     assert raw.startswith(b"\xef\xbb\xbf"), "no UTF-8 BOM: Excel would garble non-ASCII names"
     rows = list(csv.DictReader(io.StringIO(raw.decode("utf-8-sig"))))
     assert [r["student"] for r in rows] == [r.student for r in records]
-    assert list(rows[0]) == ["student", *course.EXERCISES, "total", "max_score", "quiz",
-                             "status", "flags", "reason"]
+    assert list(rows[0]) == ["student", *course.EXERCISES, "total", "max_score", "quiz", "status", "flags", "reason"]
     by = {r["student"]: r for r in rows}
     assert by["alice"]["total"] == "100" and by["alice"]["quiz"] == "10" and by["bob"]["quiz"] == "9"
     assert by["bob"]["dataset"] == "8" and by["bob"]["total"] == "83"

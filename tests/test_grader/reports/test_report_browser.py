@@ -5,6 +5,7 @@ A screenshot is saved under the test's tmp dir."""
 from __future__ import annotations
 
 import pytest
+
 from browser import browser_skip_reason, check_report_in_browser
 
 pytestmark = pytest.mark.slow  # grades many submissions end to end: `pytest -m "not slow"` skips it
@@ -24,7 +25,18 @@ def sample_report(tmp_path_factory):
 
 @pytest.mark.skipif(browser_skip_reason() is not None, reason=browser_skip_reason() or "")
 def test_report_renders_in_chromium(sample_report, tmp_path):
-    shot = check_report_in_browser(sample_report, tmp_path, students=6, expect_visible=[
-        "Score distribution", "Most common failures", "labels: got shape [1, 8], expected [8]",
-        "Similar submissions", "Item statistics", "Not graded", "mallory.zip: refused"])
+    shot = check_report_in_browser(
+        sample_report,
+        tmp_path,
+        students=6,
+        expect_visible=[
+            "Score distribution",
+            "Most common failures",
+            "labels: got shape [1, 8], expected [8]",
+            "Similar submissions",
+            "Item statistics",
+            "Not graded",
+            "mallory.zip: refused",
+        ],
+    )
     print(f"screenshot: {shot}")

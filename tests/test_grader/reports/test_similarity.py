@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from grader.reports.similarity import find_similar
+
 from synthetic_class import build_class
 
 REPO = Path(__file__).resolve().parents[3]
@@ -49,8 +50,14 @@ def disguise(folder: Path) -> Path:
     """Rename variables, add comments and blank lines: what a copier does."""
     for path in folder.glob("*.py"):
         text = path.read_text()
-        for old, new in (("losses", "loss_history"), ("batch", "mb"), ("inputs", "feed"), ("records", "rows"),
-                         ("optimizer", "opt"), ("config", "cfg")):
+        for old, new in (
+            ("losses", "loss_history"),
+            ("batch", "mb"),
+            ("inputs", "feed"),
+            ("records", "rows"),
+            ("optimizer", "opt"),
+            ("config", "cfg"),
+        ):
             text = re.sub(rf"\b{old}\b", new, text)
         text = text.replace("\n\n\n", "\n\n# my own helper section\n\n")
         path.write_text(text)

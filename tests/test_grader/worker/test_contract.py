@@ -15,16 +15,44 @@ import pytest
 
 from grader.judge import plan
 from grader.worker import contract
-from grader.worker.contract import (ForwardCall, LearnerError, LoraLayer, LoraModel, LoraResult, MessageData,
-                                    OneEpochResult, Reply, Step, decode, encode)
+from grader.worker.contract import (
+    ForwardCall,
+    LearnerError,
+    LoraLayer,
+    LoraModel,
+    LoraResult,
+    MessageData,
+    OneEpochResult,
+    Reply,
+    Step,
+    decode,
+    encode,
+)
 from grader.worker.protocol import ProtocolError
 
 ROOT = Path(__file__).resolve().parents[3]
 
 ONE_EPOCH = OneEpochResult(
-    returned=0.25, calls=[ForwardCall(["attention_mask", "input_ids"], 0, True, "float32", True, True, False, None,
-                                      "cpu", "", loss=0.25, loss_requires_grad=True)],
-    steps=[Step(forward=1, norm=2.0, scale=1.0, residual=0.0)], batches=1)
+    returned=0.25,
+    calls=[
+        ForwardCall(
+            ["attention_mask", "input_ids"],
+            0,
+            True,
+            "float32",
+            True,
+            True,
+            False,
+            None,
+            "cpu",
+            "",
+            loss=0.25,
+            loss_requires_grad=True,
+        )
+    ],
+    steps=[Step(forward=1, norm=2.0, scale=1.0, residual=0.0)],
+    batches=1,
+)
 
 
 def through_json(value: object) -> object:
@@ -32,10 +60,20 @@ def through_json(value: object) -> object:
 
 
 def test_a_result_crosses_the_boundary_unchanged():
-    model = LoraModel(error=LearnerError("error", "TypeError", "TypeError: bad", "lora.py:3 in build_lora_model",
-                                         MessageData("type_error", {"text": MessageData("probe.x", {"n": 3})})))
-    lora = LoraResult(defaults=model, r4_value=LoraModel(layers={"q": {"default": LoraLayer(4, 2.0, None)}}),
-                      r8_key=LoraModel(is_peft=True, type="PeftModel"))
+    model = LoraModel(
+        error=LearnerError(
+            "error",
+            "TypeError",
+            "TypeError: bad",
+            "lora.py:3 in build_lora_model",
+            MessageData("type_error", {"text": MessageData("probe.x", {"n": 3})}),
+        )
+    )
+    lora = LoraResult(
+        defaults=model,
+        r4_value=LoraModel(layers={"q": {"default": LoraLayer(4, 2.0, None)}}),
+        r8_key=LoraModel(is_peft=True, type="PeftModel"),
+    )
     for value in (ONE_EPOCH, lora, Reply(ok=True, kind="ok", data={"a": [1, "x", None]})):
         assert decode(type(value), through_json(value)) == value
 
@@ -51,12 +89,15 @@ def test_a_missing_or_unknown_field_is_a_protocol_error_that_names_it():
         decode(OneEpochResult, data)
 
 
-@pytest.mark.parametrize("path, value", [
-    (("batches",), "1"),  # a str where an int belongs
-    (("batches",), True),  # a bool is not an int
-    (("steps", 0, "norm"), None),  # null where a float belongs
-    (("calls", 0, "keys"), "input_ids"),  # not a list
-])
+@pytest.mark.parametrize(
+    "path, value",
+    [
+        (("batches",), "1"),  # a str where an int belongs
+        (("batches",), True),  # a bool is not an int
+        (("steps", 0, "norm"), None),  # null where a float belongs
+        (("calls", 0, "keys"), "input_ids"),  # not a list
+    ],
+)
 def test_a_value_of_another_type_is_a_protocol_error(path, value):
     data = through_json(ONE_EPOCH)
     target = data
@@ -109,15 +150,35 @@ follow_imports = silent
 
 
 def _mypy(root: Path, target: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "mypy", "--config-file", "mypy.ini", "--cache-dir", ".mypy_cache",
-                           "--no-error-summary", target], cwd=root, capture_output=True, text=True, timeout=600)
+    return subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "mypy",
+            "--config-file",
+            "mypy.ini",
+            "--cache-dir",
+            ".mypy_cache",
+            "--no-error-summary",
+            target,
+        ],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
 
 
 @pytest.mark.slow
 def test_renaming_one_probe_result_field_without_touching_its_check_fails_mypy(tmp_path):
     """EvaluateResult.grads renamed in the contract alone: mypy names each line of the train checks that reads it."""
-    for rel in ("grader/worker/contract.py", "grader/worker/protocol.py", "grader/judge/plan.py",
-                "grader/checks/__init__.py", "grader/checks/test_train.py"):
+    for rel in (
+        "grader/worker/contract.py",
+        "grader/worker/protocol.py",
+        "grader/judge/plan.py",
+        "grader/checks/__init__.py",
+        "grader/checks/test_train.py",
+    ):
         (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(ROOT / rel, tmp_path / rel)
     for package in ("grader", "grader/worker", "grader/judge", "grader/checks"):

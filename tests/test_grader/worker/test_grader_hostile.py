@@ -13,8 +13,9 @@ from grader.judge.grade import Grader
 from grader.worker import sandbox
 from grader.worker.contract import SelftestResult
 from grader.worker.handle import Zygote
-from mutants import copy_impl
 from vqa import course
+
+from mutants import copy_impl
 from waiting import wait_until
 
 pytestmark = pytest.mark.slow  # grades many submissions end to end: `pytest -m "not slow"` skips it
@@ -25,7 +26,7 @@ CACHE = Path(tempfile.gettempdir()) / "grader-test-cache"
 EXERCISES = course.EXERCISES
 
 # Hostile submissions, as edits to the reference (tests/mutants.py); the other modules stay the reference's.
-PATCH_PYTEST = '''
+PATCH_PYTEST = """
 # try to make every test pass, wherever pytest runs
 try:
     import _pytest.outcomes
@@ -37,8 +38,8 @@ try:
     _pytest.runner.call_and_report = lambda item, when, log=True, **kwargs: None
 except Exception:
     pass
-'''
-RIGGED_CONFTEST = '''# A conftest that would turn every failure into a pass if pytest ever loaded it.
+"""
+RIGGED_CONFTEST = """# A conftest that would turn every failure into a pass if pytest ever loaded it.
 import pytest
 
 
@@ -48,48 +49,86 @@ def pytest_runtest_makereport(item, call):
     report = outcome.get_result()
     report.outcome = "passed"
     report.longrepr = None
-'''
+"""
 LORA_BODY = "    config = LoraConfig(\n"
 HOSTILE = {
     # dataset exhausts memory in load_splits, lora never returns, evaluate calls sys.exit,
     # answer_question calls os._exit
-    "crashes": dict(edits={
-        "dataset.py": [('    path = os.path.join(str(data_dir), "train.jsonl")\n',
-                        "    hog = [bytearray(256 * 1024 * 1024) for _ in range(1000)]  # more than any limit\n"
-                        '    path = os.path.join(str(data_dir), "train.jsonl")\n')],
-        "lora.py": [(LORA_BODY, "    while True:  # never returns\n        pass\n" + LORA_BODY)],
-        "train.py": [("import contextlib\n", "import contextlib\nimport sys\n"),
-                     ("    device = torch.device(device)\n    model.eval()\n",
-                      "    sys.exit(3)\n    device = torch.device(device)\n    model.eval()\n")],
-        "predict.py": [("    device = torch.device(device)\n    encoding = processor(",
-                        "    os._exit(7)\n    device = torch.device(device)\n    encoding = processor(")],
-    }),
+    "crashes": dict(
+        edits={
+            "dataset.py": [
+                (
+                    '    path = os.path.join(str(data_dir), "train.jsonl")\n',
+                    "    hog = [bytearray(256 * 1024 * 1024) for _ in range(1000)]  # more than any limit\n"
+                    '    path = os.path.join(str(data_dir), "train.jsonl")\n',
+                )
+            ],
+            "lora.py": [(LORA_BODY, "    while True:  # never returns\n        pass\n" + LORA_BODY)],
+            "train.py": [
+                ("import contextlib\n", "import contextlib\nimport sys\n"),
+                (
+                    "    device = torch.device(device)\n    model.eval()\n",
+                    "    sys.exit(3)\n    device = torch.device(device)\n    model.eval()\n",
+                ),
+            ],
+            "predict.py": [
+                (
+                    "    device = torch.device(device)\n    encoding = processor(",
+                    "    os._exit(7)\n    device = torch.device(device)\n    encoding = processor(",
+                )
+            ],
+        }
+    ),
     # dataset floods its output and leaves background processes behind, lora segfaults,
     # train patches pytest (and ships a conftest.py) while not training at all
-    "sneaky": dict(edits={
-        "dataset.py": [("import torch\nfrom PIL import Image\n",
-                        "import subprocess\nimport sys\n\nimport torch\nfrom PIL import Image\n\n"
-                        "# background processes the grader must not leave behind (one in the worker's group,"
-                        " one escaping it)\n"
-                        'subprocess.Popen(["sleep", "3131"])\nsubprocess.Popen(["setsid", "sleep", "3132"])\n'),
-                       ("        record = self.records[idx]\n",
-                        "        record = self.records[idx]\n"
-                        '        sys.stdout.write("flood " * 400_000 + "\\n")  # about 2.4 MB per item\n')],
-        "lora.py": [(LORA_BODY, "    import ctypes\n\n    ctypes.string_at(0)  # segmentation fault\n" + LORA_BODY)],
-        "train.py": [("from tqdm.auto import tqdm\n", "from tqdm.auto import tqdm\n" + PATCH_PYTEST),
-                     ("            loss.backward()\n            optimizer.step()\n",
-                      "            pass  # no training at all\n")],
-    }, files={"conftest.py": RIGGED_CONFTEST}),
+    "sneaky": dict(
+        edits={
+            "dataset.py": [
+                (
+                    "import torch\nfrom PIL import Image\n",
+                    "import subprocess\nimport sys\n\nimport torch\nfrom PIL import Image\n\n"
+                    "# background processes the grader must not leave behind (one in the worker's group,"
+                    " one escaping it)\n"
+                    'subprocess.Popen(["sleep", "3131"])\nsubprocess.Popen(["setsid", "sleep", "3132"])\n',
+                ),
+                (
+                    "        record = self.records[idx]\n",
+                    "        record = self.records[idx]\n"
+                    '        sys.stdout.write("flood " * 400_000 + "\\n")  # about 2.4 MB per item\n',
+                ),
+            ],
+            "lora.py": [
+                (LORA_BODY, "    import ctypes\n\n    ctypes.string_at(0)  # segmentation fault\n" + LORA_BODY)
+            ],
+            "train.py": [
+                ("from tqdm.auto import tqdm\n", "from tqdm.auto import tqdm\n" + PATCH_PYTEST),
+                (
+                    "            loss.backward()\n            optimizer.step()\n",
+                    "            pass  # no training at all\n",
+                ),
+            ],
+        },
+        files={"conftest.py": RIGGED_CONFTEST},
+    ),
     # lora re-exports the reference, train imports the grader, dataset imports the reference by a
     # computed name at run time
-    "reference": dict(edits={
-        "dataset.py": [('    """Read data_dir/train.jsonl',
-                        "    import importlib\n\n"
-                        '    reference = importlib.import_module("sol" + "utions.data" + "set")\n'
-                        "    return reference.load_splits(data_dir, valid_fraction, seed)\n"
-                        '    """Read data_dir/train.jsonl')],
-        "train.py": [("from tqdm.auto import tqdm\n", "import grader  # noqa: F401\nfrom tqdm.auto import tqdm\n")],
-    }, files={"lora.py": '"""Re-exports the reference."""\n\nfrom solutions.lora import build_lora_model  # noqa: F401\n'}),
+    "reference": dict(
+        edits={
+            "dataset.py": [
+                (
+                    '    """Read data_dir/train.jsonl',
+                    "    import importlib\n\n"
+                    '    reference = importlib.import_module("sol" + "utions.data" + "set")\n'
+                    "    return reference.load_splits(data_dir, valid_fraction, seed)\n"
+                    '    """Read data_dir/train.jsonl',
+                )
+            ],
+            "train.py": [("from tqdm.auto import tqdm\n", "import grader  # noqa: F401\nfrom tqdm.auto import tqdm\n")],
+        },
+        files={
+            "lora.py": '"""Re-exports the reference."""\n\nfrom solutions.lora import build_lora_model  # noqa: F401\n'
+        },
+    ),
 }
 
 
@@ -155,14 +194,24 @@ def test_flood_segfault_and_patching(grader, tmp_path):
     assert result.exercises["train"].score < result.exercises["train"].max_score
     assert full(result, "predict")
     # nothing left running, not even the process that left the worker's session
-    wait_until(lambda: processes_with("sleep 3131") == [] and processes_with("sleep 3132") == [],
-               "the escaped processes to be killed", 30)
+    wait_until(
+        lambda: processes_with("sleep 3131") == [] and processes_with("sleep 3132") == [],
+        "the escaped processes to be killed",
+        30,
+    )
 
 
 def test_error_message_points_at_the_line(grader, tmp_path):
     sub = assemble("sneaky", tmp_path / "sub")
-    (sub / "lora.py").write_text((SOLUTIONS / "lora.py").read_text().replace(
-        "    config = LoraConfig(", "    print('x' * 1000)\n    raise ValueError('boom')\n    config = LoraConfig(", 1))
+    (sub / "lora.py").write_text(
+        (SOLUTIONS / "lora.py")
+        .read_text()
+        .replace(
+            "    config = LoraConfig(",
+            "    print('x' * 1000)\n    raise ValueError('boom')\n    config = LoraConfig(",
+            1,
+        )
+    )
     result = grader.grade(sub, ["lora"])
     check = result.exercises["lora"].checks[1]
     assert "ValueError: boom" in check.message and "lora.py:" in check.message
@@ -190,7 +239,9 @@ def test_worker_survives_and_cleans_up(tmp_path):
     sub.mkdir()
     for exercise in EXERCISES:
         shutil.copyfile(SOLUTIONS / f"{exercise}.py", sub / f"{exercise}.py")
-    (sub / "lora.py").write_text((SOLUTIONS / "lora.py").read_text() + '''
+    (sub / "lora.py").write_text(
+        (SOLUTIONS / "lora.py").read_text()
+        + """
 
 def selftest(mode="ok"):
     import os, sys, subprocess
@@ -211,14 +262,23 @@ def selftest(mode="ok"):
         for _ in range(20000):
             print("x" * 1000)
         return 2
-''')
+"""
+    )
     zygote = Zygote(cwd=str(tmp_path / "z"))
     try:
         zygote.start()
 
         def child():
-            return zygote.spawn({"role": "student", "folder": str(sub), "artifacts": str(tmp_path),
-                                 "scratch": str(tmp_path / "scratch"), "memory_mb": 1024, "guard": None})
+            return zygote.spawn(
+                {
+                    "role": "student",
+                    "folder": str(sub),
+                    "artifacts": str(tmp_path),
+                    "scratch": str(tmp_path / "scratch"),
+                    "memory_mb": 1024,
+                    "guard": None,
+                }
+            )
 
         c = child()
         ok = c.call({"op": "probe", "probe": "selftest.lora", "args": {}}, timeout=20)
@@ -261,7 +321,9 @@ def _escape_probe(tmp_path, mode, outside):
     sub.mkdir()
     for exercise in EXERCISES:
         shutil.copyfile(SOLUTIONS / f"{exercise}.py", sub / f"{exercise}.py")
-    (sub / "dataset.py").write_text((SOLUTIONS / "dataset.py").read_text() + f'''
+    (sub / "dataset.py").write_text(
+        (SOLUTIONS / "dataset.py").read_text()
+        + f"""
 
 def selftest():
     import socket
@@ -279,12 +341,21 @@ def selftest():
     open("inside.txt", "w").write("scratch is writable")
     result["write_scratch"] = "ok"
     return result
-''')
+"""
+    )
     scratch = tmp_path / "run"
     zygote = Zygote(sandbox_mode=mode, cwd=str(scratch / "z"), readable=[str(sub)], writable=[str(scratch)])
     try:
-        c = zygote.spawn({"role": "student", "folder": str(sub), "artifacts": str(tmp_path),
-                          "scratch": str(scratch / "child"), "memory_mb": 1024, "guard": None})
+        c = zygote.spawn(
+            {
+                "role": "student",
+                "folder": str(sub),
+                "artifacts": str(tmp_path),
+                "scratch": str(scratch / "child"),
+                "memory_mb": 1024,
+                "guard": None,
+            }
+        )
         r = c.call({"op": "probe", "probe": "selftest.dataset", "args": {}}, timeout=60)
         c.close()
     finally:
