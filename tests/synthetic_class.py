@@ -19,7 +19,8 @@ import tomllib
 
 from vqa import course
 
-REPO = Path(__file__).resolve().parents[1]
+from paths import ROOT as REPO
+
 FILES = tuple(course.FILES.values())
 
 _NAMES = ("item", "value", "batch_x", "tmp", "out", "res", "cur", "acc", "seen", "extra", "log_line", "step_no")

@@ -13,9 +13,8 @@ try:
 except ModuleNotFoundError:  # Python < 3.11
     import tomli as tomllib
 
-ROOT = (
-    Path(__file__).resolve().parents[1]
-)  # the folder holding the course's packages (vqa, grader, quiz, solutions, exercises)
+# the folder holding the course's packages (vqa, grader, quiz, solutions, exercises)
+ROOT = Path(__file__).resolve().parents[1]
 MANIFEST = ROOT / "vqa" / "course.toml"
 
 

@@ -11,6 +11,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Final, Literal
 
+from catalog import DEFAULT_LANG
 from grader.batch import archive
 from grader.batch.fingerprint import grader_fingerprint
 from grader.judge import flags as flag_names
@@ -34,7 +35,7 @@ class BatchOptions:
     start_timeout: float = limits.START_TIMEOUT  # a slot's start-up (the first one may compute the reference)
     sandbox: str = "auto"
     device: str = "cpu"
-    lang: str = "en"
+    lang: str = DEFAULT_LANG
     exercises: tuple[str, ...] | None = None
     cache_dir: str | None = None
     force: bool = False  # grade again even when nothing changed

@@ -1,4 +1,5 @@
 """What a notebook's ``%%writefile`` cells make, as plain data: the modules, where each of their lines came
+from catalog import DEFAULT_LANG
 from (cell and line), and the problems that cost an exercise its points."""
 
 from __future__ import annotations
@@ -6,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from catalog import DEFAULT_LANG
 from grader.judge.messages import Msg
 from vqa.course import EXERCISES, FILES
 
@@ -33,7 +35,7 @@ class Problem:
     cell: int | None = None
     line: int | None = None  # the line in that cell
 
-    def text(self, lang: str = "en") -> str:
+    def text(self, lang: str = DEFAULT_LANG) -> str:
         return self.msg.render(lang)
 
 

@@ -20,10 +20,11 @@ import pytest
 
 from vqa.course import EXERCISES, FILES, POINTS, TOTAL_POINTS
 
+from paths import ROOT
+
 pytest.importorskip("nbclient")
 pytest.importorskip("ipykernel")
 
-ROOT = Path(__file__).resolve().parents[2]
 QUICK = "N_TRAIN, N_TEST = 48, 8\nEPOCHS = 1\n"  # appended to the settings cell: seconds, not minutes
 TIMEOUT = 300  # per cell
 

@@ -8,7 +8,6 @@ import csv
 import io
 import json
 import shutil
-import tempfile
 import zipfile
 from pathlib import Path
 
@@ -19,11 +18,11 @@ from grader.batch.cli import batch_command
 from vqa import course
 
 from mutants import copy_impl
+from paths import CACHE
+from paths import ROOT as REPO
 
 pytestmark = pytest.mark.slow  # grades many submissions end to end: `pytest -m "not slow"` skips it
 
-REPO = Path(__file__).resolve().parents[3]
-CACHE = Path(tempfile.gettempdir()) / "mllm-vqa-lab-test-grader-cache"
 KEY = {
     "Q1": "resnet",
     "Q2": "contrastive-search",

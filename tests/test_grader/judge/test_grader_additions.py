@@ -3,18 +3,15 @@ published BLIP fine-tuning code that no TODO sentence forbids) still scores 100/
 
 from __future__ import annotations
 
-import tempfile
-from pathlib import Path
-
 import pytest
 
 from grader.judge.grade import Grader
 
 from mutants import copy_impl
+from paths import CACHE
 
 pytestmark = pytest.mark.slow  # grades many submissions end to end: `pytest -m "not slow"` skips it
 
-CACHE = Path(tempfile.gettempdir()) / "grader-test-cache"
 
 PLAIN_STEP = "            loss.backward()\n            optimizer.step()"
 SCALER_STEP = "            scaler.scale(loss).backward()\n            scaler.step(optimizer)"

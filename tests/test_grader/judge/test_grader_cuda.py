@@ -11,7 +11,6 @@ import os
 import shutil
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 import pytest
@@ -20,9 +19,9 @@ from grader.judge import plan
 from grader.judge.results import CheckResult, ExerciseResult, GradeResult
 from vqa import course
 
-ROOT = Path(__file__).resolve().parents[3]
+from paths import CACHE, ROOT
+
 SOLUTIONS = ROOT / "solutions"
-CACHE = Path(tempfile.gettempdir()) / "grader-test-cache"
 CUDA_CHECKS = {"train.cuda_one_epoch", "train.cuda_fit", "predict.cuda_answers"}
 POINTS = course.POINTS
 

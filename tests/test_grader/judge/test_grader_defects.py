@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import tempfile
 from pathlib import Path
 
 import pytest
@@ -10,12 +9,11 @@ import pytest
 from grader.judge.grade import Grader
 
 from mutants import copy_impl
+from paths import CACHE, ROOT
 
 pytestmark = pytest.mark.slow  # grades many submissions end to end: `pytest -m "not slow"` skips it
 
-ROOT = Path(__file__).resolve().parents[3]
 SOLUTIONS = ROOT / "solutions"
-CACHE = Path(tempfile.gettempdir()) / "grader-test-cache"
 
 
 def make_submission(dest: Path, file: str, old: str, new: str) -> Path:

@@ -7,13 +7,14 @@ import io
 import os
 
 from nbformat.v4 import new_code_cell, new_markdown_cell
-from notebook_files import lab, save, writefile
 from rich.console import Console
 
 from grader.judge.results import CheckResult, ExerciseResult, GradeResult
 from grader.notebook.annotate import annotate, rewrite
 from grader.notebook.extract import extract
 from grader.reports.writers.terminal import render
+
+from notebook_files import lab, save, writefile
 
 
 def two_cell_lora(tmp_path):

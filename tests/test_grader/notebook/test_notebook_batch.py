@@ -12,9 +12,11 @@ from pathlib import Path
 import nbformat
 import pytest
 from nbformat.v4 import new_code_cell
-from notebook_files import CACHE, lab, save, writefile
 
 from grader import batch
+
+from notebook_files import lab, save, writefile
+from paths import CACHE
 
 HERE = Path(__file__).resolve().parent
 ENGINE = "test_notebook_batch:fake_engine"

@@ -7,10 +7,12 @@ import subprocess
 import sys
 
 import pytest
-from notebook_files import CACHE, REPO, lab, module_text, save
 
 from grader.judge.results import CheckResult, ExerciseResult, GradeResult
 from grader.notebook import CheckReport, check, inline
+
+from notebook_files import REPO, lab, module_text, save
+from paths import CACHE
 
 
 def sample_result(lang: str = "en") -> GradeResult:

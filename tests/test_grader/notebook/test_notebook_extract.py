@@ -8,11 +8,12 @@ import json
 import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell
-from notebook_files import MODULES, cell_number, lab, module_text, save, writefile
 
 from grader.judge.messages import message
 from grader.notebook.extract import extract, notebook_hash
 from grader.notebook.reading import NotebookError
+
+from notebook_files import MODULES, cell_number, lab, module_text, save, writefile
 
 
 def problems_text(extraction, exercise, lang="en"):
