@@ -1,5 +1,4 @@
 """What a notebook's ``%%writefile`` cells make, as plain data: the modules, where each of their lines came
-from catalog import DEFAULT_LANG
 from (cell and line), and the problems that cost an exercise its points."""
 
 from __future__ import annotations
