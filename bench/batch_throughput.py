@@ -35,7 +35,9 @@ def make_submissions(root: Path, n: int) -> list[Path]:
     for i in range(n):
         kind = KINDS[i % len(KINDS)]
         folder = root / f"s{i:02d}_{kind}"
-        shutil.copytree(REPO / "solutions", folder, ignore=shutil.ignore_patterns("__pycache__", "__init__.py"))
+        shutil.copytree(
+            REPO / "solutions", folder, ignore=shutil.ignore_patterns("__pycache__", "__init__.py")
+        )
         if kind in MUTATIONS:
             name, old, new = MUTATIONS[kind]
             text = (folder / name).read_text()
@@ -72,7 +74,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=20, help="number of submissions (default 20)")
     parser.add_argument("--jobs", type=int, default=2, help="batch --jobs (default 2)")
-    parser.add_argument("--keep", type=Path, default=None, help="keep the submissions and results here")
+    parser.add_argument(
+        "--keep", type=Path, default=None, help="keep the submissions and results here"
+    )
     args = parser.parse_args(argv)
     work = args.keep or Path(tempfile.mkdtemp(prefix="batch-bench-"))
     cache = work / "cache"
@@ -84,7 +88,10 @@ def main(argv: list[str] | None = None) -> int:
     print(f"warm-up (reference results cached): {warm:.1f} s", flush=True)
 
     loop = sum(run([*grade_command(), str(folder), *common]) for folder in subs)
-    print(f"loop of `grade PATH`:          {loop:7.1f} s  ({loop / args.n:.1f} s per submission)", flush=True)
+    print(
+        f"loop of `grade PATH`:          {loop:7.1f} s  ({loop / args.n:.1f} s per submission)",
+        flush=True,
+    )
 
     out = work / "batch-out"
     batch = run(
@@ -100,7 +107,9 @@ def main(argv: list[str] | None = None) -> int:
             *common,
         ]
     )
-    print(f"`grader batch --jobs {args.jobs}`:     {batch:7.1f} s  ({batch / args.n:.1f} s per submission)")
+    print(
+        f"`grader batch --jobs {args.jobs}`:     {batch:7.1f} s  ({batch / args.n:.1f} s per submission)"
+    )
 
     scores = {}
     for path in sorted((out / "students").glob("*.json")):

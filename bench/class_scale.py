@@ -30,7 +30,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("-n", type=int, default=1000, help="submissions (default 1000)")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--out", default=None, help="where the class and its files go (default: a temporary folder)")
+    parser.add_argument(
+        "--out", default=None, help="where the class and its files go (default: a temporary folder)"
+    )
     args = parser.parse_args()
     base = Path(args.out or tempfile.mkdtemp(prefix="class-scale-"))
 
@@ -38,11 +40,19 @@ def main() -> int:
     synthetic = build_class(base / "submissions", args.n, seed=args.seed)
     students = sorted(synthetic.folders)
     records = []
-    for i, (student, result) in enumerate(zip(students, synthetic_results(students, seed=args.seed))):
+    for i, (student, result) in enumerate(
+        zip(students, synthetic_results(students, seed=args.seed))
+    ):
         if i % 97 == 13:  # about 1% not graded
-            records.append(Record(student, student, FAILED, reason=f"{student}.zip: not a zip file"))
+            records.append(
+                Record(student, student, FAILED, reason=f"{student}.zip: not a zip file")
+            )
         else:
-            records.append(Record(student, student, GRADED, folder=str(synthetic.folders[student]), result=result))
+            records.append(
+                Record(
+                    student, student, GRADED, folder=str(synthetic.folders[student]), result=result
+                )
+            )
     print(f"built {args.n} submissions in {time.perf_counter() - t0:.1f} s under {base}")
 
     out = base / "graded"
@@ -58,10 +68,14 @@ def main() -> int:
         f"{run.get('candidates')} candidate pairs, {len(summary.similar)} pairs at or above the threshold)"
     )
     print(f"report and the other class files: {total - similarity_s:.1f} s")
-    print(f"report.html {size_mb:.1f} MB, report.json {(out / 'report.json').stat().st_size / 1e6:.1f} MB")
+    print(
+        f"report.html {size_mb:.1f} MB, report.json {(out / 'report.json').stat().st_size / 1e6:.1f} MB"
+    )
 
     clusters = [set(c["members"]) for c in summary.clusters]
-    print(f"clusters found: {len(clusters)}, sizes {sorted((len(c) for c in clusters), reverse=True)}")
+    print(
+        f"clusters found: {len(clusters)}, sizes {sorted((len(c) for c in clusters), reverse=True)}"
+    )
     planted_found = 0
     for group in synthetic.groups:
         found = next((c for c in clusters if set(group) <= c), None)

@@ -41,7 +41,12 @@ def run_seed(seed: int, out: Path, train_args: list[str]) -> dict:
     ]
     start = time.perf_counter()
     proc = subprocess.run(
-        cmd, cwd=ROOT, env=dict(os.environ), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        cmd,
+        cwd=ROOT,
+        env=dict(os.environ),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
     log = proc.stdout
     seconds = time.perf_counter() - start
@@ -64,7 +69,10 @@ def main() -> int:
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory() as tmp, ThreadPoolExecutor(max_workers=args.jobs) as pool:
-        runs = [pool.submit(run_seed, seed, Path(tmp) / f"seed-{seed}", args.train_args) for seed in args.seeds]
+        runs = [
+            pool.submit(run_seed, seed, Path(tmp) / f"seed-{seed}", args.train_args)
+            for seed in args.seeds
+        ]
         gains = []
         for run in runs:
             row = run.result()

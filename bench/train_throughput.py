@@ -22,7 +22,9 @@ def make_batch(batch_size: int, length: int, config, with_mask: bool) -> dict:
     generator = torch.Generator().manual_seed(0)
     ids = torch.zeros(batch_size, length, dtype=torch.long)
     ids[:, 0] = 101
-    ids[:, 1:QUESTION_TOKENS] = torch.randint(1000, 30000, (batch_size, QUESTION_TOKENS - 1), generator=generator)
+    ids[:, 1:QUESTION_TOKENS] = torch.randint(
+        1000, 30000, (batch_size, QUESTION_TOKENS - 1), generator=generator
+    )
     ids[:, QUESTION_TOKENS] = 102
     size = config.vision_config.image_size
     batch = {
@@ -73,8 +75,12 @@ def main() -> None:
     )
     ours = time_steps(model, make_batch(args.batch_size, 32, config, with_mask=True), args.steps)
     seed = time_steps(model, make_batch(args.batch_size, 512, config, with_mask=False), args.steps)
-    print(f"reference (32 tokens, attention mask): {ours:.2f} s/step, {args.batch_size / ours:.2f} samples/s")
-    print(f"seed      (512 tokens, no mask):       {seed:.2f} s/step, {args.batch_size / seed:.2f} samples/s")
+    print(
+        f"reference (32 tokens, attention mask): {ours:.2f} s/step, {args.batch_size / ours:.2f} samples/s"
+    )
+    print(
+        f"seed      (512 tokens, no mask):       {seed:.2f} s/step, {args.batch_size / seed:.2f} samples/s"
+    )
     print(f"speed-up: {seed / ours:.2f}x")
 
 

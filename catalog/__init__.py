@@ -64,7 +64,9 @@ def entries(data: Mapping[str, Any], prefix: str = "") -> dict[str, Mapping[str,
 
 def field_names(text: str) -> set[str]:
     """The names of the format fields in ``text`` (``{n:one|many}`` and ``{path}`` give n and path)."""
-    return {name.split(".")[0].split("[")[0] for _, name, _, _ in string.Formatter().parse(text) if name}
+    return {
+        name.split(".")[0].split("[")[0] for _, name, _, _ in string.Formatter().parse(text) if name
+    }
 
 
 @dataclass(frozen=True)
@@ -100,14 +102,20 @@ class Catalog:
         """What is wrong with the texts: a key without every language, or whose languages differ in fields."""
         found = []
         for key, entry in self.entries.items():
-            texts = {lang: text for lang in LANGS if isinstance(text := entry.get(lang), str) and text.strip()}
+            texts = {
+                lang: text
+                for lang in LANGS
+                if isinstance(text := entry.get(lang), str) and text.strip()
+            }
             missing = [lang for lang in LANGS if lang not in texts]
             if missing:
                 found.append(f"{self.source}: {key!r} has no {', '.join(missing)} text")
                 continue
             try:
                 names = {lang: sorted(field_names(text)) for lang, text in texts.items()}
-            except ValueError as err:  # a stray brace: format() would raise at the learner's first sight of it
+            except (
+                ValueError
+            ) as err:  # a stray brace: format() would raise at the learner's first sight of it
                 found.append(f"{self.source}: {key!r} is not a format string: {err}")
                 continue
             if len({tuple(n) for n in names.values()}) > 1:

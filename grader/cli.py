@@ -20,7 +20,9 @@ from grader.notebook import submission as notebooks
 from grader.options import grading_options
 
 
-def write_outputs(result: GradeResult, *, json_path=None, gradescope_path=None, junit_path=None) -> None:
+def write_outputs(
+    result: GradeResult, *, json_path=None, gradescope_path=None, junit_path=None
+) -> None:
     from grader.reports import writers
 
     if json_path:
@@ -73,7 +75,9 @@ def grade_once(grader: Grader, path, exercises, *, verbose=False, **writers) -> 
     return exit_code(result)
 
 
-def watch(grader: Grader, path, exercises, *, verbose=False, interval: float = 1.0, **writers) -> int:
+def watch(
+    grader: Grader, path, exercises, *, verbose=False, interval: float = 1.0, **writers
+) -> int:
     """Grade, then grade again whenever a .py file in the folder (or the notebook) is saved; Ctrl-C stops.
     A notebook that cannot be read while it is being saved is reported, and watching goes on."""
     from grader.notebook.reading import NotebookError
@@ -152,10 +156,17 @@ def read_notebook_first(path: str, lang: str) -> None:
 @click.argument("path", type=click.Path(path_type=str), callback=submission_path)
 @grading_options
 @click.option("-v", "--verbose", is_flag=True, help="Show every check's detail.")
-@click.option("--watch", "watch_mode", is_flag=True, help="Grade again whenever a file in PATH is saved.")
-@click.option("--json", "json_path", type=click.Path(dir_okay=False), help="Write the result as JSON.")
 @click.option(
-    "--gradescope", "gradescope_path", type=click.Path(dir_okay=False), help="Write Gradescope's results.json."
+    "--watch", "watch_mode", is_flag=True, help="Grade again whenever a file in PATH is saved."
+)
+@click.option(
+    "--json", "json_path", type=click.Path(dir_okay=False), help="Write the result as JSON."
+)
+@click.option(
+    "--gradescope",
+    "gradescope_path",
+    type=click.Path(dir_okay=False),
+    help="Write Gradescope's results.json.",
 )
 @click.option("--junit", "junit_path", type=click.Path(dir_okay=False), help="Write JUnit XML.")
 @click.option(
@@ -187,12 +198,18 @@ def main(
     Exit code: 0 when every check passes, 1 when some fail, 2 for a usage error, 3 when the grader
     itself cannot run (no worker, a failing reference).
     """
-    writers: dict[str, Any] = {"json_path": json_path, "gradescope_path": gradescope_path, "junit_path": junit_path}
+    writers: dict[str, Any] = {
+        "json_path": json_path,
+        "gradescope_path": gradescope_path,
+        "junit_path": junit_path,
+    }
     from grader.notebook.reading import NotebookError
 
     read_notebook_first(path, lang)
     if debug:
-        logging.basicConfig(level=logging.DEBUG, format="%(asctime)s %(name)s %(levelname)s: %(message)s")
+        logging.basicConfig(
+            level=logging.DEBUG, format="%(asctime)s %(name)s %(levelname)s: %(message)s"
+        )
     try:
         grader = Grader(
             lang=lang,
@@ -218,11 +235,18 @@ def main(
         raise click.UsageError(str(exc)) from None
     except NotebookError as exc:  # changed between the first read and grading
         raise UnreadableSubmission(exc.text(lang)) from None
-    except (WorkerStartError, ReferenceFailure) as exc:  # the grader's environment, not the submission
+    except (
+        WorkerStartError,
+        ReferenceFailure,
+    ) as exc:  # the grader's environment, not the submission
         click.echo(f"Error: the grader could not run: {exc}", err=True)
         sys.exit(EXIT_GRADER)
     except faults.GraderError as exc:  # the grader's own bug: said as its, with the log to send
-        click.echo("Error: " + messages.message("grader_error_exit", lang, error=str(exc), log=str(exc.log)), err=True)
+        click.echo(
+            "Error: "
+            + messages.message("grader_error_exit", lang, error=str(exc), log=str(exc.log)),
+            err=True,
+        )
         sys.exit(EXIT_GRADER)
     sys.exit(code)
 

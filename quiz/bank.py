@@ -219,14 +219,20 @@ def _question(raw: Mapping[str, Any], where: str, salt: Any, errors: list[str]) 
         if not isinstance(salt, str) or not salt:
             errors.append(f"{where}: 'answer_sha256' needs a top-level 'salt'")
         else:
-            matches = [o for o in option_ids if sealing.answer_hash(salt, qid, o) == raw["answer_sha256"]]
+            matches = [
+                o for o in option_ids if sealing.answer_hash(salt, qid, o) == raw["answer_sha256"]
+            ]
             if len(matches) != 1:
-                errors.append(f"{where}: the answer key matches {len(matches)} options; exactly one must be right")
+                errors.append(
+                    f"{where}: the answer key matches {len(matches)} options; exactly one must be right"
+                )
             else:
                 answer = matches[0]
                 try:
                     hidden = sealing.unseal(raw.get("sealed", ""), salt, qid, answer)
-                    explanation = _lang_text(hidden.get("explanation"), where, "the explanation", errors)
+                    explanation = _lang_text(
+                        hidden.get("explanation"), where, "the explanation", errors
+                    )
                     source = hidden.get("source") or ""
                     feedback = {
                         k: _lang_text(v, f"{where}, option {k}", "the feedback", errors)
@@ -235,7 +241,9 @@ def _question(raw: Mapping[str, Any], where: str, salt: Any, errors: list[str]) 
                 except (ValueError, AttributeError) as exc:
                     errors.append(f"{where}: {exc}")
     else:
-        errors.append(f"{where}: no answer ('answer' or 'answer_sha256'); exactly one option must be right")
+        errors.append(
+            f"{where}: no answer ('answer' or 'answer_sha256'); exactly one option must be right"
+        )
 
     if answer is not None:
         if not source.strip():
@@ -273,7 +281,9 @@ def _wrapped(blob: str, width: int = 72) -> str:
     return '"""\\\n' + "\\\n".join(parts) + '"""'
 
 
-def dump_bank(bank: Bank, *, sealed: bool, salt: str | None = None, header: Iterable[str] = ()) -> str:
+def dump_bank(
+    bank: Bank, *, sealed: bool, salt: str | None = None, header: Iterable[str] = ()
+) -> str:
     """Write ``bank`` as TOML, sealed (hashed key, hidden feedback) or plain."""
     if sealed:
         salt = salt or bank.salt or sealing.new_salt()

@@ -62,12 +62,18 @@ def main() -> None:
 
 @main.command()
 @click.option(
-    "--lang", type=LANG, default=DEFAULT_LANG, show_default=True, help="Language of the questions and feedback."
+    "--lang",
+    type=LANG,
+    default=DEFAULT_LANG,
+    show_default=True,
+    help="Language of the questions and feedback.",
 )
 @click.option("--shuffle/--no-shuffle", default=None, help="Shuffle questions and options.")
 @click.option("--seed", type=int, default=None, help="Seed for --shuffle (implies --shuffle).")
 @click.option("--student", default=None, help="Your name, stored in the --out record.")
-@click.option("--out", type=click.Path(dir_okay=False), default=None, help="Save the attempt as JSON here.")
+@click.option(
+    "--out", type=click.Path(dir_okay=False), default=None, help="Save the attempt as JSON here."
+)
 @click.option(
     "--answers",
     "answers_path",
@@ -86,7 +92,9 @@ def run(lang, shuffle, seed, student, out, answers_path, exam, only, bank_path) 
     try:
         questions = select_questions(bank, only.split(",") if only else None)
     except KeyError as exc:
-        raise click.UsageError(f"--only: no question {exc.args[0]!r} (known: {', '.join(bank.ids)})") from None
+        raise click.UsageError(
+            f"--only: no question {exc.args[0]!r} (known: {', '.join(bank.ids)})"
+        ) from None
     if shuffle is None:
         shuffle = seed is not None
     if shuffle and seed is None:
@@ -106,7 +114,9 @@ def run(lang, shuffle, seed, student, out, answers_path, exam, only, bank_path) 
         def choose(p: Presented) -> str:
             while True:
                 raw = click.prompt(
-                    message("prompt", lang, letters=f"{p.letters[0]}–{p.letters[-1]}"), default="", show_default=False
+                    message("prompt", lang, letters=f"{p.letters[0]}–{p.letters[-1]}"),
+                    default="",
+                    show_default=False,
                 )
                 index = parse_letter(raw, len(p.option_ids))
                 if index is not None:
@@ -134,7 +144,9 @@ def run(lang, shuffle, seed, student, out, answers_path, exam, only, bank_path) 
 
 @main.command()
 @click.argument("files", nargs=-1, required=True, type=click.Path())
-@click.option("--csv", "csv_path", type=click.Path(dir_okay=False), default=None, help="Write scores as CSV.")
+@click.option(
+    "--csv", "csv_path", type=click.Path(dir_okay=False), default=None, help="Write scores as CSV."
+)
 @click.option(
     "--json",
     "json_path",
@@ -167,9 +179,17 @@ def grade(files, csv_path, json_path, bank_path) -> None:
 
 @main.command(name="export")
 @click.option("--format", "fmt", type=click.Choice(["gift", "md", "json"]), required=True)
-@click.option("--lang", type=LANG, default=DEFAULT_LANG, show_default=True, help="Language of the questions.")
-@click.option("--with-key", is_flag=True, help="md/json: include answers, feedback and sources (GIFT always has them).")
-@click.option("--out", type=click.Path(dir_okay=False), default=None, help="Write here instead of stdout.")
+@click.option(
+    "--lang", type=LANG, default=DEFAULT_LANG, show_default=True, help="Language of the questions."
+)
+@click.option(
+    "--with-key",
+    is_flag=True,
+    help="md/json: include answers, feedback and sources (GIFT always has them).",
+)
+@click.option(
+    "--out", type=click.Path(dir_okay=False), default=None, help="Write here instead of stdout."
+)
 @BANK_OPTION
 def export_cmd(fmt, lang, with_key, out, bank_path) -> None:
     """Export the questions: GIFT for Moodle, Markdown handout, or JSON."""
@@ -184,14 +204,18 @@ def export_cmd(fmt, lang, with_key, out, bank_path) -> None:
 
 
 @main.command()
-@click.option("--lang", type=LANG, default=DEFAULT_LANG, show_default=True, help="Language of the questions.")
+@click.option(
+    "--lang", type=LANG, default=DEFAULT_LANG, show_default=True, help="Language of the questions."
+)
 @click.option(
     "--toml",
     "as_toml",
     is_flag=True,
     help="Print the whole bank as a plain (unsealed) TOML file for editing; see 'quiz seal'.",
 )
-@click.option("--out", type=click.Path(dir_okay=False), default=None, help="Write here instead of stdout.")
+@click.option(
+    "--out", type=click.Path(dir_okay=False), default=None, help="Write here instead of stdout."
+)
 @BANK_OPTION
 def key(lang, as_toml, out, bank_path) -> None:
     """For instructors: show the answer key with explanations and sources."""

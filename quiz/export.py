@@ -21,7 +21,11 @@ def gift_escape(text: str) -> str:
 def to_gift(bank: Bank, lang: str) -> str:
     """Moodle GIFT: one multiple-choice question per block, per-option and general feedback."""
     source_label = message("export.source", lang)
-    blocks = [f"// {bank.title[lang]}", f"// {bank.quiz_id}: {len(bank.questions)} questions ({lang})", ""]
+    blocks = [
+        f"// {bank.title[lang]}",
+        f"// {bank.quiz_id}: {len(bank.questions)} questions ({lang})",
+        "",
+    ]
     blocks.append("$CATEGORY: $course$/mllm_part4")
     blocks.append("")
     for q in bank.questions:

@@ -94,15 +94,23 @@ def load_attempt(path: str | Path, bank: Bank) -> GradedAttempt:
     except OSError as exc:
         raise AttemptFileError(f"{where}: cannot read ({exc.strerror or exc})") from exc
     except UnicodeDecodeError:
-        raise AttemptFileError(f"{where}: not a text file (not UTF-8), so not an attempt record") from None
+        raise AttemptFileError(
+            f"{where}: not a text file (not UTF-8), so not an attempt record"
+        ) from None
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise AttemptFileError(f"{where}: broken JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}") from None
+        raise AttemptFileError(
+            f"{where}: broken JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}"
+        ) from None
     if not isinstance(data, dict) or data.get("format") != ATTEMPT_FORMAT:
-        raise AttemptFileError(f'{where}: not a quiz attempt record (no "format": "{ATTEMPT_FORMAT}")')
+        raise AttemptFileError(
+            f'{where}: not a quiz attempt record (no "format": "{ATTEMPT_FORMAT}")'
+        )
     if data.get("quiz") != bank.quiz_id:
-        raise AttemptFileError(f"{where}: attempt at another quiz ({data.get('quiz')!r}, expected {bank.quiz_id!r})")
+        raise AttemptFileError(
+            f"{where}: attempt at another quiz ({data.get('quiz')!r}, expected {bank.quiz_id!r})"
+        )
     answers = data.get("answers")
     if not isinstance(answers, dict):
         raise AttemptFileError(f"{where}: 'answers' must be an object {{question id: option id}}")
@@ -181,7 +189,9 @@ def grade_attempts(paths: Sequence[str | Path], bank: Bank | None = None) -> Cla
             skipped.append((str(p), str(exc)))
             continue
         if a.stored_total is not None and a.stored_total != a.score:
-            warnings.append(f"{a.file}: stored total {a.stored_total} differs from the re-score {a.score}")
+            warnings.append(
+                f"{a.file}: stored total {a.stored_total} differs from the re-score {a.score}"
+            )
         graded.append(a)
 
     graded.sort(key=lambda a: (a.student.casefold(), a.time, a.file))
@@ -214,16 +224,27 @@ def fmt_pct(value: float | None) -> str:
 def format_report(result: ClassQuizResult) -> str:
     """Plain-text table of scores and item statistics."""
     rows = [("Student", "Score", "Time", "File")]
-    rows += [(a.student, f"{a.score}/{a.max_score}", a.time.isoformat(), a.file) for a in result.counted]
+    rows += [
+        (a.student, f"{a.score}/{a.max_score}", a.time.isoformat(), a.file) for a in result.counted
+    ]
     widths = [max(len(r[i]) for r in rows) for i in range(4)]
     lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows]
     if result.later:
         lines += ["", "Later attempts (not counted):"]
-        lines += [f"  {a.student}  {a.score}/{a.max_score}  {a.time.isoformat()}  {a.file}" for a in result.later]
-    lines += ["", f"Item statistics ({len(result.counted)} first attempts):", "Item  Facility  Discrimination"]
+        lines += [
+            f"  {a.student}  {a.score}/{a.max_score}  {a.time.isoformat()}  {a.file}"
+            for a in result.later
+        ]
+    lines += [
+        "",
+        f"Item statistics ({len(result.counted)} first attempts):",
+        "Item  Facility  Discrimination",
+    ]
     for s in result.item_stats:
         lines.append(f"{s.item:<4}  {fmt_pct(s.facility):>8}  {fmt_pct(s.discrimination):>14}")
-    lines.append(f"Cronbach's alpha: {fmt_pct(result.cronbach_alpha)} (75% or more is satisfactory)")
+    lines.append(
+        f"Cronbach's alpha: {fmt_pct(result.cronbach_alpha)} (75% or more is satisfactory)"
+    )
     return "\n".join(lines)
 
 

@@ -64,13 +64,17 @@ def parse_answers(answers: Answers, bank: Bank) -> dict[str, str]:
         try:
             qid = normalise_question_id(bank, str(key))
         except KeyError:
-            raise AnswersError(f"no question {key!r} in this quiz (known: 1–{len(bank.ids)})") from None
+            raise AnswersError(
+                f"no question {key!r} in this quiz (known: 1–{len(bank.ids)})"
+            ) from None
         ids = [o.id for o in bank.question(qid).options]
         index = parse_letter(str(value), len(ids))
         if index is None and value in ids:
             index = ids.index(value)
         if index is None:
-            raise AnswersError(f"answer {value!r} to {qid} is not a letter a–{LETTERS[len(ids) - 1]}")
+            raise AnswersError(
+                f"answer {value!r} to {qid} is not a letter a–{LETTERS[len(ids) - 1]}"
+            )
         out[qid] = ids[index]
     return out
 
@@ -87,7 +91,9 @@ def score(
     """Score ``chosen`` ({question id: option id}) with ``run_quiz``, as ``quiz run --answers`` does, and save it."""
     presented = present(bank.questions)
     options = RunOptions(lang=lang, student=student, show_given=True)
-    attempt = run_quiz(bank, presented, lambda p: chosen.get(p.question.id), lambda line: None, options)
+    attempt = run_quiz(
+        bank, presented, lambda p: chosen.get(p.question.id), lambda line: None, options
+    )
     echo(render_summary(presented, attempt, lang))
     if out:
         write_json_atomic(out, attempt.to_dict())
@@ -106,7 +112,9 @@ def answer(
 ) -> Attempt:
     """Score typed answers (see :func:`parse_answers`), print the score and a review, save the attempt."""
     bank = bank or load_bank()
-    return score(parse_answers(answers, bank), bank=bank, lang=lang, student=student, out=out, echo=echo)[0]
+    return score(
+        parse_answers(answers, bank), bank=bank, lang=lang, student=student, out=out, echo=echo
+    )[0]
 
 
 class QuizForm:
@@ -143,20 +151,27 @@ class QuizForm:
         rows = [widgets.HTML(f"<h3>{html.escape(self.bank.title[self.lang])}</h3>")]
         for n, p in enumerate(self.presented, 1):
             q = p.question
-            head = html.escape(message("question", self.lang, n=n, total=len(self.presented), topic=q.topic))
+            head = html.escape(
+                message("question", self.lang, n=n, total=len(self.presented), topic=q.topic)
+            )
             text = f"<b>{head}</b><br>{html.escape(q.stem[self.lang])}"
             if q.note:
-                text += f"<br><i>{html.escape(message('note', self.lang, text=q.note[self.lang]))}</i>"
+                text += (
+                    f"<br><i>{html.escape(message('note', self.lang, text=q.note[self.lang]))}</i>"
+                )
             radio = widgets.RadioButtons(
                 options=[
-                    (f"{letter}) {q.option(oid).text[self.lang]}", oid) for letter, oid in zip(p.letters, p.option_ids)
+                    (f"{letter}) {q.option(oid).text[self.lang]}", oid)
+                    for letter, oid in zip(p.letters, p.option_ids)
                 ],
                 value=None,
                 layout=widgets.Layout(width="auto"),
             )
             self.radios[q.id], self.feedback[q.id] = radio, widgets.Output()
             rows += [widgets.HTML(text), radio, self.feedback[q.id]]
-        self.button = widgets.Button(description=message("notebook.submit", self.lang), button_style="primary")
+        self.button = widgets.Button(
+            description=message("notebook.submit", self.lang), button_style="primary"
+        )
         self.button.on_click(lambda _button: self.submit())
         self.summary = widgets.Output()
         self.widget = widgets.VBox([*rows, self.button, self.summary])
@@ -198,11 +213,15 @@ class QuizForm:
             with box:
                 print(render_feedback(p, chosen.get(p.question.id), self.lang))
         if self.summary is None or here:
-            self.attempt = score(chosen, bank=self.bank, lang=self.lang, student=self.student, out=self.out)[0]
+            self.attempt = score(
+                chosen, bank=self.bank, lang=self.lang, student=self.student, out=self.out
+            )[0]
         else:
             self.summary.clear_output()
             with self.summary:
-                self.attempt = score(chosen, bank=self.bank, lang=self.lang, student=self.student, out=self.out)[0]
+                self.attempt = score(
+                    chosen, bank=self.bank, lang=self.lang, student=self.student, out=self.out
+                )[0]
         return self.attempt
 
     def answer(self, answers: Answers) -> Attempt | None:

@@ -96,7 +96,9 @@ def select_questions(bank: Bank, only: Sequence[str] | None = None) -> list[Ques
     return [q for q in bank.questions if q.id in wanted]
 
 
-def present(questions: Sequence[Question], *, shuffle: bool = False, seed: int | None = None) -> list[Presented]:
+def present(
+    questions: Sequence[Question], *, shuffle: bool = False, seed: int | None = None
+) -> list[Presented]:
     """Fix the display order; with ``shuffle`` both questions and options are shuffled by ``seed``."""
     questions = list(questions)
     if not shuffle:
@@ -120,7 +122,9 @@ def parse_letter(raw: str, count: int) -> int | None:
     return index if index < count else None
 
 
-def score_answers(bank: Bank, answers: Mapping[str, str | None], question_ids: Sequence[str]) -> dict[str, int]:
+def score_answers(
+    bank: Bank, answers: Mapping[str, str | None], question_ids: Sequence[str]
+) -> dict[str, int]:
     """1 for each question whose chosen option id is the right one, else 0."""
     return {qid: int(answers.get(qid) == bank.question(qid).answer) for qid in question_ids}
 
@@ -145,7 +149,9 @@ def load_answers(path: str | Path, bank: Bank) -> dict[str, str]:
         try:
             data = json.loads(text)
         except json.JSONDecodeError as exc:
-            raise AnswersError(f"{p}: broken JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}") from exc
+            raise AnswersError(
+                f"{p}: broken JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}"
+            ) from exc
         if not isinstance(data, dict):
             raise AnswersError(f'{p}: expected a JSON object such as {{"Q1": "d"}}')
         if isinstance(data.get("answers"), dict):
@@ -165,11 +171,15 @@ def load_answers(path: str | Path, bank: Bank) -> dict[str, str]:
         try:
             qid = normalise_question_id(bank, key)
         except KeyError:
-            raise AnswersError(f"{p}: no question {key!r} in this quiz (known: {', '.join(bank.ids)})") from None
+            raise AnswersError(
+                f"{p}: no question {key!r} in this quiz (known: {', '.join(bank.ids)})"
+            ) from None
         if value is None:
             continue
         if not isinstance(value, str):
-            raise AnswersError(f"{p}: answer to {qid} must be a letter or an option id, got {value!r}")
+            raise AnswersError(
+                f"{p}: answer to {qid} must be a letter or an option id, got {value!r}"
+            )
         q = bank.question(qid)
         ids = [o.id for o in q.options]
         v = value.strip()
@@ -206,7 +216,10 @@ def render_feedback(p: Presented, chosen: str | None, lang: str) -> str:
         lines = [q.option(chosen).feedback[lang]]
     right = q.right
     lines.insert(0, message("wrong", lang, letter=p.letter_of(right.id), text=right.text[lang]))
-    lines += [message("explanation", lang, text=q.explanation[lang]), message("source", lang, text=q.source)]
+    lines += [
+        message("explanation", lang, text=q.explanation[lang]),
+        message("source", lang, text=q.source),
+    ]
     return "\n".join(lines)
 
 
@@ -221,12 +234,17 @@ def render_summary(presented: Sequence[Presented], attempt: Attempt, lang: str) 
     for n, p in missed:
         q = p.question
         chosen = attempt.answers.get(q.id)
-        shown = f"{p.letter_of(chosen)}) {q.option(chosen).text[lang]}" if chosen else message("none", lang)
+        shown = (
+            f"{p.letter_of(chosen)}) {q.option(chosen).text[lang]}"
+            if chosen
+            else message("none", lang)
+        )
         lines += [
             "",
             message("review_item", lang, label=f"{n}.", stem=q.stem[lang]),
             "   " + message("your_answer", lang, answer=shown),
-            "   " + message("right_answer", lang, letter=p.letter_of(q.answer), text=q.right.text[lang]),
+            "   "
+            + message("right_answer", lang, letter=p.letter_of(q.answer), text=q.right.text[lang]),
             "   " + message("explanation", lang, text=q.explanation[lang]),
             "   " + message("source", lang, text=q.source),
         ]
@@ -270,7 +288,14 @@ def run_quiz(
         chosen = choose(p)
         answers[p.question.id] = chosen
         if options.show_given and chosen is not None:
-            echo(message("given", lang, letter=p.letter_of(chosen), text=p.question.option(chosen).text[lang]))
+            echo(
+                message(
+                    "given",
+                    lang,
+                    letter=p.letter_of(chosen),
+                    text=p.question.option(chosen).text[lang],
+                )
+            )
         if not options.exam:
             echo(render_feedback(p, chosen, lang))
     order = [p.question.id for p in presented]

@@ -86,7 +86,9 @@ def cronbach_alpha(scores: Sequence[Sequence[float]]) -> float | None:
 
 
 def item_statistics(
-    items: Sequence[str], scores: Sequence[Sequence[float]], max_marks: Sequence[float] | None = None
+    items: Sequence[str],
+    scores: Sequence[Sequence[float]],
+    max_marks: Sequence[float] | None = None,
 ) -> list[ItemStat]:
     """Facility and discrimination for every item (columns of ``scores``)."""
     max_marks = max_marks or [1.0] * len(items)

@@ -6,7 +6,9 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-CHROMIUM = next((p for p in ("/usr/bin/chromium", "/usr/bin/chromium-browser") if Path(p).exists()), None)
+CHROMIUM = next(
+    (p for p in ("/usr/bin/chromium", "/usr/bin/chromium-browser") if Path(p).exists()), None
+)
 FLAGS = [
     "--headless",
     "--no-sandbox",
@@ -64,7 +66,9 @@ def open_report(html: Path, workdir: Path):
     return session()
 
 
-def check_report_in_browser(html: Path, workdir: Path, *, students: int, expect_visible: list[str]) -> Path:
+def check_report_in_browser(
+    html: Path, workdir: Path, *, students: int, expect_visible: list[str]
+) -> Path:
     """The checks every report must pass in the browser; returns the screenshot's path."""
     with open_report(html, workdir) as (page, errors, requests):
         for section in (
@@ -102,7 +106,9 @@ def check_report_in_browser(html: Path, workdir: Path, *, students: int, expect_
         # each name links to the student's own feedback page, next to the report
         first = rows.first
         name = first.locator("td").first.locator("a")
-        assert name.get_attribute("href").startswith("feedback/") and name.get_attribute("href").endswith(".html")
+        assert name.get_attribute("href").startswith("feedback/") and name.get_attribute(
+            "href"
+        ).endswith(".html")
         # "only those that need a look" leaves the flagged and the not graded
         look = page.locator("#student-table tr.student[data-look='1']").count()
         page.locator("#only-look").check()

@@ -34,7 +34,9 @@ def small_data(tmp_path_factory):
     """40 training and 8 test samples in the IconDomainVQAData layout."""
     from vqa.data import generate_dataset
 
-    return generate_dataset(tmp_path_factory.mktemp("data"), n_train=40, n_test=8, seed=5, style="source")
+    return generate_dataset(
+        tmp_path_factory.mktemp("data"), n_train=40, n_test=8, seed=5, style="source"
+    )
 
 
 @pytest.fixture(scope="session")

@@ -23,7 +23,20 @@ from paths import ROOT as REPO
 
 FILES = tuple(course.FILES.values())
 
-_NAMES = ("item", "value", "batch_x", "tmp", "out", "res", "cur", "acc", "seen", "extra", "log_line", "step_no")
+_NAMES = (
+    "item",
+    "value",
+    "batch_x",
+    "tmp",
+    "out",
+    "res",
+    "cur",
+    "acc",
+    "seen",
+    "extra",
+    "log_line",
+    "step_no",
+)
 _TEMPLATES = (
     'print(f"{a}: {{{b}}}")',
     "assert {b} is not None",
@@ -58,7 +71,11 @@ def _insertion_points(source: str) -> list[tuple[int, int]]:
         for attr in ("body", "orelse", "finalbody"):
             block = getattr(node, attr, None)
             if isinstance(block, list) and not isinstance(node, (ast.Module, ast.ClassDef)):
-                points += [(stmt.end_lineno, stmt.col_offset) for stmt in block if isinstance(stmt, ast.stmt)]
+                points += [
+                    (stmt.end_lineno, stmt.col_offset)
+                    for stmt in block
+                    if isinstance(stmt, ast.stmt)
+                ]
     return sorted(set(points))
 
 
@@ -67,7 +84,9 @@ def own_statements(source: str, rng: random.Random, rate: float) -> str:
     lines = source.splitlines(keepends=True)
     chosen = [p for p in _insertion_points(source) if rng.random() < rate]
     for line, indent in sorted(chosen, reverse=True):
-        text = rng.choice(_TEMPLATES).format(a=rng.choice(_NAMES), b=rng.choice(_NAMES), n=rng.randrange(1, 9))
+        text = rng.choice(_TEMPLATES).format(
+            a=rng.choice(_NAMES), b=rng.choice(_NAMES), n=rng.randrange(1, 9)
+        )
         block = "".join(" " * indent + part + "\n" for part in text.split("\n"))
         lines.insert(line, block)
         try:
@@ -121,7 +140,9 @@ def build_class(
         kinds[student] = kind
     groups = []
     pool = iter(names[n - n_copies :])
-    sources = rng.sample(names[:n_distinct], len(group_sizes) - 1) + [names[n_distinct]]  # one near-duplicate too
+    sources = rng.sample(names[:n_distinct], len(group_sizes) - 1) + [
+        names[n_distinct]
+    ]  # one near-duplicate too
     for source, size in zip(sources, group_sizes):
         group = [source]
         for _ in range(size - 1):

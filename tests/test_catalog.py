@@ -18,7 +18,11 @@ from vqa import messages as kit_messages
 from paths import ROOT
 
 PACKAGES = ("vqa", "grader", "quiz")
-LOOKUPS = {"grader": grader_messages.message, "quiz": quiz_messages.message, "vqa": kit_messages.message}
+LOOKUPS = {
+    "grader": grader_messages.message,
+    "quiz": quiz_messages.message,
+    "vqa": kit_messages.message,
+}
 SAMPLES = {  # package: (key, fields, English, Vietnamese)
     "grader": (
         "follows_from",
@@ -47,7 +51,9 @@ def test_every_package_keeps_its_texts_in_a_catalog():
     assert {"grader/judge/hints.toml", "quiz/messages.toml", "vqa/messages.toml"} <= found
 
 
-@pytest.mark.parametrize("path", catalog_files(), ids=lambda path: path.relative_to(ROOT).as_posix())
+@pytest.mark.parametrize(
+    "path", catalog_files(), ids=lambda path: path.relative_to(ROOT).as_posix()
+)
 def test_every_key_has_every_language_with_the_same_fields(path):
     texts = catalog.load(path)
     assert texts.entries
@@ -57,7 +63,8 @@ def test_every_key_has_every_language_with_the_same_fields(path):
 def test_a_missing_language_or_other_fields_are_found(tmp_path):
     path = tmp_path / "texts.toml"
     path.write_text(
-        '[a]\nen = "one {n}"\nvi = "một {m}"\n[b.c]\nen = "only English"\n[d]\nen = "{"\nvi = "{"\n', encoding="utf-8"
+        '[a]\nen = "one {n}"\nvi = "một {m}"\n[b.c]\nen = "only English"\n[d]\nen = "{"\nvi = "{"\n',
+        encoding="utf-8",
     )
     problems = catalog.load(path).problems()
     assert len(problems) == 3

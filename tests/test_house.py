@@ -16,7 +16,9 @@ import pytest
 from paths import ROOT
 
 PACKAGES = ("catalog", "vqa", "grader", "quiz")
-EXERCISE_NAMES = "dataset lora train predict".split()  # what the grep below looks for (not itself a literal list)
+EXERCISE_NAMES = (
+    "dataset lora train predict".split()
+)  # what the grep below looks for (not itself a literal list)
 MANIFEST = ROOT / "vqa" / "course.toml"
 
 
@@ -119,7 +121,11 @@ def test_no_import_cycles_at_module_level():
 
 
 def test_the_probe_registry_imports_no_probe():
-    assert not {m for m in imports("grader.probes.registry", top_level_only=False) if m.startswith("grader.probes")}
+    assert not {
+        m
+        for m in imports("grader.probes.registry", top_level_only=False)
+        if m.startswith("grader.probes")
+    }
 
 
 def test_the_worker_side_never_imports_the_judge():
@@ -127,10 +133,16 @@ def test_the_worker_side_never_imports_the_judge():
     contract (grader.worker.contract), never the judge's own code; the zygote reaches the probes only inside its
     functions."""
     for module in (m for m in MODULES if m.startswith(("grader.probes", "grader.worker"))):
-        wrong = {m for m in imports(module, top_level_only=False) if m.startswith(("grader.judge", "grader.checks"))}
+        wrong = {
+            m
+            for m in imports(module, top_level_only=False)
+            if m.startswith(("grader.judge", "grader.checks"))
+        }
         assert not wrong, f"{module} imports {sorted(wrong)}"
         if module.startswith("grader.worker"):
-            early = {m for m in imports(module, top_level_only=True) if m.startswith("grader.probes")}
+            early = {
+                m for m in imports(module, top_level_only=True) if m.startswith("grader.probes")
+            }
             assert not early, f"{module} imports {sorted(early)} at module level"
 
 
@@ -141,7 +153,9 @@ def test_the_contract_stands_on_its_own():
 
 def test_the_quiz_imports_nothing_from_the_kit_or_the_grader():
     for module in (m for m in MODULES if m.split(".")[0] == "quiz"):
-        wrong = {m for m in imports(module, top_level_only=False) if m.split(".")[0] in ("vqa", "grader")}
+        wrong = {
+            m for m in imports(module, top_level_only=False) if m.split(".")[0] in ("vqa", "grader")
+        }
         assert not wrong, f"{module} imports {sorted(wrong)}"
 
 
@@ -153,7 +167,11 @@ def test_the_catalog_lookup_imports_nothing_of_the_project():
 
 def test_the_judge_imports_neither_the_probes_nor_the_quiz():
     for module in (m for m in MODULES if m.startswith("grader.judge")):
-        wrong = {m for m in imports(module, top_level_only=False) if m.startswith(("grader.probes", "quiz"))}
+        wrong = {
+            m
+            for m in imports(module, top_level_only=False)
+            if m.startswith(("grader.probes", "quiz"))
+        }
         assert not wrong, f"{module} imports {sorted(wrong)}"
 
 
@@ -212,14 +230,20 @@ def _names_the_exercises(node: ast.AST) -> bool:
 
 
 def test_the_exercises_are_listed_in_the_manifest_only():
-    assert all(f'name = "{name}"' in MANIFEST.read_text(encoding="utf-8") for name in EXERCISE_NAMES)
+    assert all(
+        f'name = "{name}"' in MANIFEST.read_text(encoding="utf-8") for name in EXERCISE_NAMES
+    )
     where = []
     for folder in ("vqa", "grader", "quiz", "tests", "bench", "solutions", "exercises"):
         for path in sorted((ROOT / folder).rglob("*.py")):
             if "__pycache__" in path.parts or "rewrites" in path.parts:
                 continue
             tree = ast.parse(path.read_text(encoding="utf-8"))
-            where += [f"{path.relative_to(ROOT)}:{n.lineno}" for n in ast.walk(tree) if _names_the_exercises(n)]
+            where += [
+                f"{path.relative_to(ROOT)}:{n.lineno}"
+                for n in ast.walk(tree)
+                if _names_the_exercises(n)
+            ]
     assert not where, "the exercise list is written outside vqa/course.toml: " + ", ".join(where)
 
 

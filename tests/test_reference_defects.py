@@ -39,14 +39,20 @@ def test_defect1_train_and_valid_are_disjoint_complete_and_seeded(reference, sma
     assert pids(other[1]) != pids(valid)
 
 
-def test_defect2_questions_are_padded_to_the_given_length_not_512(reference, splits, processor, small_data):
-    item = reference.dataset.VQADataset(splits[0], processor, small_data / data.TRAIN_IMAGES, question_max_length=20)[0]
+def test_defect2_questions_are_padded_to_the_given_length_not_512(
+    reference, splits, processor, small_data
+):
+    item = reference.dataset.VQADataset(
+        splits[0], processor, small_data / data.TRAIN_IMAGES, question_max_length=20
+    )[0]
     assert item["input_ids"].shape == (20,)
     assert item["attention_mask"].shape == (20,)
 
 
 def test_defect3_labels_are_padded_to_answer_max_length(reference, splits, processor, small_data):
-    dataset = reference.dataset.VQADataset(splits[0], processor, small_data / data.TRAIN_IMAGES, answer_max_length=6)
+    dataset = reference.dataset.VQADataset(
+        splits[0], processor, small_data / data.TRAIN_IMAGES, answer_max_length=6
+    )
     shapes = {tuple(dataset[i]["labels"].shape) for i in range(len(dataset))}
     assert shapes == {(6,)}
     batch = next(iter(torch.utils.data.DataLoader(dataset, batch_size=4)))
@@ -66,7 +72,9 @@ def test_item_holds_the_image_of_its_own_pid(reference, splits, processor, small
 
 def _record_forward_kwargs(model):
     seen = []
-    model.register_forward_pre_hook(lambda m, args, kwargs: seen.append(dict(kwargs)), with_kwargs=True)
+    model.register_forward_pre_hook(
+        lambda m, args, kwargs: seen.append(dict(kwargs)), with_kwargs=True
+    )
     return seen
 
 
@@ -80,7 +88,9 @@ def test_defect4_training_passes_the_attention_mask(reference, lora_model, loade
 
 def test_defect5_validation_computes_no_gradients(reference, lora_model, loaders):
     grad_modes = []
-    lora_model.get_base_model().register_forward_hook(lambda *a: grad_modes.append(torch.is_grad_enabled()))
+    lora_model.get_base_model().register_forward_hook(
+        lambda *a: grad_modes.append(torch.is_grad_enabled())
+    )
     before = {n: p.detach().clone() for n, p in lora_model.named_parameters()}
     loss = reference.train.evaluate(lora_model, loaders[1], torch.device("cpu"))
     assert grad_modes and not any(grad_modes)
@@ -89,12 +99,18 @@ def test_defect5_validation_computes_no_gradients(reference, lora_model, loaders
     assert all(torch.equal(p, before[n]) for n, p in lora_model.named_parameters())
 
 
-@pytest.mark.filterwarnings("ignore:Detected call of `lr_scheduler.step\\(\\)` before")  # training is faked here
-def test_defect6_best_model_tracking_works_past_epoch_two(reference, lora_model, loaders, tmp_path, monkeypatch):
+@pytest.mark.filterwarnings(
+    "ignore:Detected call of `lr_scheduler.step\\(\\)` before"
+)  # training is faked here
+def test_defect6_best_model_tracking_works_past_epoch_two(
+    reference, lora_model, loaders, tmp_path, monkeypatch
+):
     losses = iter([1.0, 2.0, 0.5, 0.7, 0.4])
     monkeypatch.setattr(reference.train, "evaluate", lambda *a, **k: next(losses))
     monkeypatch.setattr(reference.train, "train_one_epoch", lambda *a, **k: 1.0)
-    history = reference.train.fit(lora_model, loaders[0], loaders[1], str(tmp_path), "cpu", epochs=5)
+    history = reference.train.fit(
+        lora_model, loaders[0], loaders[1], str(tmp_path), "cpu", epochs=5
+    )
     assert [h["saved"] for h in history] == [True, False, True, False, True]
 
 
@@ -138,9 +154,13 @@ def test_defect8_scheduler_decays_per_epoch_and_cpu_uses_no_scaler(
 
 def test_defect9_autocast_follows_the_device_so_cpu_works(reference, lora_model, loaders):
     states = []
-    lora_model.get_base_model().register_forward_hook(lambda *a: states.append(torch.is_autocast_enabled("cpu")))
+    lora_model.get_base_model().register_forward_hook(
+        lambda *a: states.append(torch.is_autocast_enabled("cpu"))
+    )
     optimizer = torch.optim.AdamW([p for p in lora_model.parameters() if p.requires_grad], lr=1e-3)
-    reference.train.train_one_epoch(lora_model, loaders[0], optimizer, torch.device("cpu"), amp_dtype=torch.bfloat16)
+    reference.train.train_one_epoch(
+        lora_model, loaders[0], optimizer, torch.device("cpu"), amp_dtype=torch.bfloat16
+    )
     assert states and all(states)
     states.clear()
     reference.train.train_one_epoch(lora_model, loaders[0], optimizer, torch.device("cpu"))
@@ -165,16 +185,21 @@ def test_the_given_scaler_is_used(reference, lora_model, loaders):
 
     scaler = SpyScaler()
     optimizer = torch.optim.AdamW([p for p in lora_model.parameters() if p.requires_grad], lr=1e-3)
-    reference.train.train_one_epoch(lora_model, loaders[0], optimizer, torch.device("cpu"), scaler=scaler)
+    reference.train.train_one_epoch(
+        lora_model, loaders[0], optimizer, torch.device("cpu"), scaler=scaler
+    )
     assert scaler.calls == ["scale", "step", "update"] * len(loaders[0])
 
 
-def test_defect10_prediction_keeps_inputs_in_the_model_dtype(reference, tiny_model, processor, small_data):
+def test_defect10_prediction_keeps_inputs_in_the_model_dtype(
+    reference, tiny_model, processor, small_data
+):
     from PIL import Image
 
     dtypes = []
     tiny_model.vision_model.register_forward_pre_hook(
-        lambda m, args, kwargs: dtypes.append((args[0] if args else kwargs["pixel_values"]).dtype), with_kwargs=True
+        lambda m, args, kwargs: dtypes.append((args[0] if args else kwargs["pixel_values"]).dtype),
+        with_kwargs=True,
     )
     image = Image.open(next((small_data / data.TEST_DIR).rglob("image.png")))
     answer = reference.predict.answer_question(
@@ -185,7 +210,9 @@ def test_defect10_prediction_keeps_inputs_in_the_model_dtype(reference, tiny_mod
     assert len(processor.tokenizer(answer, add_special_tokens=False).input_ids) <= 3
 
 
-def test_defect11_an_adapter_only_folder_loads_for_inference(reference, lora_model, processor, tmp_path):
+def test_defect11_an_adapter_only_folder_loads_for_inference(
+    reference, lora_model, processor, tmp_path
+):
     lora_model.save_pretrained(tmp_path)
     processor.save_pretrained(tmp_path)
     assert (tmp_path / "adapter_config.json").is_file() and not (tmp_path / "config.json").exists()
@@ -199,7 +226,9 @@ def test_defect12_the_exercise_text_says_blip_not_blip2():
     from vqa.impl import resolve_folder
 
     text = (resolve_folder("exercises") / "lora.py").read_text()
-    assert "BlipForQuestionAnswering" in text and "BLIP-2" in text  # names the seed's mix-up and the real class
+    assert (
+        "BlipForQuestionAnswering" in text and "BLIP-2" in text
+    )  # names the seed's mix-up and the real class
 
 
 def test_lora_trains_only_adapters(reference, tiny_model):

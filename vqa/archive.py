@@ -44,7 +44,9 @@ def _safe_member_path(name: str, archive: Path) -> PurePosixPath | None:
         raise ArchiveError(f"{archive.name}: refused: absolute path {name!r} in the archive")
     path = PurePosixPath(clean)
     if any(part == ".." for part in path.parts):
-        raise ArchiveError(f"{archive.name}: refused: path {name!r} points outside the folder ('..')")
+        raise ArchiveError(
+            f"{archive.name}: refused: path {name!r} points outside the folder ('..')"
+        )
     parts = [p for p in path.parts if p not in ("", ".")]
     if not parts or any(p in IGNORED_PARTS or p.startswith("._") for p in parts):
         return None
@@ -56,10 +58,14 @@ def _check_kind(info: zipfile.ZipInfo, archive: Path) -> None:
     if kind and kind not in (stat.S_IFREG, stat.S_IFDIR):
         raise ArchiveError(f"{archive.name}: refused: {info.filename!r} is a link or special file")
     if info.flag_bits & 0x1:
-        raise ArchiveError(f"{archive.name}: refused: {info.filename!r} is encrypted (password-protected zip)")
+        raise ArchiveError(
+            f"{archive.name}: refused: {info.filename!r} is encrypted (password-protected zip)"
+        )
 
 
-def _plan(zf: zipfile.ZipFile, archive: Path, limits: Limits) -> list[tuple[zipfile.ZipInfo, PurePosixPath]]:
+def _plan(
+    zf: zipfile.ZipFile, archive: Path, limits: Limits
+) -> list[tuple[zipfile.ZipInfo, PurePosixPath]]:
     members: list[tuple[zipfile.ZipInfo, PurePosixPath]] = []
     total = 0
     for info in zf.infolist():
@@ -72,15 +78,23 @@ def _plan(zf: zipfile.ZipFile, archive: Path, limits: Limits) -> list[tuple[zipf
                 f"{archive.name}: refused: {info.filename!r} unpacks to {info.file_size:,} bytes "
                 f"(limit {limits.max_file_bytes:,})"
             )
-        if info.compress_size and info.file_size / info.compress_size > limits.max_ratio and info.file_size > CHUNK:
+        if (
+            info.compress_size
+            and info.file_size / info.compress_size > limits.max_ratio
+            and info.file_size > CHUNK
+        ):
             ratio = info.file_size // max(info.compress_size, 1)
-            raise ArchiveError(f"{archive.name}: refused: {info.filename!r} is compressed {ratio}:1 (a zip bomb?)")
+            raise ArchiveError(
+                f"{archive.name}: refused: {info.filename!r} is compressed {ratio}:1 (a zip bomb?)"
+            )
         total += info.file_size
         members.append((info, rel))
         if len(members) > limits.max_files:
             raise ArchiveError(f"{archive.name}: refused: more than {limits.max_files} files")
         if total > limits.max_total_bytes:
-            raise ArchiveError(f"{archive.name}: refused: unpacks to more than {limits.max_total_bytes:,} bytes")
+            raise ArchiveError(
+                f"{archive.name}: refused: unpacks to more than {limits.max_total_bytes:,} bytes"
+            )
     return members
 
 
@@ -92,7 +106,9 @@ def _copy_bounded(src, dst, allowed: int, archive: Path, name: str) -> int:
             return written
         written += len(chunk)
         if written > allowed:
-            raise ArchiveError(f"{archive.name}: refused: {name!r} is larger than its header says (a zip bomb?)")
+            raise ArchiveError(
+                f"{archive.name}: refused: {name!r} is larger than its header says (a zip bomb?)"
+            )
         dst.write(chunk)
 
 
@@ -115,13 +131,21 @@ def unpack_zip(archive: str | Path, dest: str | Path, limits: Limits = Limits())
         for info, rel in members:
             target = tmp.joinpath(*rel.parts)
             if not target.resolve().is_relative_to(tmp.resolve()):
-                raise ArchiveError(f"{archive.name}: refused: {info.filename!r} points outside the folder")
+                raise ArchiveError(
+                    f"{archive.name}: refused: {info.filename!r} points outside the folder"
+                )
             target.parent.mkdir(parents=True, exist_ok=True)
             try:
                 with zf.open(info) as src, open(target, "xb") as dst:
-                    room -= _copy_bounded(src, dst, min(info.file_size, room), archive, info.filename)
+                    room -= _copy_bounded(
+                        src, dst, min(info.file_size, room), archive, info.filename
+                    )
             except FileExistsError:
-                raise ArchiveError(f"{archive.name}: refused: {info.filename!r} appears twice") from None
+                raise ArchiveError(
+                    f"{archive.name}: refused: {info.filename!r} appears twice"
+                ) from None
             except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError) as exc:
-                raise ArchiveError(f"{archive.name}: damaged member {info.filename!r}: {exc}") from None
+                raise ArchiveError(
+                    f"{archive.name}: damaged member {info.filename!r}: {exc}"
+                ) from None
     return dest

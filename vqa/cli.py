@@ -77,16 +77,42 @@ def data_command(out: Path, n_train: int, n_test: int, seed: int, style: str) ->
 )
 @click.option("--epochs", type=int, default=None, help="[default: 4 for tiny models, 1 otherwise]")
 @click.option("--batch-size", type=int, default=None, help="[default: 8]")
-@click.option("--lr", type=float, default=None, help="[default: 3e-3 for tiny models, 4e-5 otherwise]")
 @click.option(
-    "--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("save_model"), show_default=True
+    "--lr", type=float, default=None, help="[default: 3e-3 for tiny models, 4e-5 otherwise]"
 )
-@click.option("--device", "device_name", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True)
-@click.option("--load-in-8bit", is_flag=True, help="Quantise the base model to 8 bits (CUDA + bitsandbytes).")
-@click.option("--load-in-4bit", is_flag=True, help="Quantise the base model to 4 bits (CUDA + bitsandbytes).")
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("save_model"),
+    show_default=True,
+)
+@click.option(
+    "--device",
+    "device_name",
+    type=click.Choice(["auto", "cpu", "cuda"]),
+    default="auto",
+    show_default=True,
+)
+@click.option(
+    "--load-in-8bit", is_flag=True, help="Quantise the base model to 8 bits (CUDA + bitsandbytes)."
+)
+@click.option(
+    "--load-in-4bit", is_flag=True, help="Quantise the base model to 4 bits (CUDA + bitsandbytes)."
+)
 @click.option("--seed", default=0, show_default=True)
 def train_command(
-    impl_spec, data_dir, model_name, epochs, batch_size, lr, out_dir, device_name, load_in_8bit, load_in_4bit, seed
+    impl_spec,
+    data_dir,
+    model_name,
+    epochs,
+    batch_size,
+    lr,
+    out_dir,
+    device_name,
+    load_in_8bit,
+    load_in_4bit,
+    seed,
 ) -> None:
     """Fine-tune with LoRA using an implementation; print accuracy before and after."""
     from vqa import pipeline
@@ -107,7 +133,12 @@ def train_command(
             seed=seed,
             echo=click.echo,
         )
-    except (pipeline.StudentCodeError, data.DataError, models.ModelError, ImplementationError) as err:
+    except (
+        pipeline.StudentCodeError,
+        data.DataError,
+        models.ModelError,
+        ImplementationError,
+    ) as err:
         _fail(err)
     if report.before and report.after:
         gain = 100 * (report.after["exact"] - report.before["exact"])
@@ -134,7 +165,13 @@ def train_command(
     default=None,
     help="Write predictions as JSON lines {id, answer}.",
 )
-@click.option("--device", "device_name", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True)
+@click.option(
+    "--device",
+    "device_name",
+    type=click.Choice(["auto", "cpu", "cuda"]),
+    default="auto",
+    show_default=True,
+)
 def predict_command(model_dir, data_dir, impl_spec, out_file, device_name) -> None:
     """Answer the test split with a saved model; report accuracy when answers are known."""
     from vqa import pipeline
@@ -149,7 +186,12 @@ def predict_command(model_dir, data_dir, impl_spec, out_file, device_name) -> No
             out_file=out_file,
             echo=click.echo,
         )
-    except (pipeline.StudentCodeError, data.DataError, models.ModelError, ImplementationError) as err:
+    except (
+        pipeline.StudentCodeError,
+        data.DataError,
+        models.ModelError,
+        ImplementationError,
+    ) as err:
         _fail(err)
 
 
@@ -195,7 +237,9 @@ def build_models_command(out_dir: Path) -> None:
     help="Also write a learner handout folder (stubs, lab.ipynb, README; no solutions).",
 )
 @click.option(
-    "--check", is_flag=True, help="Only report whether exercises/ and both lab notebooks are in sync (exit 1 when not)."
+    "--check",
+    is_flag=True,
+    help="Only report whether exercises/ and both lab notebooks are in sync (exit 1 when not).",
 )
 def release_command(solutions_dir, out_dir, handout, check) -> None:
     """Generate exercises/ (the stubs and lab.ipynb) and a handout from solutions/; refresh the writefile

@@ -50,12 +50,16 @@ TOTAL_POINTS: int = sum(POINTS.values())
 def stub_message(exercise: str, name: str) -> tuple[str, str]:
     """The stub's error for function ``name`` of ``exercise``: its English and Vietnamese sentences."""
     stub = _manifest()["stub"]
-    return stub["en"].format(exercise=exercise, name=name), stub["vi"].format(exercise=exercise, name=name)
+    return stub["en"].format(exercise=exercise, name=name), stub["vi"].format(
+        exercise=exercise, name=name
+    )
 
 
 def is_stub_error(exc: BaseException) -> bool:
     """Whether ``exc`` is the error a stub raises: the one place "not implemented yet" is recognised."""
-    return isinstance(exc, NotImplementedError) and str(exc).startswith(_manifest()["stub"]["prefix"])
+    return isinstance(exc, NotImplementedError) and str(exc).startswith(
+        _manifest()["stub"]["prefix"]
+    )
 
 
 def stub_sentence(message: str) -> str:

@@ -38,7 +38,11 @@ class Sample:
 
 
 def make_sample(
-    rng: random.Random, style: icons.Style, max_count: int = 6, multi_digit: float = 0.05, distractors: int = 3
+    rng: random.Random,
+    style: icons.Style,
+    max_count: int = 6,
+    multi_digit: float = 0.05,
+    distractors: int = 3,
 ) -> Sample:
     """One question about one image: count the icons of one shape among up to ``distractors`` others."""
     target = rng.randrange(len(icons.SHAPE_NAMES))
@@ -102,7 +106,9 @@ def generate_dataset(
         folder = out / TEST_DIR / str(pid)
         folder.mkdir(exist_ok=True)
         sample.image.save(folder / "image.png")
-        (folder / "data.json").write_text(json.dumps({"question": sample.question, "id": str(pid)}), encoding="utf-8")
+        (folder / "data.json").write_text(
+            json.dumps({"question": sample.question, "id": str(pid)}), encoding="utf-8"
+        )
         answers[str(pid)] = sample.answer
     (out / TEST_ANSWERS).write_text(json.dumps(answers, indent=1, sort_keys=True), encoding="utf-8")
     return out
@@ -112,7 +118,9 @@ def read_records(data_dir: str | Path) -> list[dict]:
     """Read ``train.jsonl``: every line a JSON object with question, answer and pid, or a DataError naming the line."""
     path = Path(data_dir) / TRAIN_FILE
     if not path.is_file():
-        raise DataError(f"{path}: not found. A data folder needs {TRAIN_FILE} (make one with `vqa data DIR`).")
+        raise DataError(
+            f"{path}: not found. A data folder needs {TRAIN_FILE} (make one with `vqa data DIR`)."
+        )
     records = []
     with path.open(encoding="utf-8") as handle:
         for number, line in enumerate(handle, start=1):
@@ -121,8 +129,14 @@ def read_records(data_dir: str | Path) -> list[dict]:
             try:
                 record = json.loads(line)
             except json.JSONDecodeError as err:
-                raise DataError(f"{path}:{number}: not valid JSON ({err.msg} at column {err.colno})") from None
-            missing = [k for k in ("question", "answer", "pid") if not isinstance(record, dict) or k not in record]
+                raise DataError(
+                    f"{path}:{number}: not valid JSON ({err.msg} at column {err.colno})"
+                ) from None
+            missing = [
+                k
+                for k in ("question", "answer", "pid")
+                if not isinstance(record, dict) or k not in record
+            ]
             if missing:
                 raise DataError(f"{path}:{number}: missing {', '.join(missing)}")
             records.append(record)
@@ -155,7 +169,9 @@ def read_test_items(data_dir: str | Path) -> dict[str, dict]:
     """The test split as {id: data.json contents}, checking each item's JSON and image."""
     root = Path(data_dir) / TEST_DIR
     if not root.is_dir():
-        raise DataError(f"{root}: not found. A data folder for prediction needs {TEST_DIR}/<id>/data.json")
+        raise DataError(
+            f"{root}: not found. A data folder for prediction needs {TEST_DIR}/<id>/data.json"
+        )
     items = {}
     for folder in sorted(p for p in root.iterdir() if p.is_dir()):
         meta = folder / "data.json"

@@ -29,7 +29,9 @@ def predict_batched(
     answers: dict[str, str] = {}
     dtype = next(model.parameters()).dtype
     model.eval()
-    for start in bar(range(0, len(ids), batch_size), desc="answering", disable=not progress, leave=False):
+    for start in bar(
+        range(0, len(ids), batch_size), desc="answering", disable=not progress, leave=False
+    ):
         chunk = ids[start : start + batch_size]
         images = []
         for item_id in chunk:

@@ -58,7 +58,9 @@ def _polygon(shape: str, cx: float, cy: float, r: float) -> list[tuple[float, fl
     raise ValueError(shape)
 
 
-def draw_icon(draw: ImageDraw.ImageDraw, shape: str, cx: float, cy: float, r: float, colour) -> None:
+def draw_icon(
+    draw: ImageDraw.ImageDraw, shape: str, cx: float, cy: float, r: float, colour
+) -> None:
     """Draw one icon of ``shape`` centred at (cx, cy) with radius ``r``."""
     fill = tuple(colour) + (255,)
     if shape == "circle":
@@ -67,7 +69,10 @@ def draw_icon(draw: ImageDraw.ImageDraw, shape: str, cx: float, cy: float, r: fl
         lobe = r * 0.5
         draw.ellipse([cx - 2 * lobe, cy - r * 0.8, cx, cy - r * 0.8 + 2 * lobe], fill=fill)
         draw.ellipse([cx, cy - r * 0.8, cx + 2 * lobe, cy - r * 0.8 + 2 * lobe], fill=fill)
-        draw.polygon([(cx - 2 * lobe + 1, cy - r * 0.2), (cx + 2 * lobe - 1, cy - r * 0.2), (cx, cy + r)], fill=fill)
+        draw.polygon(
+            [(cx - 2 * lobe + 1, cy - r * 0.2), (cx + 2 * lobe - 1, cy - r * 0.2), (cx, cy + r)],
+            fill=fill,
+        )
     else:
         draw.polygon(_polygon(shape, cx, cy, r), fill=fill)
 

@@ -76,7 +76,9 @@ def _describe_import_error(path: Path, err: BaseException) -> str:
 def load_exercise(folder: str | Path, exercise: str, *, reload: bool = False) -> types.ModuleType:
     """Import one exercise module (``dataset``, ``lora``, ``train`` or ``predict``) from ``folder``."""
     if exercise not in EXERCISES:
-        raise ImplementationError(f"unknown exercise {exercise!r}; choose one of {', '.join(EXERCISES)}")
+        raise ImplementationError(
+            f"unknown exercise {exercise!r}; choose one of {', '.join(EXERCISES)}"
+        )
     folder = resolve_folder(folder)
     path = folder / f"{exercise}.py"
     if not path.is_file():
@@ -109,7 +111,9 @@ def load_exercise(folder: str | Path, exercise: str, *, reload: bool = False) ->
                 del sys.modules[added]
     missing = [fn for fn in CONTRACT[exercise] if not callable(getattr(module, fn, None))]
     if missing:
-        raise ImplementationError(f"{path}: missing {', '.join(missing)} (the contract of exercise {exercise!r}).")
+        raise ImplementationError(
+            f"{path}: missing {', '.join(missing)} (the contract of exercise {exercise!r})."
+        )
     return module
 
 

@@ -124,7 +124,9 @@ class Lab:
             self.say("model_error", error=err)
             return False
         except Exception as err:
-            stop = learner_code.blame(err, self.folder)  # raised in the learner's code the kit was running
+            stop = learner_code.blame(
+                err, self.folder
+            )  # raised in the learner's code the kit was running
             if stop is None:
                 raise
             self.say(stop.key, **stop.fields)
@@ -142,7 +144,9 @@ class Lab:
         return str(path.relative_to(self.folder)) if path.is_relative_to(self.folder) else str(path)
 
     def _score(self, score: dict) -> str:
-        return self.text("score", exact=100 * score["exact"], normalized=100 * score["normalized"], n=score["n"])
+        return self.text(
+            "score", exact=100 * score["exact"], normalized=100 * score["normalized"], n=score["n"]
+        )
 
     # ------------------------------------------------------------------ the kit's side: settings, model, data
     def _device(self):
@@ -154,7 +158,11 @@ class Lab:
         from vqa import models
         from vqa.pipeline import REAL_DEFAULTS, TINY_DEFAULTS
 
-        base = TINY_DEFAULTS if models.is_tiny(models.resolve_model(self.model_name)) else REAL_DEFAULTS
+        base = (
+            TINY_DEFAULTS
+            if models.is_tiny(models.resolve_model(self.model_name))
+            else REAL_DEFAULTS
+        )
         return {
             "epochs": self.epochs or base["epochs"],
             "lr": self.lr or base["lr"],
@@ -180,7 +188,9 @@ class Lab:
             from vqa import models
 
             try:
-                self.processor = BlipProcessor.from_pretrained(models.resolve_model(self.model_name))
+                self.processor = BlipProcessor.from_pretrained(
+                    models.resolve_model(self.model_name)
+                )
             except OSError as err:
                 raise ModelError(str(err)) from None
 
@@ -193,7 +203,9 @@ class Lab:
         if self.data_name == GENERATED:
             spec = {**DEMO_DATA, "n_train": self.n_train, "n_test": self.n_test}
             return cached_dir(
-                self.folder / GENERATED_FOLDER, lambda tmp: kit_data.generate_dataset(tmp, **spec), {"data": spec}
+                self.folder / GENERATED_FOLDER,
+                lambda tmp: kit_data.generate_dataset(tmp, **spec),
+                {"data": spec},
             )
         folder = Path(self.data_name).expanduser()
         if not folder.is_absolute():
@@ -242,7 +254,12 @@ class Lab:
         torch.manual_seed(self.seed)
         splits = self.call("dataset", "load_splits", self.data_dir)
         train_records, valid_records = expect(
-            splits, is_pair(splits), "returned_pair", "dataset", "load_splits", expected="train_records, valid_records"
+            splits,
+            is_pair(splits),
+            "returned_pair",
+            "dataset",
+            "load_splits",
+            expected="train_records, valid_records",
         )
         self.train_records, self.valid_records = train_records, valid_records
         self._show_splits(train_records, valid_records)
@@ -251,7 +268,14 @@ class Lab:
         valid_set = self.call("dataset", "VQADataset", valid_records, self.processor, image_dir)
         self._show_sample(train_set[0], str(train_records[0]["answer"]))
         batch_size = self._defaults()["batch_size"]
-        loaders = self.call("dataset", "build_dataloaders", train_set, valid_set, batch_size=batch_size, seed=self.seed)
+        loaders = self.call(
+            "dataset",
+            "build_dataloaders",
+            train_set,
+            valid_set,
+            batch_size=batch_size,
+            seed=self.seed,
+        )
         self.train_loader, self.valid_loader = expect(
             loaders,
             is_pair(loaders),
@@ -283,7 +307,9 @@ class Lab:
         self.say("sample", shapes=shapes)
         labels = sample.get("labels")
         if hasattr(labels, "tolist"):
-            ids = [i for i in labels.reshape(-1).tolist() if i >= 0]  # -100 marks positions the loss ignores
+            ids = [
+                i for i in labels.reshape(-1).tolist() if i >= 0
+            ]  # -100 marks positions the loss ignores
             answer = self.processor.tokenizer.decode(ids, skip_special_tokens=True)
             self.say("labels", answer=answer, truth=truth)
 
@@ -299,12 +325,20 @@ class Lab:
         self._ensure_data()
         self.model = None
         base = self._load_base()
-        self.before = evaluate.accuracy(base, self.processor, self.data_dir, self._device(), progress=True)
+        self.before = evaluate.accuracy(
+            base, self.processor, self.data_dir, self._device(), progress=True
+        )
         if self.before:
             self.say("before", score=self._score(self.before))
         torch.manual_seed(self.seed)
         model = self.call("lora", "build_lora_model", base)
-        expect(model, callable(getattr(model, "parameters", None)), "returned_model", "lora", "build_lora_model")
+        expect(
+            model,
+            callable(getattr(model, "parameters", None)),
+            "returned_model",
+            "lora",
+            "build_lora_model",
+        )
         trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
         total = sum(p.numel() for p in model.parameters())
         self.say("lora", trainable=trainable, total=total, percent=100 * trainable / max(total, 1))
@@ -317,7 +351,10 @@ class Lab:
     def _train_step(self) -> None:
         import torch
 
-        self._needs((self.train_loader is not None, FILES["dataset"]), (self.model is not None, FILES["lora"]))
+        self._needs(
+            (self.train_loader is not None, FILES["dataset"]),
+            (self.model is not None, FILES["lora"]),
+        )
         settings = self._defaults()
         device = self._device()
         self.say("train", device=device, **settings)
@@ -344,9 +381,14 @@ class Lab:
         """One line per epoch of what fit returned; a :class:`Stop` when it is not one dict per epoch."""
         try:
             return [
-                self.text("epoch", **{**row, "saved": self.text("saved") if row["saved"] else ""}) for row in history
+                self.text("epoch", **{**row, "saved": self.text("saved") if row["saved"] else ""})
+                for row in history
             ]
-        except (TypeError, KeyError, ValueError):  # formatting the learner's values: not a list of such dicts
+        except (
+            TypeError,
+            KeyError,
+            ValueError,
+        ):  # formatting the learner's values: not a list of such dicts
             raise learner_code.returned(history, "returned_history", "train", "fit") from None
 
     def _evaluate_saved(self, device) -> None:
@@ -381,16 +423,25 @@ class Lab:
             self.say("base", folder=self._shown(self.out_dir), model=self.model_name)
         loaded = self.call("predict", "load_for_inference", str(model_dir), device)
         model, processor = expect(
-            loaded, is_pair(loaded), "returned_pair", "predict", "load_for_inference", expected="model, processor"
+            loaded,
+            is_pair(loaded),
+            "returned_pair",
+            "predict",
+            "load_for_inference",
+            expected="model, processor",
         )
         answers = kit_data.read_test_answers(self.data_dir)
         self._answer_one(model, processor, device, answers)
         test_dir = self.data_dir / kit_data.TEST_DIR
-        predictions = self.call("predict", "predict_folder", model, processor, str(test_dir), device)
+        predictions = self.call(
+            "predict", "predict_folder", model, processor, str(test_dir), device
+        )
         ok = isinstance(predictions, Mapping) and all(
             isinstance(k, str) and isinstance(v, str) for k, v in predictions.items()
         )
-        self.predictions = dict(expect(predictions, ok, "returned_answers", "predict", "predict_folder"))
+        self.predictions = dict(
+            expect(predictions, ok, "returned_answers", "predict", "predict_folder")
+        )
         out_file = self.folder / "predictions.jsonl"
         n = write_predictions(out_file, self.predictions)
         self.say("predictions", n=n, file=out_file.name)
@@ -411,6 +462,8 @@ class Lab:
         with Image.open(self.data_dir / kit_data.TEST_DIR / item_id / "image.png") as image:
             image = image.convert("RGB")
         show_image(image)
-        answer = self.call("predict", "answer_question", model, processor, image, item["question"], device)
+        answer = self.call(
+            "predict", "answer_question", model, processor, image, item["question"], device
+        )
         truth = answers.get(item_id, "?") if answers else "?"
         self.say("answer", question=item["question"], answer=answer, truth=truth)

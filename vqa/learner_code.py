@@ -35,12 +35,15 @@ def learner_frame(err: BaseException, folder: Path) -> traceback.FrameSummary | 
     frames = [
         frame
         for frame in traceback.extract_tb(err.__traceback__)
-        if Path(frame.filename).name in EXERCISE_OF_FILE and Path(frame.filename).resolve().parent == folder
+        if Path(frame.filename).name in EXERCISE_OF_FILE
+        and Path(frame.filename).resolve().parent == folder
     ]
     return frames[-1] if frames else None
 
 
-def blame(err: Exception, folder: Path, exercise: str | None = None, name: str | None = None) -> Stop | None:
+def blame(
+    err: Exception, folder: Path, exercise: str | None = None, name: str | None = None
+) -> Stop | None:
     """What to tell the learner about ``err``: what a stub asks for, or where their code raised (their file and
     line). None when no frame of the traceback is in their files: then the error is the kit's own.
     ``exercise`` and ``name``: the learner's function the kit called, when it was a call."""
@@ -76,7 +79,9 @@ def module(folder: Path, exercise: str) -> ModuleType:
 def call(folder: Path, exercise: str, name: str, *args: Any, **kwargs: Any) -> Any:
     """``<exercise>.<name>(*args, **kwargs)`` from the learner's file in ``folder``; the learner's mistakes
     become a :class:`Stop`, the kit's own errors pass through."""
-    function = getattr(module(folder, exercise), name)  # the loader has checked that the contract's names exist
+    function = getattr(
+        module(folder, exercise), name
+    )  # the loader has checked that the contract's names exist
     try:
         inspect.signature(function).bind(*args, **kwargs)
     except TypeError as err:

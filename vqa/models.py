@@ -44,7 +44,9 @@ def resolve_model(name: str) -> str:
     path = Path(name).expanduser()
     if path.exists():
         if not is_model_dir(path):
-            raise ModelError(f"{path}: not a model folder (no config.json or adapter_config.json inside)")
+            raise ModelError(
+                f"{path}: not a model folder (no config.json or adapter_config.json inside)"
+            )
         return str(path)
     return name
 
@@ -69,12 +71,16 @@ def quantization_config(load_in_8bit: bool, load_in_4bit: bool, device):
         import bitsandbytes  # noqa: F401
         from transformers import BitsAndBytesConfig
     except Exception as err:  # bitsandbytes fails in many ways on unsupported platforms
-        raise ModelError(f"bitsandbytes cannot run here ({err}); drop --load-in-8bit/--load-in-4bit") from None
+        raise ModelError(
+            f"bitsandbytes cannot run here ({err}); drop --load-in-8bit/--load-in-4bit"
+        ) from None
     import torch
 
     if load_in_8bit:
         return BitsAndBytesConfig(load_in_8bit=True)
-    return BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_compute_dtype=torch.float16, bnb_4bit_quant_type="nf4")
+    return BitsAndBytesConfig(
+        load_in_4bit=True, bnb_4bit_compute_dtype=torch.float16, bnb_4bit_quant_type="nf4"
+    )
 
 
 def load_base(model_name: str, device, *, load_in_8bit: bool = False, load_in_4bit: bool = False):
@@ -85,7 +91,9 @@ def load_base(model_name: str, device, *, load_in_8bit: bool = False, load_in_4b
     quant = quantization_config(load_in_8bit, load_in_4bit, device)
     try:
         processor = BlipProcessor.from_pretrained(path)
-        kwargs = {"quantization_config": quant, "device_map": {"": device.index or 0}} if quant else {}
+        kwargs = (
+            {"quantization_config": quant, "device_map": {"": device.index or 0}} if quant else {}
+        )
         model = BlipForQuestionAnswering.from_pretrained(path, **kwargs)
     except OSError as err:
         raise ModelError(

@@ -69,15 +69,21 @@ def split(text: str, anchors: Iterable[str], name: str = "<file>") -> list[str]:
     cuts, start = [], 0
     for anchor in anchors:
         if not anchor.strip():
-            raise NotebookError(f"{name}: a `%%writefile -a {name}` cell is empty; give it the line it begins with")
-        index = next((i for i in range(max(start, 1), len(lines)) if lines[i].rstrip("\n") == anchor), None)
+            raise NotebookError(
+                f"{name}: a `%%writefile -a {name}` cell is empty; give it the line it begins with"
+            )
+        index = next(
+            (i for i in range(max(start, 1), len(lines)) if lines[i].rstrip("\n") == anchor), None
+        )
         if index is None:
             raise NotebookError(
                 f"{name}: no line {anchor!r} after line {start + 1} to begin a `%%writefile -a "
                 f"{name}` cell with; make that cell begin with a line the file has"
             )
         start = index + 1
-        while index > 1 and not lines[index - 1].strip():  # the blank lines above an anchor open its cell
+        while (
+            index > 1 and not lines[index - 1].strip()
+        ):  # the blank lines above an anchor open its cell
             index -= 1
         cuts.append(index)
     bounds = [0, *cuts, len(lines)]
@@ -105,11 +111,19 @@ def fill(nb, files: dict[str, str]):
     for name in groups:
         if written[name] != files[name]:
             line = next(
-                (i for i, (a, b) in enumerate(zip(written[name].splitlines(), files[name].splitlines()), 1) if a != b),
+                (
+                    i
+                    for i, (a, b) in enumerate(
+                        zip(written[name].splitlines(), files[name].splitlines()), 1
+                    )
+                    if a != b
+                ),
                 None,
             )
             if line is None:
-                raise NotebookError(f"{name}: does not end with a newline, which %%writefile always writes: add one")
+                raise NotebookError(
+                    f"{name}: does not end with a newline, which %%writefile always writes: add one"
+                )
             raise NotebookError(
                 f"{name}:{line}: a line of only spaces, which %%writefile would write empty; remove the spaces"
             )

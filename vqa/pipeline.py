@@ -45,8 +45,14 @@ def call_student(impl: Implementation, exercise: str, name: str, *args, **kwargs
     except NotImplementedError as err:
         raise StudentCodeError(f"Exercise {exercise} is not implemented yet: {err}") from None
     except Exception as err:
-        frames = [f for f in traceback.extract_tb(err.__traceback__) if f.filename.startswith(str(impl.folder))]
-        where = f" at {frames[-1].filename}:{frames[-1].lineno} ({frames[-1].line})" if frames else ""
+        frames = [
+            f
+            for f in traceback.extract_tb(err.__traceback__)
+            if f.filename.startswith(str(impl.folder))
+        ]
+        where = (
+            f" at {frames[-1].filename}:{frames[-1].lineno} ({frames[-1].line})" if frames else ""
+        )
         raise StudentCodeError(
             f"{exercise}.{name} raised {type(err).__name__}: {err}{where}\n"
             f"Run `grade {impl.folder} --exercise {exercise} -v` for the checks and hints of this exercise."
@@ -56,7 +62,9 @@ def call_student(impl: Implementation, exercise: str, name: str, *args, **kwargs
 def demo_data_dir() -> Path:
     """The generated shifted-style icon data the demo fine-tunes on (made once, cached)."""
     folder = tiny.cache_root() / f"demo-data-v{tiny.RECIPE_VERSION}"
-    return cached_dir(folder, lambda tmp: data.generate_dataset(tmp, **DEMO_DATA), {"data": DEMO_DATA})
+    return cached_dir(
+        folder, lambda tmp: data.generate_dataset(tmp, **DEMO_DATA), {"data": DEMO_DATA}
+    )
 
 
 def train(
@@ -105,7 +113,13 @@ def train(
     train_set = call_student(impl, "dataset", "VQADataset", train_records, processor, image_dir)
     valid_set = call_student(impl, "dataset", "VQADataset", valid_records, processor, image_dir)
     train_loader, valid_loader = call_student(
-        impl, "dataset", "build_dataloaders", train_set, valid_set, batch_size=report.batch_size, seed=seed
+        impl,
+        "dataset",
+        "build_dataloaders",
+        train_set,
+        valid_set,
+        batch_size=report.batch_size,
+        seed=seed,
     )
     peft_model = call_student(impl, "lora", "build_lora_model", model)
     trainable = sum(p.numel() for p in peft_model.parameters() if p.requires_grad)
@@ -167,7 +181,9 @@ def predict(
     folder = Path(data_dir)
     data.read_test_items(folder)  # fails early, naming the broken item
     model, processor = call_student(impl, "predict", "load_for_inference", str(model_dir), device)
-    predictions = call_student(impl, "predict", "predict_folder", model, processor, str(folder / data.TEST_DIR), device)
+    predictions = call_student(
+        impl, "predict", "predict_folder", model, processor, str(folder / data.TEST_DIR), device
+    )
     if out_file:
         n = write_predictions(out_file, predictions)
         echo(f"wrote {n} predictions to {out_file}")
@@ -181,7 +197,10 @@ def predict(
 
 def write_predictions(out_file: str | Path, predictions: dict) -> int:
     """``{"id", "answer"}`` per line, sorted by id (the file ``vqa predict --out`` writes); returns the count."""
-    lines = [json.dumps({"id": k, "answer": v}, ensure_ascii=False) for k, v in sorted(dict(predictions).items())]
+    lines = [
+        json.dumps({"id": k, "answer": v}, ensure_ascii=False)
+        for k, v in sorted(dict(predictions).items())
+    ]
     Path(out_file).write_text("\n".join(lines) + "\n", encoding="utf-8")
     return len(lines)
 

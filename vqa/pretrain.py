@@ -19,7 +19,11 @@ N_IMAGES = 2000
 
 
 def encode_records(
-    processor, records: list[dict], image_dir: Path, question_max_length: int = 32, answer_max_length: int = 8
+    processor,
+    records: list[dict],
+    image_dir: Path,
+    question_max_length: int = 32,
+    answer_max_length: int = 8,
 ) -> dict:
     """Tensors for a list of records: questions, images and answers as the lab encodes them."""
     import torch
@@ -83,7 +87,9 @@ def pretrain_tiny(
     model = BlipForQuestionAnswering.from_pretrained(base_dir)
     processor = BlipProcessor.from_pretrained(base_dir)
     with tempfile.TemporaryDirectory() as tmp:
-        folder = data.generate_dataset(tmp, n_train=n_images, n_test=0, seed=seed + 1000, style="source")
+        folder = data.generate_dataset(
+            tmp, n_train=n_images, n_test=0, seed=seed + 1000, style="source"
+        )
         records = data.read_records(folder)
         tensors = encode_records(processor, records, folder / data.TRAIN_IMAGES)
     tensors = both_label_forms(tensors, processor.tokenizer)

@@ -15,7 +15,9 @@ import sys
 def in_notebook() -> bool:
     """Whether this runs in a Jupyter/Colab kernel (where tqdm.auto draws a widget, not text)."""
     ipython = sys.modules.get("IPython")
-    shell = ipython.get_ipython() if ipython is not None and hasattr(ipython, "get_ipython") else None
+    shell = (
+        ipython.get_ipython() if ipython is not None and hasattr(ipython, "get_ipython") else None
+    )
     return shell is not None and hasattr(shell, "kernel")
 
 

@@ -88,12 +88,16 @@ def stub_source(source: str, exercise: str, filename: str = "<source>") -> str:
         stripped = line.strip()
         if stripped == BEGIN:
             if inside is not None:
-                raise ReleaseError(f"{filename}:{number}: {BEGIN} inside another region (opened at line {inside})")
+                raise ReleaseError(
+                    f"{filename}:{number}: {BEGIN} inside another region (opened at line {inside})"
+                )
             inside = number
             indent = line[: len(line) - len(line.lstrip())]
             name = _enclosing_name(lines, number - 1)
             en, vi = stub_message(exercise, name)
-            out.append(f'{indent}raise NotImplementedError(\n{indent}    "{en}"\n{indent}    "{vi}"\n{indent})\n')
+            out.append(
+                f'{indent}raise NotImplementedError(\n{indent}    "{en}"\n{indent}    "{vi}"\n{indent})\n'
+            )
         elif stripped == END:
             if inside is None:
                 raise ReleaseError(f"{filename}:{number}: {END} without {BEGIN}")
@@ -134,7 +138,9 @@ def render_solution_notebook(solutions_dir: str | Path) -> str | None:
 def render_exercises(solutions_dir: str | Path) -> dict[str, str]:
     """{file name: text} of the generated exercise folder (with ``lab.ipynb`` when solutions/ has one)."""
     root = Path(solutions_dir)
-    files = {"__init__.py": '"""The exercises: the reference with every solution region replaced by a stub."""\n'}
+    files = {
+        "__init__.py": '"""The exercises: the reference with every solution region replaced by a stub."""\n'
+    }
     for exercise in EXERCISES:
         path = root / f"{exercise}.py"
         files[path.name] = stub_source(path.read_text(encoding="utf-8"), exercise, str(path))

@@ -11,7 +11,20 @@ QUESTION_TEMPLATES = (
     "How many {shape} are shown?",
     "How many {shape} are in the picture?",
 )
-WORDS = ("how", "many", "are", "there", "shown", "in", "the", "picture", "is", "what", "of", "count")
+WORDS = (
+    "how",
+    "many",
+    "are",
+    "there",
+    "shown",
+    "in",
+    "the",
+    "picture",
+    "is",
+    "what",
+    "of",
+    "count",
+)
 PUNCTUATION = ("?", ",", ".", ":")
 DIGITS = tuple(str(d) for d in range(10))
 

@@ -18,8 +18,12 @@ import textwrap
 from dataclasses import dataclass
 
 WRITEFILE_MAGICS = ("writefile", "file")  # %%file is IPython's alias of %%writefile
-_QUOTED = re.compile(r"^(\'.*\')|(\".*\")$")  # %%writefile strips one pair of quotes around the name
-_LINE_BREAK = re.compile(r"\r\n|\r|\n")  # what Python (and a notebook's editor) counts as a new line
+_QUOTED = re.compile(
+    r"^(\'.*\')|(\".*\")$"
+)  # %%writefile strips one pair of quotes around the name
+_LINE_BREAK = re.compile(
+    r"\r\n|\r|\n"
+)  # what Python (and a notebook's editor) counts as a new line
 
 
 @dataclass(frozen=True)
@@ -88,4 +92,6 @@ def parse_writefile(source: str) -> Writefile | None:
     filename, append = arguments
     # the blank lines IPython dropped and the magic's own line come before the body
     before = count_lines("".join(cell.splitlines(keepends=True)[:skipped])) + 1
-    return Writefile(filename=filename, append=append, body="".join(lines[1:]), first_line=before + 1)
+    return Writefile(
+        filename=filename, append=append, body="".join(lines[1:]), first_line=before + 1
+    )

@@ -25,7 +25,11 @@ def submission_root(folder: str | Path) -> Path:
     """``folder`` itself, or its only subfolder when it holds nothing else (a zipped top folder)."""
     folder = Path(folder)
     while True:
-        entries = [p for p in folder.iterdir() if p.name not in IGNORED_PARTS and not p.name.startswith(".")]
+        entries = [
+            p
+            for p in folder.iterdir()
+            if p.name not in IGNORED_PARTS and not p.name.startswith(".")
+        ]
         if len(entries) == 1 and entries[0].is_dir() and not any(folder.glob("*.py")):
             folder = entries[0]
             continue

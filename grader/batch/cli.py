@@ -25,7 +25,11 @@ from grader.reports import similarity as sim
 from grader.worker import limits
 
 F = TypeVar("F", bound=Callable)
-EXIT_OK, EXIT_START_FAILED, EXIT_INTERRUPTED = 0, 3, 130  # 3: as grade, when the grader itself cannot run
+EXIT_OK, EXIT_START_FAILED, EXIT_INTERRUPTED = (
+    0,
+    3,
+    130,
+)  # 3: as grade, when the grader itself cannot run
 
 
 class NoRecordsError(LookupError):
@@ -110,7 +114,9 @@ def run_report_command(out: str | Path, **class_files: Any) -> int:
             f"{out}: no batch records in {out / 'students'} (grade the class first: grader batch DIR --out {out})"
         )
     console = _console()
-    console.print(f"[bold]{len(records)}[/] records in {out / 'students'}: class files written again, nothing graded")
+    console.print(
+        f"[bold]{len(records)}[/] records in {out / 'students'}: class files written again, nothing graded"
+    )
     gone = [r.student for r in records if r.folder and not Path(r.folder).is_dir()]
     if gone and class_files.get("similarity", True):
         console.print(
@@ -119,7 +125,9 @@ def run_report_command(out: str | Path, **class_files: Any) -> int:
             markup=True,
         )
     class_summary = write_class_files(records, out, **class_files)
-    print_problems(needs_a_look(batch_mod.BatchSummary(records=records).problems(), class_summary), console)
+    print_problems(
+        needs_a_look(batch_mod.BatchSummary(records=records).problems(), class_summary), console
+    )
     print_written(out, console)
     return EXIT_OK
 
@@ -139,9 +147,14 @@ def write_class_files(
     """Similarity, quiz and the class outputs (grades.csv, similar-pairs.csv, report.html/json, LMS CSV)."""
     similar, note = None, None
     if similarity:
-        folders: dict[str, str | Path] = {r.student: r.folder for r in records if r.folder and Path(r.folder).is_dir()}
+        folders: dict[str, str | Path] = {
+            r.student: r.folder for r in records if r.folder and Path(r.folder).is_dir()
+        }
         similar = sim.find_similar(
-            folders, threshold=similarity_threshold, common_share=similarity_common_share, top=similar_pairs
+            folders,
+            threshold=similarity_threshold,
+            common_share=similarity_common_share,
+            top=similar_pairs,
         )
     else:
         note = "similarity check turned off (--no-similarity)"
@@ -151,22 +164,35 @@ def write_class_files(
 
         quiz_data = grade_attempts([quiz]).to_dict()
     return report_mod.write_class_outputs(
-        records, out, similar=similar, similarity_note=note, quiz=quiz_data, lms=lms, lms_item=lms_item
+        records,
+        out,
+        similar=similar,
+        similarity_note=note,
+        quiz=quiz_data,
+        lms=lms,
+        lms_item=lms_item,
     )
 
 
-def needs_a_look(problems: list[tuple[str, str]], class_summary: report_mod.ClassSummary) -> list[tuple[str, str]]:
+def needs_a_look(
+    problems: list[tuple[str, str]], class_summary: report_mod.ClassSummary
+) -> list[tuple[str, str]]:
     """``problems`` (student, reason) with the similar code the class files found, by student id."""
     flagged = dict(problems)
     for row in class_summary.students:
         if row.similar_to:
             similar = f"similar to {', '.join(sorted(row.similar_to))}"
-            flagged[row.student] = f"{flagged[row.student]}; {similar}" if row.student in flagged else similar
+            flagged[row.student] = (
+                f"{flagged[row.student]}; {similar}" if row.student in flagged else similar
+            )
     return sorted(flagged.items())
 
 
 def print_summary(
-    summary: batch_mod.BatchSummary, out: Path, console=None, class_summary: report_mod.ClassSummary | None = None
+    summary: batch_mod.BatchSummary,
+    out: Path,
+    console=None,
+    class_summary: report_mod.ClassSummary | None = None,
 ) -> None:
     """The end of the run: counts, the submissions that need a look (with reasons), where the files are."""
     console = console or _console()
@@ -192,17 +218,27 @@ def print_problems(problems: list[tuple[str, str]], console) -> None:
     for student, reason in problems:
         first = reason.splitlines()[0] if reason else ""
         console.print(
-            f"  {first}" if first.startswith(student) else f"  {student}: {first}", markup=False, soft_wrap=True
+            f"  {first}" if first.startswith(student) else f"  {student}: {first}",
+            markup=False,
+            soft_wrap=True,
         )
 
 
 def print_written(out: str | Path, console) -> None:
     """Where the results are."""
     written = (
-        ", ".join(name for name in ("grades.csv", "report.html", "similar-pairs.csv") if (Path(out) / name).exists())
+        ", ".join(
+            name
+            for name in ("grades.csv", "report.html", "similar-pairs.csv")
+            if (Path(out) / name).exists()
+        )
         or "nothing yet"
     )
-    console.print(f"results in {out}/: {written}, students/, feedback/, gradescope/", markup=False, soft_wrap=True)
+    console.print(
+        f"results in {out}/: {written}, students/, feedback/, gradescope/",
+        markup=False,
+        soft_wrap=True,
+    )
 
 
 # --------------------------------------------------------------------------- the click layer
@@ -244,7 +280,9 @@ def batch_options(fn: F) -> F:
                 show_default=True,
                 help="Seconds one whole submission may take before it is recorded as failed.",
             ),
-            click.option("--force", is_flag=True, help="Grade again even submissions that have not changed."),
+            click.option(
+                "--force", is_flag=True, help="Grade again even submissions that have not changed."
+            ),
             click.option(
                 "--retry-failed",
                 is_flag=True,

@@ -57,7 +57,9 @@ def content_hash(entry: Entry) -> str:
     return digest.hexdigest()
 
 
-def discover(batch_dir: str | Path, exclude: Iterable[str | Path] = ()) -> tuple[list[Entry], list[str]]:
+def discover(
+    batch_dir: str | Path, exclude: Iterable[str | Path] = ()
+) -> tuple[list[Entry], list[str]]:
     """The submissions in ``batch_dir`` (sorted by student id) and notes on what was left out.
 
     ``exclude``: folders that are not submissions (the output folder, when it sits inside ``batch_dir``).
@@ -65,7 +67,9 @@ def discover(batch_dir: str | Path, exclude: Iterable[str | Path] = ()) -> tuple
     batch_dir = Path(batch_dir)
     skip = {Path(p).resolve() for p in exclude}
     if not batch_dir.is_dir():
-        raise FileNotFoundError(f"{batch_dir}: no such folder (expected one subfolder, .zip or .ipynb per student)")
+        raise FileNotFoundError(
+            f"{batch_dir}: no such folder (expected one subfolder, .zip or .ipynb per student)"
+        )
     entries: dict[str, Entry] = {}
     notes: list[str] = []
     for path in sorted(batch_dir.iterdir(), key=lambda p: p.name):
@@ -81,7 +85,9 @@ def discover(batch_dir: str | Path, exclude: Iterable[str | Path] = ()) -> tuple
             notes.append(f"{path.name}: ignored (not a folder, a .zip or a .ipynb)")
             continue
         if entry.student in entries:
-            notes.append(f"{path.name}: ignored: {entries[entry.student].path.name} has the same student id")
+            notes.append(
+                f"{path.name}: ignored: {entries[entry.student].path.name} has the same student id"
+            )
             continue
         entries[entry.student] = entry
     return list(entries.values()), notes

@@ -36,7 +36,16 @@ from pathlib import Path
 
 from grader.batch import archive
 from grader.batch.discovery import Entry, content_hash, discover
-from grader.batch.records import FAILED, GRADED, BatchOptions, BatchSummary, Record, load_record, record_path, utc_now
+from grader.batch.records import (
+    FAILED,
+    GRADED,
+    BatchOptions,
+    BatchSummary,
+    Record,
+    load_record,
+    record_path,
+    utc_now,
+)
 from grader.judge.results import GradeResult
 from grader.notebook.annotate import annotate
 from grader.notebook.extract import extract
@@ -173,13 +182,20 @@ class SlotStartError(RuntimeError):
 
 
 def prepare(
-    entry: Entry, out_dir: Path, options: BatchOptions, options_key: str | None = None, notebooks: dict | None = None
+    entry: Entry,
+    out_dir: Path,
+    options: BatchOptions,
+    options_key: str | None = None,
+    notebooks: dict | None = None,
 ) -> Record:
     """Hash and (for zips) unpack one submission, or write a notebook's modules; a failure becomes a ``failed``
     record. ``notebooks`` collects each notebook's :class:`~grader.notebook.found.Extraction` by student, for
     :func:`grader.notebook.annotate.annotate` once graded."""
     record = Record(
-        student=entry.student, source=entry.path.name, status=GRADED, options_key=options_key or options.key()
+        student=entry.student,
+        source=entry.path.name,
+        status=GRADED,
+        options_key=options_key or options.key(),
     )
     try:
         record.content_hash = content_hash(entry)
@@ -187,7 +203,9 @@ def prepare(
         return _fail(record, f"{entry.path.name}: cannot read ({exc.strerror or exc})")
     if entry.kind == "zip":
         try:
-            folder = archive.unpack_zip(entry.path, out_dir / ".work" / "unpacked" / entry.student, options.limits)
+            folder = archive.unpack_zip(
+                entry.path, out_dir / ".work" / "unpacked" / entry.student, options.limits
+            )
         except archive.ArchiveError as exc:
             return _fail(record, str(exc))
     elif entry.kind == "folder":
@@ -198,7 +216,9 @@ def prepare(
     notebook = entry.path if entry.kind == "notebook" else notebook_in(folder)
     if notebook is not None:
         try:
-            extraction = extract(notebook, out_dir / ".work" / "notebooks" / entry.student, shown=notebook.name)
+            extraction = extract(
+                notebook, out_dir / ".work" / "notebooks" / entry.student, shown=notebook.name
+            )
         except NotebookError as exc:
             return _fail(record, exc.text(options.lang))
         if notebooks is not None:
@@ -301,7 +321,9 @@ def run_batch(
 
     def finish(record: Record) -> None:
         if record.result and record.student in notebooks:  # told in the notebook's cells and lines
-            record.result = annotate(GradeResult.from_dict(record.result), notebooks[record.student]).to_dict()
+            record.result = annotate(
+                GradeResult.from_dict(record.result), notebooks[record.student]
+            ).to_dict()
         write_json_atomic(record_path(out_dir, record.student), record.to_dict())
         feedback.write_student_files(record, out_dir, lang=options.lang)
         done[record.student] = record
@@ -335,7 +357,9 @@ def run_batch(
         if todo:
             log_dir = out_dir / ".work" / "logs"
             log_dir.mkdir(parents=True, exist_ok=True)
-            slots = [Slot(i, options, log_dir) for i in range(min(options.resolved_jobs(), len(todo)))]
+            slots = [
+                Slot(i, options, log_dir) for i in range(min(options.resolved_jobs(), len(todo)))
+            ]
             _drive(slots, todo, finish, bar)
     except KeyboardInterrupt:
         summary.interrupted = True
@@ -346,14 +370,19 @@ def run_batch(
     for student, record in prepared.items():  # written to disk just as a Ctrl-C arrived
         if student not in done:
             old = load_record(record_path(out_dir, student))
-            if old is not None and (old.content_hash, old.options_key) == (record.content_hash, record.options_key):
+            if old is not None and (old.content_hash, old.options_key) == (
+                record.content_hash,
+                record.options_key,
+            ):
                 done[student] = old
     summary.records = [done[e.student] for e in entries if e.student in done]
     summary.seconds = round(time.monotonic() - start, 2)
     return summary
 
 
-def _drive(slots: list[Slot], todo: deque, finish: Callable[[Record], None], bar: _Progress) -> None:
+def _drive(
+    slots: list[Slot], todo: deque, finish: Callable[[Record], None], bar: _Progress
+) -> None:
     """Keep every slot busy until ``todo`` is empty and nothing is in flight; replace slots that die."""
     selector = selectors.DefaultSelector()
     request_id = 0
@@ -377,7 +406,9 @@ def _drive(slots: list[Slot], todo: deque, finish: Callable[[Record], None], bar
                     try:
                         slot.start()
                     except OSError as exc:  # the slot died at once (its log says why)
-                        start_failures.append(f"a grading process could not start: {exc}\n{slot.log_tail()}")
+                        start_failures.append(
+                            f"a grading process could not start: {exc}\n{slot.log_tail()}"
+                        )
                         slot.kill()
                         continue
                     assert slot.reader is not None  # set by start()
@@ -387,7 +418,9 @@ def _drive(slots: list[Slot], todo: deque, finish: Callable[[Record], None], bar
                     request_id += 1
                     try:
                         slot.submit(entry, record, request_id)
-                    except OSError:  # the slot went away between two submissions: hand the work to a new one
+                    except (
+                        OSError
+                    ):  # the slot went away between two submissions: hand the work to a new one
                         slot.task = None
                         todo.appendleft((entry, record))
                         retire(slot)
@@ -424,7 +457,9 @@ def _drive(slots: list[Slot], todo: deque, finish: Callable[[Record], None], bar
                             )
                         )
                     elif not slot.ready and not start_failures:
-                        start_failures.append(f"a grading process exited while starting:\n{slot.log_tail()}")
+                        start_failures.append(
+                            f"a grading process exited while starting:\n{slot.log_tail()}"
+                        )
                     retire(slot)
             now = time.monotonic()
             for slot in slots:

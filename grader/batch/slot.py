@@ -78,7 +78,10 @@ def slot_main(reply_fd: int) -> int:
             import traceback
 
             traceback.print_exc()
-            answer = {"ok": False, "error": f"the grader failed on this submission: {type(exc).__name__}: {exc}"}
+            answer = {
+                "ok": False,
+                "error": f"the grader failed on this submission: {type(exc).__name__}: {exc}",
+            }
         answer.update(id=request["id"], seconds=round(time.perf_counter() - start, 3))
         reply.write(json.dumps(answer, allow_nan=False, default=str) + "\n")
     engine.close()
@@ -88,7 +91,9 @@ def slot_main(reply_fd: int) -> int:
 def main(argv: list[str] | None = None) -> int:
     import argparse
 
-    parser = argparse.ArgumentParser(prog="python -m grader.batch.slot", description="internal: a batch grading slot")
+    parser = argparse.ArgumentParser(
+        prog="python -m grader.batch.slot", description="internal: a batch grading slot"
+    )
     parser.add_argument("--slot", action="store_true", required=True)
     parser.add_argument("--reply-fd", type=int, required=True)
     args = parser.parse_args(argv)

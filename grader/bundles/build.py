@@ -30,7 +30,16 @@ from catalog import DEFAULT_LANG
 from grader.worker import limits
 from vqa.course import ROOT as REPO_ROOT
 
-SOURCE_ITEMS = ("pyproject.toml", "README.md", "LICENSE", "vqa", "grader", "quiz", "solutions", "exercises")
+SOURCE_ITEMS = (
+    "pyproject.toml",
+    "README.md",
+    "LICENSE",
+    "vqa",
+    "grader",
+    "quiz",
+    "solutions",
+    "exercises",
+)
 SKIP = ("__pycache__", ".pytest_cache", ".mypy_cache", ".ruff_cache")
 EXEC_MODE = 0o755
 
@@ -65,7 +74,11 @@ def _source_files(root: Path = REPO_ROOT):
             yield path, item
         elif path.is_dir():
             for sub in sorted(path.rglob("*")):
-                if sub.is_file() and not any(part in SKIP for part in sub.parts) and sub.suffix not in (".pyc", ".pyo"):
+                if (
+                    sub.is_file()
+                    and not any(part in SKIP for part in sub.parts)
+                    and sub.suffix not in (".pyc", ".pyo")
+                ):
                     yield sub, sub.relative_to(root).as_posix()
 
 
@@ -105,7 +118,12 @@ def write_gradescope(
         default_source = "./source/" + Path(source).name
     else:
         default_source = source
-    values = dict(default_source=default_source, lang=lang, timeout=f"{timeout:g}", extra_args=_extra_args(extra_args))
+    values = dict(
+        default_source=default_source,
+        lang=lang,
+        timeout=f"{timeout:g}",
+        extra_args=_extra_args(extra_args),
+    )
     tmp = out_zip.with_name(f".{out_zip.name}.tmp")
     with zipfile.ZipFile(tmp, "w") as zf:
         _add(zf, "setup.sh", _render("setup.sh.j2", **values), executable=True)
@@ -120,7 +138,10 @@ def default_classroom_source() -> str | None:
     """``git+<origin URL>`` of the checkout the grader runs from, when there is one."""
     try:
         url = subprocess.run(
-            ["git", "-C", str(REPO_ROOT), "remote", "get-url", "origin"], capture_output=True, text=True, timeout=10
+            ["git", "-C", str(REPO_ROOT), "remote", "get-url", "origin"],
+            capture_output=True,
+            text=True,
+            timeout=10,
         ).stdout.strip()
     except (OSError, subprocess.TimeoutExpired):
         return None
@@ -145,7 +166,9 @@ def write_github_classroom(
     if any(c in source for c in "'\n"):
         raise BundleError(f"--source {source!r}: quotes and new lines are not allowed")
     out_dir = Path(out_dir)
-    values = dict(source=source, lang=lang, timeout=f"{timeout:g}", extra_args=_extra_args(extra_args))
+    values = dict(
+        source=source, lang=lang, timeout=f"{timeout:g}", extra_args=_extra_args(extra_args)
+    )
     files = {
         ".github/workflows/classroom.yml": ("classroom.yml.j2", False),
         ".github/classroom/setup.sh": ("classroom_setup.sh.j2", True),
@@ -167,7 +190,11 @@ def classroom_result(result: dict) -> dict:
     tests = []
     for ex_name, ex in (result.get("exercises") or {}).items():
         for check in ex.get("checks") or []:
-            message = "\n".join(x for x in (check.get("message"), check.get("hint") and f"Hint: {check['hint']}") if x)
+            message = "\n".join(
+                x
+                for x in (check.get("message"), check.get("hint") and f"Hint: {check['hint']}")
+                if x
+            )
             tests.append(
                 {
                     "name": f"{ex_name}: {check.get('title') or check.get('name')}",
@@ -199,7 +226,12 @@ def classroom_payload(result_path: str | Path) -> str:
             "status": "error",
             "max_score": 100,
             "tests": [
-                {"name": "grading", "status": "error", "score": 0, "message": f"the grader wrote no result ({exc})"}
+                {
+                    "name": "grading",
+                    "status": "error",
+                    "score": 0,
+                    "message": f"the grader wrote no result ({exc})",
+                }
             ],
         }
     return base64.b64encode(json.dumps(data).encode()).decode()

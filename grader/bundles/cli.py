@@ -66,7 +66,9 @@ def bundle_gradescope(out_zip: str, **options: Any) -> None:
     click.echo(f"wrote {path} (upload it as the autograder of a Gradescope programming assignment)")
 
 
-@bundle_group.command("github-classroom", short_help="A GitHub Classroom workflow (short name: classroom).")
+@bundle_group.command(
+    "github-classroom", short_help="A GitHub Classroom workflow (short name: classroom)."
+)
 @click.argument("out_dir", metavar="DIR", type=click.Path(file_okay=False))
 @bundle_options
 def bundle_github_classroom(out_dir: str, **options: Any) -> None:

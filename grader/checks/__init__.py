@@ -94,7 +94,12 @@ def cause_of(kind: str, message: str, where: str | None) -> str:
 
 def raised(what: Msg | str, error: LearnerError) -> NoReturn:
     """Fail the check because the learner's code raised ``error`` (the worker's description) in ``what``."""
-    fail("raised", what=what, error=error_text(error), cause=cause_of(error.kind, error.message, error.where))
+    fail(
+        "raised",
+        what=what,
+        error=error_text(error),
+        cause=cause_of(error.kind, error.message, error.where),
+    )
 
 
 def skip(message: Msg | str, /, **fields: Any) -> NoReturn:
@@ -139,7 +144,9 @@ def plain(value, digits: int = 6):
     return value
 
 
-def first_difference(got: np.ndarray, expected: np.ndarray, atol: float = 0.0, rtol: float = 0.0) -> Msg:
+def first_difference(
+    got: np.ndarray, expected: np.ndarray, atol: float = 0.0, rtol: float = 0.0
+) -> Msg:
     g, e = got.reshape(-1), expected.reshape(-1)
     if atol or rtol:
         bad = ~np.isclose(g.astype(np.float64), e.astype(np.float64), atol=atol, rtol=rtol)
@@ -169,7 +176,9 @@ def compare_tensor(name, got, expected, *, atol: float = 0.0, rtol: float = 0.0)
         if got.dtype.kind not in "fiub" or not np.allclose(
             got.astype(np.float64), expected.astype(np.float64), atol=atol, rtol=rtol
         ):
-            return Msg("tensor_values", name=name, difference=first_difference(got, expected, atol, rtol))
+            return Msg(
+                "tensor_values", name=name, difference=first_difference(got, expected, atol, rtol)
+            )
     elif not np.array_equal(got, expected):
         return Msg("tensor_values", name=name, difference=first_difference(got, expected))
     return None

@@ -2,10 +2,28 @@
 
 import numpy as np
 
-from grader.checks import Probes, cause_of, compare_tensor, depends_on, error_text, expect, fail, points, raised, shape
+from grader.checks import (
+    Probes,
+    cause_of,
+    compare_tensor,
+    depends_on,
+    error_text,
+    expect,
+    fail,
+    points,
+    raised,
+    shape,
+)
 from grader.judge.messages import Msg
 from grader.judge.plan import ITEMS, ITEMS_SHORT, LOADERS, SPLITS
-from grader.worker.contract import ItemDescription, ItemsResult, Loaders, LoadersResult, ProbeCall, Split
+from grader.worker.contract import (
+    ItemDescription,
+    ItemsResult,
+    Loaders,
+    LoadersResult,
+    ProbeCall,
+    Split,
+)
 
 KEYS = ["input_ids", "attention_mask", "pixel_values", "labels"]
 
@@ -47,12 +65,22 @@ def _shapes(probes: Probes, call: ProbeCall[ItemsResult], what: Msg) -> None:
             if have.shape is None:
                 fail("dataset.not_a_tensor", idx=idx, name=repr(name), type=have.type)
             if have.shape != want.shape:
-                fail("dataset.shape", name=name, got=shape(have.shape), expected=shape(want.shape or []), what=what)
+                fail(
+                    "dataset.shape",
+                    name=name,
+                    got=shape(have.shape),
+                    expected=shape(want.shape or []),
+                    what=what,
+                )
             if have.dtype != want.dtype:
                 fail("dataset.dtype", name=name, got=have.dtype, expected=want.dtype, what=what)
     if got.collate is not None and got.collate.error is not None:
         error = got.collate.error
-        fail("dataset.no_collate", error=error_text(error), cause=cause_of(error.kind, error.message, error.where))
+        fail(
+            "dataset.no_collate",
+            error=error_text(error),
+            cause=cause_of(error.kind, error.message, error.where),
+        )
 
 
 @points(4)
@@ -75,7 +103,9 @@ def test_item_values(probes: Probes) -> None:
     for idx in range(len(ref.items)):
         _item(got.items, idx)
         for name in ("input_ids", "attention_mask", "labels"):
-            problem = compare_tensor(f"dataset[{idx}][{name!r}]", st.get(f"item{idx}.{name}"), rt[f"item{idx}.{name}"])
+            problem = compare_tensor(
+                f"dataset[{idx}][{name!r}]", st.get(f"item{idx}.{name}"), rt[f"item{idx}.{name}"]
+            )
             if problem:
                 fail(problem)
     probes.student(ITEMS_SHORT)  # the call itself must have succeeded
@@ -102,12 +132,21 @@ def test_image_matches_pid(probes: Probes) -> None:
         _item(got.items, idx)
         pixels = st.get(f"item{idx}.pixel_values")
         expected = rt[f"item{idx}.pixel_values"]
-        problem = compare_tensor(f"dataset[{idx}]['pixel_values']", pixels, expected, atol=1e-4, rtol=1e-4)
+        problem = compare_tensor(
+            f"dataset[{idx}]['pixel_values']", pixels, expected, atol=1e-4, rtol=1e-4
+        )
         if problem:
             if pixels is not None and pixels.shape == expected.shape:
                 for other in range(n):
-                    if other != idx and np.allclose(pixels, rt[f"item{other}.pixel_values"], atol=1e-4):
-                        fail("dataset.wrong_image", idx=idx, got=ref.pids[other], expected=ref.pids[idx])
+                    if other != idx and np.allclose(
+                        pixels, rt[f"item{other}.pixel_values"], atol=1e-4
+                    ):
+                        fail(
+                            "dataset.wrong_image",
+                            idx=idx,
+                            got=ref.pids[other],
+                            expected=ref.pids[idx],
+                        )
             fail(problem)
 
 
@@ -138,7 +177,13 @@ def test_splits(probes: Probes) -> None:
         split = _split(split, what)
         train, valid = split.train, split.valid
         both = set(train) & set(valid)
-        expect(not both, "dataset.splits_overlap", what=what, count=len(both), pid=sorted(both)[0] if both else "")
+        expect(
+            not both,
+            "dataset.splits_overlap",
+            what=what,
+            count=len(both),
+            pid=sorted(both)[0] if both else "",
+        )
         missing = set(everything) - set(train) - set(valid)
         expect(
             not missing and len(train) + len(valid) == len(everything),
@@ -181,7 +226,9 @@ def _loaders(got: LoadersResult, loaders: Loaders) -> Loaders:
     return loaders
 
 
-AFTER_ITEMS = ("dataset.loader_on_contract_items",)  # the loader checks' failures that the items explain
+AFTER_ITEMS = (
+    "dataset.loader_on_contract_items",
+)  # the loader checks' failures that the items explain
 
 
 @points(2)
@@ -203,7 +250,12 @@ def test_valid_loader_in_order(probes: Probes) -> None:
     got = probes.student(LOADERS)
     n = got.valid_size
     order = _loaders(got, got.seed0).valid.order
-    expect(order == list(range(100, 100 + n)), "dataset.valid_loader_order", last=n - 1, got=[o - 100 for o in order])
+    expect(
+        order == list(range(100, 100 + n)),
+        "dataset.valid_loader_order",
+        last=n - 1,
+        got=[o - 100 for o in order],
+    )
 
 
 @points(1)

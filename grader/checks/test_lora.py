@@ -7,7 +7,9 @@ from grader.judge.messages import Msg
 from grader.judge.plan import LORA
 from grader.worker.contract import LoraLayer, LoraModel, LoraResult
 
-Config = tuple[str, Callable[[LoraResult], LoraModel]]  # the call as the learner reads it, and its model
+Config = tuple[
+    str, Callable[[LoraResult], LoraModel]
+]  # the call as the learner reads it, and its model
 DEFAULTS: Config = ("build_lora_model(model)", lambda r: r.defaults)
 CONFIGS: tuple[Config, ...] = (
     DEFAULTS,
@@ -15,7 +17,10 @@ CONFIGS: tuple[Config, ...] = (
         "build_lora_model(model, r=4, lora_alpha=8, lora_dropout=0.2, target_modules=('query', 'value'))",
         lambda r: r.r4_value,
     ),
-    ("build_lora_model(model, r=8, lora_alpha=32, lora_dropout=0.0, target_modules=('key',))", lambda r: r.r8_key),
+    (
+        "build_lora_model(model, r=8, lora_alpha=32, lora_dropout=0.0, target_modules=('key',))",
+        lambda r: r.r8_key,
+    ),
 )
 
 
@@ -53,7 +58,9 @@ def _expect_arguments_used(probes: Probes) -> None:
     ref = [model(probes.reference(LORA)) for _, model in CONFIGS]
     if any(g.error is not None for g in got):
         return
-    if all(_same_model(got[0], g) for g in got[1:]) and not all(_same_model(ref[0], r) for r in ref[1:]):
+    if all(_same_model(got[0], g) for g in got[1:]) and not all(
+        _same_model(ref[0], r) for r in ref[1:]
+    ):
         fail("lora.arguments_ignored")
 
 
@@ -153,4 +160,10 @@ def test_no_bias_training(probes: Probes) -> None:
         got, _ = _built(probes, config)
         what = config[0]
         wrong = [p.name for p in got.params if p.trainable and p.name.endswith(".bias")]
-        expect(not wrong, "lora.bias_trainable", what=what, count=len(wrong), example=wrong[0] if wrong else "")
+        expect(
+            not wrong,
+            "lora.bias_trainable",
+            what=what,
+            count=len(wrong),
+            example=wrong[0] if wrong else "",
+        )

@@ -21,7 +21,10 @@ Part = TypeVar("Part", LoadedModel, Answers)
 
 
 def _answers(
-    probes: Probes, what: str, part: Callable[[AnswersResult], Part], call: ProbeCall[AnswersResult] = ANSWERS
+    probes: Probes,
+    what: str,
+    part: Callable[[AnswersResult], Part],
+    call: ProbeCall[AnswersResult] = ANSWERS,
 ) -> tuple[AnswersResult, Part, Part]:
     """The learner's answers result, and its ``part`` (failing the check when that part raised) and the
     reference's."""
@@ -59,7 +62,9 @@ def _one_word_short(have: list[Json], want: list[Json]) -> bool:
     )
 
 
-def _compare(questions: list[Question], have: list[Json], want: list[Json], what: Msg | str) -> None:
+def _compare(
+    questions: list[Question], have: list[Json], want: list[Json], what: Msg | str
+) -> None:
     for h in have:
         if not isinstance(h, str):
             fail("predict.not_a_str", what=what, got=h)
@@ -76,7 +81,9 @@ def _compare(questions: list[Question], have: list[Json], want: list[Json], what
                 got=repr(h),
                 expected=repr(w),
             )
-    expect(len(have) == len(want), "predict.answer_count", what=what, got=len(have), expected=len(want))
+    expect(
+        len(have) == len(want), "predict.answer_count", what=what, got=len(have), expected=len(want)
+    )
 
 
 @points(5)
@@ -90,12 +97,16 @@ def test_load_for_inference(probes: Probes) -> None:
 @points(8)
 @depends_on("no_special_tokens")
 def test_answer_question(probes: Probes) -> None:
-    got, have, want = _answers(probes, "answer_question(model, processor, image, question, cpu)", _answer)
+    got, have, want = _answers(
+        probes, "answer_question(model, processor, image, question, cpu)", _answer
+    )
     _compare(got.questions, have.answers, want.answers, "answer_question")
 
 
 @points(3)
-@depends_on("no_special_tokens", "answer_question", when=("predict.answer_differs", "predict.answer_count"))
+@depends_on(
+    "no_special_tokens", "answer_question", when=("predict.answer_differs", "predict.answer_count")
+)
 def test_max_new_tokens(probes: Probes) -> None:
     got, have, want = _answers(probes, "answer_question(..., max_new_tokens=2)", _short)
     _compare(got.questions, have.answers, want.answers, "answer_question(..., max_new_tokens=2)")
@@ -129,7 +140,9 @@ def test_predict_folder_ids(probes: Probes) -> None:
     others = [t for t in got.key_types if t != "str"]
     expect(not others, "predict.folder_key_type", got=others[0] if others else "")
     renamed = {folder: json_id for folder, json_id in ref.json_ids.items() if folder != json_id}
-    by_json_id = [folder for folder, json_id in renamed.items() if json_id in have and folder not in have]
+    by_json_id = [
+        folder for folder, json_id in renamed.items() if json_id in have and folder not in have
+    ]
     expect(
         not by_json_id,
         "predict.folder_keys_json_id",
@@ -145,7 +158,13 @@ def test_predict_folder_answers(probes: Probes) -> None:
     got, ref = _folder(probes)
     for item, want in sorted(ref.answers.items()):
         have = got.answers.get(item)
-        expect(_norm(have) == _norm(want), "predict.folder_answer", item=item, got=repr(have), expected=repr(want))
+        expect(
+            _norm(have) == _norm(want),
+            "predict.folder_answer",
+            item=item,
+            got=repr(have),
+            expected=repr(want),
+        )
 
 
 # ---------------------------------------------------------------- on CUDA (with --device cuda; worth no points)
@@ -165,5 +184,15 @@ def test_cuda_answers(probes: Probes) -> None:
         probes, "answer_question(model, processor, image, question, cuda)", _answer, ANSWERS_CUDA
     )
     _compare(got.questions, answered.answers, expected.answers, "answer_question")
-    expect(answered.devices == expected.devices, "cuda.pixel_device", got=answered.devices, expected=expected.devices)
-    expect(answered.dtypes == expected.dtypes, "predict.pixel_dtype", got=answered.dtypes, expected=expected.dtypes)
+    expect(
+        answered.devices == expected.devices,
+        "cuda.pixel_device",
+        got=answered.devices,
+        expected=expected.devices,
+    )
+    expect(
+        answered.dtypes == expected.dtypes,
+        "predict.pixel_dtype",
+        got=answered.dtypes,
+        expected=expected.dtypes,
+    )

@@ -18,7 +18,15 @@ from grader.checks import (
     skip,
 )
 from grader.judge.messages import Msg
-from grader.judge.plan import EVALUATE, EVALUATE_AMP, FIT, FIT_CUDA, ONE_EPOCH, ONE_EPOCH_AMP, ONE_EPOCH_CUDA
+from grader.judge.plan import (
+    EVALUATE,
+    EVALUATE_AMP,
+    FIT,
+    FIT_CUDA,
+    ONE_EPOCH,
+    ONE_EPOCH_AMP,
+    ONE_EPOCH_CUDA,
+)
 from grader.worker.contract import (
     EvaluateResult,
     FitResult,
@@ -38,7 +46,9 @@ EVAL_AMP = "evaluate(model, loader, device=cpu, amp_dtype=torch.bfloat16)"
 Run = TypeVar("Run", OneEpochResult, EvaluateResult, FitResult)
 
 
-def _run(probes: Probes, call: ProbeCall[Run], what: str, *, calls_suffice: bool = False) -> tuple[Run, Run]:
+def _run(
+    probes: Probes, call: ProbeCall[Run], what: str, *, calls_suffice: bool = False
+) -> tuple[Run, Run]:
     """The learner's and the reference's results of ``call``; the learner's exception fails the check, unless
     ``calls_suffice``: the forward calls recorded before it are the evidence the check judges."""
     got = probes.student(call)
@@ -54,7 +64,11 @@ def _scaler(result: OneEpochResult) -> ScalerCalls:
 
 def _scaler_calls(have: ScalerCalls, want: ScalerCalls) -> list[tuple[str, int, int]]:
     """(method, calls made, calls the reference made) for scale, step and update."""
-    return [("scale", have.scale, want.scale), ("step", have.step, want.step), ("update", have.update, want.update)]
+    return [
+        ("scale", have.scale, want.scale),
+        ("step", have.step, want.step),
+        ("update", have.update, want.update),
+    ]
 
 
 # A step's gradients are compared with the gradient of the last forward's loss (computed by autograd in the
@@ -110,7 +124,9 @@ def test_one_epoch_returns_mean_loss(probes: Probes) -> None:
 
 
 @points(5)
-@depends_on("one_epoch_runs_on_cpu", "attention_mask_passed", "train_mode", "gradients_zeroed_each_step")
+@depends_on(
+    "one_epoch_runs_on_cpu", "attention_mask_passed", "train_mode", "gradients_zeroed_each_step"
+)
 def test_one_epoch_steps(probes: Probes) -> None:
     got, ref = _run(probes, ONE_EPOCH, ONE)
     expect(not got.frozen_changed, "train.frozen_changed", example=got.frozen_changed[:1])
@@ -143,8 +159,19 @@ def test_scaler_used(probes: Probes) -> None:
     got, ref = _run(probes, ONE_EPOCH_AMP, AMP)
     want = _scaler(ref)
     for op, have_calls, want_calls in _scaler_calls(_scaler(got), want):
-        expect(have_calls == want_calls, "train.scaler_count", op=op, got=have_calls, expected=want_calls)
-    expect(got.counts.step == want.step, "train.scaler_step_count", got=got.counts.step, expected=want.step)
+        expect(
+            have_calls == want_calls,
+            "train.scaler_count",
+            op=op,
+            got=have_calls,
+            expected=want_calls,
+        )
+    expect(
+        got.counts.step == want.step,
+        "train.scaler_step_count",
+        got=got.counts.step,
+        expected=want.step,
+    )
 
 
 @points(3)
@@ -193,11 +220,20 @@ def test_evaluate_loss(probes: Probes) -> None:
     expect(not missing, "train.evaluate_no_mask")
     have = sorted({str(c.pixel_dtype) for c in got.calls})
     want = sorted({str(c.pixel_dtype) for c in ref.calls})
-    expect(have == want, "train.evaluate_pixel_dtype", got=", ".join(have), expected=", ".join(want))
-    expect(close(value, ref.returned, rel=1e-4), "train.evaluate_returned", value=value, expected=ref.returned)
+    expect(
+        have == want, "train.evaluate_pixel_dtype", got=", ".join(have), expected=", ".join(want)
+    )
+    expect(
+        close(value, ref.returned, rel=1e-4),
+        "train.evaluate_returned",
+        value=value,
+        expected=ref.returned,
+    )
 
 
-FIT_TEXT = "fit(model, train_loader, valid_loader, out_dir, device=cpu, epochs=4, lr=0.03, gamma=0.5)"
+FIT_TEXT = (
+    "fit(model, train_loader, valid_loader, out_dir, device=cpu, epochs=4, lr=0.03, gamma=0.5)"
+)
 HISTORY_KEYS = ["epoch", "lr", "saved", "train_loss", "valid_loss"]
 History = list[dict[str, Json]]  # what fit returned: one dict per epoch
 
@@ -209,13 +245,23 @@ def _history(
     history = got.returned
     if not isinstance(history, list):
         fail("train.history_not_list", got=history)
-    expect(len(history) == len(ref.returned), "train.history_length", got=len(history), expected=len(ref.returned))
+    expect(
+        len(history) == len(ref.returned),
+        "train.history_length",
+        got=len(history),
+        expected=len(ref.returned),
+    )
     for n, row in enumerate(history):
         if not isinstance(row, dict):
             fail("train.history_row", got=row)
         missing = [key for key in HISTORY_KEYS if key not in row]  # more keys are fine
         expect(
-            not missing, "train.history_keys", n=n, missing=missing, got=sorted(map(str, row)), expected=HISTORY_KEYS
+            not missing,
+            "train.history_keys",
+            n=n,
+            missing=missing,
+            got=sorted(map(str, row)),
+            expected=HISTORY_KEYS,
         )
     return got, ref, history
 
@@ -247,7 +293,13 @@ def _expect_saved_on_improvement(history: History) -> list[bool]:
     losses = [row.get("valid_loss") for row in history]
     have = [row.get("saved") for row in history]
     want = _best_flags(losses)
-    expect(have == want, "train.saved_per_epoch", got=have, expected=want, losses=[plain(v, 4) for v in losses])
+    expect(
+        have == want,
+        "train.saved_per_epoch",
+        got=have,
+        expected=want,
+        losses=[plain(v, 4) for v in losses],
+    )
     return want
 
 
@@ -275,7 +327,12 @@ def test_fit_learning_rate(probes: Probes) -> None:
     got, ref, history = _history(probes)
     have = [row.get("lr") for row in history]
     want = [row["lr"] for row in ref.returned]
-    expect(all(close(h, w, rel=1e-6) for h, w in zip(have, want)), "train.lr_per_epoch", got=have, expected=want)
+    expect(
+        all(close(h, w, rel=1e-6) for h, w in zip(have, want)),
+        "train.lr_per_epoch",
+        got=have,
+        expected=want,
+    )
     used = got.optimizers[0].lrs if got.optimizers else []
     expect(
         all(close(h, w, rel=1e-6) for h, w in zip(used, want)) and len(used) == len(want),
@@ -297,7 +354,11 @@ def test_fit_saves_only_improvements(probes: Probes) -> None:
 @depends_on("fit_saves_only_improvements")
 def test_fit_keeps_best_weights(probes: Probes) -> None:
     got, _, history = _history(probes)
-    expect("adapter_model.safetensors" in got.saved_files, "train.no_adapter_saved", got=got.saved_files)
+    expect(
+        "adapter_model.safetensors" in got.saved_files,
+        "train.no_adapter_saved",
+        got=got.saved_files,
+    )
     flags = _best_flags([row.get("valid_loss") for row in history])
     best = max((n for n, flag in enumerate(flags) if flag), default=None)
     if best is None:
@@ -305,7 +366,9 @@ def test_fit_keeps_best_weights(probes: Probes) -> None:
     st = probes.student_tensors(FIT)
     names = sorted(k[len("saved.") :] for k in st if k.startswith("saved."))
     for name in names:
-        problem = compare_tensor(name, st[f"saved.{name}"], st.get(f"epoch{best + 1}.{name}"), atol=1e-6)
+        problem = compare_tensor(
+            name, st[f"saved.{name}"], st.get(f"epoch{best + 1}.{name}"), atol=1e-6
+        )
         if problem:
             fail("prefixed", what=Msg("train.saved_not_best", epoch=best + 1), text=problem)
 
@@ -324,7 +387,9 @@ def test_fit_optimises_trainable_only(probes: Probes) -> None:
 
 # ---------------------------------------------------------------- on CUDA (with --device cuda; worth no points)
 ONE_CUDA = "train_one_epoch(..., device=cuda, scaler=<GradScaler>, amp_dtype=torch.float16)"
-FIT_CUDA_TEXT = "fit(model, train_loader, valid_loader, out_dir, device=cuda, epochs=4, lr=0.03, gamma=0.5)"
+FIT_CUDA_TEXT = (
+    "fit(model, train_loader, valid_loader, out_dir, device=cuda, epochs=4, lr=0.03, gamma=0.5)"
+)
 
 
 def _cuda(probes: Probes, call: ProbeCall[Run], what: str) -> tuple[Run, Run]:
@@ -340,7 +405,9 @@ def _cuda(probes: Probes, call: ProbeCall[Run], what: str) -> tuple[Run, Run]:
     return got, ref
 
 
-def _on_device(got: OneEpochResult | FitResult, ref: OneEpochResult | FitResult, calls: list[ForwardCall]) -> None:
+def _on_device(
+    got: OneEpochResult | FitResult, ref: OneEpochResult | FitResult, calls: list[ForwardCall]
+) -> None:
     devices = sorted({c.device for c in calls})
     want = ref.cuda.device if ref.cuda is not None else None
     expect(devices == [want], "cuda.inputs_device", got=devices, expected=want)
@@ -358,7 +425,13 @@ def test_cuda_one_epoch(probes: Probes) -> None:
     wrong = [c.autocast_dtype for c in got.calls if c.autocast_dtype != ref.amp_dtype]
     expect(not wrong, "train.autocast_dtype", got=wrong[0] if wrong else "", expected=ref.amp_dtype)
     for op, have_calls, want_calls in _scaler_calls(_scaler(got), _scaler(ref)):
-        expect(have_calls == want_calls, "train.scaler_count", op=op, got=have_calls, expected=want_calls)
+        expect(
+            have_calls == want_calls,
+            "train.scaler_count",
+            op=op,
+            got=have_calls,
+            expected=want_calls,
+        )
     expect(
         close(value, ref.returned, rel=2e-2, abs_=1e-3),
         "cuda.returned_loss",

@@ -39,10 +39,30 @@ FLAGS: dict[str, Flag] = {
             misbehaved=True,
             raised_by="judge",
         ),
-        Flag("output_truncated", "Output cut (printed a lot)", needs_look=False, misbehaved=False, raised_by="judge"),
-        Flag("load_error", "Modules that failed to load", needs_look=False, misbehaved=False, raised_by="judge"),
-        Flag("not_implemented", "Not implemented", needs_look=False, misbehaved=False, raised_by="judge"),
-        Flag("similar", "Similar submissions", needs_look=True, misbehaved=False, raised_by="report"),
+        Flag(
+            "output_truncated",
+            "Output cut (printed a lot)",
+            needs_look=False,
+            misbehaved=False,
+            raised_by="judge",
+        ),
+        Flag(
+            "load_error",
+            "Modules that failed to load",
+            needs_look=False,
+            misbehaved=False,
+            raised_by="judge",
+        ),
+        Flag(
+            "not_implemented",
+            "Not implemented",
+            needs_look=False,
+            misbehaved=False,
+            raised_by="judge",
+        ),
+        Flag(
+            "similar", "Similar submissions", needs_look=True, misbehaved=False, raised_by="report"
+        ),
     )
 }
 

@@ -37,7 +37,9 @@ def resolve_submission(path: str | os.PathLike) -> Path:
     if not folder.is_dir() and str(path) in ("solutions", "exercises"):
         folder = course.ROOT / str(path)
     if not folder.is_dir():
-        raise UsageError(f"{path}: no such folder (pass a folder holding dataset.py, lora.py, train.py, predict.py)")
+        raise UsageError(
+            f"{path}: no such folder (pass a folder holding dataset.py, lora.py, train.py, predict.py)"
+        )
     return folder.resolve()
 
 
@@ -57,7 +59,9 @@ class Grader:
         debug: bool = False,
     ):
         if lang not in messages.LANGS:
-            raise UsageError(f"unknown language {lang!r}; choose one of {', '.join(messages.LANGS)}")
+            raise UsageError(
+                f"unknown language {lang!r}; choose one of {', '.join(messages.LANGS)}"
+            )
         if device not in ("cpu", "cuda"):
             raise UsageError(f"unknown device {device!r}; choose cpu or cuda")
         try:
@@ -72,7 +76,9 @@ class Grader:
         self.timeout = float(timeout)
         self.memory_mb = int(memory_mb)
         self.output_limit = output_limit
-        self.references = ReferenceStore(cache_dir, sandbox_mode=self.sandbox_mode, memory_mb=max(self.memory_mb, 4096))
+        self.references = ReferenceStore(
+            cache_dir, sandbox_mode=self.sandbox_mode, memory_mb=max(self.memory_mb, 4096)
+        )
         self.run_root = Path(tempfile.mkdtemp(prefix="grader-run-"))
         self.log_dir = self.references.cache_dir / "logs"  # where a grader error's log is written
         self.debug = debug  # keep the run folder (the worker's log) when done
@@ -180,7 +186,10 @@ class Grader:
             },
         }
         runner = ProbeRunner(
-            self._zygote, timeout=self.timeout, memory_mb=self.memory_mb, output_limit=self.output_limit
+            self._zygote,
+            timeout=self.timeout,
+            memory_mb=self.memory_mb,
+            output_limit=self.output_limit,
         )
         try:
             student = runner.run(plan_mod.calls_for(exercises, self.device), config)
@@ -192,20 +201,37 @@ class Grader:
         return student
 
     def _judge(
-        self, folder: Path, exercises: list[str], student: dict[str, CallResult], reference: dict[str, CallResult]
+        self,
+        folder: Path,
+        exercises: list[str],
+        student: dict[str, CallResult],
+        reference: dict[str, CallResult],
     ) -> GradeResult:
         """The checks run on the probes' results, and the verdicts the learner reads."""
         lang = self.lang
         exercise_of = {call.key: call.exercise for call in plan_mod.plan_for(self.device)}
-        calls = {e: [student[k] for k, x in exercise_of.items() if x == e and k in student] for e in exercises}
-        statuses, flags = verdicts.exercise_statuses(folder, exercises, calls, lang, self.output_limit)
-        plugin = run_checks(GraderPlugin(ProbeStore(student, reference, statuses), exercises, self.device))
+        calls = {
+            e: [student[k] for k, x in exercise_of.items() if x == e and k in student]
+            for e in exercises
+        }
+        statuses, flags = verdicts.exercise_statuses(
+            folder, exercises, calls, lang, self.output_limit
+        )
+        plugin = run_checks(
+            GraderPlugin(ProbeStore(student, reference, statuses), exercises, self.device)
+        )
         grade = GradeResult(
-            flags=flags, versions=versions(), notes=self._notes(reference), submission=str(folder), lang=lang
+            flags=flags,
+            versions=versions(),
+            notes=self._notes(reference),
+            submission=str(folder),
+            lang=lang,
         )
         grade.exercises, evidence = verdicts.check_results(plugin, exercises, lang)
         for exercise, ex in grade.exercises.items():
-            verdicts.root_causes(ex.checks, evidence.depends, lang, evidence.symptom_roots, evidence.causes)
+            verdicts.root_causes(
+                ex.checks, evidence.depends, lang, evidence.symptom_roots, evidence.causes
+            )
             verdicts.attach_output(ex, calls[exercise])
             grade.flags.extend(verdicts.summarise(ex, statuses[exercise], calls[exercise], lang))
         if evidence.faults:
@@ -216,7 +242,11 @@ class Grader:
         """The run's notes: the sandbox's fallback, and CUDA asked for where there is none."""
         notes = list(self.notes)
         cuda_keys = [call.key for call in plan_mod.CUDA_PLAN if call.key in reference]
-        if self.device == "cuda" and cuda_keys and not all(contract.ran_on_cuda(reference[k].data) for k in cuda_keys):
+        if (
+            self.device == "cuda"
+            and cuda_keys
+            and not all(contract.ran_on_cuda(reference[k].data) for k in cuda_keys)
+        ):
             notes.append(messages.message("cuda_unavailable_note", self.lang))
         return notes
 
@@ -230,7 +260,11 @@ class Grader:
 def display_path(folder: Path) -> str:
     """The folder as a learner's editor finds it: relative to the working directory when inside it."""
     try:
-        return os.path.relpath(folder) if folder.resolve().is_relative_to(Path.cwd().resolve()) else str(folder)
+        return (
+            os.path.relpath(folder)
+            if folder.resolve().is_relative_to(Path.cwd().resolve())
+            else str(folder)
+        )
     except (OSError, ValueError):
         return str(folder)
 
@@ -265,7 +299,12 @@ def learner_paths(
             for pattern, name in places:
                 value = pattern.sub(name, value)
             file = value.split(":", 1)[0]
-            if key == "where" and file.endswith(".py") and not os.path.isabs(file) and (folder / file).is_file():
+            if (
+                key == "where"
+                and file.endswith(".py")
+                and not os.path.isabs(file)
+                and (folder / file).is_file()
+            ):
                 value = os.path.join(shown, value)
             return value
         if isinstance(value, dict):  # keys too: a learner's dict may be keyed by paths it was given

@@ -63,7 +63,9 @@ class ProbeRunner:
 
     _restart_lock = threading.Lock()
 
-    def run(self, calls: list[ProbeCall[Any]], config: dict, lanes: int = 2) -> dict[str, CallResult]:
+    def run(
+        self, calls: list[ProbeCall[Any]], config: dict, lanes: int = 2
+    ) -> dict[str, CallResult]:
         """Run ``calls``; with two lanes, two children share the work (about equal halves), in parallel.
 
         The CUDA calls always run in a child of their own, without the address-space limit (CUDA reserves
@@ -72,7 +74,10 @@ class ProbeRunner:
         cuda = [c for c in calls if c.cuda]
         calls = [c for c in calls if not c.cuda]
         second = ("lora", "train")
-        groups = [[c for c in calls if c.exercise not in second], [c for c in calls if c.exercise in second]]
+        groups = [
+            [c for c in calls if c.exercise not in second],
+            [c for c in calls if c.exercise in second],
+        ]
         if lanes < 2:
             groups = [calls]
         groups = [g for g in groups if g]
@@ -87,11 +92,15 @@ class ProbeRunner:
 
         def lane(n):
             try:
-                results[n] = self._run_lane(groups[n], {**config, "scratch": f"{config['scratch']}-{n}"}, limits[n])
+                results[n] = self._run_lane(
+                    groups[n], {**config, "scratch": f"{config['scratch']}-{n}"}, limits[n]
+                )
             except BaseException as exc:  # noqa: BLE001 - re-raised below
                 errors.append(exc)
 
-        threads = [threading.Thread(target=lane, args=(n,), daemon=True) for n in range(len(groups))]
+        threads = [
+            threading.Thread(target=lane, args=(n,), daemon=True) for n in range(len(groups))
+        ]
         for thread in threads:
             thread.start()
         for thread in threads:
@@ -119,7 +128,9 @@ class ProbeRunner:
                     if child is not None:
                         self.restarts += 1
                     child = self._spawn(config)
-                result = child.call({"op": "probe", "probe": call.probe.name, "args": call.args}, self.timeout)
+                result = child.call(
+                    {"op": "probe", "probe": call.probe.name, "args": call.args}, self.timeout
+                )
                 results[call.key] = result
                 if result.kind == "load_error":
                     load_failed[call.exercise] = result

@@ -78,7 +78,9 @@ def render(value, lang: str = DEFAULT_LANG):
 
 def message(key: str, lang: str = DEFAULT_LANG, /, **fields) -> str:
     """Message ``key`` of hints.toml in ``lang``, its ``fields`` rendered there (:func:`render`)."""
-    return hints().message(f"msg.{key}", lang, **{name: render(value, lang) for name, value in fields.items()})
+    return hints().message(
+        f"msg.{key}", lang, **{name: render(value, lang) for name, value in fields.items()}
+    )
 
 
 class Msg:
@@ -102,7 +104,11 @@ class Msg:
     @classmethod
     def from_dict(cls, data) -> Msg | None:
         """A message described as plain data ({"key", "fields"}, as the worker sends it), or None."""
-        if not isinstance(data, dict) or not isinstance(data.get("key"), str) or f"msg.{data['key']}" not in hints():
+        if (
+            not isinstance(data, dict)
+            or not isinstance(data.get("key"), str)
+            or f"msg.{data['key']}" not in hints()
+        ):
             return None
         fields = {}
         for name, value in (data.get("fields") or {}).items():
@@ -159,4 +165,6 @@ def error_hint(cause: str, lang: str = DEFAULT_LANG) -> str:
 
 def check_text(name: str, lang: str = DEFAULT_LANG) -> tuple[str, str]:
     """(title, hint) of a check; raises :class:`~catalog.CatalogError` for a check hints.toml does not describe."""
-    return hints().template(f"checks.{name}.title", lang), hints().template(f"checks.{name}.hint", lang)
+    return hints().template(f"checks.{name}.title", lang), hints().template(
+        f"checks.{name}.hint", lang
+    )

@@ -11,7 +11,10 @@ from grader.worker.contract import ProbeCall
 
 ITEMS = ProbeCall("dataset.items", contract.DATASET_ITEMS, "dataset")
 ITEMS_SHORT = ProbeCall(
-    "dataset.items_short", contract.DATASET_ITEMS, "dataset", {"question_max_length": 6, "answer_max_length": 3}
+    "dataset.items_short",
+    contract.DATASET_ITEMS,
+    "dataset",
+    {"question_max_length": 6, "answer_max_length": 3},
 )
 SPLITS = ProbeCall("dataset.splits", contract.DATASET_SPLITS, "dataset")
 LOADERS = ProbeCall("dataset.loaders", contract.DATASET_LOADERS, "dataset")
@@ -25,9 +28,13 @@ ANSWERS = ProbeCall("predict.answers", contract.PREDICT_ANSWERS, "predict")
 FOLDER = ProbeCall("predict.folder", contract.PREDICT_FOLDER, "predict")
 
 # With --device cuda: the train and predict probes again, on CUDA (each says CUDA was not there without it).
-ONE_EPOCH_CUDA = ProbeCall("train.one_epoch_cuda", contract.TRAIN_ONE_EPOCH, "train", {"amp": True, "device": "cuda"})
+ONE_EPOCH_CUDA = ProbeCall(
+    "train.one_epoch_cuda", contract.TRAIN_ONE_EPOCH, "train", {"amp": True, "device": "cuda"}
+)
 FIT_CUDA = ProbeCall("train.fit_cuda", contract.TRAIN_FIT, "train", {"device": "cuda"})
-ANSWERS_CUDA = ProbeCall("predict.answers_cuda", contract.PREDICT_ANSWERS, "predict", {"device": "cuda"})
+ANSWERS_CUDA = ProbeCall(
+    "predict.answers_cuda", contract.PREDICT_ANSWERS, "predict", {"device": "cuda"}
+)
 
 # The reference's set-up (the shared fixtures), before any other call.
 SETUP = ProbeCall("setup", contract.SETUP, "setup")

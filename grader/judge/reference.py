@@ -64,7 +64,13 @@ def versions() -> dict[str, str | None]:
     return out
 
 
-KIT_DATA = ("*.py", "*.toml", "*.json", "*.txt", "*.safetensors")  # the kit's code, manifest and shipped models
+KIT_DATA = (
+    "*.py",
+    "*.toml",
+    "*.json",
+    "*.txt",
+    "*.safetensors",
+)  # the kit's code, manifest and shipped models
 DECIDING_FILES = (
     "judge/plan.py",
     "judge/grade.py",
@@ -92,7 +98,11 @@ def fingerprint(ref: Path | None = None) -> str:
     digest.update(json.dumps(versions(), sort_keys=True).encode())
     _hash_tree(digest, Path(ref) if ref is not None else reference_dir())
     _hash_tree(digest, course.ROOT / "vqa", KIT_DATA)
-    for folder in ("probes", "checks", "notebook"):  # the notebook layer decides what a .ipynb is graded on
+    for folder in (
+        "probes",
+        "checks",
+        "notebook",
+    ):  # the notebook layer decides what a .ipynb is graded on
         _hash_tree(digest, GRADER_DIR / folder)
     for name in DECIDING_FILES:
         digest.update(name.encode())
@@ -103,7 +113,9 @@ def fingerprint(ref: Path | None = None) -> str:
 def cache_key(device: str, ref: Path) -> str:
     digest = hashlib.sha256(fingerprint(ref).encode())
     digest.update(device.encode())
-    if device == "cuda":  # the CUDA runs say "not available" on a machine without a GPU: not for one with it
+    if (
+        device == "cuda"
+    ):  # the CUDA runs say "not available" on a machine without a GPU: not for one with it
         from grader.worker.sandbox import gpu_devices
 
         digest.update(b"gpu" if gpu_devices() else b"no-gpu")
@@ -141,7 +153,9 @@ def _load(results_dir: Path, calls: Iterable[ProbeCall[Any]]) -> dict[str, CallR
 
     out = {}
     for call in calls:
-        data = contract.decode(call.probe.result, json.loads((results_dir / f"{call.key}.json").read_text()))
+        data = contract.decode(
+            call.probe.result, json.loads((results_dir / f"{call.key}.json").read_text())
+        )
         tensor_file = results_dir / f"{call.key}.safetensors"
         tensors = load_file(str(tensor_file)) if tensor_file.is_file() else {}
         out[call.key] = CallResult(ok=True, data=data, tensors=tensors)
@@ -196,7 +210,9 @@ class ReferenceStore:
         for folder in (artifacts, results_dir):
             folder.mkdir(parents=True, exist_ok=True)
             for child in folder.iterdir():
-                shutil.rmtree(child) if child.is_dir() and not child.is_symlink() else child.unlink()
+                shutil.rmtree(
+                    child
+                ) if child.is_dir() and not child.is_symlink() else child.unlink()
         scratch = Path(tempfile.mkdtemp(prefix="grader-ref-"))
         zygote = Zygote(
             sandbox_mode=self.sandbox_mode,
@@ -219,7 +235,9 @@ class ReferenceStore:
             }
             setup = runner.run([plan_mod.SETUP], config)[plan_mod.SETUP.key]
             if not setup.ok:
-                raise ReferenceFailure(f"building the fixtures failed: {setup.describe()}\n{setup.output[-3000:]}")
+                raise ReferenceFailure(
+                    f"building the fixtures failed: {setup.describe()}\n{setup.output[-3000:]}"
+                )
             results = runner.run(list(plan_mod.plan_for(device)), config)
             for key, result in results.items():
                 if not result.ok:
@@ -227,7 +245,9 @@ class ReferenceStore:
                         f"the reference failed probe {key}: {result.describe()}\n{result.output[-3000:]}"
                     )
                 _save(results_dir, key, result)
-            (root / "complete.json").write_text(json.dumps({"versions": versions(), "device": device}))
+            (root / "complete.json").write_text(
+                json.dumps({"versions": versions(), "device": device})
+            )
         except BaseException:
             (root / "complete.json").unlink(missing_ok=True)
             raise

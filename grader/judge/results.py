@@ -22,13 +22,21 @@ class CheckResult:
     hint: str = ""
     title: str = ""
     output: str = ""  # the submission's captured output for this check's probe (truncated)
-    skipped: bool = False  # not run here (a CUDA check without CUDA): not passed, not failed, worth nothing
+    skipped: bool = (
+        False  # not run here (a CUDA check without CUDA): not passed, not failed, worth nothing
+    )
     caused_by: str = ""  # a failed check whose failure explains this one's (its hint then says so)
-    grader_error: bool = False  # the grader failed on this check: not judged, worth nothing here (0/0)
+    grader_error: bool = (
+        False  # the grader failed on this check: not judged, worth nothing here (0/0)
+    )
 
     def to_dict(self) -> dict:
         data = asdict(self)
-        for name in ("skipped", "caused_by", "grader_error"):  # only the checks they concern carry these fields
+        for name in (
+            "skipped",
+            "caused_by",
+            "grader_error",
+        ):  # only the checks they concern carry these fields
             if not data[name]:
                 del data[name]
         return data
@@ -121,7 +129,10 @@ class GradeResult:
     @classmethod
     def from_dict(cls, data: dict) -> GradeResult:
         return cls(
-            exercises={name: ExerciseResult.from_dict(name, ex) for name, ex in data.get("exercises", {}).items()},
+            exercises={
+                name: ExerciseResult.from_dict(name, ex)
+                for name, ex in data.get("exercises", {}).items()
+            },
             flags=list(data.get("flags", [])),
             versions=dict(data.get("versions", {})),
             notes=list(data.get("notes", [])),

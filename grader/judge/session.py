@@ -38,7 +38,9 @@ logger = logging.getLogger(__name__)
 class Status:
     """Whether an exercise is graded check by check, and the one line that says why not."""
 
-    kind: ExerciseStatus = "graded"  # "not_implemented" is decided after the checks ran (grader.judge.verdicts)
+    kind: ExerciseStatus = (
+        "graded"  # "not_implemented" is decided after the checks ran (grader.judge.verdicts)
+    )
     summary: str = ""
 
 
@@ -46,7 +48,12 @@ class ProbeStore:
     """What the checks see (the ``probes`` fixture, :class:`grader.checks.Probes`): the student's and the
     reference's probe results, by call, each of the type the call's probe returns."""
 
-    def __init__(self, student: dict[str, CallResult], reference: dict[str, CallResult], statuses: dict[str, Status]):
+    def __init__(
+        self,
+        student: dict[str, CallResult],
+        reference: dict[str, CallResult],
+        statuses: dict[str, Status],
+    ):
         self._student = student
         self._reference = reference
         self.statuses = statuses
@@ -60,10 +67,14 @@ class ProbeStore:
         result = self._student.get(call.key)
         if result is None:
             _fail(Msg("no_result_for", key=call.key))
-        if result.kind == "internal":  # the grader's own worker or protocol failed, not the learner's code
+        if (
+            result.kind == "internal"
+        ):  # the grader's own worker or protocol failed, not the learner's code
             raise GraderFault(f"probe call {call.key}: {result.message}")
         if not result.ok:
-            _fail(describe_failure(result), cause=cause_of(result.kind, result.message, result.where))
+            _fail(
+                describe_failure(result), cause=cause_of(result.kind, result.message, result.where)
+            )
         return result
 
     def has(self, call: ProbeCall[Any]) -> bool:
@@ -86,7 +97,9 @@ class ProbeStore:
 def _typed(call: ProbeCall[R], data: object) -> R:
     """``data`` as the result of ``call``'s probe; anything else is the grader's fault."""
     if not isinstance(data, call.probe.result):
-        raise GraderFault(f"probe call {call.key}: a {type(data).__name__}, not a {call.probe.result.__name__}")
+        raise GraderFault(
+            f"probe call {call.key}: a {type(data).__name__}, not a {call.probe.result.__name__}"
+        )
     return data
 
 
@@ -96,7 +109,9 @@ class GraderFault(RuntimeError):
 
 def _fail(msg: Msg | str, cause: str | None = None) -> NoReturn:
     """Fail the check with ``msg`` (plain text where only the submission's words exist)."""
-    exc = pytest.fail.Exception(msg.render(DEFAULT_LANG) if isinstance(msg, Msg) else msg, pytrace=False)
+    exc = pytest.fail.Exception(
+        msg.render(DEFAULT_LANG) if isinstance(msg, Msg) else msg, pytrace=False
+    )
     exc.grader_msg = msg if isinstance(msg, Msg) else None  # type: ignore[attr-defined]  # read by the plugin
     exc.grader_cause = cause  # type: ignore[attr-defined]
     raise exc
@@ -121,8 +136,12 @@ class Outcome:
     touched: list = field(default_factory=list)
     msg: Msg | None = None  # the message as data, rendered in the learner's language by the judge
     skipped: bool = False
-    cause: str | None = None  # the learner's exception behind the failure (grader.checks.cause_of), if any
-    fault: str | None = None  # the traceback of the grader's own exception: the check was not judged
+    cause: str | None = (
+        None  # the learner's exception behind the failure (grader.checks.cause_of), if any
+    )
+    fault: str | None = (
+        None  # the traceback of the grader's own exception: the check was not judged
+    )
 
     def text(self, lang: str) -> str:
         return self.msg.render(lang) if self.msg is not None else self.message
@@ -134,8 +153,12 @@ class GraderPlugin:
         self.exercises = list(exercises)
         self.device = device
         self.order: list[tuple[str, str, float]] = []  # (check name, exercise, points)
-        self.depends: dict[str, list[str]] = {}  # check name -> the checks whose failure explains its own
-        self.depends_when: dict[str, tuple[str, ...]] = {}  # ... for failures with these message keys (all: empty)
+        self.depends: dict[
+            str, list[str]
+        ] = {}  # check name -> the checks whose failure explains its own
+        self.depends_when: dict[
+            str, tuple[str, ...]
+        ] = {}  # ... for failures with these message keys (all: empty)
         self.outcomes: dict[str, Outcome] = {}
         self._names: dict[str, str] = {}
         self._msgs: dict[str, Msg] = {}
@@ -153,13 +176,17 @@ class GraderPlugin:
         for item in items:
             module = Path(str(item.fspath)).stem
             exercise = module[len("test_") :]
-            if exercise not in self.exercises or (getattr(item.function, "cuda", False) and self.device != "cuda"):
+            if exercise not in self.exercises or (
+                getattr(item.function, "cuda", False) and self.device != "cuda"
+            ):
                 drop.append(item)
                 continue
             name = f"{exercise}.{item.name[len('test_') :]}"
             self._names[item.nodeid] = name
             self.order.append((name, exercise, float(getattr(item.function, "points", 0))))
-            self.depends[name] = [f"{exercise}.{dep}" for dep in getattr(item.function, "depends_on", ())]
+            self.depends[name] = [
+                f"{exercise}.{dep}" for dep in getattr(item.function, "depends_on", ())
+            ]
             self.depends_when[name] = tuple(getattr(item.function, "depends_when", ()))
             keep.append(item)
         if drop:
@@ -173,7 +200,9 @@ class GraderPlugin:
     @pytest.hookimpl(hookwrapper=True)
     def pytest_runtest_makereport(self, item, call):
         yield
-        if call.excinfo is not None and not call.excinfo.errisinstance((pytest.fail.Exception, pytest.skip.Exception)):
+        if call.excinfo is not None and not call.excinfo.errisinstance(
+            (pytest.fail.Exception, pytest.skip.Exception)
+        ):
             # not a verdict on the learner's code: the check itself (or the grader under it) raised
             self._faults[item.nodeid] = "".join(traceback.format_exception(call.excinfo.value))
             logger.error("check %s raised %s", item.nodeid, call.excinfo.exconly())
@@ -197,12 +226,20 @@ class GraderPlugin:
                 message = str(longrepr[2]) if isinstance(longrepr, tuple) else str(longrepr)
                 message = message.replace("Skipped: ", "", 1)
                 self.outcomes[name] = Outcome(
-                    False, message.strip(), list(self.store.touched), self._msgs.pop(report.nodeid, None), skipped=True
+                    False,
+                    message.strip(),
+                    list(self.store.touched),
+                    self._msgs.pop(report.nodeid, None),
+                    skipped=True,
                 )
                 return
             if not report.passed:
                 longrepr = report.longrepr
-                message = getattr(longrepr, "reprcrash", None) and longrepr.reprcrash.message or str(longrepr)
+                message = (
+                    getattr(longrepr, "reprcrash", None)
+                    and longrepr.reprcrash.message
+                    or str(longrepr)
+                )
                 if isinstance(longrepr, tuple):
                     message = str(longrepr[2])
                 message = message.replace("Failed: ", "", 1)
@@ -210,7 +247,12 @@ class GraderPlugin:
             cause = None if report.passed else self._causes.pop(report.nodeid, None)
             fault = None if report.passed else self._faults.pop(report.nodeid, None)
             self.outcomes[name] = Outcome(
-                report.passed, message.strip(), list(self.store.touched), msg, cause=cause, fault=fault
+                report.passed,
+                message.strip(),
+                list(self.store.touched),
+                msg,
+                cause=cause,
+                fault=fault,
             )
 
     # hook 3: the session is over

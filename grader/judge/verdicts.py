@@ -26,7 +26,11 @@ OUTPUT_LIMIT = 2000
 
 
 def exercise_statuses(
-    folder: Path, exercises: list[str], calls: dict[str, list[CallResult]], lang: str, output_limit: int
+    folder: Path,
+    exercises: list[str],
+    calls: dict[str, list[CallResult]],
+    lang: str,
+    output_limit: int,
 ) -> tuple[dict[str, Status], list[str]]:
     """Whether each exercise can be graded check by check (its file loads and stands on its own), and the flags
     its calls raised (timeouts, crashes, cut output, ...)."""
@@ -42,12 +46,15 @@ def exercise_statuses(
             detail = "; ".join(([f"imports {s}" for s in static] + dynamic)[:3])
             statuses[exercise] = Status(
                 "imports_reference",
-                messages.message("imports_reference", lang, file=f"{exercise}.py", what=what, detail=detail),
+                messages.message(
+                    "imports_reference", lang, file=f"{exercise}.py", what=what, detail=detail
+                ),
             )
             flags.append(flag_names.make("imports_reference", exercise))
         elif load is not None:
             statuses[exercise] = Status(
-                "load_error", f"{exercise}.py {messages.message('load_error', lang)}: {load.message}"
+                "load_error",
+                f"{exercise}.py {messages.message('load_error', lang)}: {load.message}",
             )
             flags.append(flag_names.make("load_error", exercise))
         else:
@@ -74,12 +81,18 @@ class Evidence:
     """What the checks' outcomes say beyond pass and fail, by check name."""
 
     symptom_roots: dict[str, str] = field(default_factory=dict)  # the check a symptom belongs to
-    depends: dict[str, list[str]] = field(default_factory=dict)  # the declared dependencies that apply to a failure
+    depends: dict[str, list[str]] = field(
+        default_factory=dict
+    )  # the declared dependencies that apply to a failure
     causes: dict[str, str] = field(default_factory=dict)  # the learner's exception behind a failure
-    faults: dict[str, str] = field(default_factory=dict)  # the grader's own traceback: the check was not judged
+    faults: dict[str, str] = field(
+        default_factory=dict
+    )  # the grader's own traceback: the check was not judged
 
 
-def check_results(plugin: GraderPlugin, exercises: list[str], lang: str) -> tuple[dict[str, ExerciseResult], Evidence]:
+def check_results(
+    plugin: GraderPlugin, exercises: list[str], lang: str
+) -> tuple[dict[str, ExerciseResult], Evidence]:
     """One :class:`CheckResult` per check run, in order, each failure with its message and the hint for what
     was observed: the error's hint when the learner's code raised, a symptom's hint, else the check's own."""
     results = {exercise: ExerciseResult(exercise) for exercise in exercises}
@@ -103,18 +116,26 @@ def check_results(plugin: GraderPlugin, exercises: list[str], lang: str) -> tupl
             continue
         passed = bool(outcome and outcome.passed)
         skipped = bool(outcome and outcome.skipped)
-        if not passed and outcome and outcome.cause:  # the learner's code raised: a hint for that error only
+        if (
+            not passed and outcome and outcome.cause
+        ):  # the learner's code raised: a hint for that error only
             evidence.causes[name] = outcome.cause
             hint = messages.error_hint(outcome.cause, lang)
         elif not passed and outcome and outcome.msg is not None:
             when = plugin.depends_when.get(name)
-            evidence.depends[name] = [] if when and outcome.msg.key not in when else plugin.depends.get(name, [])
+            evidence.depends[name] = (
+                [] if when and outcome.msg.key not in when else plugin.depends.get(name, [])
+            )
             symptom = messages.symptom(outcome.msg)
             hint = symptom.get(lang) or symptom.get(DEFAULT_LANG) or hint
             root = symptom.get("root")
             if root and root != name:
                 evidence.symptom_roots[name] = root
-        message = "" if passed else (outcome.text(lang) if outcome else messages.message("check_not_run", lang))
+        message = (
+            ""
+            if passed
+            else (outcome.text(lang) if outcome else messages.message("check_not_run", lang))
+        )
         results[exercise].checks.append(
             CheckResult(
                 name=name,
@@ -179,7 +200,9 @@ def exercise_output(calls: list[CallResult]) -> str:
 
 def attach_output(ex: ExerciseResult, calls: list[CallResult]) -> None:
     """The learner's own prints, once per exercise, with its first failed check."""
-    shown = next((c for c in ex.checks if not c.passed and not c.skipped and not c.grader_error), None)
+    shown = next(
+        (c for c in ex.checks if not c.passed and not c.skipped and not c.grader_error), None
+    )
     if shown is not None:
         shown.output = exercise_output(calls)
 
@@ -211,15 +234,21 @@ def summarise(ex: ExerciseResult, status: Status, calls: list[CallResult], lang:
     return [flag_names.make("not_implemented", ex.name)]
 
 
-def report_faults(grade: GradeResult, faults: dict[str, str], log_dir: Path, context: str = "") -> Path:
+def report_faults(
+    grade: GradeResult, faults: dict[str, str], log_dir: Path, context: str = ""
+) -> Path:
     """Write the grader's own faults to a log the learner can send to their instructor, flag them, and say so in
     the result's notes (in the learner's language); return the log's path."""
     sections = {f"check {name}": text for name, text in faults.items()}
     sections["versions"] = str(grade.versions)
     if context:
         sections["worker log (end)"] = context
-    path = write_log(log_dir, f"the grader failed on {len(faults)} checks of {grade.submission}", sections)
+    path = write_log(
+        log_dir, f"the grader failed on {len(faults)} checks of {grade.submission}", sections
+    )
     for exercise in sorted({name.split(".", 1)[0] for name in faults}):
         grade.flags.append(flag_names.make("grader_error", exercise))
-    grade.notes.append(messages.message("grader_error_note", grade.lang, count=len(faults), log=str(path)))
+    grade.notes.append(
+        messages.message("grader_error_note", grade.lang, count=len(faults), log=str(path))
+    )
     return path

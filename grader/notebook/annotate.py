@@ -56,7 +56,9 @@ def rewrite(text: str, extraction: Extraction, lang: str = DEFAULT_LANG) -> str:
             if line:
                 where += f":{line}"
             return where + (match.group("q") or "")
-        where = message("notebook.place", lang, notebook=extraction.shown, cell=spot[0], line=spot[1])
+        where = message(
+            "notebook.place", lang, notebook=extraction.shown, cell=spot[0], line=spot[1]
+        )
         return f'{where}"' if match.group("q") else where
 
     text = pattern.sub(place, text)
@@ -87,7 +89,10 @@ def annotate(result: GradeResult, extraction: Extraction) -> GradeResult:
             check.score, check.passed, check.message = 0.0, False, ex.summary
             check.hint, check.caused_by, check.output = "", "", ""
         load_error = flags.make("load_error", name)
-        replaced = (load_error, flags.make("not_implemented", name))  # the notebook's problem says it all
+        replaced = (
+            load_error,
+            flags.make("not_implemented", name),
+        )  # the notebook's problem says it all
         result.flags = [f for f in result.flags if f not in replaced] + [load_error]
     result.submission = str(extraction.notebook)
     return result

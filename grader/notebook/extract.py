@@ -49,7 +49,9 @@ def scan(nb, shown: str, notebook: str | os.PathLike = "") -> Extraction:
         if write.append and file in extraction.modules:
             start = count_lines(extraction.modules[file]) + 1
             extraction.modules[file] += write.body
-            extraction.segments[file].append(Segment(start, count, number, write.first_line, cell_id))
+            extraction.segments[file].append(
+                Segment(start, count, number, write.first_line, cell_id)
+            )
         else:  # a plain write replaces the file; an append to no file yet creates it
             extraction.modules[file] = write.body
             extraction.segments[file] = [Segment(1, count, number, write.first_line, cell_id)]
@@ -57,7 +59,10 @@ def scan(nb, shown: str, notebook: str | os.PathLike = "") -> Extraction:
         file = FILES[exercise]
         if file not in extraction.modules:
             extraction.problems[exercise] = [
-                Problem(exercise, Msg("notebook.missing_cell", notebook=shown, file=file, exercise=exercise))
+                Problem(
+                    exercise,
+                    Msg("notebook.missing_cell", notebook=shown, file=file, exercise=exercise),
+                )
             ]
             continue
         found = module_problems(extraction, exercise)
@@ -72,13 +77,17 @@ def write_modules(extraction: Extraction, dest: str | os.PathLike) -> Path:
     dest = Path(dest)
     with replaced_dir(dest) as tmp:
         for file, text in extraction.modules.items():
-            with open(tmp / file, "w", encoding="utf-8", newline="") as fh:  # IPython's bytes, line breaks as they are
+            with open(
+                tmp / file, "w", encoding="utf-8", newline=""
+            ) as fh:  # IPython's bytes, line breaks as they are
                 fh.write(text)
     extraction.folder = dest
     return dest
 
 
-def extract(notebook: str | os.PathLike, dest: str | os.PathLike, *, shown: str | None = None) -> Extraction:
+def extract(
+    notebook: str | os.PathLike, dest: str | os.PathLike, *, shown: str | None = None
+) -> Extraction:
     """Read ``notebook`` (never running it), write its modules into ``dest`` and say what was found.
 
     ``shown``: how messages name the notebook (default: its file name). Raises :class:`NotebookError`
@@ -107,5 +116,9 @@ def notebook_hash(path: str | os.PathLike) -> str:
         return digest.hexdigest()
     for file in sorted(extraction.modules):
         digest.update(file.encode() + b"\0" + extraction.modules[file].encode() + b"\0")
-        digest.update(json.dumps([[s.start, s.count, s.cell, s.cell_line] for s in extraction.segments[file]]).encode())
+        digest.update(
+            json.dumps(
+                [[s.start, s.count, s.cell, s.cell_line] for s in extraction.segments[file]]
+            ).encode()
+        )
     return digest.hexdigest()

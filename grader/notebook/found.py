@@ -46,8 +46,12 @@ class Extraction:
     shown: str  # how messages name the notebook (``lab.ipynb``)
     folder: Path | None = None  # where the modules were written
     modules: dict[str, str] = field(default_factory=dict)  # file name -> its text
-    segments: dict[str, list[Segment]] = field(default_factory=dict)  # file name -> where its lines came from
-    problems: dict[str, list[Problem]] = field(default_factory=dict)  # exercise -> problems, in line order
+    segments: dict[str, list[Segment]] = field(
+        default_factory=dict
+    )  # file name -> where its lines came from
+    problems: dict[str, list[Problem]] = field(
+        default_factory=dict
+    )  # exercise -> problems, in line order
 
     @property
     def written(self) -> list[str]:
@@ -66,5 +70,7 @@ class Extraction:
         for segment in segments:
             if segment.start <= line < segment.start + segment.count:
                 return segment.cell, segment.cell_line + line - segment.start
-        last = segments[-1] if line >= segments[-1].start else segments[0]  # past the end: the nearest cell
+        last = (
+            segments[-1] if line >= segments[-1].start else segments[0]
+        )  # past the end: the nearest cell
         return last.cell, last.cell_line + max(0, min(line - last.start, max(last.count - 1, 0)))

@@ -128,7 +128,12 @@ def render_html(report: CheckReport) -> str:
     """The report as one self-contained HTML fragment (its own style, readable on light and dark themes)."""
     lang = report.lang
     t = {key: messages.message(key, lang) for key in ("hint", "skipped", "points", "start_with")}
-    t.update({key: messages.message(f"notebook.{key}", lang) for key in ("col_check", "col_points", "col_found")})
+    t.update(
+        {
+            key: messages.message(f"notebook.{key}", lang)
+            for key in ("col_check", "col_points", "col_found")
+        }
+    )
     context = {
         "lang": lang,
         "t": t,
@@ -139,14 +144,20 @@ def render_html(report: CheckReport) -> str:
         "max_score": report.max_score,
     }
     if report.result is not None:
-        context.update(exercises=_exercise_rows(report.result, lang), notes=list(report.result.notes))
+        context.update(
+            exercises=_exercise_rows(report.result, lang), notes=list(report.result.notes)
+        )
     return _environment().get_template("check.html.j2").render(**context)
 
 
 def _error_text(report: CheckReport) -> str:
     if not report.error:
         return ""
-    return report.error if report.usage else messages.message("notebook.grader_failed", report.lang, error=report.error)
+    return (
+        report.error
+        if report.usage
+        else messages.message("notebook.grader_failed", report.lang, error=report.error)
+    )
 
 
 def render_text(report: CheckReport) -> str:
@@ -161,7 +172,12 @@ def render_text(report: CheckReport) -> str:
     render(
         report.result,
         Console(
-            file=buffer, color_system=None, width=120, soft_wrap=True, highlight=False, force_jupyter=False
+            file=buffer,
+            color_system=None,
+            width=120,
+            soft_wrap=True,
+            highlight=False,
+            force_jupyter=False,
         ),  # into the buffer, also inside a kernel
         verbose=False,
     )
@@ -174,16 +190,32 @@ def render_text(report: CheckReport) -> str:
 def _grade(folder: str, exercise: str | None, lang: str, timeout: float | None) -> CheckReport:
     """Run ``grade FOLDER --json`` in its own process and read its result."""
     env = dict(os.environ)
-    root = str(Path(__file__).resolve().parents[2])  # the grader's own package, wherever the kernel runs
+    root = str(
+        Path(__file__).resolve().parents[2]
+    )  # the grader's own package, wherever the kernel runs
     env["PYTHONPATH"] = root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
     with tempfile.TemporaryDirectory(prefix="grader-check-") as tmp:
         out = Path(tmp) / "result.json"
-        command = [sys.executable, "-m", "grader.cli", str(folder), "--json", str(out), "--lang", lang]
+        command = [
+            sys.executable,
+            "-m",
+            "grader.cli",
+            str(folder),
+            "--json",
+            str(out),
+            "--lang",
+            lang,
+        ]
         if exercise:
             command += ["-e", exercise]
         try:
             proc = subprocess.run(
-                command, stdin=subprocess.DEVNULL, capture_output=True, text=True, env=env, timeout=timeout
+                command,
+                stdin=subprocess.DEVNULL,
+                capture_output=True,
+                text=True,
+                env=env,
+                timeout=timeout,
             )
         except subprocess.TimeoutExpired:
             return CheckReport(None, lang, f"grading took longer than {timeout:g} s", exercise)
@@ -193,10 +225,14 @@ def _grade(folder: str, exercise: str | None, lang: str, timeout: float | None) 
             except (OSError, ValueError) as exc:
                 return CheckReport(None, lang, f"the result could not be read ({exc})", exercise)
             return CheckReport(not_written(result, folder), lang, "", exercise)
-    text = (proc.stderr.strip() or proc.stdout.strip() or f"exit code {proc.returncode}").splitlines()
+    text = (
+        proc.stderr.strip() or proc.stdout.strip() or f"exit code {proc.returncode}"
+    ).splitlines()
     lines = [line for line in text if line.strip()]
     if proc.returncode in (EXIT_USAGE, EXIT_GRADER):  # the grader's own one-line message
-        error = "\n".join(lines[-3:]).removeprefix("Error: ").removeprefix("the grader could not run: ")
+        error = (
+            "\n".join(lines[-3:]).removeprefix("Error: ").removeprefix("the grader could not run: ")
+        )
     else:
         error = "\n".join(lines[-12:])
     return CheckReport(None, lang, error, exercise, usage=proc.returncode == EXIT_USAGE)
@@ -208,12 +244,16 @@ def not_written(result: GradeResult, folder: str | os.PathLike) -> GradeResult:
     from grader.notebook.submission import notebook_in
 
     folder = Path(folder)
-    if not folder.is_dir() or notebook_in(folder) is not None:  # a notebook graded: its own messages say it
+    if (
+        not folder.is_dir() or notebook_in(folder) is not None
+    ):  # a notebook graded: its own messages say it
         return result
     for name, ex in result.exercises.items():
         file = FILES.get(name)
         if file and ex.status == "load_error" and not (folder / file).exists():
-            ex.summary = messages.message("notebook.not_written", result.lang, file=file, exercise=name)
+            ex.summary = messages.message(
+                "notebook.not_written", result.lang, file=file, exercise=name
+            )
             for check_result in ex.checks:
                 if not check_result.skipped:
                     check_result.message = ex.summary

@@ -13,20 +13,34 @@ from vqa.writefile import split_lines
 
 MAX_PROBLEMS = 3  # problems reported per exercise (one fix at a time; the rest follow)
 
-_NOTEBOOK_ONLY = (("%%", "notebook.what_cell_magic"), ("%", "notebook.what_line_magic"), ("!", "notebook.what_shell"))
+_NOTEBOOK_ONLY = (
+    ("%%", "notebook.what_cell_magic"),
+    ("%", "notebook.what_line_magic"),
+    ("!", "notebook.what_shell"),
+)
 
 
 def _notebook_only(line: str) -> str | None:
     """The message key naming the notebook-only syntax a source line starts with, or None."""
     stripped = line.strip()
-    return next((key for prefix, key in _NOTEBOOK_ONLY if stripped.startswith(prefix) and stripped != prefix), None)
+    return next(
+        (
+            key
+            for prefix, key in _NOTEBOOK_ONLY
+            if stripped.startswith(prefix) and stripped != prefix
+        ),
+        None,
+    )
 
 
 def _where(extraction: Extraction, exercise: str, line: int, key: str, **fields) -> Problem:
     file = FILES[exercise]
     cell, cell_line = extraction.place(file, line) or (None, line)
     return Problem(
-        exercise, Msg(key, notebook=extraction.shown, cell=cell, file=file, line=cell_line, **fields), cell, cell_line
+        exercise,
+        Msg(key, notebook=extraction.shown, cell=cell, file=file, line=cell_line, **fields),
+        cell,
+        cell_line,
     )
 
 
@@ -63,18 +77,39 @@ def module_problems(extraction: Extraction, exercise: str) -> list[Problem]:
             kind = _notebook_only(text)
             if kind is None:
                 cell = (extraction.place(file, number) or (None,))[0]
-                error = _cell_lines_in(getattr(exc, "msg", None) or str(exc), extraction, file, cell)
-                problems.append(_where(extraction, exercise, number, "notebook.syntax_error", error=error))
+                error = _cell_lines_in(
+                    getattr(exc, "msg", None) or str(exc), extraction, file, cell
+                )
+                problems.append(
+                    _where(extraction, exercise, number, "notebook.syntax_error", error=error)
+                )
                 break
             problems.append(
-                _where(extraction, exercise, number, "notebook.notebook_only", what=Msg(kind), code=text.strip()[:80])
+                _where(
+                    extraction,
+                    exercise,
+                    number,
+                    "notebook.notebook_only",
+                    what=Msg(kind),
+                    code=text.strip()[:80],
+                )
             )
             indent = text[: len(text) - len(text.lstrip())]
             lines[number - 1] = indent + "pass" + text[len(text.rstrip("\r\n")) :]
-    if tree is not None and "get_ipython" not in _bound_names(tree):  # IPython's builtin, absent in a module
+    if tree is not None and "get_ipython" not in _bound_names(
+        tree
+    ):  # IPython's builtin, absent in a module
         for node in ast.walk(tree):
-            if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "get_ipython":
-                code = lines[node.lineno - 1].strip()[:80] if node.lineno <= len(lines) else "get_ipython()"
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Name)
+                and node.func.id == "get_ipython"
+            ):
+                code = (
+                    lines[node.lineno - 1].strip()[:80]
+                    if node.lineno <= len(lines)
+                    else "get_ipython()"
+                )
                 problems.append(
                     _where(
                         extraction,

@@ -11,7 +11,9 @@ from pathlib import Path
 from catalog import DEFAULT_LANG
 from grader.judge.messages import Msg
 
-MAX_NOTEBOOK_BYTES = 100 * 1024 * 1024  # a notebook with image outputs; far above four modules' worth
+MAX_NOTEBOOK_BYTES = (
+    100 * 1024 * 1024
+)  # a notebook with image outputs; far above four modules' worth
 SUPPORTED_FORMATS = (3, 4)  # nbformat converts 3 to 4; Jupyter and Colab save 4
 
 
@@ -45,7 +47,9 @@ def read_notebook(path: str | os.PathLike, shown: str | None = None):
             )
         raw = path.read_bytes()
     except OSError as exc:
-        raise NotebookError(Msg("notebook.unreadable", notebook=shown, error=exc.strerror or str(exc))) from None
+        raise NotebookError(
+            Msg("notebook.unreadable", notebook=shown, error=exc.strerror or str(exc))
+        ) from None
     if not raw.strip():
         raise NotebookError(Msg("notebook.empty", notebook=shown))
     try:
@@ -56,13 +60,25 @@ def read_notebook(path: str | os.PathLike, shown: str | None = None):
         data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise NotebookError(
-            Msg("notebook.bad_json", notebook=shown, line=exc.lineno, column=exc.colno, error=exc.msg)
+            Msg(
+                "notebook.bad_json",
+                notebook=shown,
+                line=exc.lineno,
+                column=exc.colno,
+                error=exc.msg,
+            )
         ) from None
     if not isinstance(data, dict) or "nbformat" not in data:
         raise NotebookError(Msg("notebook.not_notebook", notebook=shown, missing='"nbformat"'))
     version = data["nbformat"]
-    if not isinstance(version, int) or isinstance(version, bool) or version not in SUPPORTED_FORMATS:
-        raise NotebookError(Msg("notebook.bad_version", notebook=shown, version=json.dumps(version)))
+    if (
+        not isinstance(version, int)
+        or isinstance(version, bool)
+        or version not in SUPPORTED_FORMATS
+    ):
+        raise NotebookError(
+            Msg("notebook.bad_version", notebook=shown, version=json.dumps(version))
+        )
     holder = "cells" if version == 4 else "worksheets"
     if not isinstance(data.get(holder), list):
         raise NotebookError(Msg("notebook.not_notebook", notebook=shown, missing=f'"{holder}"'))
@@ -77,7 +93,9 @@ def read_notebook(path: str | os.PathLike, shown: str | None = None):
                 if not isinstance(source, str):
                     raise ValueError(f"cell {number} has no text source")
                 cell["source"] = source
-                cell.setdefault("metadata", {})  # a tool that writes none: nbformat needs it, the grade does not
+                cell.setdefault(
+                    "metadata", {}
+                )  # a tool that writes none: nbformat needs it, the grade does not
         data.setdefault("metadata", {})
         nb = nbformat.versions[version].to_notebook_json(data, minor=data.get("nbformat_minor", 0))
         nb = nbformat.convert(nb, 4)

@@ -36,7 +36,11 @@ def notebook_in(folder: str | os.PathLike) -> Path | None:
     folder = Path(folder)
     if any((folder / name).is_file() for name in FILES.values()):
         return None
-    found = [p for p in folder.glob("*") if p.is_file() and is_notebook_path(p) and not p.name.startswith(".")]
+    found = [
+        p
+        for p in folder.glob("*")
+        if p.is_file() and is_notebook_path(p) and not p.name.startswith(".")
+    ]
     return found[0] if len(found) == 1 else None
 
 
@@ -61,7 +65,9 @@ def grade_notebook(
     notebook = Path(notebook)
     work = Path(tempfile.mkdtemp(prefix="grader-notebook-"))
     try:
-        extraction = extract(notebook.resolve(), work / "submission", shown=shown or display_path(notebook))
+        extraction = extract(
+            notebook.resolve(), work / "submission", shown=shown or display_path(notebook)
+        )
         result = grader.grade(extraction.folder, exercises)
         return annotate(result, extraction)
     finally:

@@ -105,7 +105,9 @@ def load_items(ctx, name: str) -> dict:
 
 
 def loader(ctx, name: str, batch_size: int = 4):
-    return torch.utils.data.DataLoader(ItemsDataset(load_items(ctx, name)), batch_size=batch_size, shuffle=False)
+    return torch.utils.data.DataLoader(
+        ItemsDataset(load_items(ctx, name)), batch_size=batch_size, shuffle=False
+    )
 
 
 def init_model(ctx):
@@ -115,7 +117,9 @@ def init_model(ctx):
 
     def build():
         base = BlipForQuestionAnswering.from_pretrained(ctx.artifacts / PREDICT_BASE)
-        model = PeftModel.from_pretrained(base, str(ctx.artifacts / INIT_ADAPTER), is_trainable=True)
+        model = PeftModel.from_pretrained(
+            base, str(ctx.artifacts / INIT_ADAPTER), is_trainable=True
+        )
         model.eval()
         return model
 
@@ -168,11 +172,15 @@ class ForwardSpy:
                 keys=sorted(k for k, v in kwargs.items() if v is not None),
                 positional=len(args),
                 attention_mask=isinstance(mask, torch.Tensor),
-                pixel_dtype=str(pixels.dtype).replace("torch.", "") if isinstance(pixels, torch.Tensor) else None,
+                pixel_dtype=str(pixels.dtype).replace("torch.", "")
+                if isinstance(pixels, torch.Tensor)
+                else None,
                 training=bool(module.training),
                 grad_enabled=torch.is_grad_enabled(),
                 autocast=autocast,
-                autocast_dtype=str(torch.get_autocast_dtype(device_type)).replace("torch.", "") if autocast else None,
+                autocast_dtype=str(torch.get_autocast_dtype(device_type)).replace("torch.", "")
+                if autocast
+                else None,
                 device=device_type,
                 stage=self.stage,
             )
@@ -184,7 +192,9 @@ class ForwardSpy:
             loss = output.loss = loss + self.loss_offset
         if isinstance(loss, torch.Tensor) and self.calls:
             self.calls[-1] = dataclasses.replace(
-                self.calls[-1], loss=float(loss.detach().float().item()), loss_requires_grad=bool(loss.requires_grad)
+                self.calls[-1],
+                loss=float(loss.detach().float().item()),
+                loss_requires_grad=bool(loss.requires_grad),
             )
         return output
 
@@ -311,4 +321,8 @@ def changed(before: dict, model, names=None) -> list[str]:
 
 
 def trainable_tensors(model, prefix: str) -> dict:
-    return {f"{prefix}{name}": p.detach().float().clone() for name, p in model.named_parameters() if p.requires_grad}
+    return {
+        f"{prefix}{name}": p.detach().float().clone()
+        for name, p in model.named_parameters()
+        if p.requires_grad
+    }

@@ -37,14 +37,20 @@ def _describe_item(item) -> ItemDescription:
     fields = {}
     for key, value in item.items():
         if isinstance(value, torch.Tensor):
-            fields[str(key)] = ValueDescription("Tensor", list(value.shape), str(value.dtype).replace("torch.", ""))
+            fields[str(key)] = ValueDescription(
+                "Tensor", list(value.shape), str(value.dtype).replace("torch.", "")
+            )
         else:
             fields[str(key)] = ValueDescription(type(value).__name__)
-    return ItemDescription(keys=sorted(map(str, item.keys())), type=type(item).__name__, fields=fields)
+    return ItemDescription(
+        keys=sorted(map(str, item.keys())), type=type(item).__name__, fields=fields
+    )
 
 
 @probe(contract.DATASET_ITEMS, "dataset")
-def items(ctx, question_max_length=None, answer_max_length=None) -> ItemsResult | tuple[ItemsResult, dict]:
+def items(
+    ctx, question_max_length=None, answer_max_length=None
+) -> ItemsResult | tuple[ItemsResult, dict]:
     module = ctx.impl("dataset")
     records = common.records(ctx)[:N_ITEMS]
     processor = common.processor()
@@ -54,7 +60,9 @@ def items(ctx, question_max_length=None, answer_max_length=None) -> ItemsResult 
     if answer_max_length is not None:
         kwargs["answer_max_length"] = answer_max_length
     ctx.seed(0)
-    ok, dataset = attempt(lambda: module.VQADataset(records, processor, str(common.image_dir(ctx)), **kwargs), ctx)
+    ok, dataset = attempt(
+        lambda: module.VQADataset(records, processor, str(common.image_dir(ctx)), **kwargs), ctx
+    )
     if not ok:
         return ItemsResult(error=dataset)
     ok, length = attempt(lambda: len(dataset), ctx)
@@ -91,10 +99,16 @@ def _collate(items: list, ctx) -> Collated | None:
     if not isinstance(batch, Mapping):
         return Collated(
             error=LearnerError(
-                "error", "TypeError", "the collated batch is not a dict", None, MessageData("probe.collated_not_dict")
+                "error",
+                "TypeError",
+                "the collated batch is not a dict",
+                None,
+                MessageData("probe.collated_not_dict"),
             )
         )
-    return Collated(shapes={str(k): list(v.shape) for k, v in batch.items() if isinstance(v, torch.Tensor)})
+    return Collated(
+        shapes={str(k): list(v.shape) for k, v in batch.items() if isinstance(v, torch.Tensor)}
+    )
 
 
 def _split_ids(value):
@@ -106,7 +120,11 @@ def _split_ids(value):
         )
     out = []
     for part in value:
-        if isinstance(part, (str, bytes, Mapping)) or not hasattr(part, "__iter__") or hasattr(part, "columns"):
+        if (
+            isinstance(part, (str, bytes, Mapping))
+            or not hasattr(part, "__iter__")
+            or hasattr(part, "columns")
+        ):
             raise ProbeError(
                 "probe.records_not_list",
                 f"load_splits must return (train, valid) lists of records; one part is a {type(part).__name__}",
@@ -158,7 +176,15 @@ class VQADataset(torch.utils.data.Dataset):
     and every public attribute a VQADataset has, so a learner's collate function that reads
     ``dataset.processor`` works alike. Named as the lab names it: an error message never names a grader object."""
 
-    def __init__(self, records, processor, image_dir, items: dict, question_max_length=32, answer_max_length=8):
+    def __init__(
+        self,
+        records,
+        processor,
+        image_dir,
+        items: dict,
+        question_max_length=32,
+        answer_max_length=8,
+    ):
         self.records = list(records)
         self.processor = processor
         self.image_dir = str(image_dir)
@@ -183,7 +209,9 @@ def _serves_contract_items(dataset, n: int) -> bool:
     seen = set()
     for idx in range(n):
         item = dataset[idx]
-        if not isinstance(item, Mapping) or not all(isinstance(item.get(k), torch.Tensor) for k in common.BATCH_KEYS):
+        if not isinstance(item, Mapping) or not all(
+            isinstance(item.get(k), torch.Tensor) for k in common.BATCH_KEYS
+        ):
             return False
         if (
             list(item["input_ids"].shape) != [32]
@@ -210,7 +238,10 @@ def _loader_datasets(ctx, module):
     except Exception:  # noqa: BLE001 - a broken VQADataset is graded by the item checks, not here
         own = False
     if not own:
-        datasets = [VQADataset(part, processor, image_dir, common.load_items(ctx, name)) for part, name in parts]
+        datasets = [
+            VQADataset(part, processor, image_dir, common.load_items(ctx, name))
+            for part, name in parts
+        ]
     index = {}
     for offset, ds in ((0, datasets[0]), (100, datasets[1])):
         for idx in range(len(ds)):
@@ -223,14 +254,22 @@ def _order(loader, index) -> LoaderPass:
     order: list[int] = []
     shapes: list[dict[str, list[int]]] = []
     for batch in loader:
-        if not isinstance(batch, Mapping) or not isinstance(batch.get("pixel_values"), torch.Tensor):
+        if not isinstance(batch, Mapping) or not isinstance(
+            batch.get("pixel_values"), torch.Tensor
+        ):
             raise ProbeError(
                 "probe.batch_not_dict",
                 f"a batch should be a dict of tensors, got {type(batch).__name__}",
                 type=type(batch).__name__,
             )
         order.extend(index.get(_pixel_key(pixels), -1) for pixels in batch["pixel_values"])
-        shapes.append({k: list(batch[k].shape) for k in common.BATCH_KEYS if isinstance(batch.get(k), torch.Tensor)})
+        shapes.append(
+            {
+                k: list(batch[k].shape)
+                for k in common.BATCH_KEYS
+                if isinstance(batch.get(k), torch.Tensor)
+            }
+        )
     return LoaderPass(order, shapes)
 
 
@@ -242,9 +281,13 @@ def loaders(ctx) -> LoadersResult:
     def build(seed: int, global_seed: int) -> Loaders:
         def run():
             torch.manual_seed(global_seed)
-            train, valid = module.build_dataloaders(train_set, valid_set, batch_size=4, num_workers=0, seed=seed)
+            train, valid = module.build_dataloaders(
+                train_set, valid_set, batch_size=4, num_workers=0, seed=seed
+            )
             first = _order(train, index)
-            return Loaders(train=first, train_again=_order(train, index), valid=_order(valid, index))
+            return Loaders(
+                train=first, train_again=_order(train, index), valid=_order(valid, index)
+            )
 
         ok, value = attempt(run, ctx)
         return value if ok else Loaders(error=value)

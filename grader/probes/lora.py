@@ -12,10 +12,17 @@ from grader.worker.contract import LoraLayer, LoraModel, LoraResult, Param
 def _describe(model) -> LoraModel:
     from peft import PeftModel
 
-    params = [Param(name, int(param.numel()), bool(param.requires_grad)) for name, param in model.named_parameters()]
+    params = [
+        Param(name, int(param.numel()), bool(param.requires_grad))
+        for name, param in model.named_parameters()
+    ]
     layers = {}
     for name, module in model.named_modules():
-        if hasattr(module, "lora_A") and hasattr(module, "scaling") and isinstance(module.scaling, dict):
+        if (
+            hasattr(module, "lora_A")
+            and hasattr(module, "scaling")
+            and isinstance(module.scaling, dict)
+        ):
             info = {}
             for adapter, scaling in module.scaling.items():
                 dropout = module.lora_dropout[adapter] if adapter in module.lora_dropout else None

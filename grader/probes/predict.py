@@ -57,7 +57,9 @@ def _pairs(ctx):
             image = img.convert("RGB")
         own = json.loads((test / item / "data.json").read_text())["question"]
         others = [q for q in questions if q != own]
-        for question in [own, others[(3 * n) % len(others)], others[(3 * n + 7) % len(others)]][:QUESTIONS_PER_IMAGE]:
+        for question in [own, others[(3 * n) % len(others)], others[(3 * n + 7) % len(others)]][
+            :QUESTIONS_PER_IMAGE
+        ]:
             pairs.append((item, image, question))
     return pairs
 
@@ -129,9 +131,16 @@ def answers(ctx, device="cpu") -> AnswersResult:
         for _, image, question in pairs if max_new_tokens is None else pairs[::2]:
             kwargs = {} if max_new_tokens is None else {"max_new_tokens": max_new_tokens}
             ctx.seed(0)
-            got.append(to_plain(module.answer_question(model, processor, image, question, device, **kwargs)))
+            got.append(
+                to_plain(
+                    module.answer_question(model, processor, image, question, device, **kwargs)
+                )
+            )
         return Answers(
-            answers=got, dtypes=sorted(set(spy.dtypes)), devices=sorted(set(spy.devices)), max_new_tokens=max_new_tokens
+            answers=got,
+            dtypes=sorted(set(spy.dtypes)),
+            devices=sorted(set(spy.devices)),
+            max_new_tokens=max_new_tokens,
         )
 
     ok, answer = attempt(ask, ctx)
@@ -149,7 +158,9 @@ def answers(ctx, device="cpu") -> AnswersResult:
 
 def _loaded(ctx, module, pairs, device, on_cuda: bool) -> LoadedModel:
     """load_for_inference, judged by what the loaded model answers (trusted generation)."""
-    ok, loaded = attempt(lambda: module.load_for_inference(str(ctx.artifacts / common.PREDICT_MODEL), device), ctx)
+    ok, loaded = attempt(
+        lambda: module.load_for_inference(str(ctx.artifacts / common.PREDICT_MODEL), device), ctx
+    )
     if not ok:
         return LoadedModel(error=loaded)
     if not (isinstance(loaded, (tuple, list)) and len(loaded) == 2):
@@ -164,7 +175,9 @@ def _loaded(ctx, module, pairs, device, on_cuda: bool) -> LoadedModel:
             )
         )
     model, processor = loaded
-    ok, got = attempt(lambda: [_trusted_answer(model, processor, img, q) for _, img, q in pairs[:3]], ctx)
+    ok, got = attempt(
+        lambda: [_trusted_answer(model, processor, img, q) for _, img, q in pairs[:3]], ctx
+    )
     if not ok:
         return LoadedModel(error=got)
     return LoadedModel(
@@ -181,7 +194,9 @@ def folder(ctx) -> FolderResult:
     test = common.test_dir(ctx)
     ids = sorted(p.name for p in test.iterdir() if p.is_dir())
     ctx.seed(0)
-    ok, got = attempt(lambda: module.predict_folder(model, processor, str(test), torch.device("cpu")), ctx)
+    ok, got = attempt(
+        lambda: module.predict_folder(model, processor, str(test), torch.device("cpu")), ctx
+    )
     if not ok:
         return FolderResult(ids=ids, error=got)
     if not isinstance(got, dict):

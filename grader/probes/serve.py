@@ -73,7 +73,14 @@ def serve(sock, config: dict) -> None:
             return
         spec = PROBES.get(request.get("probe", ""))
         if spec is None:
-            send(sock, encode(Reply(ok=False, kind="internal", message=f"unknown probe {request.get('probe')!r}")))
+            send(
+                sock,
+                encode(
+                    Reply(
+                        ok=False, kind="internal", message=f"unknown probe {request.get('probe')!r}"
+                    )
+                ),
+            )
             continue
         if guard is not None:
             guard.active = spec.exercise
@@ -84,7 +91,9 @@ def serve(sock, config: dict) -> None:
             data, tensors = result if isinstance(result, tuple) else (result, {})
             reply = Reply(ok=True, kind="ok", data=_encoded(spec, data))
             blob = pack(tensors)
-        except protocol.ProtocolError as exc:  # the probe's result is not what the contract says: the grader's bug
+        except (
+            protocol.ProtocolError
+        ) as exc:  # the probe's result is not what the contract says: the grader's bug
             blob = b""
             reply = Reply(ok=False, kind="internal", message=f"probe {spec.probe.name}: {exc}")
         except BaseException as exc:  # noqa: BLE001 - includes SystemExit and KeyboardInterrupt from student code
@@ -98,7 +107,9 @@ def serve(sock, config: dict) -> None:
         violations = guard.take(spec.exercise) if guard is not None else []
         if guard is not None:
             guard.active = None
-        reply = dataclasses.replace(reply, seconds=round(time.perf_counter() - start, 4), violations=violations)
+        reply = dataclasses.replace(
+            reply, seconds=round(time.perf_counter() - start, 4), violations=violations
+        )
         sys.stdout.flush()
         sys.stderr.flush()
         send(sock, encode(reply), blob)
@@ -107,7 +118,9 @@ def serve(sock, config: dict) -> None:
 def _encoded(spec: ProbeSpec, data: object) -> dict[str, Any]:
     """A probe's result as JSON data, after making sure it is the type the contract declares for the probe."""
     if not isinstance(data, spec.probe.result):
-        raise protocol.ProtocolError(f"returned a {type(data).__name__}, not a {spec.probe.result.__name__}")
+        raise protocol.ProtocolError(
+            f"returned a {type(data).__name__}, not a {spec.probe.result.__name__}"
+        )
     encoded: dict[str, Any] = encode(data)
     json.dumps(encoded)  # fail here, not half-way through a send
     return encoded

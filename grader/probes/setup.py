@@ -23,7 +23,9 @@ def _save_items(dataset, indices, path):
     from safetensors.torch import save_file
 
     items = [dataset[i] for i in indices]
-    stacked = {key: torch.stack([item[key] for item in items]).contiguous() for key in common.BATCH_KEYS}
+    stacked = {
+        key: torch.stack([item[key] for item in items]).contiguous() for key in common.BATCH_KEYS
+    }
     save_file(stacked, str(path))
 
 
@@ -78,7 +80,9 @@ def setup(ctx) -> SetupResult:
         torch.manual_seed(0)
         model = get_peft_model(
             BlipForQuestionAnswering.from_pretrained(art / common.PREDICT_BASE),
-            LoraConfig(r=16, lora_alpha=32, lora_dropout=0.05, bias="none", target_modules=["query", "key"]),
+            LoraConfig(
+                r=16, lora_alpha=32, lora_dropout=0.05, bias="none", target_modules=["query", "key"]
+            ),
         )
         with torch.no_grad():
             for name, param in model.named_parameters():

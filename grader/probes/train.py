@@ -136,7 +136,9 @@ def one_epoch(ctx, amp=False, device="cpu") -> OneEpochResult:
     optimizer = torch.optim.AdamW(params, lr=common.LR_TRAIN)
     counter = _CountingOptimizer(optimizer, model)
     spy = ForwardSpy(model, seed=SEED)
-    audit = None if amp else _StepAudit(model, optimizer, params)  # the exact gradients: without autocast
+    audit = (
+        None if amp else _StepAudit(model, optimizer, params)
+    )  # the exact gradients: without autocast
     before = common.snapshot(model)
     frozen = {name for name, p in model.named_parameters() if not p.requires_grad}
     kwargs = {}
@@ -148,7 +150,9 @@ def one_epoch(ctx, amp=False, device="cpu") -> OneEpochResult:
         scaler = SpyScaler()
         kwargs = {"scaler": scaler, "amp_dtype": torch.bfloat16}
     ctx.seed(0)
-    ok, value = attempt(lambda: module.train_one_epoch(model, loader, optimizer, device, **kwargs), ctx)
+    ok, value = attempt(
+        lambda: module.train_one_epoch(model, loader, optimizer, device, **kwargs), ctx
+    )
     spy.remove()
     if audit is not None:
         audit.remove()
@@ -240,7 +244,9 @@ def fit(ctx, device="cpu") -> FitResult | tuple[FitResult, dict]:
                 if p.requires_grad:
                     tensors[f"epoch{k + 1}.{_adapter_name(name)}"] = p.detach().float().clone()
 
-    valid_loader = _EpochLoader(common.load_items(ctx, common.VALID_ITEMS), spy, on_pass, FIT_VALID_OFFSETS)
+    valid_loader = _EpochLoader(
+        common.load_items(ctx, common.VALID_ITEMS), spy, on_pass, FIT_VALID_OFFSETS
+    )
     out_dir = ctx.fresh_dir(common.FIT_OUT)
     frozen = {name for name, p in model.named_parameters() if not p.requires_grad}
     trainable_ids = {id(p) for p in model.parameters() if p.requires_grad}

@@ -62,7 +62,9 @@ class ExerciseStat:
     full: int  # students with full marks
     zero: int
     graded: int
-    not_attempted: int = 0  # students whose exercise was not implemented, failed to load or imported the reference
+    not_attempted: int = (
+        0  # students whose exercise was not implemented, failed to load or imported the reference
+    )
 
 
 @dataclass
@@ -100,7 +102,9 @@ class ClassSummary:
     failures: list[FailureStat]
     flags: dict[str, list[str]]  # flag (base name) -> students
     histogram: list[tuple[int, int, int]]  # (low, high, count) of total scores, in percent
-    similar: list[dict] = field(default_factory=list)  # every pair above the threshold: Pair.to_dict()
+    similar: list[dict] = field(
+        default_factory=list
+    )  # every pair above the threshold: Pair.to_dict()
     shown: list[dict] = field(default_factory=list)  # the top pairs with their code side by side
     clusters: list[dict] = field(default_factory=list)  # Cluster.to_dict(), largest first
     similarity: dict | None = None  # settings and counts of the similarity run
@@ -212,13 +216,17 @@ def summarize(
     graded = [r for r in rows if r.status != FAILED]
     exercises = []
     for name in names:
-        maxes = [float((rec.result or {}).get("exercises", {}).get(name, {}).get("max_score", 0)) for rec in records]
+        maxes = [
+            float((rec.result or {}).get("exercises", {}).get(name, {}).get("max_score", 0))
+            for rec in records
+        ]
         max_score = max(maxes, default=0.0) or float(POINTS.get(name, 0))
         scores = [r.exercises.get(name, 0.0) for r in graded]
         skipped = sum(
             1
             for rec in records
-            if (rec.result or {}).get("exercises", {}).get(name, {}).get("status", "graded") != "graded"
+            if (rec.result or {}).get("exercises", {}).get(name, {}).get("status", "graded")
+            != "graded"
         )
         exercises.append(
             ExerciseStat(
@@ -237,12 +245,16 @@ def summarize(
         # an exercise that crashed or hung is a flag, not something to re-teach
         broken = {f.partition(":")[2] for f in row.flags if flag_names.misbehaved(f)}
         for c in row.checks:
-            stat = checks.setdefault(c["name"], CheckStat(c["name"], c["title"], c["exercise"], c["max_score"], 0, 0))
+            stat = checks.setdefault(
+                c["name"], CheckStat(c["name"], c["title"], c["exercise"], c["max_score"], 0, 0)
+            )
             stat.total += 1
             stat.passed += int(c["passed"])
             if not c["passed"] and c["status"] == "graded" and c["exercise"] not in broken:
                 key = (c["name"], normalize_message(c["message"]))
-                fail = failures.setdefault(key, FailureStat(c["name"], c["title"], key[1], c["hint"], []))
+                fail = failures.setdefault(
+                    key, FailureStat(c["name"], c["title"], key[1], c["hint"], [])
+                )
                 fail.students.append(row.student)
     flags: dict[str, list[str]] = defaultdict(list)
     for row in rows:
@@ -293,7 +305,18 @@ def grades_csv(summary: ClassSummary) -> str:
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\r\n")
     quiz = summary.quiz is not None
-    writer.writerow(["student", *names, "total", "max_score", *(["quiz"] if quiz else []), "status", "flags", "reason"])
+    writer.writerow(
+        [
+            "student",
+            *names,
+            "total",
+            "max_score",
+            *(["quiz"] if quiz else []),
+            "status",
+            "flags",
+            "reason",
+        ]
+    )
     for row in summary.students:
         writer.writerow(
             [
@@ -312,7 +335,9 @@ def grades_csv(summary: ClassSummary) -> str:
 
 def _short_feedback(row: StudentRow) -> str:
     if row.status == FAILED:
-        return f"Not graded: {(row.reason or '').splitlines()[0] if row.reason else 'unknown reason'}"
+        return (
+            f"Not graded: {(row.reason or '').splitlines()[0] if row.reason else 'unknown reason'}"
+        )
     parts = [f"{n} {fmt_points(p)}" for n, p in row.exercises.items()]
     failed = sum(1 for c in row.checks if not c["passed"])
     text = f"Score {fmt_points(row.total)}/{fmt_points(row.max_score)} ({', '.join(parts)}); {failed} checks failed"
@@ -326,7 +351,16 @@ def similar_pairs_csv(summary: ClassSummary) -> str:
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\r\n")
     writer.writerow(
-        ["left", "right", "similarity", "left_share", "right_share", "shared_fingerprints", "cluster", "files"]
+        [
+            "left",
+            "right",
+            "similarity",
+            "left_share",
+            "right_share",
+            "shared_fingerprints",
+            "cluster",
+            "files",
+        ]
     )
     for p in summary.similar:
         files = "; ".join(f"{f['file']} {100 * f['similarity']:.0f}%" for f in p.get("files", []))
@@ -355,7 +389,9 @@ def lms_csv(summary: ClassSummary, lms: str, item: str = "VQA lab") -> str:
             writer.writerow([row.student, fmt_points(row.total), _short_feedback(row)])
     elif lms == "canvas":
         writer.writerow(["Student", "ID", "SIS User ID", "SIS Login ID", "Section", item])
-        writer.writerow(["    Points Possible", "", "", "", "", fmt_points(summary.stats()["max_score"])])
+        writer.writerow(
+            ["    Points Possible", "", "", "", "", fmt_points(summary.stats()["max_score"])]
+        )
         for row in summary.students:
             writer.writerow([row.student, "", "", row.student, "", fmt_points(row.total)])
     else:

@@ -23,7 +23,9 @@ def environment() -> jinja2.Environment:
     """The jinja2 environment for ``grader/reports/templates`` (HTML autoescaped, Markdown not)."""
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(Path(__file__).parent / "templates")),
-        autoescape=jinja2.select_autoescape(enabled_extensions=("html", "html.j2"), default_for_string=False),
+        autoescape=jinja2.select_autoescape(
+            enabled_extensions=("html", "html.j2"), default_for_string=False
+        ),
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
@@ -54,7 +56,8 @@ def page_context(record, lang: str | None = None) -> dict:
         "exercises": exercises,
         "flags": list(result.get("flags") or []),
         "t": lambda key: messages.message(f"feedback.{key}", lang),
-        "all_passed": bool(exercises) and all(c.get("passed") for e in exercises for c in e["checks"]),
+        "all_passed": bool(exercises)
+        and all(c.get("passed") for e in exercises for c in e["checks"]),
     }
 
 

@@ -32,13 +32,17 @@ from typing import TYPE_CHECKING
 
 from vqa import course
 
-if TYPE_CHECKING:  # numpy is imported where it is used: the grade command imports this module's defaults
+if (
+    TYPE_CHECKING
+):  # numpy is imported where it is used: the grade command imports this module's defaults
     import numpy as np
 
 FILES = tuple(course.FILES.values())
 DEFAULT_THRESHOLD = 0.75
 DEFAULT_COMMON_SHARE = 0.05  # a passage in more than 5% of the class is common knowledge ...
-COMMON_MIN = 10  # ... and so is one in more than 10 submissions only when the class is large (MOSS's -m 10)
+COMMON_MIN = (
+    10  # ... and so is one in more than 10 submissions only when the class is large (MOSS's -m 10)
+)
 DEFAULT_TOP = 25  # pairs shown side by side in the report
 NOISE = 25  # k-gram length in tokens: matches shorter than this are ignored
 GUARANTEE = 30  # matches at least this long are always found
@@ -94,7 +98,10 @@ class Pair:
             "right_share": round(self.right_share, 4),
             "shared": self.shared,
             "cluster": self.cluster,
-            "files": [{"file": name, "similarity": round(share, 4)} for name, share in self.file_shares.items()],
+            "files": [
+                {"file": name, "similarity": round(share, 4)}
+                for name, share in self.file_shares.items()
+            ],
         }
         if with_code and self.files:
             data["code"] = [
@@ -231,7 +238,9 @@ def file_fingerprints(text: str, name: str) -> np.ndarray:
 def _boilerplate(boilerplate_dir: Path) -> np.ndarray:
     import numpy as np
 
-    prints = [file_fingerprints(text, name) for name in FILES if (text := _read(boilerplate_dir / name))]
+    prints = [
+        file_fingerprints(text, name) for name in FILES if (text := _read(boilerplate_dir / name))
+    ]
     return np.unique(np.concatenate(prints)) if prints else np.zeros(0, dtype=np.uint64)
 
 
@@ -309,7 +318,10 @@ def find_similar(
                 fp = file_fingerprints(text, name)
                 prints[name] = fp[~np.isin(fp, boiler, assume_unique=True)] if len(boiler) else fp
         per_file.append(prints)
-    own = [np.unique(np.concatenate(list(p.values()))) if p else np.zeros(0, dtype=np.uint64) for p in per_file]
+    own = [
+        np.unique(np.concatenate(list(p.values()))) if p else np.zeros(0, dtype=np.uint64)
+        for p in per_file
+    ]
     owner = np.repeat(np.arange(len(students), dtype=np.int64), [len(o) for o in own])
     allprints = np.concatenate(own) if own else np.zeros(0, dtype=np.uint64)
     result = SimilarityResult([], [], settings, submissions=len(students))
@@ -323,7 +335,9 @@ def find_similar(
     common = counts > limit
     result.common = int(common.sum())
     distinctive = ~common[inverse]
-    size = np.bincount(owner[distinctive], minlength=len(students))  # each student's distinctive fingerprints
+    size = np.bincount(
+        owner[distinctive], minlength=len(students)
+    )  # each student's distinctive fingerprints
     result.compared = int((size >= min_shared).sum())
 
     # candidate pairs: submissions that share a distinctive fingerprint, with how many they share
@@ -351,7 +365,9 @@ def find_similar(
     sel = sim >= threshold
     common_set = uniq[common]
     pairs = []
-    for a, b, s, sl, sr, k in zip(left[sel], right[sel], sim[sel], share_l[sel], share_r[sel], shared[sel]):
+    for a, b, s, sl, sr, k in zip(
+        left[sel], right[sel], sim[sel], share_l[sel], share_r[sel], shared[sel]
+    ):
         pairs.append(
             Pair(
                 students[a],
@@ -386,7 +402,9 @@ def _distinctive(prints: np.ndarray, common_set: np.ndarray) -> np.ndarray:
     return prints[~np.isin(prints, common_set, assume_unique=True)] if len(common_set) else prints
 
 
-def _file_shares(a: dict[str, np.ndarray], b: dict[str, np.ndarray], common_set: np.ndarray) -> dict[str, float]:
+def _file_shares(
+    a: dict[str, np.ndarray], b: dict[str, np.ndarray], common_set: np.ndarray
+) -> dict[str, float]:
     import numpy as np
 
     shares = {}
@@ -438,5 +456,7 @@ def _side_by_side(
     for name, share in shares.items():
         both = np.intersect1d(_distinctive(a[name], common_set), _distinctive(b[name], common_set))
         ltext, rtext = _read(left / name) or "", _read(right / name) or ""
-        files.append(FileMatch(name, share, _marked_html(ltext, name, both), _marked_html(rtext, name, both)))
+        files.append(
+            FileMatch(name, share, _marked_html(ltext, name, both), _marked_html(rtext, name, both))
+        )
     return files

@@ -20,13 +20,19 @@ from typing import Any, Generic, Literal, TypeVar, Union
 
 from grader.worker.protocol import ProtocolError
 
-Json = Any  # a JSON value: what the learner's code returned, described by grader.probes.plain.to_plain
+Json = (
+    Any  # a JSON value: what the learner's code returned, described by grader.probes.plain.to_plain
+)
 
 # How a probe call ended: "ok", the learner's code raised (a stub's NotImplementedError is "not_implemented"), the
 # module could not be loaded, the worker ran out of memory, exited, timed out or crashed, or the grader's own
 # worker or protocol failed ("internal": never the learner's fault).
-CallKind = Literal["ok", "error", "not_implemented", "load_error", "memory", "exit", "timeout", "crash", "internal"]
-ErrorKind = Literal["error", "not_implemented"]  # an exception the learner's code raised inside a probe
+CallKind = Literal[
+    "ok", "error", "not_implemented", "load_error", "memory", "exit", "timeout", "crash", "internal"
+]
+ErrorKind = Literal[
+    "error", "not_implemented"
+]  # an exception the learner's code raised inside a probe
 
 
 # ---------------------------------------------------------------- messages and errors
@@ -512,7 +518,9 @@ def learner_errors(value: object) -> list[LearnerError]:
     if isinstance(value, LearnerError):
         return [value]
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return [e for f in dataclasses.fields(value) for e in learner_errors(getattr(value, f.name))]
+        return [
+            e for f in dataclasses.fields(value) for e in learner_errors(getattr(value, f.name))
+        ]
     if isinstance(value, (list, tuple)):
         return [e for item in value for e in learner_errors(item)]
     if isinstance(value, dict):
@@ -572,7 +580,9 @@ def _decode(hint: Any, value: Json, path: str) -> Any:
                 continue
         raise ProtocolError(f"{path}: {value!r:.100} is none of {hint}")
     if origin is Literal:
-        if not any(value == allowed and type(value) is type(allowed) for allowed in typing.get_args(hint)):
+        if not any(
+            value == allowed and type(value) is type(allowed) for allowed in typing.get_args(hint)
+        ):
             raise ProtocolError(f"{path}: {value!r:.100} is not one of {typing.get_args(hint)}")
         return value
     if origin is list:
@@ -582,7 +592,9 @@ def _decode(hint: Any, value: Json, path: str) -> Any:
         key_type, item = typing.get_args(hint)
         if key_type is not str:
             raise ProtocolError(f"{path}: the contract has dict keys of type {key_type}, not str")
-        return {k: _decode(item, v, f"{path}[{k!r}]") for k, v in _expect(dict, value, path).items()}
+        return {
+            k: _decode(item, v, f"{path}[{k!r}]") for k, v in _expect(dict, value, path).items()
+        }
     if dataclasses.is_dataclass(hint) and isinstance(hint, type):
         return _decode_dataclass(hint, _expect(dict, value, path), path)
     if hint is type(None):
@@ -605,7 +617,10 @@ def _decode_dataclass(cls: type, value: dict[str, Json], path: str) -> Any:
             f"{where}: "
             + "; ".join(
                 part
-                for part in (f"missing {missing}" if missing else "", f"unknown {unknown}" if unknown else "")
+                for part in (
+                    f"missing {missing}" if missing else "",
+                    f"unknown {unknown}" if unknown else "",
+                )
                 if part
             )
         )

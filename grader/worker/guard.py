@@ -39,7 +39,9 @@ def scan_source(path: str | Path) -> list[str]:
             names = [node.module]
         elif isinstance(node, ast.Constant) and isinstance(node.value, str):
             value = node.value.strip()
-            if value in BLOCKED_PACKAGES or any(value.startswith(p + ".") for p in BLOCKED_PACKAGES):
+            if value in BLOCKED_PACKAGES or any(
+                value.startswith(p + ".") for p in BLOCKED_PACKAGES
+            ):
                 names = [value]
         for name in names:
             hit = _blocked_name(name)
@@ -84,7 +86,9 @@ class ImportGuard:
             self._busy = True
             try:
                 real = os.path.realpath(path)
-                blocked = self._under(real, self.blocked_dirs) and not self._under(real, self.allowed_dirs)
+                blocked = self._under(real, self.blocked_dirs) and not self._under(
+                    real, self.allowed_dirs
+                )
             finally:
                 self._busy = False
             if blocked:

@@ -224,7 +224,9 @@ class Zygote:
         read_fd, write_fd = os.pipe()
         token = uuid.uuid4().hex
         try:
-            reply = self._request({"op": "spawn", **config, "token": token}, [theirs.fileno(), write_fd])
+            reply = self._request(
+                {"op": "spawn", **config, "token": token}, [theirs.fileno(), write_fd]
+            )
         finally:
             theirs.close()
             os.close(write_fd)
@@ -274,7 +276,9 @@ class Zygote:
 class Child:
     """One forked worker child serving probe calls for one implementation."""
 
-    def __init__(self, zygote: Zygote, pid: int, sock: socket.socket, out_fd: int, output_limit: int):
+    def __init__(
+        self, zygote: Zygote, pid: int, sock: socket.socket, out_fd: int, output_limit: int
+    ):
         self.zygote = zygote
         self.pid = pid
         self.sock = sock
@@ -315,7 +319,10 @@ class Child:
     def call(self, request: dict, timeout: float) -> CallResult:
         if self.dead:
             return CallResult(
-                ok=False, kind="crash", message="the worker is not running", msg=MessageData("worker_not_running")
+                ok=False,
+                kind="crash",
+                message="the worker is not running",
+                msg=MessageData("worker_not_running"),
             )
         deadline = time.monotonic() + timeout
         try:
@@ -343,9 +350,16 @@ class Child:
                         header, blob = protocol.recv(self.sock)
                     except TimeoutError:
                         return self._timed_out(timeout)
-                    except (protocol.ChannelClosed, OSError):  # the child went away: its code crashed or exited
+                    except (
+                        protocol.ChannelClosed,
+                        OSError,
+                    ):  # the child went away: its code crashed or exited
                         return self._died(deadline)
-                    except (protocol.ProtocolError, ValueError, struct.error) as exc:  # a reply not in the protocol
+                    except (
+                        protocol.ProtocolError,
+                        ValueError,
+                        struct.error,
+                    ) as exc:  # a reply not in the protocol
                         return self._unreadable(exc)
                     self._drain()
                     return self._result(str(request.get("probe", "")), header, blob)
@@ -358,10 +372,17 @@ class Child:
         output, total = self._take_output()
         try:
             reply = contract.decode(contract.Reply, header)
-            data = contract.decode(contract.probe_named(probe).result, reply.data) if reply.ok else None
+            data = (
+                contract.decode(contract.probe_named(probe).result, reply.data)
+                if reply.ok
+                else None
+            )
         except protocol.ProtocolError as exc:
             logger.error(
-                "worker child %s: the reply to probe %s does not follow the contract: %s", self.pid, probe, exc
+                "worker child %s: the reply to probe %s does not follow the contract: %s",
+                self.pid,
+                probe,
+                exc,
             )
             return CallResult(
                 ok=False,
@@ -373,7 +394,12 @@ class Child:
         try:
             tensors = decode_tensors(blob)
         except Exception as exc:  # noqa: BLE001 - safetensors' own errors: said as the grader's fault
-            return CallResult(ok=False, kind="internal", message=f"bad tensors from the worker: {exc}", output=output)
+            return CallResult(
+                ok=False,
+                kind="internal",
+                message=f"bad tensors from the worker: {exc}",
+                output=output,
+            )
         return CallResult(
             ok=reply.ok,
             kind="ok" if reply.ok else reply.kind,

@@ -16,7 +16,15 @@ from grader.cli import main
 from paths import CACHE
 from paths import ROOT as REPO
 
-GRADING = {"--exercise", "--lang", "--device", "--sandbox", "--timeout", "--memory-mb", "--cache-dir"}
+GRADING = {
+    "--exercise",
+    "--lang",
+    "--device",
+    "--sandbox",
+    "--timeout",
+    "--memory-mb",
+    "--cache-dir",
+}
 
 
 def option_names(help_text: str) -> set[str]:
@@ -55,13 +63,19 @@ def test_the_instructors_old_spellings_are_gone(tmp_path):
     runner = CliRunner()
     batch = runner.invoke(main, prog_name="grade", args=["--batch", str(tmp_path)])
     assert batch.exit_code == 2 and "No such option '--batch'" in batch.output
-    bundle = runner.invoke(main, prog_name="grade", args=["bundle", "gradescope", str(tmp_path / "ag.zip")])
+    bundle = runner.invoke(
+        main, prog_name="grade", args=["bundle", "gradescope", str(tmp_path / "ag.zip")]
+    )
     assert bundle.exit_code == 2 and not (tmp_path / "ag.zip").exists()
 
 
 def test_a_folder_named_bundle_is_graded(tmp_path):
     folder = tmp_path / "bundle"
-    shutil.copytree(REPO / "solutions", folder, ignore=shutil.ignore_patterns("__pycache__", "__init__.py", "*.ipynb"))
+    shutil.copytree(
+        REPO / "solutions",
+        folder,
+        ignore=shutil.ignore_patterns("__pycache__", "__init__.py", "*.ipynb"),
+    )
     env = {**os.environ, "GRADER_CACHE": str(CACHE), "COLUMNS": "200"}
     proc = subprocess.run(
         [sys.executable, "-m", "grader.cli", "bundle", "-e", "lora", "--sandbox", "none"],

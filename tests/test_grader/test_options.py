@@ -22,11 +22,17 @@ def probe(**options):
 
 
 NAMES = {param.name for param in probe.params}
-SHOWN = {param.name: param.default for param in probe.params if not param.multiple}  # --exercise: none given
+SHOWN = {
+    param.name: param.default for param in probe.params if not param.multiple
+}  # --exercise: none given
 
 
 def defaults(function) -> dict:
-    return {name: p.default for name, p in inspect.signature(function).parameters.items() if name in NAMES}
+    return {
+        name: p.default
+        for name, p in inspect.signature(function).parameters.items()
+        if name in NAMES
+    }
 
 
 def test_the_options_are_the_graders_parameters():
@@ -35,7 +41,8 @@ def test_the_options_are_the_graders_parameters():
 
 
 @pytest.mark.parametrize(
-    "function", [run_batch_command, BatchOptions, build.write_gradescope, build.write_github_classroom]
+    "function",
+    [run_batch_command, BatchOptions, build.write_gradescope, build.write_github_classroom],
 )
 def test_every_receiver_has_the_same_defaults(function):
     received = defaults(function)

@@ -25,7 +25,9 @@ from paths import ROOT
 pytest.importorskip("nbclient")
 pytest.importorskip("ipykernel")
 
-QUICK = "N_TRAIN, N_TEST = 48, 8\nEPOCHS = 1\n"  # appended to the settings cell: seconds, not minutes
+QUICK = (
+    "N_TRAIN, N_TEST = 48, 8\nEPOCHS = 1\n"  # appended to the settings cell: seconds, not minutes
+)
 TIMEOUT = 300  # per cell
 
 
@@ -33,7 +35,9 @@ def tagged(nb, tag: str) -> list:
     return [c for c in nb.cells if tag in c.metadata.get("tags", [])]
 
 
-def run_notebook(folder: str, tmp_path: Path, *, settings: str = "", quiz: str = "", typed: str = ""):
+def run_notebook(
+    folder: str, tmp_path: Path, *, settings: str = "", quiz: str = "", typed: str = ""
+):
     """Copy ``<folder>/lab.ipynb`` into tmp_path, adjust it as a learner would, and execute it there."""
     from nbclient import NotebookClient
 
@@ -49,7 +53,9 @@ def run_notebook(folder: str, tmp_path: Path, *, settings: str = "", quiz: str =
     path = tmp_path / "lab.ipynb"
     nbformat.write(nb, path)
     nb = nbformat.read(path, as_version=4)
-    client = NotebookClient(nb, timeout=TIMEOUT, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}})
+    client = NotebookClient(
+        nb, timeout=TIMEOUT, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}
+    )
     client.execute()
     return nb
 
@@ -80,14 +86,20 @@ def points(cell, lang: str) -> tuple[float, float]:
     """The ``Points X/Y`` line of the one result a check cell displays (an HTML table with its text beside it)."""
     from grader.judge.messages import message
 
-    shown = [out for out in cell.get("outputs", []) if out.output_type in ("display_data", "execute_result")]
-    assert len(shown) == 1 and not any(out.output_type == "stream" for out in cell.get("outputs", [])), (
-        f"a check cell shows its result once, as a display: {cell.get('outputs')}"
-    )
+    shown = [
+        out
+        for out in cell.get("outputs", [])
+        if out.output_type in ("display_data", "execute_result")
+    ]
+    assert len(shown) == 1 and not any(
+        out.output_type == "stream" for out in cell.get("outputs", [])
+    ), f"a check cell shows its result once, as a display: {cell.get('outputs')}"
     data = shown[0].get("data", {})
     assert "<table" in data.get("text/html", "")
     found = re.findall(
-        rf"^{re.escape(message('points', lang))} ([\d.]+)/([\d.]+)\s*$", data.get("text/plain", ""), re.MULTILINE
+        rf"^{re.escape(message('points', lang))} ([\d.]+)/([\d.]+)\s*$",
+        data.get("text/plain", ""),
+        re.MULTILINE,
     )
     assert found, f"no points line in the check cell's output:\n{text_of(cell)[-2000:]}"
     return float(found[-1][0]), float(found[-1][1])
@@ -119,10 +131,17 @@ def test_the_solution_notebook_runs_with_full_marks_and_its_pipeline_gets_throug
     ]
     pipeline = "\n".join(text_of(c) for c in tagged(nb, "pipeline"))
     assert "VQADataset[0]: input_ids [32] int64" in pipeline
-    assert re.search(r"epoch 1: train loss [\d.]+ · valid loss [\d.]+ · lr 3\.00e-03 · saved", pipeline)
-    assert "held-out accuracy after fine-tuning" in pipeline and "predict_folder: 8 answers" in pipeline
+    assert re.search(
+        r"epoch 1: train loss [\d.]+ · valid loss [\d.]+ · lr 3\.00e-03 · saved", pipeline
+    )
+    assert (
+        "held-out accuracy after fine-tuning" in pipeline
+        and "predict_folder: 8 answers" in pipeline
+    )
     for exercise in EXERCISES:  # the kernel wrote exactly the reference files
-        assert (tmp_path / FILES[exercise]).read_text() == (ROOT / "solutions" / FILES[exercise]).read_text()
+        assert (tmp_path / FILES[exercise]).read_text() == (
+            ROOT / "solutions" / FILES[exercise]
+        ).read_text()
     assert "quiz 10 10" in text_of(tagged(nb, "test")[0])
     assert json.loads((tmp_path / "quiz-attempt.json").read_text())["total"] == 10
 
@@ -132,20 +151,30 @@ def test_the_exercise_notebook_runs_and_says_what_is_not_implemented_without_an_
     from grader.judge.messages import message
     from quiz import messages as quiz_messages
 
-    nb = run_notebook("exercises", tmp_path, typed=quiz_key())  # LANG stays "vi", the notebook's default
+    nb = run_notebook(
+        "exercises", tmp_path, typed=quiz_key()
+    )  # LANG stays "vi", the notebook's default
     assert errors(nb) == []
     assert nothing_was_installed(nb)
     not_implemented = message("not_implemented", "vi")
     checks = tagged(nb, "check")
     for exercise, cell in zip(EXERCISES, checks):
         assert points(cell, "vi") == (0, POINTS[exercise])
-        assert re.search(rf"✘ {exercise} 0/{POINTS[exercise]}\s+{re.escape(not_implemented)}", text_of(cell))
+        assert re.search(
+            rf"✘ {exercise} 0/{POINTS[exercise]}\s+{re.escape(not_implemented)}", text_of(cell)
+        )
     final = text_of(checks[-1])
     assert points(checks[-1], "vi") == (0, TOTAL_POINTS)
     assert all(re.search(rf"✘ {e} 0/\d+\s+{re.escape(not_implemented)}", final) for e in EXERCISES)
-    for cell in tagged(nb, "pipeline")[1:]:  # after the data cell, each step says in one line what to do first
+    for cell in tagged(nb, "pipeline")[
+        1:
+    ]:  # after the data cell, each step says in one line what to do first
         said = [line for line in text_of(cell).splitlines() if "ở trên" in line]
         assert len(said) == 1, text_of(cell)
     for exercise in EXERCISES:  # the kernel wrote exactly the stubs
-        assert (tmp_path / FILES[exercise]).read_text() == (ROOT / "exercises" / FILES[exercise]).read_text()
-    assert quiz_messages.message("score", "vi", score=10, total=10) in text_of(tagged(nb, "quiz-text")[0])
+        assert (tmp_path / FILES[exercise]).read_text() == (
+            ROOT / "exercises" / FILES[exercise]
+        ).read_text()
+    assert quiz_messages.message("score", "vi", score=10, total=10) in text_of(
+        tagged(nb, "quiz-text")[0]
+    )

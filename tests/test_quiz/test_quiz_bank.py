@@ -134,7 +134,9 @@ def test_missing_english_stem_is_named(tmp_path):
 
 def test_no_right_answer_is_named(tmp_path):
     path = _plain(tmp_path, lambda s: s.replace('answer = "audioldm"\n', ""))
-    with pytest.raises(BankError, match=r"question Q5: no answer .*exactly one option must be right"):
+    with pytest.raises(
+        BankError, match=r"question Q5: no answer .*exactly one option must be right"
+    ):
         load_bank(path)
 
 

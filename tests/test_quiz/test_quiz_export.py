@@ -25,7 +25,9 @@ def tricky_bank() -> Bank:
         topic="Esc",
         stem={"vi": TRICKY, "en": TRICKY},
         options=(
-            Option("right-one", {"vi": "x = {1}", "en": "x = {1}"}, {"vi": "ok: #1", "en": "ok: #1"}),
+            Option(
+                "right-one", {"vi": "x = {1}", "en": "x = {1}"}, {"vi": "ok: #1", "en": "ok: #1"}
+            ),
             Option("wrong-one", {"vi": "~y", "en": "~y"}, {"vi": "no = 0", "en": "no = 0"}),
         ),
         answer="right-one",
@@ -74,13 +76,21 @@ def test_gift_escaping_roundtrips_through_pygiftparser():
     bank = tricky_bank()
     q = bank.questions[0]
     q = dataclasses.replace(
-        q, options=(dataclasses.replace(q.options[0], text={"vi": "x = {1", "en": "x = {1"}), q.options[1])
+        q,
+        options=(
+            dataclasses.replace(q.options[0], text={"vi": "x = {1", "en": "x = {1"}),
+            q.options[1],
+        ),
     )
-    parsed = parser.parseFile(io.StringIO(to_gift(dataclasses.replace(bank, questions=(q,)), "en")))[0]
+    parsed = parser.parseFile(
+        io.StringIO(to_gift(dataclasses.replace(bank, questions=(q,)), "en"))
+    )[0]
     assert parsed.valid
     # pygiftparser unescapes ~=#{}: but leaves "\\" doubled, as Moodle's own parser would resolve.
     assert unescape(parsed.text).replace("\\\\", "\\") == TRICKY
-    answers = {unescape(a.answer): (a.fraction, unescape(a.feedback)) for a in parsed.answers.answers}
+    answers = {
+        unescape(a.answer): (a.fraction, unescape(a.feedback)) for a in parsed.answers.answers
+    }
     assert answers == {"x = {1": (100, "ok: #1"), "~y": (0, "no = 0")}
 
 
@@ -114,7 +124,11 @@ def test_markdown_handout_hides_the_key_unless_asked():
     assert "- d) ResNet" in handout
     assert "Đáp án" not in handout and "Giải thích" not in handout and "arXiv" not in handout
     keyed = to_markdown(bank, "en", with_key=True)
-    assert "## Answer key" in keyed and "1. **d) ResNet**" in keyed and "9. **c) Tiny Transformer**" in keyed
+    assert (
+        "## Answer key" in keyed
+        and "1. **d) ResNet**" in keyed
+        and "9. **c) Tiny Transformer**" in keyed
+    )
 
 
 def test_json_export_key_only_when_asked():
@@ -123,13 +137,20 @@ def test_json_export_key_only_when_asked():
     assert all("answer" not in q for q in data["questions"])
     assert data["questions"][0]["options"][3] == {"id": "resnet", "letter": "d", "text": "ResNet"}
     keyed = json.loads(to_json(load_bank(), "en", with_key=True))
-    assert keyed["questions"][7]["answer"] == "imagebind" and keyed["questions"][7]["answer_letter"] == "d"
+    assert (
+        keyed["questions"][7]["answer"] == "imagebind"
+        and keyed["questions"][7]["answer_letter"] == "d"
+    )
 
 
 def test_cli_export_writes_file(tmp_path):
     out = tmp_path / "quiz.gift"
-    result = CliRunner().invoke(main, ["export", "--format", "gift", "--lang", "en", "--out", str(out)])
+    result = CliRunner().invoke(
+        main, ["export", "--format", "gift", "--lang", "en", "--out", str(out)]
+    )
     assert result.exit_code == 0
     assert "=ResNet#Right\\: ResNet" in out.read_text(encoding="utf-8")
-    result = CliRunner().invoke(main, ["export", "--format", "gift", "--out", str(tmp_path / "no" / "x.gift")])
+    result = CliRunner().invoke(
+        main, ["export", "--format", "gift", "--out", str(tmp_path / "no" / "x.gift")]
+    )
     assert result.exit_code == 2 and "does not exist" in result.output

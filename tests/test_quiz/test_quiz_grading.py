@@ -27,7 +27,9 @@ KEY = {
 }
 
 
-def attempt(folder: Path, name: str, student: str | None, time: str, wrong: dict | None = None, total=None) -> Path:
+def attempt(
+    folder: Path, name: str, student: str | None, time: str, wrong: dict | None = None, total=None
+) -> Path:
     answers = {**KEY, **(wrong or {})}
     record = {
         "format": "quiz-attempt/1",
@@ -45,7 +47,12 @@ def attempt(folder: Path, name: str, student: str | None, time: str, wrong: dict
 
 def test_rescores_from_answers_not_the_stored_total(tmp_path):
     attempt(
-        tmp_path, "an.json", "An", "2025-05-01T10:00:00+00:00", wrong={"Q1": "vicuna", "Q2": "llm-backbone"}, total=10
+        tmp_path,
+        "an.json",
+        "An",
+        "2025-05-01T10:00:00+00:00",
+        wrong={"Q1": "vicuna", "Q2": "llm-backbone"},
+        total=10,
     )
     result = grade_attempts([tmp_path])
     assert result.counted[0].score == 8
@@ -54,7 +61,9 @@ def test_rescores_from_answers_not_the_stored_total(tmp_path):
 
 def test_first_attempt_per_student_counts(tmp_path):
     attempt(tmp_path, "b-later.json", "Bình", "2025-05-02T10:00:00+00:00")
-    attempt(tmp_path, "a-first.json", "Bình", "2025-05-01T10:00:00+07:00", wrong={"Q5": "zeroscope"})
+    attempt(
+        tmp_path, "a-first.json", "Bình", "2025-05-01T10:00:00+07:00", wrong={"Q5": "zeroscope"}
+    )
     attempt(tmp_path, "chi.json", "Chi", "2025-05-01T09:00:00Z")
     d = grade_attempts([tmp_path]).to_dict()
     counted = {a["student"]: a for a in d["attempts"]}
@@ -64,7 +73,13 @@ def test_first_attempt_per_student_counts(tmp_path):
 
 
 def test_bad_files_are_named_and_skipped(tmp_path):
-    for name in ("broken.json", "foreign.json", "image.json", "other_quiz.json", "wrong_answers_type.json"):
+    for name in (
+        "broken.json",
+        "foreign.json",
+        "image.json",
+        "other_quiz.json",
+        "wrong_answers_type.json",
+    ):
         shutil.copy(FIXTURES / name, tmp_path / name)
     attempt(tmp_path, "ok.json", "An", "2025-05-01T10:00:00+00:00")
     result = grade_attempts([tmp_path, FIXTURES / "scores.csv", tmp_path / "missing.json"])
@@ -103,7 +118,9 @@ def test_cli_writes_csv_and_json_and_reports_skips(tmp_path):
     shutil.copy(FIXTURES / "broken.json", tmp_path / "broken.json")
     out_csv, out_json = tmp_path / "out" / "scores.csv", tmp_path / "out" / "scores.json"
     out_csv.parent.mkdir()
-    result = CliRunner().invoke(main, ["grade", str(tmp_path), "--csv", str(out_csv), "--json", str(out_json)])
+    result = CliRunner().invoke(
+        main, ["grade", str(tmp_path), "--csv", str(out_csv), "--json", str(out_json)]
+    )
     assert result.exit_code == 0, result.output
     assert "skipped" in result.output and "broken.json: broken JSON at line 3" in result.output
     assert "An  " in result.output and "9/10" in result.output
@@ -121,7 +138,9 @@ def test_cli_writes_csv_and_json_and_reports_skips(tmp_path):
 
 
 def test_cli_fails_when_no_valid_file(tmp_path):
-    result = CliRunner().invoke(main, ["grade", str(FIXTURES / "broken.json"), str(FIXTURES / "foreign.json")])
+    result = CliRunner().invoke(
+        main, ["grade", str(FIXTURES / "broken.json"), str(FIXTURES / "foreign.json")]
+    )
     assert result.exit_code == 1
     assert "no valid attempt file" in result.output
     assert "broken.json" in result.output and "foreign.json" in result.output
@@ -135,7 +154,9 @@ def test_run_then_grade_roundtrip(tmp_path):
     out = tmp_path / "dung.json"
     runner = CliRunner()
     r = runner.invoke(
-        main, ["run", "--lang", "vi", "--student", "Dũng", "--seed", "3", "--out", str(out)], input="a\n" * 10
+        main,
+        ["run", "--lang", "vi", "--student", "Dũng", "--seed", "3", "--out", str(out)],
+        input="a\n" * 10,
     )
     assert r.exit_code == 0
     stored = json.loads(out.read_text(encoding="utf-8"))["total"]

@@ -22,9 +22,13 @@ def key_text(bank) -> str:
     return " ".join(f"{n}{q.seed_letter(q.answer)}" for n, q in enumerate(bank.questions, 1))
 
 
-def test_the_text_route_scores_the_full_key_ten_out_of_ten_and_saves_an_attempt_quiz_grade_reads(bank, tmp_path):
+def test_the_text_route_scores_the_full_key_ten_out_of_ten_and_saves_an_attempt_quiz_grade_reads(
+    bank, tmp_path
+):
     lines = []
-    attempt = answer(key_text(bank), lang="en", student="An", out=tmp_path / "a.json", echo=lines.append)
+    attempt = answer(
+        key_text(bank), lang="en", student="An", out=tmp_path / "a.json", echo=lines.append
+    )
     assert (attempt.total, attempt.max_score) == (10, 10)
     assert message("score", "en", score=10, total=10) in lines[0]
     graded = load_attempt(tmp_path / "a.json", bank)
@@ -42,7 +46,8 @@ def test_answers_read_in_every_documented_form(bank):
 
 
 @pytest.mark.parametrize(
-    "typed, problem", [("1a 2e", "not a letter a–d"), ("11a", "no question '11'"), ("1a two", "not of the form")]
+    "typed, problem",
+    [("1a 2e", "not a letter a–d"), ("11a", "no question '11'"), ("1a two", "not of the form")],
 )
 def test_a_typing_mistake_is_named(bank, typed, problem):
     with pytest.raises(AnswersError, match=problem):
@@ -58,7 +63,9 @@ def test_the_form_without_a_person_selects_submits_and_saves(bank, tmp_path):
     assert all(radio.value == bank.question(qid).answer for qid, radio in form.radios.items())
 
 
-def test_without_ipywidgets_the_form_prints_the_questions_and_takes_typed_answers(bank, tmp_path, monkeypatch, capsys):
+def test_without_ipywidgets_the_form_prints_the_questions_and_takes_typed_answers(
+    bank, tmp_path, monkeypatch, capsys
+):
     monkeypatch.setitem(sys.modules, "ipywidgets", None)  # import fails as if it were not installed
     form = QuizForm(lang="en", out=tmp_path / "a.json", bank=bank)
     form.show()

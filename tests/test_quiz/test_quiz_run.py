@@ -82,7 +82,9 @@ def test_out_record_has_order_answers_and_scores(tmp_path):
     out = tmp_path / "an.json"
     answers = KEY_LETTERS.copy()
     answers[9] = "a"
-    result = run(["--lang", "en", "--student", "An", "--out", str(out)], input="\n".join(answers) + "\n")
+    result = run(
+        ["--lang", "en", "--student", "An", "--out", str(out)], input="\n".join(answers) + "\n"
+    )
     assert result.exit_code == 0
     record = json.loads(out.read_text(encoding="utf-8"))
     assert record["student"] == "An"
@@ -100,7 +102,9 @@ def test_shuffled_prompt_letters_follow_the_displayed_order(tmp_path):
     letters = [p.letter_of(p.question.answer) for p in shown]
     assert [p.question.id for p in shown] != bank.ids  # really shuffled
     out = tmp_path / "a.json"
-    result = run(["--lang", "en", "--seed", "42", "--out", str(out)], input="\n".join(letters) + "\n")
+    result = run(
+        ["--lang", "en", "--seed", "42", "--out", str(out)], input="\n".join(letters) + "\n"
+    )
     assert "Score: 10/10" in result.output
     record = json.loads(out.read_text())
     assert record["shuffled"] is True and record["seed"] == 42
@@ -113,7 +117,19 @@ def test_shuffle_is_reproducible_and_scores_the_same(tmp_path):
     records = {}
     for name, seed in (("a", 1), ("b", 1), ("c", 2)):
         out = tmp_path / f"{name}.json"
-        result = run(["--lang", "en", "--shuffle", "--seed", str(seed), "--answers", str(answers), "--out", str(out)])
+        result = run(
+            [
+                "--lang",
+                "en",
+                "--shuffle",
+                "--seed",
+                str(seed),
+                "--answers",
+                str(answers),
+                "--out",
+                str(out),
+            ]
+        )
         assert result.exit_code == 0, result.output
         records[name] = json.loads(out.read_text())
     a, b, c = records["a"], records["b"], records["c"]

@@ -62,7 +62,11 @@ def test_undefined_with_fewer_than_two_attempts():
 
 
 def _write_attempts(folder: Path) -> None:
-    ids = {"Q1": ("right-one", "wrong-one"), "Q2": ("right-two", "wrong-two"), "Q3": ("right-three", "wrong-three")}
+    ids = {
+        "Q1": ("right-one", "wrong-one"),
+        "Q2": ("right-two", "wrong-two"),
+        "Q3": ("right-three", "wrong-three"),
+    }
     for n, row in enumerate(MATRIX, 1):
         answers = {q: ids[q][0] if mark else ids[q][1] for q, mark in zip(ids, row)}
         record = {
@@ -91,7 +95,9 @@ def test_grade_attempts_gives_the_hand_computed_statistics(tmp_path):
 
 def test_grade_cli_shows_undefined_as_dash(tmp_path):
     _write_attempts(tmp_path)
-    result = CliRunner().invoke(main, ["grade", "--bank", str(FIXTURES / "small_bank.toml"), str(tmp_path)])
+    result = CliRunner().invoke(
+        main, ["grade", "--bank", str(FIXTURES / "small_bank.toml"), str(tmp_path)]
+    )
     assert result.exit_code == 0, result.output
     q1 = next(line for line in result.output.splitlines() if line.startswith("Q1 "))
     assert q1.split() == ["Q1", "100.0%", "—"]

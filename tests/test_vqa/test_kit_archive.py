@@ -12,14 +12,18 @@ import pytest
 from vqa.archive import ArchiveError, Limits, unpack_zip
 
 
-def make_zip(path: Path, members: dict[str, bytes | str], *, compression=zipfile.ZIP_DEFLATED) -> Path:
+def make_zip(
+    path: Path, members: dict[str, bytes | str], *, compression=zipfile.ZIP_DEFLATED
+) -> Path:
     with zipfile.ZipFile(path, "w", compression) as zf:
         for name, data in members.items():
             zf.writestr(name, data)
     return path
 
 
-@pytest.mark.parametrize("name", ["../evil.py", "a/../../evil.py", "/etc/evil.py", "C:/evil.py", "..\\evil.py"])
+@pytest.mark.parametrize(
+    "name", ["../evil.py", "a/../../evil.py", "/etc/evil.py", "C:/evil.py", "..\\evil.py"]
+)
 def test_paths_outside_the_target_are_refused_and_nothing_is_written(tmp_path, name):
     archive = make_zip(tmp_path / "evil.zip", {"dataset.py": "ok", name: "pwned"})
     target = tmp_path / "deep" / "out" / "evil"
@@ -27,7 +31,9 @@ def test_paths_outside_the_target_are_refused_and_nothing_is_written(tmp_path, n
         unpack_zip(archive, target)
     assert not target.exists()
     assert not list(tmp_path.rglob("evil.py"))
-    assert not [p for p in (tmp_path / "deep" / "out").iterdir()], "a temporary folder was left behind"
+    assert not [p for p in (tmp_path / "deep" / "out").iterdir()], (
+        "a temporary folder was left behind"
+    )
 
 
 def test_a_symlink_member_is_refused(tmp_path):
@@ -49,7 +55,11 @@ def test_a_zip_bomb_is_refused_before_it_is_written(tmp_path):
 
 
 def test_size_and_file_count_limits(tmp_path):
-    big = make_zip(tmp_path / "big.zip", {"a.py": "x" * 5000, "b.py": "y" * 5000}, compression=zipfile.ZIP_STORED)
+    big = make_zip(
+        tmp_path / "big.zip",
+        {"a.py": "x" * 5000, "b.py": "y" * 5000},
+        compression=zipfile.ZIP_STORED,
+    )
     with pytest.raises(ArchiveError, match="more than 8,000 bytes"):
         unpack_zip(big, tmp_path / "o1", Limits(max_total_bytes=8000))
     with pytest.raises(ArchiveError, match="unpacks to 5,000 bytes"):
@@ -67,7 +77,9 @@ def test_a_file_that_is_not_a_zip_is_named(tmp_path):
 
 
 def test_a_header_that_lies_about_the_size_is_caught(tmp_path):
-    archive = make_zip(tmp_path / "liar.zip", {"dataset.py": "a" * 4000}, compression=zipfile.ZIP_STORED)
+    archive = make_zip(
+        tmp_path / "liar.zip", {"dataset.py": "a" * 4000}, compression=zipfile.ZIP_STORED
+    )
     data = bytearray(archive.read_bytes())
     # shrink the declared size in the central directory (and the local header) to 10 bytes
     for sig, offset in ((b"PK\x01\x02", 24), (b"PK\x03\x04", 22)):
@@ -88,7 +100,11 @@ def test_unpacking_again_replaces_the_old_copy(tmp_path):
 
 def test_macos_extras_are_left_out(tmp_path):
     archive = make_zip(
-        tmp_path / "data.zip", {"d/train.jsonl": "{}", "__MACOSX/d/._train.jsonl": "junk", "d/.DS_Store": "junk"}
+        tmp_path / "data.zip",
+        {"d/train.jsonl": "{}", "__MACOSX/d/._train.jsonl": "junk", "d/.DS_Store": "junk"},
     )
     target = unpack_zip(archive, tmp_path / "out")
-    assert [p.relative_to(target).as_posix() for p in sorted(target.rglob("*"))] == ["d", "d/train.jsonl"]
+    assert [p.relative_to(target).as_posix() for p in sorted(target.rglob("*"))] == [
+        "d",
+        "d/train.jsonl",
+    ]

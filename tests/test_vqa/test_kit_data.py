@@ -19,7 +19,9 @@ def test_layout_matches_the_seed(small_data):
     for record in records:
         assert set(record) >= {"question", "answer", "pid", "ques_type"}
         assert isinstance(record["answer"], str)
-        image = small_data / "train_fill_in_blank" / "train_fill_in_blank" / record["pid"] / "image.png"
+        image = (
+            small_data / "train_fill_in_blank" / "train_fill_in_blank" / record["pid"] / "image.png"
+        )
         assert Image.open(image).mode == "RGBA"
     tests = sorted((small_data / "test_data" / "test_data").iterdir())
     assert len(tests) == 8
@@ -40,7 +42,10 @@ def test_same_seed_same_bytes_other_seed_other_data(tmp_path):
 def test_questions_and_answers_look_like_iconqa_counting(tmp_path):
     folder = data.generate_dataset(tmp_path, n_train=300, n_test=0, seed=0)
     records = data.read_records(folder)
-    assert all(re.fullmatch(r"How many \w+ (are there|are shown|are in the picture)\?", r["question"]) for r in records)
+    assert all(
+        re.fullmatch(r"How many \w+ (are there|are shown|are in the picture)\?", r["question"])
+        for r in records
+    )
     answers = [int(r["answer"]) for r in records]
     assert min(answers) >= 1
     small = sum(a <= 6 for a in answers)
@@ -63,7 +68,9 @@ def test_missing_train_file_says_how_to_make_one(tmp_path):
 
 
 def test_malformed_line_is_named_by_file_and_line(tmp_path):
-    (tmp_path / "train.jsonl").write_text('{"question": "q", "answer": "1", "pid": "1"}\n{"question": oops}\n')
+    (tmp_path / "train.jsonl").write_text(
+        '{"question": "q", "answer": "1", "pid": "1"}\n{"question": oops}\n'
+    )
     with pytest.raises(data.DataError, match=r"train.jsonl:2: not valid JSON"):
         data.read_records(tmp_path)
 

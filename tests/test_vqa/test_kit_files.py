@@ -57,7 +57,9 @@ def test_a_replaced_folder_is_whole_or_untouched(tmp_path):
     (dest / "old.py").write_text("stale")
     with replaced_dir(dest) as tmp:
         (tmp / "new.py").write_text("fresh")
-    assert sorted(p.name for p in dest.iterdir()) == ["new.py"], "a file from before must not stay behind"
+    assert sorted(p.name for p in dest.iterdir()) == ["new.py"], (
+        "a file from before must not stay behind"
+    )
     try:
         with replaced_dir(dest) as tmp:
             (tmp / "half.py").write_text("half")

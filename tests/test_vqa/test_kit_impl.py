@@ -24,14 +24,20 @@ def test_loads_a_learners_folder_without_touching_sys_path(tmp_path):
 
 def test_two_folders_do_not_share_modules(tmp_path):
     for tag in ("a", "b"):
-        _write(tmp_path / tag, "lora.py", f"def build_lora_model(model, **kw):\n    return {tag!r}\n")
+        _write(
+            tmp_path / tag, "lora.py", f"def build_lora_model(model, **kw):\n    return {tag!r}\n"
+        )
     assert load_exercise(tmp_path / "a", "lora").build_lora_model(None) == "a"
     assert load_exercise(tmp_path / "b", "lora").build_lora_model(None) == "b"
 
 
 def test_sibling_import_by_plain_name_works_and_stays_private(tmp_path):
     _write(tmp_path, "helpers.py", "VALUE = 41\n")
-    _write(tmp_path, "lora.py", "import helpers\ndef build_lora_model(model, **kw):\n    return helpers.VALUE + 1\n")
+    _write(
+        tmp_path,
+        "lora.py",
+        "import helpers\ndef build_lora_model(model, **kw):\n    return helpers.VALUE + 1\n",
+    )
     assert load_exercise(tmp_path, "lora").build_lora_model(None) == 42
     assert "helpers" not in sys.modules
 

@@ -38,7 +38,9 @@ def lines(capsys):
 def test_with_the_stubs_every_step_says_what_to_fill_in_and_nothing_raises(tmp_path, capsys):
     lab = Lab(lang="en", folder=learner_folder(tmp_path, "exercises"), **SMALL)
     lab.data()
-    assert lines(capsys)[0].startswith(f"data: {GENERATED_FOLDER} · 32 training records · 8 test items")
+    assert lines(capsys)[0].startswith(
+        f"data: {GENERATED_FOLDER} · 32 training records · 8 test items"
+    )
     lab.dataset()
     assert lines(capsys) == [
         "dataset.py is not implemented yet: fill in load_splits above and run its cell, then this one again."
@@ -50,7 +52,9 @@ def test_with_the_stubs_every_step_says_what_to_fill_in_and_nothing_raises(tmp_p
         "lora.py is not implemented yet: fill in build_lora_model above and run its cell, then this one again."
     ]
     lab.train()
-    assert lines(capsys) == ["This step needs dataset.py, lora.py first: run the cells above once they work."]
+    assert lines(capsys) == [
+        "This step needs dataset.py, lora.py first: run the cells above once they work."
+    ]
     lab.predict()
     assert lines(capsys) == [
         "No fine-tuned model in save_model yet: predicting with the base model tiny-pretrained.",
@@ -65,18 +69,25 @@ def test_with_the_reference_every_step_gets_through(tmp_path, capsys):
         assert step() is None  # a cell ending in a step shows only what it printed
     assert lab.passed == {"data", "dataset", "lora", "train", "predict"}
     out = capsys.readouterr().out
-    assert "VQADataset[0]: input_ids [32] int64 · attention_mask [32] int64 · pixel_values [3, 48, 48]" in out
+    assert (
+        "VQADataset[0]: input_ids [32] int64 · attention_mask [32] int64 · pixel_values [3, 48, 48]"
+        in out
+    )
     assert "độ chính xác trên tập kiểm tra sau khi fine-tune" in out
     assert len(lab.history) == 1 and (tmp_path / "save_model" / "adapter_config.json").is_file()
     assert len(lab.predictions) == 8 and (tmp_path / "predictions.jsonl").is_file()
 
 
-def test_an_edit_is_picked_up_when_the_step_runs_again_and_errors_name_the_learners_line(tmp_path, capsys):
+def test_an_edit_is_picked_up_when_the_step_runs_again_and_errors_name_the_learners_line(
+    tmp_path, capsys
+):
     folder = learner_folder(tmp_path, "exercises")
     lab = Lab(lang="en", folder=folder, **SMALL)
     lab.data()
     reference = (resolve_folder("solutions") / "dataset.py").read_text()
-    broken = reference.replace("json.loads(line) for line in handle", 'json.loads(line)["nothing"] for line in handle')
+    broken = reference.replace(
+        "json.loads(line) for line in handle", 'json.loads(line)["nothing"] for line in handle'
+    )
     (folder / "dataset.py").write_text(broken)
     capsys.readouterr()
     lab.dataset()
@@ -95,7 +106,8 @@ def test_a_missing_file_or_data_folder_is_one_line(tmp_path, capsys):
     lab = Lab(lang="en", folder=folder, **SMALL)
     lab.lora()
     assert (
-        lines(capsys)[-1] == "lora.py is not in this folder yet: run its %%writefile cells above, then this one again."
+        lines(capsys)[-1]
+        == "lora.py is not in this folder yet: run its %%writefile cells above, then this one again."
     )
     Lab("tiny-pretrained", "IconDomainVQAData", lang="en", folder=folder).data()
     assert lines(capsys) == [
@@ -106,13 +118,17 @@ def test_a_missing_file_or_data_folder_is_one_line(tmp_path, capsys):
 
 def test_a_return_value_the_next_step_cannot_use_stops_the_step_with_one_line(tmp_path, capsys):
     folder = reference_with(
-        tmp_path, "dataset.py", lambda text: text.replace("    return train, valid\n", "    return train\n")
+        tmp_path,
+        "dataset.py",
+        lambda text: text.replace("    return train, valid\n", "    return train\n"),
     )
     lab = Lab(lang="en", folder=folder, **SMALL)
     lab.dataset()
     last = lines(capsys)[-1]
     assert last.startswith("dataset.py: load_splits returned list [{")
-    assert last.endswith("; it should return two values, (train_records, valid_records): see its docstring.")
+    assert last.endswith(
+        "; it should return two values, (train_records, valid_records): see its docstring."
+    )
     assert "dataset" not in lab.passed
 
 
@@ -132,24 +148,36 @@ def test_an_error_of_the_kit_itself_is_raised_with_its_traceback_not_blamed_on_t
 
 def test_an_error_raised_in_the_learners_code_under_the_kit_is_theirs(tmp_path, capsys):
     folder = reference_with(
-        tmp_path, "dataset.py", lambda text: text + "\n\nVQADataset.__getitem__ = lambda self, idx: 1 / 0\n"
+        tmp_path,
+        "dataset.py",
+        lambda text: text + "\n\nVQADataset.__getitem__ = lambda self, idx: 1 / 0\n",
     )
     lab = Lab(lang="vi", folder=folder, **SMALL)
     lab.dataset()
     last = lines(capsys)[-1]
-    assert last.startswith("dataset.py: <lambda> gặp lỗi ZeroDivisionError: division by zero (dataset.py:")
+    assert last.startswith(
+        "dataset.py: <lambda> gặp lỗi ZeroDivisionError: division by zero (dataset.py:"
+    )
     assert last.endswith('check("dataset") cho biết kết quả mong đợi.')
 
 
 def test_a_function_the_learner_renamed_or_changed_is_one_line(tmp_path, capsys):
-    folder = reference_with(tmp_path, "lora.py", lambda text: text.replace("def build_lora_model(", "def build_model("))
+    folder = reference_with(
+        tmp_path, "lora.py", lambda text: text.replace("def build_lora_model(", "def build_model(")
+    )
     lab = Lab(lang="en", folder=folder, **SMALL)
     lab.lora()
     last = lines(capsys)[-1]
     assert last.startswith("lora.py cannot be imported: ") and "missing build_lora_model" in last
-    reference_with(tmp_path, "lora.py", lambda text: text.replace("def build_lora_model(", "def build_lora_model(x, "))
+    reference_with(
+        tmp_path,
+        "lora.py",
+        lambda text: text.replace("def build_lora_model(", "def build_lora_model(x, "),
+    )
     lab.lora()
-    assert lines(capsys)[-1].startswith("lora.py: build_lora_model cannot be called as the lab calls it (")
+    assert lines(capsys)[-1].startswith(
+        "lora.py: build_lora_model cannot be called as the lab calls it ("
+    )
 
 
 def test_the_lab_speaks_the_project_languages_only(tmp_path):
@@ -162,4 +190,6 @@ def test_the_lab_speaks_the_project_languages_only(tmp_path):
 @pytest.mark.skipif(__import__("torch").cuda.is_available(), reason="this machine has CUDA")
 def test_a_device_the_machine_lacks_is_one_line(tmp_path, capsys):
     Lab(lang="en", device="cuda", folder=learner_folder(tmp_path, "solutions"), **SMALL).lora()
-    assert lines(capsys)[-1].startswith("The model cannot be loaded: --device cuda: this machine has no usable CUDA")
+    assert lines(capsys)[-1].startswith(
+        "The model cannot be loaded: --device cuda: this machine has no usable CUDA"
+    )

@@ -23,23 +23,32 @@ def test_a_stub_says_what_to_fill_in(tmp_path):
     folder = learner_dataset(tmp_path)
     with pytest.raises(Stop) as info:
         learner_code.call(folder, "dataset", "load_splits", folder)
-    assert (info.value.key, info.value.fields) == ("stub", {"file": "dataset.py", "name": "load_splits"})
+    assert (info.value.key, info.value.fields) == (
+        "stub",
+        {"file": "dataset.py", "name": "load_splits"},
+    )
 
 
 def test_an_exception_raised_in_the_learners_file_names_their_line(tmp_path):
     folder = learner_dataset(
-        tmp_path, extra="def load_splits(data_dir, valid_fraction=0.1, seed=42):\n    return {}['train']\n"
+        tmp_path,
+        extra="def load_splits(data_dir, valid_fraction=0.1, seed=42):\n    return {}['train']\n",
     )
     with pytest.raises(Stop) as info:
         learner_code.call(folder, "dataset", "load_splits", folder)
     stop = info.value
     assert stop.key == "error"
     assert stop.fields["error"] == "KeyError: 'train'" and stop.fields["name"] == "load_splits"
-    assert stop.fields["where"].startswith(" (dataset.py:") and "return {}['train']" in stop.fields["where"]
+    assert (
+        stop.fields["where"].startswith(" (dataset.py:")
+        and "return {}['train']" in stop.fields["where"]
+    )
 
 
 def test_a_call_the_learners_signature_does_not_take_is_theirs(tmp_path):
-    folder = learner_dataset(tmp_path, extra="def load_splits(data_dir, valid_fraction):\n    return [], []\n")
+    folder = learner_dataset(
+        tmp_path, extra="def load_splits(data_dir, valid_fraction):\n    return [], []\n"
+    )
     with pytest.raises(Stop) as info:
         learner_code.call(folder, "dataset", "load_splits", folder)
     assert info.value.key == "signature" and "valid_fraction" in str(info.value.fields["error"])
@@ -60,7 +69,14 @@ def test_an_error_without_a_frame_in_the_learners_files_is_the_kits(tmp_path):
 def test_a_result_the_next_step_cannot_use_says_what_came_back():
     assert learner_code.expect((1, 2), True, "returned_pair", "dataset", "load_splits") == (1, 2)
     with pytest.raises(Stop) as info:
-        learner_code.expect([{"pid": 1}] * 9, False, "returned_pair", "dataset", "load_splits", expected="a, b")
+        learner_code.expect(
+            [{"pid": 1}] * 9, False, "returned_pair", "dataset", "load_splits", expected="a, b"
+        )
     assert info.value.key == "returned_pair"
     shown = "list [" + "{'pid': 1}, " * 6 + "...]"  # its type and a short repr
-    assert info.value.fields == {"file": "dataset.py", "name": "load_splits", "expected": "a, b", "got": shown}
+    assert info.value.fields == {
+        "file": "dataset.py",
+        "name": "load_splits",
+        "expected": "a, b",
+        "got": shown,
+    }

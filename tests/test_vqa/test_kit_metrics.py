@@ -5,7 +5,9 @@ import pytest
 from vqa.metrics import exact_match, normalize_answer, normalized_match, score
 
 
-@pytest.mark.parametrize("pred, gold", [("7,364", "7364"), ("Three", "3"), (" 5 ", "5"), ("5.", "5"), ("TWELVE", "12")])
+@pytest.mark.parametrize(
+    "pred, gold", [("7,364", "7364"), ("Three", "3"), (" 5 ", "5"), ("5.", "5"), ("TWELVE", "12")]
+)
 def test_normalised_match_forgives_form(pred, gold):
     assert normalized_match(pred, gold)
     assert not exact_match(pred, gold)

@@ -18,7 +18,9 @@ def test_exercises_are_in_sync_with_the_generator():
 
 
 def test_the_solution_notebook_is_in_sync_with_the_solution_files():
-    assert release.solution_drift(resolve_folder("solutions")) == [], "run `vqa release`: solutions/lab.ipynb"
+    assert release.solution_drift(resolve_folder("solutions")) == [], (
+        "run `vqa release`: solutions/lab.ipynb"
+    )
 
 
 def test_generated_exercises_hold_no_solution_code():
@@ -26,12 +28,15 @@ def test_generated_exercises_hold_no_solution_code():
         text = path.read_text()
         assert release.BEGIN not in text and release.END not in text
     assert (
-        "get_peft_model(model, config)\n" not in (resolve_folder("exercises") / "lora.py").read_text().split('"""')[-1]
+        "get_peft_model(model, config)\n"
+        not in (resolve_folder("exercises") / "lora.py").read_text().split('"""')[-1]
     )
 
 
 def _call_with_dummies(fn):
-    params = [p for p in inspect.signature(fn).parameters.values() if p.default is inspect.Parameter.empty]
+    params = [
+        p for p in inspect.signature(fn).parameters.values() if p.default is inspect.Parameter.empty
+    ]
     return fn(*[None] * len(params))
 
 
@@ -42,7 +47,9 @@ def test_every_stub_raises_not_implemented_naming_the_exercise(exercise):
         obj = getattr(module, name)
         targets = [obj] if not inspect.isclass(obj) else [obj.__init__]
         for target in targets:
-            with pytest.raises(NotImplementedError, match=f"Exercise {exercise}:.*Bài tập {exercise}"):
+            with pytest.raises(
+                NotImplementedError, match=f"Exercise {exercise}:.*Bài tập {exercise}"
+            ):
                 _call_with_dummies(target)
     if exercise == "dataset":
         for method in ("__len__", "__getitem__"):
@@ -87,7 +94,9 @@ def _notebook(folder):
 @pytest.mark.parametrize("folder", ["solutions", "exercises"])
 def test_each_notebook_writes_exactly_its_folders_files(folder):
     written = nbfile.files_of(_notebook(folder))
-    assert written == {name: (resolve_folder(folder) / name).read_text(encoding="utf-8") for name in FILES.values()}
+    assert written == {
+        name: (resolve_folder(folder) / name).read_text(encoding="utf-8") for name in FILES.values()
+    }
 
 
 def test_the_exercise_notebook_differs_only_inside_writefile_cells():
@@ -108,7 +117,11 @@ def test_the_exercise_notebook_differs_only_inside_writefile_cells():
 def test_notebooks_are_stored_clean(folder):
     text = (resolve_folder(folder) / release.NOTEBOOK).read_text(encoding="utf-8")
     nb = nbfile.reads(text)
-    assert (nb.nbformat, nb.metadata.kernelspec.name, nb.metadata.kernelspec.language) == (4, "python3", "python")
+    assert (nb.nbformat, nb.metadata.kernelspec.name, nb.metadata.kernelspec.language) == (
+        4,
+        "python3",
+        "python",
+    )
     code = [c for c in nb.cells if c.cell_type == "code"]
     assert all(c.outputs == [] and c.execution_count is None for c in code)
     assert nbfile.writes(nb) == text  # the stable form: writing it again changes nothing
@@ -122,7 +135,9 @@ def test_each_exercise_is_followed_by_its_check_cell_and_the_notebook_ends_with_
     ]
     for exercise in EXERCISES:
         last_writefile = max(
-            i for i, c in enumerate(cells) if (nbfile.writefile_target(c) or ("",))[0] == FILES[exercise]
+            i
+            for i, c in enumerate(cells)
+            if (nbfile.writefile_target(c) or ("",))[0] == FILES[exercise]
         )
         following = next(c for c in cells[last_writefile + 1 :] if c.cell_type == "code")
         assert following.source.endswith(f'check("{exercise}")')
@@ -153,7 +168,10 @@ def test_release_refills_the_solution_notebook_after_an_edit_and_check_reports_i
     assert release.solution_drift(root) == [release.NOTEBOOK]
     assert release.sync_solution_notebook(root) == root / release.NOTEBOOK
     assert release.solution_drift(root) == [] and release.sync_solution_notebook(root) is None
-    assert nbfile.files_of(nbfile.reads((root / release.NOTEBOOK).read_text()))["lora.py"] == path.read_text()
+    assert (
+        nbfile.files_of(nbfile.reads((root / release.NOTEBOOK).read_text()))["lora.py"]
+        == path.read_text()
+    )
     exercise = nbfile.reads(release.render_exercises(root)[release.NOTEBOOK])
     assert "peft_model = " not in nbfile.files_of(exercise)["lora.py"]
 
@@ -161,13 +179,17 @@ def test_release_refills_the_solution_notebook_after_an_edit_and_check_reports_i
 def test_a_cell_split_survives_edits_of_the_file_and_fails_plainly_when_its_line_is_gone(tmp_path):
     root = _copy_solutions(tmp_path)
     path = root / "dataset.py"
-    path.write_text(path.read_text().replace("import random\n", "import random\nimport math  # new\n"))
+    path.write_text(
+        path.read_text().replace("import random\n", "import random\nimport math  # new\n")
+    )
     nb = nbfile.reads(release.render_solution_notebook(root))
     cells = [c for c in nb.cells if (nbfile.writefile_target(c) or ("",))[0] == "dataset.py"]
     assert "import math  # new" in cells[0].source
     assert cells[1].source.startswith("%%writefile -a dataset.py\n\n\ndef load_splits(")
     path.write_text(path.read_text().replace("def load_splits(", "def read_splits("))
-    with pytest.raises(release.ReleaseError, match=r"lab.ipynb: dataset.py: no line 'def load_splits"):
+    with pytest.raises(
+        release.ReleaseError, match=r"lab.ipynb: dataset.py: no line 'def load_splits"
+    ):
         release.render_solution_notebook(root)
 
 
@@ -198,7 +220,9 @@ def test_a_notebook_saved_by_jupyter_with_outputs_is_cleaned_back_to_the_stored_
         cell["id"] = f"cell-{n}"
         if cell.cell_type == "code":
             cell.execution_count = n
-            cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text="Writing dataset.py\n")]
+            cell.outputs = [
+                nbformat.v4.new_output("stream", name="stdout", text="Writing dataset.py\n")
+            ]
     cell.metadata["collapsed"] = True
     nbformat.write(nb, path)
     assert release.solution_drift(root) == [release.NOTEBOOK]

@@ -15,12 +15,16 @@ def test_data_to_predictions_round_trip(reference, tiny_model, processor, small_
     )
     model = reference.lora.build_lora_model(tiny_model)
     out = tmp_path / "model"
-    history = reference.train.fit(model, train_loader, valid_loader, str(out), "cpu", epochs=3, lr=3e-3)
+    history = reference.train.fit(
+        model, train_loader, valid_loader, str(out), "cpu", epochs=3, lr=3e-3
+    )
     processor.save_pretrained(out)
     assert history[0]["saved"] and len(history) == 3
     assert history[-1]["train_loss"] < history[0]["train_loss"]
     loaded, loaded_processor = reference.predict.load_for_inference(str(out), "cpu")
-    predictions = reference.predict.predict_folder(loaded, loaded_processor, str(small_data / data.TEST_DIR), "cpu")
+    predictions = reference.predict.predict_folder(
+        loaded, loaded_processor, str(small_data / data.TEST_DIR), "cpu"
+    )
     answers = data.read_test_answers(small_data)
     assert set(predictions) == set(answers)
     result = metrics.score(predictions, answers)

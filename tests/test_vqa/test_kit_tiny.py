@@ -32,7 +32,9 @@ def test_saved_folder_loads_with_the_real_from_pretrained_calls(tiny_random_dir)
     assert all(torch.equal(v, reference[k]) for k, v in model.state_dict().items())
     assert processor.tokenizer.model_max_length == 512
     assert processor.tokenizer.bos_token == "[DEC]"
-    assert model.config.text_config.bos_token_id == processor.tokenizer.convert_tokens_to_ids("[DEC]")
+    assert model.config.text_config.bos_token_id == processor.tokenizer.convert_tokens_to_ids(
+        "[DEC]"
+    )
     assert model.config.text_config.sep_token_id == processor.tokenizer.sep_token_id
 
 
@@ -41,7 +43,11 @@ SAVED_ONLY = {"architectures", "dtype", "torch_dtype", "transformers_version", "
 
 def recipe_fields(config: dict) -> dict:
     """A config's settings without what save_pretrained adds (nested sub-configs alike)."""
-    return {k: recipe_fields(v) if isinstance(v, dict) else v for k, v in config.items() if k not in SAVED_ONLY}
+    return {
+        k: recipe_fields(v) if isinstance(v, dict) else v
+        for k, v in config.items()
+        if k not in SAVED_ONLY
+    }
 
 
 @pytest.mark.parametrize("name", tiny.TINY_NAMES)
@@ -49,7 +55,9 @@ def test_shipped_models_load_and_match_the_recipes_architecture_and_vocabulary(n
     folder = tiny.tiny_model_dir(name)
     model = BlipForQuestionAnswering.from_pretrained(folder)
     processor = BlipProcessor.from_pretrained(folder)
-    assert recipe_fields(model.config.to_diff_dict()) == recipe_fields(tiny.build_config().to_diff_dict())
+    assert recipe_fields(model.config.to_diff_dict()) == recipe_fields(
+        tiny.build_config().to_diff_dict()
+    )
     assert processor.tokenizer.get_vocab() == vocab.token_to_id()
     assert processor.image_processor.to_dict() == tiny.build_processor().image_processor.to_dict()
     assert {k: tuple(v.shape) for k, v in model.state_dict().items()} == {

@@ -50,7 +50,9 @@ def test_train_and_predict_with_any_model_folder(tmp_path, small_data, tiny_rand
     assert len(metrics["history"]) == 2 and metrics["after"]["n"] == 8
     assert (out / "adapter_config.json").is_file() and (out / "tokenizer_config.json").is_file()
     predictions = tmp_path / "p.jsonl"
-    result = run("predict", "--model-dir", out, "--data", small_data, "--out", predictions, "--device", "cpu")
+    result = run(
+        "predict", "--model-dir", out, "--data", small_data, "--out", predictions, "--device", "cpu"
+    )
     assert result.exit_code == 0, result.output
     assert "accuracy:" in result.output
     assert len(predictions.read_text().splitlines()) == 8
@@ -96,9 +98,22 @@ def test_piped_output_is_a_short_log_without_progress_bars(tmp_path, small_data)
 
 
 def test_exercises_stop_at_the_first_stub_with_its_name(tmp_path, small_data, tiny_random_dir):
-    result = run("train", "--impl", "exercises", "--data", small_data, "--model", tiny_random_dir, "--out", tmp_path)
+    result = run(
+        "train",
+        "--impl",
+        "exercises",
+        "--data",
+        small_data,
+        "--model",
+        tiny_random_dir,
+        "--out",
+        tmp_path,
+    )
     assert result.exit_code == 1
-    assert "Exercise dataset is not implemented yet" in result.output and "load_splits" in result.output
+    assert (
+        "Exercise dataset is not implemented yet" in result.output
+        and "load_splits" in result.output
+    )
     assert "Traceback" not in result.output
 
 
@@ -108,11 +123,24 @@ def test_a_learners_error_points_at_their_line(tmp_path, small_data, tiny_random
         tmp_path / "mine",
         {
             "dataset.py": [
-                ("        record = self.records[idx]\n", "        record = self.records[idx]\n        1 / 0\n")
+                (
+                    "        record = self.records[idx]\n",
+                    "        record = self.records[idx]\n        1 / 0\n",
+                )
             ]
         },
     )
-    result = run("train", "--impl", folder, "--data", small_data, "--model", tiny_random_dir, "--out", tmp_path / "o")
+    result = run(
+        "train",
+        "--impl",
+        folder,
+        "--data",
+        small_data,
+        "--model",
+        tiny_random_dir,
+        "--out",
+        tmp_path / "o",
+    )
     assert result.exit_code == 1
     assert "ZeroDivisionError" in result.output and "dataset.py:" in result.output
     assert "grade" in result.output  # points to the grader for hints

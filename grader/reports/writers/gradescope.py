@@ -36,7 +36,8 @@ def to_gradescope(result: GradeResult, visibility: str = "visible") -> dict:
                 del test["status"]
             tests.append(test)
     summary = [
-        f"{name}: {fmt_points(ex.score)}/{fmt_points(ex.max_score)}" + (f" ({ex.summary})" if ex.summary else "")
+        f"{name}: {fmt_points(ex.score)}/{fmt_points(ex.max_score)}"
+        + (f" ({ex.summary})" if ex.summary else "")
         for name, ex in result.exercises.items()
     ]
     return {
@@ -50,4 +51,6 @@ def to_gradescope(result: GradeResult, visibility: str = "visible") -> dict:
 
 
 def write_gradescope(result: GradeResult, path: str | Path) -> None:
-    Path(path).write_text(json.dumps(to_gradescope(result), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    Path(path).write_text(
+        json.dumps(to_gradescope(result), indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
+    )

@@ -9,7 +9,9 @@ from grader.judge.results import GradeResult
 
 
 def dumps(result: GradeResult, *, timings: bool = True) -> str:
-    return json.dumps(result.to_dict(timings=timings), indent=2, ensure_ascii=False, sort_keys=False)
+    return json.dumps(
+        result.to_dict(timings=timings), indent=2, ensure_ascii=False, sort_keys=False
+    )
 
 
 def write_json(result: GradeResult, path: str | Path) -> None:

@@ -31,11 +31,15 @@ def to_junit_xml(result: GradeResult) -> str:
         ET.SubElement(props, "property", name="score", value=fmt_points(exercise.score))
         ET.SubElement(props, "property", name="max_score", value=fmt_points(exercise.max_score))
         for check in exercise.checks:
-            case = ET.SubElement(suite, "testcase", classname=f"grade.{exercise.name}", name=check.name, time="0")
+            case = ET.SubElement(
+                suite, "testcase", classname=f"grade.{exercise.name}", name=check.name, time="0"
+            )
             if check.skipped:
                 ET.SubElement(case, "skipped", message=check.message[:500])
             elif not check.passed:
-                failure = ET.SubElement(case, "failure", message=check.message[:500], type="CheckFailed")
+                failure = ET.SubElement(
+                    case, "failure", message=check.message[:500], type="CheckFailed"
+                )
                 hint = check.hint and f"{messages.message('hint', result.lang)}: {check.hint}"
                 failure.text = "\n".join(filter(None, [check.message, hint, check.output]))
             out = ET.SubElement(case, "system-out")

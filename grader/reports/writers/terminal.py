@@ -20,7 +20,9 @@ def render(result: GradeResult, console: Console | None = None, *, verbose: bool
     console = console or Console(highlight=False, soft_wrap=True)
     lang = result.lang
     for note in result.notes:
-        console.print(f"[yellow]{escape(messages.message('sandbox_fallback', lang))}: {escape(note)}[/]")
+        console.print(
+            f"[yellow]{escape(messages.message('sandbox_fallback', lang))}: {escape(note)}[/]"
+        )
     for name, ex in result.exercises.items():
         pts = f"{fmt_points(ex.score)}/{fmt_points(ex.max_score)}"
         if ex.status != "graded":
@@ -29,7 +31,9 @@ def render(result: GradeResult, console: Console | None = None, *, verbose: bool
         colour = "green" if ex.score == ex.max_score else "red"
         roots = [c for c in ex.checks if not c.passed and not c.skipped and not c.caused_by]
         lead = (
-            f"  [yellow]{escape(messages.message('start_with', lang))}: ✘ {escape(roots[0].title)}[/]" if roots else ""
+            f"  [yellow]{escape(messages.message('start_with', lang))}: ✘ {escape(roots[0].title)}[/]"
+            if roots
+            else ""
         )
         console.print(f"[bold {colour}]{name}[/] [dim]{pts}[/]{lead}")
         for check in ex.checks:
@@ -53,7 +57,9 @@ def render(result: GradeResult, console: Console | None = None, *, verbose: bool
                 if check.hint and not check.passed and check.caused_by:
                     console.print(f"      [yellow]↳ {escape(check.hint)}[/]")
                 elif check.hint and not check.passed:
-                    console.print(f"      [cyan]{escape(messages.message('hint', lang))}:[/] {escape(check.hint)}")
+                    console.print(
+                        f"      [cyan]{escape(messages.message('hint', lang))}:[/] {escape(check.hint)}"
+                    )
                 if check.output and (verbose or not check.passed):
                     tail = check.output.strip().splitlines()[-5:]
                     console.print(f"      [dim]{escape(messages.message('output', lang))}:[/]")

@@ -56,7 +56,9 @@ def make_class(root: Path) -> Path:
     copy_impl("exercises", root / "stub")
     zip_folder(copy_impl("solutions", root / "tmp-zip"), root / "ref_zip.zip", top="my-lab")
     copy_impl(
-        "solutions", root / "maxlen", {"dataset.py": [("            max_length=self.question_max_length,\n", "")]}
+        "solutions",
+        root / "maxlen",
+        {"dataset.py": [("            max_length=self.question_max_length,\n", "")]},
     )
     copy_impl(
         "solutions",
@@ -66,7 +68,9 @@ def make_class(root: Path) -> Path:
     segfault = "    import os, signal\n    os.kill(os.getpid(), signal.SIGSEGV)\n"
     copy_impl("solutions", root / "crash", {"lora.py": [(LORA_START, segfault + LORA_START)]})
     copy_impl(
-        "solutions", root / "hang_call", {"lora.py": [(LORA_START, "    while True:\n        pass\n" + LORA_START)]}
+        "solutions",
+        root / "hang_call",
+        {"lora.py": [(LORA_START, "    while True:\n        pass\n" + LORA_START)]},
     )
     hang = copy_impl("solutions", root / "hang_import")
     for path in hang.glob("*.py"):
@@ -74,7 +78,9 @@ def make_class(root: Path) -> Path:
     hog = "    hog = [bytearray(256 * 1024 * 1024) for _ in range(1000)]  # more than any limit\n"
     copy_impl("solutions", root / "oom", {"lora.py": [(LORA_START, hog + LORA_START)]})
     copy_impl(
-        "solutions", root / "exits", {"lora.py": [(LORA_START, "    import sys\n    sys.exit(2)\n" + LORA_START)]}
+        "solutions",
+        root / "exits",
+        {"lora.py": [(LORA_START, "    import sys\n    sys.exit(2)\n" + LORA_START)]},
     )
     garble = (
         "    import os, stat\n    for fd in range(3, 64):  # the worker's channel to the judge: garbled\n"
@@ -83,7 +89,11 @@ def make_class(root: Path) -> Path:
         "        except OSError:\n            pass\n"
     )
     copy_impl("solutions", root / "channel", {"lora.py": [(LORA_START, garble + LORA_START)]})
-    copy_impl("solutions", root / "syntax", {"predict.py": [("import torch\n", "import torch\ndef broken(:\n")]})
+    copy_impl(
+        "solutions",
+        root / "syntax",
+        {"predict.py": [("import torch\n", "import torch\ndef broken(:\n")]},
+    )
     cheat = "import torch\nfrom solutions.dataset import VQADataset as _Ref  # noqa\n"
     copy_impl("solutions", root / "imports_ref", {"dataset.py": [("import torch\n", cheat)]})
     flood = copy_impl("solutions", root / "flood")
@@ -130,7 +140,11 @@ def graded(tmp_path_factory):
     subs = make_class(base / "submissions")
     quiz = base / "quiz"
     quiz.mkdir()
-    attempts = (("ref", {}), ("stub", {"Q1": "vicuna", "Q2": "llm-backbone"}), ("maxlen", {"Q2": "llm-backbone"}))
+    attempts = (
+        ("ref", {}),
+        ("stub", {"Q1": "vicuna", "Q2": "llm-backbone"}),
+        ("maxlen", {"Q2": "llm-backbone"}),
+    )
     for student, wrong in attempts:
         (quiz / f"{student}.json").write_text(
             json.dumps(
@@ -178,13 +192,19 @@ def record(graded, student) -> dict:
 def test_the_batch_finishes_with_every_result_on_disk(graded):
     result = graded["result"]
     assert result.exit_code == 0, result.output
-    students = {p.name.removesuffix(".zip") for p in graded["subs"].iterdir() if p.name != "notes.txt"}
+    students = {
+        p.name.removesuffix(".zip") for p in graded["subs"].iterdir() if p.name != "notes.txt"
+    }
     assert len(students) == 18
     out = graded["out"]
     for student in students:
         rec = record(graded, student)
         assert rec["student"] == student and rec["status"] in ("graded", "failed")
-        for path in (f"feedback/{student}.md", f"feedback/{student}.html", f"gradescope/{student}.json"):
+        for path in (
+            f"feedback/{student}.md",
+            f"feedback/{student}.html",
+            f"gradescope/{student}.json",
+        ):
             assert (out / path).is_file(), path
     assert not list(out.rglob("*.tmp"))
     assert "notes.txt: ignored" in result.output
@@ -194,7 +214,9 @@ def test_the_batch_finishes_with_every_result_on_disk(graded):
 def test_grades_are_right(graded, student, total):
     rec = record(graded, student)
     assert rec["status"] == "graded", rec["reason"]
-    assert rec["result"]["score"] == total, {k: v["score"] for k, v in rec["result"]["exercises"].items()}
+    assert rec["result"]["score"] == total, {
+        k: v["score"] for k, v in rec["result"]["exercises"].items()
+    }
 
 
 def test_known_wrong_submissions_lose_points_only_where_wrong(graded):
@@ -202,7 +224,9 @@ def test_known_wrong_submissions_lose_points_only_where_wrong(graded):
     assert maxlen["dataset"]["score"] < 25
     assert [maxlen[e]["score"] for e in ("lora", "train", "predict")] == [15, 35, 25]
     grad = record(graded, "grad_eval")["result"]["exercises"]
-    assert grad["train"]["score"] < 35 and [grad[e]["score"] for e in ("dataset", "lora", "predict")] == [25, 15, 25]
+    assert grad["train"]["score"] < 35 and [
+        grad[e]["score"] for e in ("dataset", "lora", "predict")
+    ] == [25, 15, 25]
     failed = [c for c in grad["train"]["checks"] if not c["passed"]]
     assert failed and all(c["message"] for c in failed)
 
@@ -210,7 +234,9 @@ def test_known_wrong_submissions_lose_points_only_where_wrong(graded):
 def test_crash_timeout_and_reference_import_are_flagged(graded):
     assert any(f.startswith("crash") for f in record(graded, "crash")["result"]["flags"])
     assert any(f.startswith("timeout") for f in record(graded, "hang_call")["result"]["flags"])
-    assert any(f.startswith("imports_reference") for f in record(graded, "imports_ref")["result"]["flags"])
+    assert any(
+        f.startswith("imports_reference") for f in record(graded, "imports_ref")["result"]["flags"]
+    )
     stub = record(graded, "stub")["result"]
     assert sorted(stub["flags"]) == sorted(f"not_implemented:{e}" for e in course.EXERCISES)
 
@@ -225,15 +251,22 @@ def test_every_flag_is_raised_and_listed_where_the_vocabulary_says(graded):
     for row in data["students"]:
         for flag in row["flags"]:
             raised.setdefault(flag.partition(":")[0], set()).add(row["student"])
-    assert set(raised) == set(flags.FLAGS), "a flag of the vocabulary is never raised here (or one is unknown)"
+    assert set(raised) == set(flags.FLAGS), (
+        "a flag of the vocabulary is never raised here (or one is unknown)"
+    )
     assert {"memory", "exit"} <= {
         f.partition(":")[0]
-        for f in record(graded, "oom")["result"]["flags"] + record(graded, "exits")["result"]["flags"]
+        for f in record(graded, "oom")["result"]["flags"]
+        + record(graded, "exits")["result"]["flags"]
     }
     assert "load_error:predict" in record(graded, "syntax")["result"]["flags"]
     assert "output_truncated:predict" in record(graded, "flood")["result"]["flags"]
     listed = graded["result"].output.split("need a look:", 1)[1].split("results in", 1)[0]
-    named = {line.strip().split(":")[0].removesuffix(".zip") for line in listed.splitlines() if line.strip()}
+    named = {
+        line.strip().split(":")[0].removesuffix(".zip")
+        for line in listed.splitlines()
+        if line.strip()
+    }
     look = {s for name, who in raised.items() if flags.FLAGS[name].needs_look for s in who}
     assert named == look
     html = (graded["out"] / "report.html").read_text()
@@ -262,7 +295,12 @@ def test_grades_csv_has_one_row_per_student(graded):
     assert len(rows) == 18 and len({r["student"] for r in rows}) == 18
     by = {r["student"]: r for r in rows}
     assert by["ref"]["total"] == "100" and by["ref"]["quiz"] == "10" and by["stub"]["quiz"] == "8"
-    assert (by["crash"]["dataset"], by["crash"]["lora"], by["crash"]["train"], by["crash"]["predict"]) == (
+    assert (
+        by["crash"]["dataset"],
+        by["crash"]["lora"],
+        by["crash"]["train"],
+        by["crash"]["predict"],
+    ) == (
         "25",
         "0",
         "35",
@@ -277,7 +315,9 @@ def test_gradescope_json_and_feedback_match_the_result(graded):
     out = graded["out"]
     gs = json.loads((out / "gradescope" / "maxlen.json").read_text())
     rec = record(graded, "maxlen")["result"]
-    assert gs["score"] == rec["score"] and len(gs["tests"]) == sum(len(e["checks"]) for e in rec["exercises"].values())
+    assert gs["score"] == rec["score"] and len(gs["tests"]) == sum(
+        len(e["checks"]) for e in rec["exercises"].values()
+    )
     failing = [c for e in rec["exercises"].values() for c in e["checks"] if not c["passed"]]
     md = (out / "feedback" / "maxlen.md").read_text()
     html = (out / "feedback" / "maxlen.html").read_text()
@@ -285,7 +325,9 @@ def test_gradescope_json_and_feedback_match_the_result(graded):
         assert check["message"].splitlines()[0] in md
         if check["hint"]:
             assert check["hint"] in md
-    assert f"{rec['score']:g} / 100" in md.replace(".0 /", " /") or f"{int(rec['score'])} / 100" in md
+    assert (
+        f"{rec['score']:g} / 100" in md.replace(".0 /", " /") or f"{int(rec['score'])} / 100" in md
+    )
     assert "<!DOCTYPE html>" in html
 
 

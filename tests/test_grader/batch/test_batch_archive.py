@@ -21,7 +21,9 @@ def make_zip(path: Path, members: dict[str, str]) -> Path:
 
 
 def test_a_zip_with_one_top_folder_gives_that_folder(tmp_path):
-    archive = make_zip(tmp_path / "an.zip", {f"an-lab/{k}": v for k, v in FILES.items()} | {"__MACOSX/._x": "junk"})
+    archive = make_zip(
+        tmp_path / "an.zip", {f"an-lab/{k}": v for k, v in FILES.items()} | {"__MACOSX/._x": "junk"}
+    )
     root = unpack_zip(archive, tmp_path / "out" / "an")
     assert root == tmp_path / "out" / "an" / "an-lab"
     assert sorted(p.name for p in root.iterdir()) == sorted(FILES)

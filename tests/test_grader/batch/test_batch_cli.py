@@ -12,8 +12,24 @@ from test_batch_runner import ENGINE, engine_on_path, make  # noqa: F401  (engin
 
 from grader.instructor import main
 
-GRADING = {"--exercise", "--lang", "--device", "--sandbox", "--timeout", "--memory-mb", "--cache-dir"}
-BATCH_RUN = {"--out", "--jobs", "--submission-timeout", "--force", "--retry-failed", "--progress", "--no-progress"}
+GRADING = {
+    "--exercise",
+    "--lang",
+    "--device",
+    "--sandbox",
+    "--timeout",
+    "--memory-mb",
+    "--cache-dir",
+}
+BATCH_RUN = {
+    "--out",
+    "--jobs",
+    "--submission-timeout",
+    "--force",
+    "--retry-failed",
+    "--progress",
+    "--no-progress",
+}
 CLASS_FILES = {
     "--quiz",
     "--lms",
@@ -37,11 +53,17 @@ def option_names(help_text: str) -> set[str]:
 def test_the_group_lists_the_instructors_commands():
     done = grader("--help")
     assert done.exit_code == 0
-    assert re.findall(r"^  (\w[\w-]*)  ", done.output, re.MULTILINE) == ["batch", "bundle", "report"]
+    assert re.findall(r"^  (\w[\w-]*)  ", done.output, re.MULTILINE) == [
+        "batch",
+        "bundle",
+        "report",
+    ]
 
 
 def test_each_command_lists_only_its_options():
-    assert option_names(grader("batch", "--help").output) == BATCH_RUN | GRADING | CLASS_FILES | {"--help"}
+    assert option_names(grader("batch", "--help").output) == BATCH_RUN | GRADING | CLASS_FILES | {
+        "--help"
+    }
     assert option_names(grader("report", "--help").output) == CLASS_FILES | {"--help"}
     assert "--device [cpu|cuda]" in grader("batch", "--help").output
 
@@ -65,15 +87,21 @@ def test_report_writes_the_class_files_again_and_grades_nothing(tmp_path, monkey
     graded = grader("batch", str(subs), "--out", str(out), "--jobs", "1", "--no-progress")
     assert graded.exit_code == 0, graded.output
     assert "2 graded now" in graded.output and not (out / "lms-canvas.csv").exists()
-    assert json.loads((out / "report.json").read_text())["similarity"]["settings"]["threshold"] == 0.75
+    assert (
+        json.loads((out / "report.json").read_text())["similarity"]["settings"]["threshold"] == 0.75
+    )
     records = {p.name: p.read_bytes() for p in (out / "students").glob("*.json")}
     feedback = {p.name: p.stat().st_mtime_ns for p in (out / "feedback").iterdir()}
 
-    monkeypatch.setenv("GRADER_BATCH_ENGINE", "test_batch_runner:broken_engine")  # any grading would fail
+    monkeypatch.setenv(
+        "GRADER_BATCH_ENGINE", "test_batch_runner:broken_engine"
+    )  # any grading would fail
     done = grader("report", str(out), "--similarity-threshold", "0.3", "--lms", "canvas")
     assert done.exit_code == 0, done.output
     assert "2 records" in done.output and "nothing graded" in done.output
-    assert json.loads((out / "report.json").read_text())["similarity"]["settings"]["threshold"] == 0.3
+    assert (
+        json.loads((out / "report.json").read_text())["similarity"]["settings"]["threshold"] == 0.3
+    )
     assert "alice" in (out / "lms-canvas.csv").read_text(encoding="utf-8-sig")
     assert {p.name: p.read_bytes() for p in (out / "students").glob("*.json")} == records
     assert {p.name: p.stat().st_mtime_ns for p in (out / "feedback").iterdir()} == feedback

@@ -22,7 +22,9 @@ HERE = Path(__file__).resolve().parent
 ENGINE = "test_batch_runner:fake_engine"
 
 
-RELEASE = "FAKE_ENGINE_RELEASE"  # a file: WAIT submissions are graded once it exists, and hold until then
+RELEASE = (
+    "FAKE_ENGINE_RELEASE"  # a file: WAIT submissions are graded once it exists, and hold until then
+)
 
 
 class FakeEngine:
@@ -38,7 +40,9 @@ class FakeEngine:
             time.sleep(3600)
         if "DIE" in text:
             os._exit(3)
-        while "WAIT" in text and not Path(os.environ[RELEASE]).exists():  # an event the test sends, not a clock
+        while (
+            "WAIT" in text and not Path(os.environ[RELEASE]).exists()
+        ):  # an event the test sends, not a clock
             time.sleep(0.02)
         ok = "GOOD" in text or "WAIT" in text
         check = {
@@ -82,7 +86,11 @@ def broken_engine(options: dict):
 
 @pytest.fixture(autouse=True)
 def engine_on_path(monkeypatch):
-    path = [str(HERE), str(HERE.parents[1]), os.environ.get("PYTHONPATH", "")]  # this module and tests/ helpers
+    path = [
+        str(HERE),
+        str(HERE.parents[1]),
+        os.environ.get("PYTHONPATH", ""),
+    ]  # this module and tests/ helpers
     monkeypatch.setenv("PYTHONPATH", os.pathsep.join(path))
 
 
@@ -131,12 +139,18 @@ def test_a_change_of_the_kits_fixtures_grades_everything_again(tmp_path, monkeyp
 
 
 def test_hang_and_dying_grader_are_recorded_and_the_batch_goes_on(tmp_path):
-    subs = make(tmp_path / "subs", a_good="GOOD", b_hang="HANG", c_die="DIE", d_good="GOOD", e_bad="BAD")
+    subs = make(
+        tmp_path / "subs", a_good="GOOD", b_hang="HANG", c_die="DIE", d_good="GOOD", e_bad="BAD"
+    )
     out = tmp_path / "out"
     summary = batch.run_batch(subs, out, options(submission_timeout=3), progress=False)
     records = {r.student: r for r in summary.records}
     assert set(records) == {"a_good", "b_hang", "c_die", "d_good", "e_bad"}
-    assert records["a_good"].score == 25 and records["d_good"].score == 25 and records["e_bad"].score == 0
+    assert (
+        records["a_good"].score == 25
+        and records["d_good"].score == 25
+        and records["e_bad"].score == 0
+    )
     assert records["b_hang"].status == "failed" and "longer than 3 s" in records["b_hang"].reason
     assert records["c_die"].status == "failed" and "stopped unexpectedly" in records["c_die"].reason
     problems = dict(summary.problems())
@@ -151,11 +165,15 @@ def test_failed_submissions_are_kept_unless_changed_or_retried(tmp_path, monkeyp
     out = tmp_path / "out"
     release = tmp_path / "release"
     monkeypatch.setenv(RELEASE, str(release))
-    batch.run_batch(subs, out, options(submission_timeout=0.5), progress=False)  # "slow" waits: past its limit
+    batch.run_batch(
+        subs, out, options(submission_timeout=0.5), progress=False
+    )  # "slow" waits: past its limit
     again = batch.run_batch(subs, out, options(submission_timeout=0.5), progress=False)
     assert sorted(again.reused) == ["hang", "slow"] and not again.graded and not again.failed
     release.touch()
-    retried = batch.run_batch(subs, out, options(retry_failed=True, submission_timeout=3), progress=False)
+    retried = batch.run_batch(
+        subs, out, options(retry_failed=True, submission_timeout=3), progress=False
+    )
     assert retried.graded == ["slow"] and retried.failed == ["hang"]
     (subs / "hang" / "dataset.py").write_text("# GOOD\n")
     summary = batch.run_batch(subs, out, options(), progress=False)
@@ -167,7 +185,10 @@ def test_grading_that_cannot_start_is_one_clear_error(tmp_path):
     subs = make(tmp_path / "subs", alice="GOOD")
     with pytest.raises(batch.SlotStartError, match="reference failed probe dataset.items"):
         batch.run_batch(
-            subs, tmp_path / "out", batch.BatchOptions(engine="test_batch_runner:broken_engine", jobs=1), progress=False
+            subs,
+            tmp_path / "out",
+            batch.BatchOptions(engine="test_batch_runner:broken_engine", jobs=1),
+            progress=False,
         )
 
 
@@ -187,7 +208,9 @@ def test_discovery_notes_duplicates_and_stray_files(tmp_path):
 def test_ctrl_c_keeps_every_finished_result_and_a_rerun_finishes(tmp_path, monkeypatch):
     """Two submissions are graded; the third holds the engine until the test releases it, so the interrupt
     always arrives while it is in flight, however fast or loaded the machine is."""
-    subs = make(tmp_path / "subs", s00="GOOD", s01="GOOD", **{f"s{i:02d}": "WAIT" for i in range(2, 8)})
+    subs = make(
+        tmp_path / "subs", s00="GOOD", s01="GOOD", **{f"s{i:02d}": "WAIT" for i in range(2, 8)}
+    )
     out = tmp_path / "out"
     release = tmp_path / "release"
     monkeypatch.setenv(RELEASE, str(release))
@@ -196,7 +219,9 @@ def test_ctrl_c_keeps_every_finished_result_and_a_rerun_finishes(tmp_path, monke
         f"sys.exit(run_batch_command({str(subs)!r}, {str(out)!r}, jobs=1, progress=False, similarity=False))"
     )
     env = {**os.environ, "GRADER_BATCH_ENGINE": ENGINE}
-    proc = subprocess.Popen([sys.executable, "-c", code], stderr=subprocess.PIPE, text=True, env=env)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code], stderr=subprocess.PIPE, text=True, env=env
+    )
     wait_until(lambda: len(list((out / "students").glob("*.json"))) == 2, "two finished results")
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=60)

@@ -25,7 +25,9 @@ pytestmark = pytest.mark.slow  # grades many submissions end to end: `pytest -m 
 
 BIN = Path(sys.executable).parent
 GRADE = shutil.which("grade", path=str(BIN)) or shutil.which("grade")
-needs_grade = pytest.mark.skipif(GRADE is None, reason="the grade command is not installed (pip install -e .)")
+needs_grade = pytest.mark.skipif(
+    GRADE is None, reason="the grade command is not installed (pip install -e .)"
+)
 
 
 def fake_pip(tmp_path: Path) -> tuple[str, Path]:
@@ -72,23 +74,36 @@ def test_gradescope_zip_holds_the_scripts_and_the_source(gradescope_zip):
         "source/grader/reports/templates/report.html.j2",
         "source/grader/bundles/templates/run_autograder.j2",
     } <= names
-    assert not [n for n in names if "__pycache__" in n or n.endswith(".pyc") or n.startswith("source/tests/")]
+    assert not [
+        n
+        for n in names
+        if "__pycache__" in n or n.endswith(".pyc") or n.startswith("source/tests/")
+    ]
     assert modes["setup.sh"] & 0o111 and modes["run_autograder"] & 0o111
-    assert "$PIP install --no-cache-dir torch --index-url https://download.pytorch.org/whl/cpu" in setup
+    assert (
+        "$PIP install --no-cache-dir torch --index-url https://download.pytorch.org/whl/cpu"
+        in setup
+    )
 
 
 def test_gradescope_setup_installs_cpu_torch_then_the_grader(gradescope_zip, tmp_path):
     root = unpack(gradescope_zip, tmp_path / "autograder")
     pip, log = fake_pip(tmp_path)
     env = script_env(AUTOGRADER_ROOT=root, PIP=pip, PYTHON=sys.executable, GRADE="true")
-    proc = subprocess.run(["bash", str(root / "setup.sh")], env=env, capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        ["bash", str(root / "setup.sh")], env=env, capture_output=True, text=True, timeout=120
+    )
     assert proc.returncode == 0, proc.stderr
     calls = log.read_text().splitlines()
-    assert calls[0] == "install --no-cache-dir torch --index-url https://download.pytorch.org/whl/cpu"
+    assert (
+        calls[0] == "install --no-cache-dir torch --index-url https://download.pytorch.org/whl/cpu"
+    )
     assert calls[1] == f"install --no-cache-dir {root}/source"
     log.unlink()
     env.update(GRADER_SOURCE="mllm-vqa-lab==0.1.0", SKIP_TORCH="1")
-    subprocess.run(["bash", str(root / "setup.sh")], env=env, check=True, capture_output=True, timeout=120)
+    subprocess.run(
+        ["bash", str(root / "setup.sh")], env=env, check=True, capture_output=True, timeout=120
+    )
     assert log.read_text().splitlines() == ["install --no-cache-dir mllm-vqa-lab==0.1.0"]
 
 
@@ -128,29 +143,39 @@ def test_the_bundled_source_builds_a_complete_wheel(gradescope_zip, tmp_path):
 def test_run_autograder_writes_results_json_for_a_submission(gradescope_zip, tmp_path):
     root = unpack(gradescope_zip, tmp_path / "autograder")
     nested = root / "submission" / "my-lab"  # uploaded as a folder: the script finds dataset.py
-    shutil.copytree(REPO / "solutions", nested, ignore=shutil.ignore_patterns("__pycache__", "__init__.py"))
+    shutil.copytree(
+        REPO / "solutions", nested, ignore=shutil.ignore_patterns("__pycache__", "__init__.py")
+    )
     env = script_env(AUTOGRADER_ROOT=root, GRADE=GRADE, GRADER_CACHE=CACHE)
-    proc = subprocess.run(["bash", str(root / "run_autograder")], env=env, capture_output=True, text=True, timeout=600)
+    proc = subprocess.run(
+        ["bash", str(root / "run_autograder")], env=env, capture_output=True, text=True, timeout=600
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     results = json.loads((root / "results" / "results.json").read_text())
     assert results["score"] == 100
     assert len(results["tests"]) > 10 and all(t["status"] == "passed" for t in results["tests"])
     assert sum(t["max_score"] for t in results["tests"]) == 100
-    assert (root / "submission" / "my-lab" / "dataset.py").is_file(), "the submission must be left as it was"
+    assert (root / "submission" / "my-lab" / "dataset.py").is_file(), (
+        "the submission must be left as it was"
+    )
 
 
 def test_run_autograder_reports_a_grader_failure_to_the_learner(gradescope_zip, tmp_path):
     root = unpack(gradescope_zip, tmp_path / "autograder")
     (root / "submission").mkdir()
     env = script_env(AUTOGRADER_ROOT=root, GRADE="false")
-    proc = subprocess.run(["bash", str(root / "run_autograder")], env=env, capture_output=True, text=True, timeout=60)
+    proc = subprocess.run(
+        ["bash", str(root / "run_autograder")], env=env, capture_output=True, text=True, timeout=60
+    )
     assert proc.returncode == 0
     results = json.loads((root / "results" / "results.json").read_text())
     assert results["score"] == 0 and "could not grade" in results["output"]
 
 
 def test_classroom_workflow_is_what_github_classroom_expects(tmp_path):
-    paths = bundle.write_github_classroom(tmp_path, source="git+https://example.org/course/lab-grader.git")
+    paths = bundle.write_github_classroom(
+        tmp_path, source="git+https://example.org/course/lab-grader.git"
+    )
     workflow = yaml.safe_load((tmp_path / ".github/workflows/classroom.yml").read_text())
     assert workflow["name"] == "Autograding Tests"
     assert list(workflow["jobs"]) == ["run-autograding-tests"]
@@ -174,7 +199,9 @@ def test_classroom_setup_installs_cpu_torch_then_the_source(tmp_path):
     bundle.write_github_classroom(tmp_path, source="git+https://example.org/lab.git")
     pip, log = fake_pip(tmp_path)
     env = script_env(PIP=pip, GRADER_SOURCE="/opt/grader-src")
-    subprocess.run(["bash", str(tmp_path / ".github/classroom/setup.sh")], env=env, check=True, timeout=60)
+    subprocess.run(
+        ["bash", str(tmp_path / ".github/classroom/setup.sh")], env=env, check=True, timeout=60
+    )
     assert log.read_text().splitlines() == [
         "install --no-cache-dir torch --index-url https://download.pytorch.org/whl/cpu",
         "install --no-cache-dir /opt/grader-src",
@@ -192,7 +219,12 @@ def test_classroom_grading_script_reports_points(tmp_path):
     output = tmp_path / "github_output"
     env = script_env(GITHUB_OUTPUT=output, GRADE=GRADE, PYTHON=sys.executable, GRADER_CACHE=CACHE)
     proc = subprocess.run(
-        ["bash", ".github/classroom/grade.sh", "."], cwd=repo, env=env, capture_output=True, text=True, timeout=600
+        ["bash", ".github/classroom/grade.sh", "."],
+        cwd=repo,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "Points 15/100" in proc.stdout

@@ -23,17 +23,25 @@ def option_names(help_text: str) -> set[str]:
 
 
 def test_bundle_commands_write_the_autograders(tmp_path, monkeypatch):
-    done = grader("bundle", "gradescope", str(tmp_path / "ag.zip"), "--lang", "vi", "--timeout", "30")
+    done = grader(
+        "bundle", "gradescope", str(tmp_path / "ag.zip"), "--lang", "vi", "--timeout", "30"
+    )
     assert done.exit_code == 0, done.output
     run_autograder = zipfile.ZipFile(tmp_path / "ag.zip").read("run_autograder").decode()
     assert "--lang vi --timeout 30" in run_autograder
-    done = grader("bundle", "github-classroom", str(tmp_path / "starter"), "--source", "mllm-vqa-lab")
+    done = grader(
+        "bundle", "github-classroom", str(tmp_path / "starter"), "--source", "mllm-vqa-lab"
+    )
     assert done.exit_code == 0 and (tmp_path / "starter/.github/workflows/classroom.yml").is_file()
     done = grader("bundle", "classroom", str(tmp_path / "short"), "--source", "mllm-vqa-lab")
     assert done.exit_code == 0 and (tmp_path / "short/.github/classroom/grade.sh").is_file()
     monkeypatch.setattr(bundle, "default_classroom_source", lambda: None)
     failed = grader("bundle", "github-classroom", str(tmp_path / "other"))
-    assert failed.exit_code == 1 and "pass --source" in failed.output and "Traceback" not in failed.output
+    assert (
+        failed.exit_code == 1
+        and "pass --source" in failed.output
+        and "Traceback" not in failed.output
+    )
 
 
 def test_each_bundle_command_lists_only_its_options():
@@ -42,7 +50,11 @@ def test_each_bundle_command_lists_only_its_options():
         assert done.exit_code == 0
         assert option_names(done.output) == {"--source", "--lang", "--timeout", "--help"}, command
     listing = grader("bundle", "--help").output
-    assert "gradescope" in listing and "github-classroom" in listing and "classroom-result" not in listing
+    assert (
+        "gradescope" in listing
+        and "github-classroom" in listing
+        and "classroom-result" not in listing
+    )
 
 
 def test_usage_errors_are_clicks():
@@ -59,7 +71,14 @@ def test_classroom_result_prints_the_reporters_payload(tmp_path):
         "max_score": 100,
         "exercises": {
             "lora": {
-                "checks": [{"name": "lora.trainable", "title": "only LoRA trainable", "passed": True, "score": 15}]
+                "checks": [
+                    {
+                        "name": "lora.trainable",
+                        "title": "only LoRA trainable",
+                        "passed": True,
+                        "score": 15,
+                    }
+                ]
             }
         },
     }
@@ -67,6 +86,10 @@ def test_classroom_result_prints_the_reporters_payload(tmp_path):
     done = grader("bundle", "classroom-result", str(tmp_path / "result.json"))
     assert done.exit_code == 0, done.output
     payload = json.loads(base64.b64decode(done.output))
-    assert payload["status"] == "pass" and payload["tests"][0]["name"] == "lora: only LoRA trainable"
-    missing = json.loads(base64.b64decode(grader("bundle", "classroom-result", str(tmp_path / "none.json")).output))
+    assert (
+        payload["status"] == "pass" and payload["tests"][0]["name"] == "lora: only LoRA trainable"
+    )
+    missing = json.loads(
+        base64.b64decode(grader("bundle", "classroom-result", str(tmp_path / "none.json")).output)
+    )
     assert missing["status"] == "error" and "wrote no result" in missing["tests"][0]["message"]

@@ -13,7 +13,9 @@ from vqa.course import EXERCISES
 def check_functions(exercise):
     module = importlib.import_module(f"grader.checks.test_{exercise}")
     return {
-        f"{exercise}.{name[5:]}": fn for name, fn in vars(module).items() if name.startswith("test_") and callable(fn)
+        f"{exercise}.{name[5:]}": fn
+        for name, fn in vars(module).items()
+        if name.startswith("test_") and callable(fn)
     }
 
 

@@ -49,7 +49,9 @@ def test_every_todo_sentence_has_a_row():
         for where, sentence in todo_sentences()
         if not any(w == where and words in sentence for w, words, *_ in ROWS)
     ]
-    assert not missing, "TODO sentences without a row in tests/contract_table.py:\n" + "\n".join(map(str, missing))
+    assert not missing, "TODO sentences without a row in tests/contract_table.py:\n" + "\n".join(
+        map(str, missing)
+    )
 
 
 def test_rows_quote_the_stubs():
@@ -71,11 +73,13 @@ def test_row_names_a_check_and_a_wrong_submission(row):
     assert check.split(".")[0] == where.split(".")[0]
     if mutant is not None:
         defects = {d[0]: d for d in DEFECTS}
-        assert mutant in defects, f"{mutant} is not in tests/test_grader/judge/test_grader_defects.py"
-        _, _, _, _, exercise, checks = defects[mutant]
-        assert f"{exercise}.{check.split('.', 1)[1]}" == check and check.split(".", 1)[1] in checks, (
-            f"{mutant} is not shown failing {check}"
+        assert mutant in defects, (
+            f"{mutant} is not in tests/test_grader/judge/test_grader_defects.py"
         )
+        _, _, _, _, exercise, checks = defects[mutant]
+        assert (
+            f"{exercise}.{check.split('.', 1)[1]}" == check and check.split(".", 1)[1] in checks
+        ), f"{mutant} is not shown failing {check}"
 
 
 def test_rgb_conversion_is_the_processors_own(tiny_random_dir, small_data):

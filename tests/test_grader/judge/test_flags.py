@@ -12,7 +12,14 @@ from grader.reports import class_report, feedback
 
 
 def result_with(flag_list: list[str]) -> dict:
-    return {"score": 50, "max_score": 100, "exercises": {}, "flags": flag_list, "versions": {}, "lang": "en"}
+    return {
+        "score": 50,
+        "max_score": 100,
+        "exercises": {},
+        "flags": flag_list,
+        "versions": {},
+        "lang": "en",
+    }
 
 
 def test_every_flag_has_a_label_and_a_meaning_in_both_languages():
@@ -82,7 +89,10 @@ def test_a_flag_that_misbehaved_keeps_its_exercise_out_of_the_reteach_list():
     for name in flags.FLAGS:
         records = [
             Record(
-                "ann", "ann", GRADED, result={**result_with([flags.make(name, "lora")]), "exercises": {"lora": failing}}
+                "ann",
+                "ann",
+                GRADED,
+                result={**result_with([flags.make(name, "lora")]), "exercises": {"lora": failing}},
             )
         ]
         reteach = class_report.summarize(records).failures

@@ -20,7 +20,8 @@ ITEM = (
     '        item["labels"] = labels.squeeze(0)\n        return item'
 )
 TRAIN_LOADER = (
-    "        train_dataset, batch_size=batch_size, shuffle=True, num_workers=num_workers, generator=generator\n"
+    "        train_dataset, batch_size=batch_size, shuffle=True, num_workers=num_workers,"
+    " generator=generator\n"
 )
 
 # (id, {file: [(old, new), ...]})
@@ -48,7 +49,10 @@ ADDITIONS = [
         "weight_decay_and_logging",
         {
             "train.py": [
-                ("torch.optim.AdamW(params, lr=lr)", "torch.optim.AdamW(params, lr=lr, weight_decay=0.01)"),
+                (
+                    "torch.optim.AdamW(params, lr=lr)",
+                    "torch.optim.AdamW(params, lr=lr, weight_decay=0.01)",
+                ),
                 (
                     "        history.append(\n",
                     "        print(f'epoch {epoch}: train {train_loss:.4f} valid {valid_loss:.4f}')\n"
@@ -61,13 +65,19 @@ ADDITIONS = [
         "early_stopping_patience_2",
         {
             "train.py": [
-                ('    best = float("inf")\n', '    best = float("inf")\n    patience, bad_epochs = 2, 0\n'),
+                (
+                    '    best = float("inf")\n',
+                    '    best = float("inf")\n    patience, bad_epochs = 2, 0\n',
+                ),
                 (
                     "            model.save_pretrained(out_dir)\n",
                     "            model.save_pretrained(out_dir)\n            bad_epochs = 0\n        else:\n"
                     "            bad_epochs += 1\n",
                 ),
-                ("    return history\n", "        if bad_epochs >= patience:\n            break\n    return history\n"),
+                (
+                    "    return history\n",
+                    "        if bad_epochs >= patience:\n            break\n    return history\n",
+                ),
             ]
         },
     ),

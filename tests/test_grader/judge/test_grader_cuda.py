@@ -47,7 +47,9 @@ def test_cuda_checks_are_declared_and_worth_nothing():
     assert found == dict.fromkeys(CUDA_CHECKS, 0)
     assert {call.exercise for call in plan.CUDA_PLAN} == {"train", "predict"}
     assert plan.calls_for(["train"]) == [c for c in plan.PLAN if c.exercise == "train"]
-    assert {c.key for c in plan.calls_for(["train", "predict"], "cuda")} >= {c.key for c in plan.CUDA_PLAN}
+    assert {c.key for c in plan.calls_for(["train", "predict"], "cuda")} >= {
+        c.key for c in plan.CUDA_PLAN
+    }
 
 
 def test_skipped_check_in_the_result_and_writers():
@@ -59,7 +61,9 @@ def test_skipped_check_in_the_result_and_writers():
                 "train",
                 [
                     CheckResult("train.a", 2, 2, True, title="A"),
-                    CheckResult("train.cuda_fit", 0, 0, False, "CUDA not available", title="B", skipped=True),
+                    CheckResult(
+                        "train.cuda_fit", 0, 0, False, "CUDA not available", title="B", skipped=True
+                    ),
                 ],
             )
         }
@@ -101,7 +105,9 @@ def test_device_cuda_without_cuda(tmp_path):
     assert CUDA_CHECKS <= set(checks)
     for name in CUDA_CHECKS:
         check = checks[name]
-        assert check["skipped"] and not check["passed"] and check["score"] == check["max_score"] == 0
+        assert (
+            check["skipped"] and not check["passed"] and check["score"] == check["max_score"] == 0
+        )
         assert check["message"] == "CUDA not available" and not check["hint"]
     assert all(not c.get("skipped") for n, c in checks.items() if n not in CUDA_CHECKS)
     assert len(data["notes"]) == 1
@@ -125,7 +131,12 @@ def run_cuda_probes(folder: Path, artifacts: Path, scratch: Path, monkeypatch) -
 
     monkeypatch.setattr(common, "CUDA_STAND_IN", "cpu")
     ctx = context.Context(
-        {"role": "student", "folder": str(folder), "artifacts": str(artifacts), "scratch": str(scratch)}
+        {
+            "role": "student",
+            "folder": str(folder),
+            "artifacts": str(artifacts),
+            "scratch": str(scratch),
+        }
     )
     out = {}
     for call in plan.CUDA_PLAN:
@@ -133,7 +144,9 @@ def run_cuda_probes(folder: Path, artifacts: Path, scratch: Path, monkeypatch) -
         data, tensors = result if isinstance(result, tuple) else (result, {})
         sent = json.loads(json.dumps(contract.encode(data)))
         out[call.key] = CallResult(
-            ok=True, data=contract.decode(call.probe.result, sent), tensors=decode_tensors(plain.pack(tensors))
+            ok=True,
+            data=contract.decode(call.probe.result, sent),
+            tensors=decode_tensors(plain.pack(tensors)),
         )
     return out
 
@@ -169,7 +182,9 @@ def test_cuda_probes_and_checks_on_a_stand_in(reference_runs, artifacts, tmp_pat
     sub = tmp_path / "sub"
     shutil.copytree(SOLUTIONS, sub, ignore=shutil.ignore_patterns("__pycache__"))
     train = sub / "train.py"
-    train.write_text(train.read_text().replace("        if scaler is not None:\n", "        if False:\n"))
+    train.write_text(
+        train.read_text().replace("        if scaler is not None:\n", "        if False:\n")
+    )
     predict = sub / "predict.py"
     predict.write_text(
         predict.read_text().replace(
@@ -179,8 +194,16 @@ def test_cuda_probes_and_checks_on_a_stand_in(reference_runs, artifacts, tmp_pat
     student = run_cuda_probes(sub, artifacts, tmp_path / "scratch", monkeypatch)
     outcomes = cuda_outcomes(student, reference_runs)
     assert not outcomes["train.cuda_one_epoch"].passed
-    assert outcomes["train.cuda_one_epoch"].text("en").startswith("scaler.scale(...) was called 0 times")
-    assert outcomes["train.cuda_one_epoch"].text("vi").startswith("scaler.scale(...) được gọi 0 lần")
+    assert (
+        outcomes["train.cuda_one_epoch"]
+        .text("en")
+        .startswith("scaler.scale(...) was called 0 times")
+    )
+    assert (
+        outcomes["train.cuda_one_epoch"].text("vi").startswith("scaler.scale(...) được gọi 0 lần")
+    )
     assert not outcomes["predict.cuda_answers"].passed
-    assert "mong đợi" in outcomes["predict.cuda_answers"].text("vi")  # other answers, or float16 pixel values
+    assert "mong đợi" in outcomes["predict.cuda_answers"].text(
+        "vi"
+    )  # other answers, or float16 pixel values
     assert outcomes["train.cuda_fit"].passed  # fit itself is the reference's

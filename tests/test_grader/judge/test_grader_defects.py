@@ -248,7 +248,12 @@ def test_defect_costs_points_only_in_its_exercise(defect, grader, tmp_path):
 
 def test_message_names_shapes(grader, tmp_path):
     result = grader.grade(
-        make_submission(tmp_path / "p512", "dataset.py", "            max_length=self.question_max_length,\n", "")
+        make_submission(
+            tmp_path / "p512",
+            "dataset.py",
+            "            max_length=self.question_max_length,\n",
+            "",
+        )
     )
     check = next(c for c in result.checks() if c.name == "dataset.item_shapes")
     assert "input_ids: got shape [512], expected [32]" in check.message
@@ -261,7 +266,9 @@ def test_messages_in_vietnamese(tmp_path):
 
     from grader.reports import writers
 
-    sub = make_submission(tmp_path / "vi", "dataset.py", "            max_length=self.question_max_length,\n", "")
+    sub = make_submission(
+        tmp_path / "vi", "dataset.py", "            max_length=self.question_max_length,\n", ""
+    )
     train = sub / "train.py"
     train.write_text(
         train.read_text().replace(
@@ -275,16 +282,22 @@ def test_messages_in_vietnamese(tmp_path):
         result = vi.grade(sub, ["dataset", "train"])
     checks = {c.name: c for c in result.checks()}
     shapes = checks["dataset.item_shapes"].message
-    assert shapes == "input_ids: nhận được kích thước [512], mong đợi [32] (độ dài mặc định 32 và 8)"
+    assert (
+        shapes == "input_ids: nhận được kích thước [512], mong đợi [32] (độ dài mặc định 32 và 8)"
+    )
     mask = checks["train.attention_mask_passed"].message
-    assert mask.startswith("4 trên 4 lượt forward khi train không nhận attention_mask (mô hình chỉ nhận [")
+    assert mask.startswith(
+        "4 trên 4 lượt forward khi train không nhận attention_mask (mô hình chỉ nhận ["
+    )
     english = re.compile(r"\b(got|expected|raised|differ|times|values)\b")
     for name in ("dataset.item_shapes", "dataset.item_values", "train.attention_mask_passed"):
         message = checks[name].message
         assert message and not english.search(message), (name, message)
         assert "nhận được" in message or "trên" in message or "mong đợi" in message, (name, message)
     assert checks["train.one_epoch_steps"].passed  # each step still uses its own loss's gradient
-    assert checks["train.one_epoch_returns_mean_loss"].passed  # the mean of its own losses: not a second mistake
+    assert checks[
+        "train.one_epoch_returns_mean_loss"
+    ].passed  # the mean of its own losses: not a second mistake
     data = json.loads(json.dumps(result.to_dict(), ensure_ascii=False))
     assert data["lang"] == "vi"
     assert data["exercises"]["dataset"]["checks"][1]["message"] == shapes

@@ -34,9 +34,14 @@ def assert_grader_error_in(result, exercise: str, names: set[str]) -> None:
             assert (check.score, check.max_score, check.passed) == (0, 0, False)
             assert "not your code" in check.message and not check.hint
         else:
-            assert check.passed, (check.name, check.message)  # the rest is graded as usual: the reference passes
+            assert check.passed, (
+                check.name,
+                check.message,
+            )  # the rest is graded as usual: the reference passes
     assert f"grader_error:{exercise}" in result.flags
-    assert not any(flag.startswith(("crash", "timeout")) for flag in result.flags)  # not the learner's crash
+    assert not any(
+        flag.startswith(("crash", "timeout")) for flag in result.flags
+    )  # not the learner's crash
     assert result.grader_failed and exit_code(result) == EXIT_GRADER
     note = next(n for n in result.notes if "not your code" in n)
     log = Path(note.rsplit(" ", 1)[-1])
@@ -64,7 +69,9 @@ def test_an_unreadable_worker_reply_is_a_grader_error(grader, monkeypatch):
 
     def recv(sock):
         header, blob = real(sock)
-        if isinstance(header.get("data"), dict) and "r4_value" in header["data"]:  # lora.build's reply
+        if (
+            isinstance(header.get("data"), dict) and "r4_value" in header["data"]
+        ):  # lora.build's reply
             raise protocol.ProtocolError("frame header is not an object")
         return header, blob
 
@@ -84,10 +91,15 @@ def test_a_fault_of_the_judge_itself_raises_grader_error_with_its_log(grader, mo
     monkeypatch.setattr(verdicts, "attach_output", broken)
     with pytest.raises(faults.GraderError) as info:
         grader.grade(ROOT / "solutions", ["lora"])
-    assert "TypeError: planted" in str(info.value) and "TypeError: planted" in info.value.log.read_text()
+    assert (
+        "TypeError: planted" in str(info.value)
+        and "TypeError: planted" in info.value.log.read_text()
+    )
 
 
-def test_grade_says_a_fault_of_the_judge_is_the_graders_and_debug_lets_it_raise(tmp_path, monkeypatch):
+def test_grade_says_a_fault_of_the_judge_is_the_graders_and_debug_lets_it_raise(
+    tmp_path, monkeypatch
+):
     """``grade PATH`` exits 3 with the log to send, in one line and no traceback; ``--debug`` lets the grader's
     own error raise with its traceback, for the grader's developers."""
     from click.testing import CliRunner
@@ -101,7 +113,9 @@ def test_grade_says_a_fault_of_the_judge_is_the_graders_and_debug_lets_it_raise(
     monkeypatch.setattr(verdicts, "attach_output", broken)
     real_write_log = faults.write_log
     monkeypatch.setattr(
-        faults, "write_log", lambda log_dir, title, sections: real_write_log(tmp_path / "logs", title, sections)
+        faults,
+        "write_log",
+        lambda log_dir, title, sections: real_write_log(tmp_path / "logs", title, sections),
     )
     args = [str(ROOT / "solutions"), "-e", "lora", "--sandbox", "none", "--cache-dir", str(CACHE)]
     result = CliRunner().invoke(main, args, prog_name="grade")

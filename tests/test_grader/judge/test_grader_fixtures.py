@@ -54,7 +54,9 @@ def test_predict_fixture_answers_depend_on_adapter_processor_and_padding(referen
     from grader.probes import common, context, predict
 
     art = reference.artifacts
-    ctx = context.Context({"role": "reference", "folder": ".", "artifacts": str(art), "scratch": tempfile.mkdtemp()})
+    ctx = context.Context(
+        {"role": "reference", "folder": ".", "artifacts": str(art), "scratch": tempfile.mkdtemp()}
+    )
     pairs = predict._pairs(ctx)
     tuned = BlipForQuestionAnswering.from_pretrained(art / common.PREDICT_MODEL).eval()
     base = BlipForQuestionAnswering.from_pretrained(art / common.PREDICT_BASE).eval()

@@ -19,7 +19,13 @@ SOURCES = sorted(
         *GRADER.glob("probes/*.py"),
         *(
             GRADER / name
-            for name in ("judge/grade.py", "judge/session.py", "worker/handle.py", "cli.py", "judge/messages.py")
+            for name in (
+                "judge/grade.py",
+                "judge/session.py",
+                "worker/handle.py",
+                "cli.py",
+                "judge/messages.py",
+            )
         ),
     ]
 )
@@ -40,7 +46,9 @@ def keys_used() -> dict[str, str]:
                 args = node.args[1:] if name == "expect" else node.args
                 if args and isinstance(args[0], ast.Constant) and isinstance(args[0].value, str):
                     found[args[0].value] = f"{path.name}:{node.lineno}"
-                elif args and isinstance(args[0], ast.JoinedStr) and name == "Msg":  # Msg(f"lora.label_{field}")
+                elif (
+                    args and isinstance(args[0], ast.JoinedStr) and name == "Msg"
+                ):  # Msg(f"lora.label_{field}")
                     prefix = "".join(v.value for v in args[0].values if isinstance(v, ast.Constant))
                     for key in messages.message_keys():
                         if key.startswith(prefix):
@@ -82,7 +90,9 @@ def test_symptom_hints_name_real_messages_and_checks():
 
 def test_every_message_key_the_code_uses_is_in_the_catalog():
     """(Each key has every language with the same fields: tests/test_catalog.py.)"""
-    missing = {key: where for key, where in keys_used().items() if key not in messages.message_keys()}
+    missing = {
+        key: where for key, where in keys_used().items() if key not in messages.message_keys()
+    }
     assert not missing, f"message keys without a text in hints.toml: {missing}"
 
 
@@ -102,21 +112,48 @@ def test_a_text_the_grader_lacks_is_an_error_not_the_key_or_english():
 def test_vietnamese_texts_are_translated():
     for key, entry in messages.table()["msg"].items():
         words = set(re.findall(r"[A-Za-z]+", re.sub(r"\{[^}]*\}", " ", entry["vi"])))
-        leftover = words & {"got", "expected", "should", "raised", "missing", "times", "the", "of", "was", "is"}
+        leftover = words & {
+            "got",
+            "expected",
+            "should",
+            "raised",
+            "missing",
+            "times",
+            "the",
+            "of",
+            "was",
+            "is",
+        }
         assert not leftover, (key, entry["vi"], leftover)
 
 
 def test_msg_renders_nested_fields_in_each_language():
-    msg = Msg("dataset.shape", name="input_ids", got="[512]", expected="[32]", what=Msg("dataset.default_lengths"))
-    assert msg.render("en") == "input_ids: got shape [512], expected [32] (default lengths 32 and 8)"
-    assert msg.render("vi") == "input_ids: nhận được kích thước [512], mong đợi [32] (độ dài mặc định 32 và 8)"
+    msg = Msg(
+        "dataset.shape",
+        name="input_ids",
+        got="[512]",
+        expected="[32]",
+        what=Msg("dataset.default_lengths"),
+    )
+    assert (
+        msg.render("en") == "input_ids: got shape [512], expected [32] (default lengths 32 and 8)"
+    )
+    assert (
+        msg.render("vi")
+        == "input_ids: nhận được kích thước [512], mong đợi [32] (độ dài mặc định 32 và 8)"
+    )
     assert str(msg) == msg.render("en")
     again = Msg.from_dict(msg.to_dict())
     assert again == msg
     # what the worker sends: plain data, nested
-    crash = Msg.from_dict({"key": "worker_crash", "fields": {"what": {"key": "crash_exit", "fields": {"code": 7}}}})
+    crash = Msg.from_dict(
+        {"key": "worker_crash", "fields": {"what": {"key": "crash_exit", "fields": {"code": 7}}}}
+    )
     assert crash.render("en") == "the worker exited with code 7 (os._exit or a fatal error)"
-    assert crash.render("vi") == "tiến trình chạy bài đã thoát với mã 7 (os._exit hoặc một lỗi nghiêm trọng)"
+    assert (
+        crash.render("vi")
+        == "tiến trình chạy bài đã thoát với mã 7 (os._exit hoặc một lỗi nghiêm trọng)"
+    )
     assert Msg.from_dict({"key": "no such key", "fields": {}}) is None
     assert Msg("timeout", seconds="8").render("vi").startswith("quá thời gian sau 8 giây")
 
@@ -131,4 +168,6 @@ def test_check_failure_keeps_the_message_as_data():
     with pytest.raises(BaseException) as info:
         fail("prefixed", what="x", text=problem)
     assert str(info.value) == "x: labels: got shape [1, 8], expected [8]"
-    assert info.value.grader_msg.render("vi") == "x: labels: nhận được kích thước [1, 8], mong đợi [8]"
+    assert (
+        info.value.grader_msg.render("vi") == "x: labels: nhận được kích thước [1, 8], mong đợi [8]"
+    )

@@ -110,7 +110,15 @@ def test_gradescope_fields(solutions_run):
     assert data["score"] == 100 and "execution_time" in data and "output" in data
     assert len(data["tests"]) == 40
     for test in data["tests"]:
-        assert set(test) >= {"name", "number", "score", "max_score", "status", "output", "visibility"}
+        assert set(test) >= {
+            "name",
+            "number",
+            "score",
+            "max_score",
+            "status",
+            "output",
+            "visibility",
+        }
         assert test["status"] == "passed" and test["visibility"] == "visible"
     assert sum(t["max_score"] for t in data["tests"]) == 100
 
@@ -139,7 +147,9 @@ def test_failed_check_in_every_writer(grader, tmp_path):
     assert gs["score"] == result.score
     junitparser = pytest.importorskip("junitparser")
     (tmp_path / "j.xml").write_text(writers.to_junit_xml(result))
-    cases = [case for suite in junitparser.JUnitXml.fromfile(str(tmp_path / "j.xml")) for case in suite]
+    cases = [
+        case for suite in junitparser.JUnitXml.fromfile(str(tmp_path / "j.xml")) for case in suite
+    ]
     assert sum(not case.is_passed for case in cases) == n_failed
     from rich.console import Console
 

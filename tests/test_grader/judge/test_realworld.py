@@ -35,14 +35,20 @@ def port(slug: str) -> dict:
 
 
 def stub_text(exercise: str) -> str:
-    return " ".join((course.ROOT / "exercises" / course.FILES[exercise]).read_text(encoding="utf-8").split())
+    return " ".join(
+        (course.ROOT / "exercises" / course.FILES[exercise]).read_text(encoding="utf-8").split()
+    )
 
 
 @pytest.fixture(scope="module")
 def graded():
     """Every port graded once: {(source, "fixed" | "asis"): GradeResult}."""
     with Grader(sandbox="auto", cache_dir=CACHE, timeout=120) as grader:
-        yield {(slug, kind): grader.grade(REALWORLD / slug / kind) for slug in PORTS for kind in ("fixed", "asis")}
+        yield {
+            (slug, kind): grader.grade(REALWORLD / slug / kind)
+            for slug in PORTS
+            for kind in ("fixed", "asis")
+        }
 
 
 def test_the_corpus_holds_eight_sources_with_their_facts():
@@ -50,18 +56,26 @@ def test_the_corpus_holds_eight_sources_with_their_facts():
     sources = set()
     for slug in PORTS:
         data = port(slug)
-        assert data["source"] and data["paths"] and data["summary"] and len(data["habits"]) >= 3, slug
+        assert data["source"] and data["paths"] and data["summary"] and len(data["habits"]) >= 3, (
+            slug
+        )
         sources.add(data["source"])
         for kind in ("fixed", "asis"):
-            assert {p.name for p in (REALWORLD / slug / kind).glob("*.py")} == set(course.FILES.values()), slug
+            assert {p.name for p in (REALWORLD / slug / kind).glob("*.py")} == set(
+                course.FILES.values()
+            ), slug
         for deviation in data.get("deviation", []):
             assert DEVIATION_FIELDS <= set(deviation), (slug, deviation)
             assert deviation["exercise"] in course.EXERCISES, (slug, deviation)
             sentence = " ".join(deviation["sentence"].split())
-            assert sentence in stub_text(deviation["exercise"]), f"{slug}: not a TODO sentence: {sentence!r}"
+            assert sentence in stub_text(deviation["exercise"]), (
+                f"{slug}: not a TODO sentence: {sentence!r}"
+            )
             check = deviation["check"]
             assert not check or check.startswith(deviation["exercise"] + "."), (slug, check)
-            assert check or deviation.get("check_note"), f"{slug}: a deviation no check catches says why"
+            assert check or deviation.get("check_note"), (
+                f"{slug}: a deviation no check catches says why"
+            )
     assert len(sources) == len(PORTS), "each port carries its own source"
 
 
@@ -98,7 +112,9 @@ def test_as_written_port_loses_points_where_it_deviates_and_every_root_is_a_devi
             continue
         roots = [c.name for c in ex.checks if not c.passed and not c.skipped and not c.caused_by]
         unexplained = [r for r in roots if r not in expected[name]]
-        assert not unexplained, f"{slug}: {name}: failures that none of its deviations explains: {unexplained}"
+        assert not unexplained, (
+            f"{slug}: {name}: failures that none of its deviations explains: {unexplained}"
+        )
 
 
 def test_the_first_failure_of_an_exercise_names_one_of_its_deviations(graded):

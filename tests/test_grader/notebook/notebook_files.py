@@ -22,10 +22,15 @@ def writefile(file: str, body: str, *, append: bool = False):
     return new_code_cell(f"%%writefile {'-a ' if append else ''}{file}\n{body}")
 
 
-def lab(impl: str = "solutions", *, skip: tuple[str, ...] = (), replace: dict[str, str] | None = None) -> list:
+def lab(
+    impl: str = "solutions", *, skip: tuple[str, ...] = (), replace: dict[str, str] | None = None
+) -> list:
     """The lab's cells: a title, a set-up cell, then per module a markdown cell, its %%writefile cell and an
     experiment cell. ``replace``: {file: body} instead of the implementation's text; ``skip``: no cell."""
-    cells = [new_markdown_cell("# Lab: BLIP + LoRA"), new_code_cell("!pip install -q peft\nimport torch")]
+    cells = [
+        new_markdown_cell("# Lab: BLIP + LoRA"),
+        new_code_cell("!pip install -q peft\nimport torch"),
+    ]
     for file in MODULES:
         cells.append(new_markdown_cell(f"## {file}"))
         if file not in skip:

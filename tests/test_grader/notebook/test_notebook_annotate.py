@@ -25,7 +25,11 @@ def two_cell_lora(tmp_path):
             new_markdown_cell("# Lab"),
             writefile("lora.py", "import peft\n\n\n"),
             new_code_cell("print('try')"),
-            writefile("lora.py", "def build_lora_model(model):\n    x = 1\n    return undefined\n", append=True),
+            writefile(
+                "lora.py",
+                "def build_lora_model(model):\n    x = 1\n    return undefined\n",
+                append=True,
+            ),
         ],
     )
     return extract(nb, tmp_path / "work" / "modules")
@@ -64,10 +68,21 @@ def test_places_in_the_modules_become_cells_and_lines(tmp_path):
     )
     assert rewrite(f"{folder}{os.sep}lora.py:1", extraction, "vi") == "lab.ipynb ô 2, dòng 2"
     traceback = f'  File "{folder}{os.sep}lora.py", line 5, in build_lora_model\n    x = 1'
-    assert rewrite(traceback, extraction) == '  File "lab.ipynb cell 4, line 3", in build_lora_model\n    x = 1'
-    assert rewrite(f"{folder}{os.sep}lora.py: missing", extraction) == "lab.ipynb (%%writefile lora.py): missing"
-    assert rewrite(f"{folder}{os.sep}train.py:3", extraction) == "lab.ipynb (%%writefile train.py):3"
-    assert rewrite("labels: got shape [1, 8], expected [8]", extraction) == "labels: got shape [1, 8], expected [8]"
+    assert (
+        rewrite(traceback, extraction)
+        == '  File "lab.ipynb cell 4, line 3", in build_lora_model\n    x = 1'
+    )
+    assert (
+        rewrite(f"{folder}{os.sep}lora.py: missing", extraction)
+        == "lab.ipynb (%%writefile lora.py): missing"
+    )
+    assert (
+        rewrite(f"{folder}{os.sep}train.py:3", extraction) == "lab.ipynb (%%writefile train.py):3"
+    )
+    assert (
+        rewrite("labels: got shape [1, 8], expected [8]", extraction)
+        == "labels: got shape [1, 8], expected [8]"
+    )
 
 
 def test_the_folder_as_the_judge_shows_it_inside_the_working_directory(tmp_path, monkeypatch):
@@ -81,7 +96,9 @@ def test_the_folder_as_the_judge_shows_it_inside_the_working_directory(tmp_path,
 
 def test_exercises_with_a_problem_score_0_with_the_notebooks_message(tmp_path):
     body = "import torch\n\n\nclass VQADataset:\n    def __init__(self, records:\n        pass\n"
-    nb = save(tmp_path / "lab.ipynb", lab("solutions", skip=("lora.py",), replace={"dataset.py": body}))
+    nb = save(
+        tmp_path / "lab.ipynb", lab("solutions", skip=("lora.py",), replace={"dataset.py": body})
+    )
     extraction = extract(nb, tmp_path / "modules")
     folder = extraction.folder
     result = result_for(
@@ -89,7 +106,10 @@ def test_exercises_with_a_problem_score_0_with_the_notebooks_message(tmp_path):
         dataset=(
             "load_error",
             f"dataset.py cannot be loaded: {folder}/dataset.py:5: syntax error",
-            [check("dataset.item_keys", False, "dataset.py cannot be loaded"), check("dataset.len", False)],
+            [
+                check("dataset.item_keys", False, "dataset.py cannot be loaded"),
+                check("dataset.len", False),
+            ],
         ),
         lora=(
             "load_error",
@@ -99,7 +119,10 @@ def test_exercises_with_a_problem_score_0_with_the_notebooks_message(tmp_path):
         train=(
             "graded",
             "",
-            [check("train.fit_history", True), check("train.autocast", False, "autocast on", "use autocast")],
+            [
+                check("train.fit_history", True),
+                check("train.autocast", False, "autocast on", "use autocast"),
+            ],
         ),
     )
     result.flags = ["load_error:dataset", "load_error:lora", "timeout:train"]
@@ -116,18 +139,27 @@ def test_exercises_with_a_problem_score_0_with_the_notebooks_message(tmp_path):
     out = io.StringIO()
     render(result, Console(file=out, color_system=None, width=400))
     lines = out.getvalue().splitlines()
-    assert lines[0].startswith("✘ dataset 0/10  lab.ipynb, cell 4 (%%writefile dataset.py), line 6: ")
+    assert lines[0].startswith(
+        "✘ dataset 0/10  lab.ipynb, cell 4 (%%writefile dataset.py), line 6: "
+    )
     assert lines[1].startswith("✘ lora 0/5  lab.ipynb has no `%%writefile lora.py` cell: ")
 
 
 def test_a_passing_check_in_an_exercise_with_a_problem_is_not_kept(tmp_path):
     """get_ipython() inside a function loads fine, so some checks pass; the module still cannot run it."""
-    body = "def build_lora_model(model):\n    get_ipython().system('nvidia-smi')\n    return model\n"
-    extraction = extract(
-        save(tmp_path / "lab.ipynb", lab("solutions", replace={"lora.py": body})), tmp_path / "modules"
+    body = (
+        "def build_lora_model(model):\n    get_ipython().system('nvidia-smi')\n    return model\n"
     )
-    result = result_for(extraction.folder, "vi", lora=("graded", "", [check("lora.no_bias_training", True)]))
+    extraction = extract(
+        save(tmp_path / "lab.ipynb", lab("solutions", replace={"lora.py": body})),
+        tmp_path / "modules",
+    )
+    result = result_for(
+        extraction.folder, "vi", lora=("graded", "", [check("lora.no_bias_training", True)])
+    )
     annotate(result, extraction)
     lora = result.exercises["lora"]
     assert lora.score == 0 and lora.status == "load_error" and not lora.checks[0].passed
-    assert lora.summary.startswith("lab.ipynb, ô 7 (%%writefile lora.py), dòng 3: `get_ipython().system('nvidia-smi')`")
+    assert lora.summary.startswith(
+        "lab.ipynb, ô 7 (%%writefile lora.py), dòng 3: `get_ipython().system('nvidia-smi')`"
+    )

@@ -66,7 +66,9 @@ class FakeEngine:
             "score": 25 if ok else 0,
             "max_score": 25,
             "passed": ok,
-            "message": "" if ok else f"labels: got shape [1, 8], expected [8] (at {path}:{where} in f)",
+            "message": ""
+            if ok
+            else f"labels: got shape [1, 8], expected [8] (at {path}:{where} in f)",
             "hint": "" if ok else "squeeze the batch dimension",
             "output": "",
         }
@@ -123,7 +125,10 @@ def make_class(root: Path) -> Path:
     notebook(root / "dave.ipynb", "import torch\n", "x = 1\n# BAD\n")  # BAD: line 2 of the -a cell
     (root / "erin").mkdir()
     notebook(root / "erin" / "lab.ipynb", "# GOOD\n")  # a folder holding the notebook alone
-    zipped(root / "frank.zip", {"frank/lab.ipynb": notebook(root / "tmp.ipynb", "# GOOD\n").read_bytes()})
+    zipped(
+        root / "frank.zip",
+        {"frank/lab.ipynb": notebook(root / "tmp.ipynb", "# GOOD\n").read_bytes()},
+    )
     (root / "tmp.ipynb").unlink()
     (root / "gina.ipynb").write_text(notebook(root / "g.ipynb", "# GOOD\n").read_text()[:300])
     (root / "g.ipynb").unlink()
@@ -165,14 +170,18 @@ def test_a_class_of_folders_zips_and_notebooks(tmp_path, engine_on_path):
         "hank": 0,
     }
     assert sorted(summary.failed) == ["gina", "ivan"]
-    assert records["gina"].reason.startswith("gina.ipynb is not a readable notebook: its JSON breaks at line ")
+    assert records["gina"].reason.startswith(
+        "gina.ipynb is not a readable notebook: its JSON breaks at line "
+    )
     assert "or one notebook: it holds a.ipynb, b.ipynb" in records["ivan"].reason
     # a notebook's record holds the modules it wrote (what the similarity report reads)
     for student in ("carol", "dave", "erin", "frank", "hank"):
         folder = Path(records[student].folder)
         assert folder.is_relative_to(out / ".work" / "notebooks"), student
         assert (folder / "lora.py").read_text() == "X = 1\n"
-    assert (Path(records["dave"].folder) / "dataset.py").read_text() == "import torch\nx = 1\n# BAD\n"
+    assert (
+        Path(records["dave"].folder) / "dataset.py"
+    ).read_text() == "import torch\nx = 1\n# BAD\n"
     # its messages name the notebook's cells and lines, on disk and in the learner's feedback
     dave = batch.load_record(out / "students" / "dave.json")
     message = dave.result["exercises"]["dataset"]["checks"][0]["message"]
@@ -191,9 +200,13 @@ def test_running_the_notebook_again_grades_nothing_again(tmp_path, engine_on_pat
     out = tmp_path / "out"
     assert batch.run_batch(subs, out, options(), progress=False).graded == ["carol"]
     nb = nbformat.read(str(path), as_version=4)
-    for count, cell in enumerate(nb.cells, 1):  # run top to bottom: new outputs and execution counts
+    for count, cell in enumerate(
+        nb.cells, 1
+    ):  # run top to bottom: new outputs and execution counts
         cell.execution_count = count
-        cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text="Overwriting dataset.py\n")]
+        cell.outputs = [
+            nbformat.v4.new_output("stream", name="stdout", text="Overwriting dataset.py\n")
+        ]
     nbformat.write(nb, str(path))
     again = batch.run_batch(subs, out, options(), progress=False)
     assert again.reused == ["carol"] and not again.graded
@@ -226,6 +239,8 @@ def test_a_mixed_class_graded_for_real(tmp_path):
     assert scores == {"folder_ref": 100, "nb_broken": 65, "nb_ref": 100, "zip_stub": 0}, {
         r.student: r.reason for r in summary.records
     }
-    train = next(r for r in summary.records if r.student == "nb_broken").result["exercises"]["train"]
+    train = next(r for r in summary.records if r.student == "nb_broken").result["exercises"][
+        "train"
+    ]
     assert train["status"] == "load_error"
     assert train["summary"].startswith("nb_broken.ipynb has no `%%writefile train.py` cell")

@@ -10,7 +10,10 @@ from grader.notebook import CheckReport
 
 from browser import browser_skip_reason, open_report
 
-THEMES = {"light": ("#ffffff", "rgb(33, 33, 33)"), "dark": ("#1e1e1e", "rgb(213, 213, 213)")}  # Colab's two
+THEMES = {
+    "light": ("#ffffff", "rgb(33, 33, 33)"),
+    "dark": ("#1e1e1e", "rgb(213, 213, 213)"),
+}  # Colab's two
 
 
 def page(fragment: str, background: str, colour: str) -> str:
@@ -30,7 +33,9 @@ def page(fragment: str, background: str, colour: str) -> str:
 def test_a_failed_check_shows_its_message_hint_and_the_total(tmp_path, theme):
     background, colour = THEMES[theme]
     html = tmp_path / "cell.html"
-    html.write_text(page(CheckReport(sample_result())._repr_html_(), background, colour), encoding="utf-8")
+    html.write_text(
+        page(CheckReport(sample_result())._repr_html_(), background, colour), encoding="utf-8"
+    )
     with open_report(html, tmp_path) as (page_, errors, requests):
         row = page_.locator("tr.check.fail").first
         assert row.is_visible()
@@ -42,7 +47,10 @@ def test_a_failed_check_shows_its_message_hint_and_the_total(tmp_path, theme):
         assert "↳ follows from ✘ “item shapes and dtypes”" in follows.inner_text()
         assert page_.locator("tr.check.pass").count() == 2
         assert "✘" in page_.locator("tbody.exercise-lora").inner_text()
-        assert "not implemented yet: write build_lora_model" in page_.locator("tbody.exercise-lora").inner_text()
+        assert (
+            "not implemented yet: write build_lora_model"
+            in page_.locator("tbody.exercise-lora").inner_text()
+        )
         assert page_.locator(".vqa-check .total").inner_text().strip() == "Points 20/40"
         # the text keeps the theme's colour (readable on light and dark), the marks their own
         message = page_.locator("tr.check.fail .msg").first

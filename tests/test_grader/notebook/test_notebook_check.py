@@ -40,12 +40,18 @@ def sample_result(lang: str = "en") -> GradeResult:
         ),
         CheckResult("dataset.len", 17, 17, True, title="len(dataset)"),
     ]
-    result = GradeResult(lang=lang, notes=["running without a sandbox: bubblewrap is not installed"])
+    result = GradeResult(
+        lang=lang, notes=["running without a sandbox: bubblewrap is not installed"]
+    )
     result.exercises["dataset"] = ExerciseResult("dataset", checks=checks)
     stub = "not implemented yet: write build_lora_model"
     result.exercises["lora"] = ExerciseResult(
         "lora",
-        checks=[CheckResult("lora.returns_peft_model", 0, 15, False, message=stub, title="returns a PeftModel")],
+        checks=[
+            CheckResult(
+                "lora.returns_peft_model", 0, 15, False, message=stub, title="returns a PeftModel"
+            )
+        ],
         status="not_implemented",
         summary=stub,
     )
@@ -68,7 +74,9 @@ def test_the_text_is_what_grade_prints():
     assert "  ✘ item shapes and dtypes (0/4)" in lines
     assert "      labels: got shape [1, 8], expected [8] <list>" in lines
     assert "      hint: Squeeze the batch dimension: tensor[0] or .squeeze(0)." in lines
-    assert "      ↳ follows from ✘ “item shapes and dtypes”: fix that first, then grade again" in lines
+    assert (
+        "      ↳ follows from ✘ “item shapes and dtypes”: fix that first, then grade again" in lines
+    )
     assert "✘ lora 0/15  not implemented yet: write build_lora_model" in lines
     assert lines[-1] == "Points 20/40"
 
@@ -76,7 +84,9 @@ def test_the_text_is_what_grade_prints():
 def test_the_html_shows_each_check_with_its_message_and_hint():
     html = CheckReport(sample_result())._repr_html_()
     assert html.count('<tr class="check fail">') == 2 and html.count('<tr class="check pass">') == 2
-    assert "labels: got shape [1, 8], expected [8] &lt;list&gt;" in html  # escaped, shown as the learner wrote it
+    assert (
+        "labels: got shape [1, 8], expected [8] &lt;list&gt;" in html
+    )  # escaped, shown as the learner wrote it
     assert "<b>hint:</b> Squeeze the batch dimension" in html
     assert "↳ follows from ✘ “item shapes and dtypes”" in html
     assert "not implemented yet: write build_lora_model" in html
@@ -125,7 +135,9 @@ def test_check_runs_the_grader_as_its_own_process(tmp_path):
     assert report.result is None and report.usage and "nowhere: no such folder" in str(report)
     (tmp_path / "lab.ipynb").write_text('{"cells": [')
     report = check(folder=tmp_path / "lab.ipynb", lang="vi", show=False)
-    assert str(report).startswith(f"{tmp_path / 'lab.ipynb'} không đọc được như một notebook: JSON bị hỏng ở dòng 1")
+    assert str(report).startswith(
+        f"{tmp_path / 'lab.ipynb'} không đọc được như một notebook: JSON bị hỏng ở dòng 1"
+    )
 
 
 @pytest.fixture()
@@ -172,7 +184,12 @@ def test_in_ipython_the_result_shows_once_per_cell(canned):
 
 @pytest.mark.parametrize(
     "module",
-    ["grader.notebook.extract", "grader.notebook.annotate", "grader.notebook.submission", "grader.notebook.inline"],
+    [
+        "grader.notebook.extract",
+        "grader.notebook.annotate",
+        "grader.notebook.submission",
+        "grader.notebook.inline",
+    ],
 )
 def test_no_module_of_the_notebook_layer_imports_torch(module):
     code = (
@@ -197,7 +214,9 @@ def test_importing_it_in_a_kernel_brings_in_no_torch_and_no_judge():
 def test_check_grades_a_notebooks_modules_for_real(tmp_path, monkeypatch):
     monkeypatch.setenv("GRADER_CACHE", str(CACHE))
     wrong = module_text("solutions", "lora.py").replace('bias="none"', 'bias="all"')
-    (tmp_path / "lora.py").write_text(wrong)  # what running the lab's lora cell leaves in the folder
+    (tmp_path / "lora.py").write_text(
+        wrong
+    )  # what running the lab's lora cell leaves in the folder
     report = check("lora", folder=tmp_path, show=False)
     assert report.error == "" and report.max_score == 15 and 0 < report.score < 15
     failed = [c for c in report.checks if not c.passed]
@@ -205,7 +224,9 @@ def test_check_grades_a_notebooks_modules_for_real(tmp_path, monkeypatch):
     html = report._repr_html_()
     assert f"Points {report.score:g}/15" in html and "bias=&#39;none&#39;" in html
     report = check("train", folder=tmp_path, lang="vi", show=False)  # its cell not run yet
-    assert report.result.exercises["train"].summary.startswith("train.py chưa có trong thư mục này: hãy chạy ô")
+    assert report.result.exercises["train"].summary.startswith(
+        "train.py chưa có trong thư mục này: hãy chạy ô"
+    )
     save(tmp_path / "lab.ipynb", lab("solutions"))
     report = check("predict", folder=tmp_path / "lab.ipynb", show=False)
     assert (report.score, report.max_score) == (25, 25)

@@ -77,17 +77,28 @@ def test_a_syntax_error_and_a_missing_cell_cost_only_their_exercise(tmp_path):
     proc = grade("lab.ipynb", "--sandbox", "none", "--json", "r.json", cwd=tmp_path)
     assert proc.returncode == 1, proc.stdout + proc.stderr
     out = proc.stdout
-    assert f"✘ dataset 0/25  lab.ipynb, cell 4 (%%writefile dataset.py), line {dataset_line}: invalid syntax\n" in out
+    assert (
+        f"✘ dataset 0/25  lab.ipynb, cell 4 (%%writefile dataset.py), line {dataset_line}: invalid syntax\n"
+        in out
+    )
     assert (
         "✘ predict 0/25  lab.ipynb has no `%%writefile predict.py` cell: the predict exercise is graded from a "
         "code cell whose first line is %%writefile predict.py." in out
     )
-    assert f"(at lab.ipynb cell 15, line {lora_line} in build_lora_model)" in out  # the -a cell, its own line
+    assert (
+        f"(at lab.ipynb cell 15, line {lora_line} in build_lora_model)" in out
+    )  # the -a cell, its own line
     assert "train 35/35" in out
     assert out.strip().splitlines()[-1] == "Points 35/100"
     data = json.loads((tmp_path / "r.json").read_text())
-    assert data["exercises"]["dataset"]["status"] == data["exercises"]["predict"]["status"] == "load_error"
-    assert str(tmp_path) not in json.dumps(data["exercises"])  # no temporary folder leaks into a message
+    assert (
+        data["exercises"]["dataset"]["status"]
+        == data["exercises"]["predict"]["status"]
+        == "load_error"
+    )
+    assert str(tmp_path) not in json.dumps(
+        data["exercises"]
+    )  # no temporary folder leaks into a message
 
 
 def test_a_truncated_notebook_is_a_usage_error_with_no_traceback(tmp_path):
@@ -95,10 +106,14 @@ def test_a_truncated_notebook_is_a_usage_error_with_no_traceback(tmp_path):
     (tmp_path / "lab.ipynb").write_text(text[:4000])
     proc = grade("lab.ipynb", cwd=tmp_path)
     assert proc.returncode == 2
-    assert proc.stderr.startswith("Error: lab.ipynb is not a readable notebook: its JSON breaks at line ")
+    assert proc.stderr.startswith(
+        "Error: lab.ipynb is not a readable notebook: its JSON breaks at line "
+    )
     assert "Traceback" not in proc.stderr and proc.stdout == ""
     proc = grade("lab.ipynb", "--lang", "vi", cwd=tmp_path)
-    assert proc.returncode == 2 and proc.stderr.startswith("Error: lab.ipynb không đọc được như một notebook")
+    assert proc.returncode == 2 and proc.stderr.startswith(
+        "Error: lab.ipynb không đọc được như một notebook"
+    )
 
 
 def test_paths_that_are_neither_folders_nor_notebooks(tmp_path):

@@ -26,8 +26,12 @@ def test_the_solutions_notebook_gives_the_solutions_files(tmp_path):
     assert extraction.written == list(MODULES)
     assert extraction.problems == {}
     for file in MODULES:
-        assert (tmp_path / "out" / file).read_text(encoding="utf-8") == module_text("solutions", file)
-    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == sorted(MODULES)  # experiments wrote nothing
+        assert (tmp_path / "out" / file).read_text(encoding="utf-8") == module_text(
+            "solutions", file
+        )
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == sorted(
+        MODULES
+    )  # experiments wrote nothing
     # cells counted from 1 over every cell, markdown included: title, set-up, then 3 cells per module
     assert [extraction.cells(f) for f in MODULES] == [[4], [7], [10], [13]]
     assert cell_number(nb, "%%writefile train.py") == 10
@@ -71,7 +75,12 @@ def test_list_sources_and_crlf_line_breaks(tmp_path):
             "metadata": {},
             "execution_count": 3,
             "outputs": [],
-            "source": ["%%writefile dataset.py\r\n", "import os\r\n", "def f(:\r\n", "    pass\r\n"],
+            "source": [
+                "%%writefile dataset.py\r\n",
+                "import os\r\n",
+                "def f(:\r\n",
+                "    pass\r\n",
+            ],
         },
         {
             "cell_type": "code",
@@ -81,7 +90,9 @@ def test_list_sources_and_crlf_line_breaks(tmp_path):
         },
     ]
     path = tmp_path / "win.ipynb"
-    path.write_text(json.dumps({"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": cells}))
+    path.write_text(
+        json.dumps({"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": cells})
+    )
     extraction = extract(path, tmp_path / "out")
     assert (tmp_path / "out" / "dataset.py").read_bytes() == b"import os\r\ndef f(:\r\n    pass\r\n"
     assert (tmp_path / "out" / "lora.py").read_bytes() == b"X = 1\r\n"
@@ -126,9 +137,13 @@ def test_a_syntax_error_in_an_appended_cell_names_that_cell(tmp_path):
         tmp_path / "lab.ipynb",
         [
             new_markdown_cell("# Lab"),
-            writefile("dataset.py", "import torch\n\n\ndef load_splits(data_dir):\n    return [], []\n"),
+            writefile(
+                "dataset.py", "import torch\n\n\ndef load_splits(data_dir):\n    return [], []\n"
+            ),
             new_code_cell("load_splits('.')"),
-            writefile("dataset.py", "\n\ndef build_dataloaders(a, b):\n    return a b\n", append=True),
+            writefile(
+                "dataset.py", "\n\ndef build_dataloaders(a, b):\n    return a b\n", append=True
+            ),
         ],
     )
     extraction = extract(nb, tmp_path / "out")
@@ -205,7 +220,9 @@ def test_what_looks_like_notebook_syntax_but_is_python_is_fine(tmp_path):
 
 def test_a_cell_removed_since_the_last_extraction_leaves_no_file_behind(tmp_path):
     extract(save(tmp_path / "lab.ipynb", lab("solutions")), tmp_path / "out")
-    extraction = extract(save(tmp_path / "lab.ipynb", lab("solutions", skip=("predict.py",))), tmp_path / "out")
+    extraction = extract(
+        save(tmp_path / "lab.ipynb", lab("solutions", skip=("predict.py",))), tmp_path / "out"
+    )
     assert not (tmp_path / "out" / "predict.py").exists()
     assert "predict" in extraction.problems
 
@@ -226,7 +243,9 @@ def test_a_truncated_notebook_says_where_its_json_breaks(tmp_path):
     cut.write_text(full[: len(full) // 2])
     line = full[: len(full) // 2].count("\n") + 1
     text = whole_notebook_error(cut)
-    assert text.startswith(f"lab.ipynb is not a readable notebook: its JSON breaks at line {line}, column ")
+    assert text.startswith(
+        f"lab.ipynb is not a readable notebook: its JSON breaks at line {line}, column "
+    )
     assert "cut short" in text and "File → Download → .ipynb" in text
     assert whole_notebook_error(cut, "vi").startswith(
         f"lab.ipynb không đọc được như một notebook: JSON bị hỏng ở dòng {line}, cột "
@@ -240,7 +259,11 @@ def test_a_truncated_notebook_says_where_its_json_breaks(tmp_path):
         (b"\x89PNG\r\n\x1a\n\x00\x00\xff\xfe", "notebook.not_text", {"offset": 0}),
         (b'["a", "list"]', "notebook.not_notebook", {"missing": '"nbformat"'}),
         (b'{"metadata": {}}', "notebook.not_notebook", {"missing": '"nbformat"'}),
-        (b'{"nbformat": 4, "nbformat_minor": 5, "metadata": {}}', "notebook.not_notebook", {"missing": '"cells"'}),
+        (
+            b'{"nbformat": 4, "nbformat_minor": 5, "metadata": {}}',
+            "notebook.not_notebook",
+            {"missing": '"cells"'},
+        ),
         (b'{"nbformat": 5, "cells": []}', "notebook.bad_version", {"version": "5"}),
         (b'{"nbformat": "4", "cells": []}', "notebook.bad_version", {"version": '"4"'}),
         (
@@ -267,7 +290,9 @@ def test_the_not_a_notebook_messages_read_well():
         "lab.ipynb is in notebook format 5; the grader reads format 4 (what Jupyter and Colab save) and the older 3. "
         "Open it in Jupyter or Colab, save it, and grade again."
     )
-    assert message("notebook.empty", "en", notebook="lab.ipynb").startswith("lab.ipynb is empty: save the notebook")
+    assert message("notebook.empty", "en", notebook="lab.ipynb").startswith(
+        "lab.ipynb is empty: save the notebook"
+    )
 
 
 def test_a_huge_notebook_is_refused_before_it_is_read(tmp_path, monkeypatch):
@@ -275,7 +300,9 @@ def test_a_huge_notebook_is_refused_before_it_is_read(tmp_path, monkeypatch):
 
     monkeypatch.setattr(reading, "MAX_NOTEBOOK_BYTES", 2**20)
     path = save(tmp_path / "lab.ipynb", lab("solutions"))
-    path.write_text(path.read_text().replace('"metadata": {}', '"metadata": {"pad": "' + "x" * 2**20 + '"}', 1))
+    path.write_text(
+        path.read_text().replace('"metadata": {}', '"metadata": {"pad": "' + "x" * 2**20 + '"}', 1)
+    )
     assert whole_notebook_error(path) == (
         "lab.ipynb is 1.1 MB; the grader reads notebooks up to 1 MB. Clear the outputs (Edit → Clear all outputs), "
         "save, and grade again."
@@ -288,7 +315,10 @@ def test_an_older_format_3_notebook_is_read(tmp_path):
     nb = v3.new_notebook(
         worksheets=[
             v3.new_worksheet(
-                cells=[v3.new_code_cell(input="%%writefile dataset.py\nX = 1\n"), v3.new_text_cell("markdown", "notes")]
+                cells=[
+                    v3.new_code_cell(input="%%writefile dataset.py\nX = 1\n"),
+                    v3.new_text_cell("markdown", "notes"),
+                ]
             )
         ]
     )
@@ -306,7 +336,9 @@ def test_the_hash_follows_the_cells_not_the_outputs(tmp_path):
     path = save(tmp_path / "lab.ipynb", lab("solutions"))
     before = notebook_hash(path)
     nb = nbformat.read(str(path), as_version=4)
-    for count, cell in enumerate(c for c in nb.cells if c.cell_type == "code"):  # the notebook run again
+    for count, cell in enumerate(
+        c for c in nb.cells if c.cell_type == "code"
+    ):  # the notebook run again
         cell.execution_count = count + 10
         cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text=f"Writing {count}\n")]
     nbformat.write(nb, str(path))
@@ -347,7 +379,9 @@ def test_running_the_notebook_in_ipython_writes_the_same_files(tmp_path, monkeyp
     shell = interactive.InteractiveShell.instance()
     try:
         for cell in nbformat.read(str(path), as_version=4).cells:
-            if cell.cell_type == "code" and ("%%writefile" in cell.source or "%%file" in cell.source):
+            if cell.cell_type == "code" and (
+                "%%writefile" in cell.source or "%%file" in cell.source
+            ):
                 assert shell.run_cell(cell.source, silent=True).success
     finally:
         interactive.InteractiveShell.clear_instance()

@@ -45,7 +45,9 @@ def result(
         for i, part in enumerate((pts - pts // 3, pts // 3)):
             name = f"{ex}.check{i}"
             bad = name in failing or ex in status
-            message, hint = failing.get(name, (f"not implemented yet: write {ex}", "")) if bad else ("", "")
+            message, hint = (
+                failing.get(name, (f"not implemented yet: write {ex}", "")) if bad else ("", "")
+            )
             checks.append(
                 {
                     "name": name,
@@ -78,20 +80,32 @@ def result(
 
 def sample_records(code_root: Path):
     """Six students (full marks, shared failures, a stub, a timeout, an unreadable zip), similar pairs, a quiz."""
-    shape = ("labels: got shape [1, 8], expected [8]", "pad the answer to answer_max_length and squeeze(0)")
+    shape = (
+        "labels: got shape [1, 8], expected [8]",
+        "pad the answer to answer_max_length and squeeze(0)",
+    )
     folders = {}
     for name, src in (("alice", "solutions"), ("bob", "solutions"), ("dave", "exercises")):
         folders[name] = code_root / name
         shutil.copytree(REPO / src, folders[name], ignore=shutil.ignore_patterns("__pycache__"))
     records = [
         Record("alice", "alice", "graded", folder=str(folders["alice"]), result=result()),
-        Record("bob", "bob.zip", "graded", folder=str(folders["bob"]), result=result({"dataset.check0": shape})),
+        Record(
+            "bob",
+            "bob.zip",
+            "graded",
+            folder=str(folders["bob"]),
+            result=result({"dataset.check0": shape}),
+        ),
         Record(
             "carol",
             "carol",
             "graded",
             result=result(
-                {"dataset.check0": shape, "train.check1": ("valid loss 2.3456 did not fall below 2.1234", "")}
+                {
+                    "dataset.check0": shape,
+                    "train.check1": ("valid loss 2.3456 did not fall below 2.1234", ""),
+                }
             ),
         ),
         Record(
@@ -100,7 +114,8 @@ def sample_records(code_root: Path):
             "graded",
             folder=str(folders["dave"]),
             result=result(
-                status={e: "not_implemented" for e in POINTS}, flags=[f"not_implemented:{e}" for e in POINTS]
+                status={e: "not_implemented" for e in POINTS},
+                flags=[f"not_implemented:{e}" for e in POINTS],
             ),
         ),
         Record(
@@ -128,7 +143,11 @@ def sample_records(code_root: Path):
     quiz_dir = code_root / "quiz"
     quiz_dir.mkdir()
     for i, (student, wrong) in enumerate(
-        (("alice", {}), ("bob", {"Q1": "vicuna"}), ("carol", {"Q1": "vicuna", "Q2": "llm-backbone"}))
+        (
+            ("alice", {}),
+            ("bob", {"Q1": "vicuna"}),
+            ("carol", {"Q1": "vicuna", "Q2": "llm-backbone"}),
+        )
     ):
         (quiz_dir / f"{student}.json").write_text(
             json.dumps(
@@ -154,12 +173,25 @@ def test_grades_csv_has_one_row_per_student_and_opens_in_excel(tmp_path):
     assert raw.startswith(b"\xef\xbb\xbf"), "no UTF-8 BOM: Excel would garble non-ASCII names"
     rows = list(csv.DictReader(io.StringIO(raw.decode("utf-8-sig"))))
     assert [r["student"] for r in rows] == [r.student for r in records]
-    assert list(rows[0]) == ["student", *course.EXERCISES, "total", "max_score", "quiz", "status", "flags", "reason"]
+    assert list(rows[0]) == [
+        "student",
+        *course.EXERCISES,
+        "total",
+        "max_score",
+        "quiz",
+        "status",
+        "flags",
+        "reason",
+    ]
     by = {r["student"]: r for r in rows}
-    assert by["alice"]["total"] == "100" and by["alice"]["quiz"] == "10" and by["bob"]["quiz"] == "9"
+    assert (
+        by["alice"]["total"] == "100" and by["alice"]["quiz"] == "10" and by["bob"]["quiz"] == "9"
+    )
     assert by["bob"]["dataset"] == "8" and by["bob"]["total"] == "83"
     assert by["mallory"]["status"] == "failed" and by["mallory"]["total"] == "0"
-    assert "outside the folder" in by["mallory"]["reason"] and "not_graded" in by["mallory"]["flags"]
+    assert (
+        "outside the folder" in by["mallory"]["reason"] and "not_graded" in by["mallory"]["flags"]
+    )
     assert "similar" in by["alice"]["flags"] and "timeout:lora" in by["eve <script>"]["flags"]
     assert by["dave"]["quiz"] == ""
 
@@ -181,20 +213,33 @@ def test_summary_counts_what_to_reteach(tmp_path):
     records, pairs, _ = sample_records(tmp_path)
     summary = report.summarize(records, similar=pairs)
     top = summary.failures[0]
-    assert (top.check, top.message, top.count) == ("dataset.check0", "labels: got shape [1, 8], expected [8]", 2)
+    assert (top.check, top.message, top.count) == (
+        "dataset.check0",
+        "labels: got shape [1, 8], expected [8]",
+        2,
+    )
     assert top.students == ["bob", "carol"]
     # losses that differ only in decimals are one failure; the stub's "not implemented" is not re-teaching
     losses = [f for f in summary.failures if f.check == "train.check1"]
     assert len(losses) == 1 and losses[0].message == "valid loss … did not fall below …"
     assert not any("not implemented" in f.message for f in summary.failures)
-    assert not any(f.check.startswith("lora.") for f in summary.failures), "a hung exercise is a flag, not re-teaching"
+    assert not any(f.check.startswith("lora.") for f in summary.failures), (
+        "a hung exercise is a flag, not re-teaching"
+    )
     rates = {c.name: c for c in summary.checks}
     assert (rates["dataset.check0"].passed, rates["dataset.check0"].total) == (2, 5)
     assert summary.checks[0].rate <= summary.checks[-1].rate
-    assert summary.flags["timeout"] == ["eve <script>"] and summary.flags["not_graded"] == ["mallory"]
+    assert summary.flags["timeout"] == ["eve <script>"] and summary.flags["not_graded"] == [
+        "mallory"
+    ]
     assert sorted(summary.flags["similar"]) == ["alice", "bob"]
     stats = summary.stats()
-    assert (stats["students"], stats["graded"], stats["not_graded"], stats["full_marks"]) == (6, 5, 1, 1)
+    assert (stats["students"], stats["graded"], stats["not_graded"], stats["full_marks"]) == (
+        6,
+        5,
+        1,
+        1,
+    )
     dataset = next(e for e in summary.exercises if e.name == "dataset")
     assert (dataset.full, dataset.zero, dataset.not_attempted) == (2, 1, 1)
     assert sum(n for _, _, n in summary.histogram) == 6
@@ -204,10 +249,14 @@ def test_report_html_is_one_self_contained_file(tmp_path):
     records, pairs, quiz = sample_records(tmp_path)
     report.write_class_outputs(records, tmp_path / "out", similar=pairs, quiz=quiz, lms="moodle")
     html = (tmp_path / "out" / "report.html").read_text(encoding="utf-8")
-    assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", html), "the report links outside"
+    assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", html), (
+        "the report links outside"
+    )
     assert "@import" not in html and "<link" not in html
     assert "<svg" in html and "<style>" in html and "<details" in html
-    assert "eve &lt;script&gt;" in html and "<script>" not in html.replace("<script>\n(function", "")
+    assert "eve &lt;script&gt;" in html and "<script>" not in html.replace(
+        "<script>\n(function", ""
+    )
     assert "Item statistics" in html and "Q10" in html
     assert "<mark>" in html, "similar pairs are not shown side by side"
     data = json.loads((tmp_path / "out" / "report.json").read_text())
@@ -220,7 +269,10 @@ def test_feedback_pages_carry_the_messages_and_hints(tmp_path):
     bob, mallory, eve = records[1], records[5], records[4]
     md = feedback.render_markdown(bob)
     assert "**Score: 83 / 100**" in md
-    assert "labels: got shape [1, 8], expected [8]" in md and "pad the answer to answer_max_length" in md
+    assert (
+        "labels: got shape [1, 8], expected [8]" in md
+        and "pad the answer to answer_max_length" in md
+    )
     assert "| dataset | 8 / 25 |" in md
     html = feedback.render_html(bob)
     assert "labels: got shape [1, 8], expected [8]" in html and "Hint: pad the answer" in html

@@ -87,7 +87,9 @@ def test_a_disguised_copy_is_found_and_shown_side_by_side(folders):
     assert {f.file for f in top.files} == {"dataset.py", "lora.py", "train.py", "predict.py"}
     left = top.files[0].left_html
     assert "<mark>" in left
-    assert "<" not in re.sub(r"</?mark>", "", left), "code must be HTML-escaped around the highlights"
+    assert "<" not in re.sub(r"</?mark>", "", left), (
+        "code must be HTML-escaped around the highlights"
+    )
     assert "loss_history" in "".join(f.right_html for f in top.files)
 
 
@@ -119,7 +121,9 @@ def test_a_passage_most_of_the_class_shares_is_common_knowledge(tmp_path):
 
 @pytest.fixture(scope="module")
 def synthetic(tmp_path_factory):
-    return build_class(tmp_path_factory.mktemp("class") / "subs", 200, seed=3, group_sizes=(2, 3, 4))
+    return build_class(
+        tmp_path_factory.mktemp("class") / "subs", 200, seed=3, group_sizes=(2, 3, 4)
+    )
 
 
 def test_planted_copies_are_found_as_clusters_and_look_alikes_are_not(synthetic):
@@ -127,8 +131,12 @@ def test_planted_copies_are_found_as_clusters_and_look_alikes_are_not(synthetic)
     clusters = [set(c.members) for c in result.clusters]
     for group in synthetic.groups:
         assert set(group) in clusters, (group, clusters)
-    assert max(len(c) for c in clusters) == 4, "near-duplicates of the reference must not chain into one cluster"
-    assert result.candidates < 200 * 199 / 2 / 10, "only pairs sharing distinctive code are compared"
+    assert max(len(c) for c in clusters) == 4, (
+        "near-duplicates of the reference must not chain into one cluster"
+    )
+    assert result.candidates < 200 * 199 / 2 / 10, (
+        "only pairs sharing distinctive code are compared"
+    )
     assert all(p.cluster for p in result.pairs)
 
 
@@ -141,5 +149,8 @@ def test_only_the_top_pairs_carry_their_code(synthetic):
 
 
 def test_the_same_class_gives_the_same_pairs(synthetic):
-    first, second = find_similar(synthetic.folders), find_similar(dict(reversed(list(synthetic.folders.items()))))
+    first, second = (
+        find_similar(synthetic.folders),
+        find_similar(dict(reversed(list(synthetic.folders.items())))),
+    )
     assert [p.to_dict() for p in first.pairs] == [p.to_dict() for p in second.pairs]

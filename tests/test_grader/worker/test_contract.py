@@ -112,7 +112,9 @@ def test_kinds_are_the_contract_s_own():
     with pytest.raises(ProtocolError, match="not one of"):
         decode(Reply, {**through_json(Reply(ok=False, kind="error")), "kind": "oops"})
     with pytest.raises(ProtocolError):
-        decode(LearnerError, {"kind": "crash", "type": "X", "message": "", "where": None, "msg": None})
+        decode(
+            LearnerError, {"kind": "crash", "type": "X", "message": "", "where": None, "msg": None}
+        )
 
 
 def test_only_json_data_is_encoded():
@@ -120,7 +122,9 @@ def test_only_json_data_is_encoded():
         encode(OneEpochResult(returned=object()))
     with pytest.raises(ProtocolError):
         encode({1: "a"})
-    assert math.isnan(encode(OneEpochResult(returned=float("nan")))["returned"])  # the protocol allows NaN
+    assert math.isnan(
+        encode(OneEpochResult(returned=float("nan")))["returned"]
+    )  # the protocol allows NaN
 
 
 def test_every_planned_call_names_a_probe_of_the_contract():
@@ -132,7 +136,9 @@ def test_every_planned_call_names_a_probe_of_the_contract():
 
 
 def test_learner_errors_are_found_in_field_order():
-    first = LearnerError("not_implemented", "NotImplementedError", "VQADataset", "dataset.py:1 in __init__")
+    first = LearnerError(
+        "not_implemented", "NotImplementedError", "VQADataset", "dataset.py:1 in __init__"
+    )
     second = LearnerError("error", "ValueError", "ValueError: x", None)
     result = contract.ItemsResult(error=first, items=[contract.ItemDescription(error=second)])
     assert contract.learner_errors(result) == [first, second]
@@ -193,7 +199,14 @@ def test_renaming_one_probe_result_field_without_touching_its_check_fails_mypy(t
     assert source.read_text().count(field) == 1
     source.write_text(source.read_text().replace(field, field.replace("grads", "grads_left")))
     after = _mypy(tmp_path, check)
-    readers = [n for n, line in enumerate((tmp_path / check).read_text().splitlines(), 1) if "got.grads" in line]
+    readers = [
+        n
+        for n, line in enumerate((tmp_path / check).read_text().splitlines(), 1)
+        if "got.grads" in line
+    ]
     assert readers and after.returncode == 1
-    flagged = {int(m) for m in re.findall(rf"^{re.escape(check)}:(\d+): error: .*\"grads\"", after.stdout, re.M)}
+    flagged = {
+        int(m)
+        for m in re.findall(rf"^{re.escape(check)}:(\d+): error: .*\"grads\"", after.stdout, re.M)
+    }
     assert flagged == set(readers), after.stdout

@@ -61,7 +61,9 @@ HOSTILE = {
                     '    path = os.path.join(str(data_dir), "train.jsonl")\n',
                 )
             ],
-            "lora.py": [(LORA_BODY, "    while True:  # never returns\n        pass\n" + LORA_BODY)],
+            "lora.py": [
+                (LORA_BODY, "    while True:  # never returns\n        pass\n" + LORA_BODY)
+            ],
             "train.py": [
                 ("import contextlib\n", "import contextlib\nimport sys\n"),
                 (
@@ -96,7 +98,11 @@ HOSTILE = {
                 ),
             ],
             "lora.py": [
-                (LORA_BODY, "    import ctypes\n\n    ctypes.string_at(0)  # segmentation fault\n" + LORA_BODY)
+                (
+                    LORA_BODY,
+                    "    import ctypes\n\n    ctypes.string_at(0)  # segmentation fault\n"
+                    + LORA_BODY,
+                )
             ],
             "train.py": [
                 ("from tqdm.auto import tqdm\n", "from tqdm.auto import tqdm\n" + PATCH_PYTEST),
@@ -121,7 +127,12 @@ HOSTILE = {
                     '    """Read data_dir/train.jsonl',
                 )
             ],
-            "train.py": [("from tqdm.auto import tqdm\n", "import grader  # noqa: F401\nfrom tqdm.auto import tqdm\n")],
+            "train.py": [
+                (
+                    "from tqdm.auto import tqdm\n",
+                    "import grader  # noqa: F401\nfrom tqdm.auto import tqdm\n",
+                )
+            ],
         },
         files={
             "lora.py": '"""Re-exports the reference."""\n\nfrom solutions.lora import build_lora_model  # noqa: F401\n'
@@ -176,13 +187,19 @@ def test_crashes_cost_only_their_exercise(grader, tmp_path):
     # predict: os._exit in answer_question
     predict = {c.name: c for c in result.exercises["predict"].checks}
     assert "exited with code 7" in predict["predict.answer_question"].message
-    assert "timeout:lora" in result.flags and "crash:predict" in result.flags and "memory:dataset" in result.flags
+    assert (
+        "timeout:lora" in result.flags
+        and "crash:predict" in result.flags
+        and "memory:dataset" in result.flags
+    )
 
 
 def test_flood_segfault_and_patching(grader, tmp_path):
     result = grader.grade(assemble("sneaky", tmp_path / "sub"))
     # the flood is captured and truncated, it costs nothing
-    assert full(result, "dataset"), [(c.name, c.message) for c in result.exercises["dataset"].checks if not c.passed]
+    assert full(result, "dataset"), [
+        (c.name, c.message) for c in result.exercises["dataset"].checks if not c.passed
+    ]
     # segfault in build_lora_model
     lora = result.exercises["lora"]
     assert lora.score == 0 and "segmentation fault" in lora.checks[0].message
@@ -283,15 +300,25 @@ def selftest(mode="ok"):
         assert ok.ok and ok.data == SelftestResult(value=42) and ok.output == "hello\n"
         ex = c.call({"op": "probe", "probe": "selftest.lora", "args": {"mode": "exit"}}, timeout=20)
         assert ex.kind == "exit" and not c.dead  # SystemExit is caught: the child lives on
-        assert c.call({"op": "probe", "probe": "selftest.lora", "args": {"mode": "child"}}, timeout=20).ok
-        flood = c.call({"op": "probe", "probe": "selftest.lora", "args": {"mode": "flood"}}, timeout=60)
+        assert c.call(
+            {"op": "probe", "probe": "selftest.lora", "args": {"mode": "child"}}, timeout=20
+        ).ok
+        flood = c.call(
+            {"op": "probe", "probe": "selftest.lora", "args": {"mode": "flood"}}, timeout=60
+        )
         assert flood.ok and flood.output_bytes > 20_000_000 and len(flood.output) < 10_000
         assert "[output truncated" in flood.output
-        loop = c.call({"op": "probe", "probe": "selftest.lora", "args": {"mode": "loop"}}, timeout=2)
+        loop = c.call(
+            {"op": "probe", "probe": "selftest.lora", "args": {"mode": "loop"}}, timeout=2
+        )
         assert loop.kind == "timeout" and c.dead
-        wait_until(lambda: processes_with("sleep 3133") == [], "the child's process group to be killed", 30)
+        wait_until(
+            lambda: processes_with("sleep 3133") == [], "the child's process group to be killed", 30
+        )
         c = child()
-        died = c.call({"op": "probe", "probe": "selftest.lora", "args": {"mode": "_exit"}}, timeout=20)
+        died = c.call(
+            {"op": "probe", "probe": "selftest.lora", "args": {"mode": "_exit"}}, timeout=20
+        )
         assert died.kind == "crash" and "code 5" in died.message
         c = child()
         assert c.call({"op": "probe", "probe": "selftest.lora", "args": {}}, timeout=20).ok
@@ -307,7 +334,9 @@ BWRAP_OK, BWRAP_WHY = sandbox.bwrap_status()
 
 
 def test_auto_falls_back_and_says_so(monkeypatch):
-    monkeypatch.setattr(sandbox, "bwrap_status", lambda: (False, "bubblewrap (bwrap) is not installed"))
+    monkeypatch.setattr(
+        sandbox, "bwrap_status", lambda: (False, "bubblewrap (bwrap) is not installed")
+    )
     mode, note = sandbox.resolve("auto")
     assert mode == "none" and "without a sandbox" in note
     with pytest.raises(sandbox.SandboxError):
@@ -342,7 +371,9 @@ def selftest():
 """
     )
     scratch = tmp_path / "run"
-    zygote = Zygote(sandbox_mode=mode, cwd=str(scratch / "z"), readable=[str(sub)], writable=[str(scratch)])
+    zygote = Zygote(
+        sandbox_mode=mode, cwd=str(scratch / "z"), readable=[str(sub)], writable=[str(scratch)]
+    )
     try:
         c = zygote.spawn(
             {
