@@ -125,11 +125,11 @@ def artifacts():
 
 def run_cuda_probes(folder: Path, artifacts: Path, scratch: Path, monkeypatch) -> dict:
     """The CUDA plan's probes on ``folder``, in this process, as the judge would receive them."""
-    from grader.probes import common, context, plain, predict, registry, train  # noqa: F401 - registers the probes
+    from grader.probes import context, devices, plain, predict, registry, train  # noqa: F401 - registers the probes
     from grader.worker import contract
     from grader.worker.handle import CallResult, decode_tensors
 
-    monkeypatch.setattr(common, "CUDA_STAND_IN", "cpu")
+    monkeypatch.setattr(devices, "CUDA_STAND_IN", "cpu")
     ctx = context.Context(
         {
             "role": "student",
