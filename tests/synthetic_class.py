@@ -140,9 +140,8 @@ def build_class(
         kinds[student] = kind
     groups = []
     pool = iter(names[n - n_copies :])
-    sources = rng.sample(names[:n_distinct], len(group_sizes) - 1) + [
-        names[n_distinct]
-    ]  # one near-duplicate too
+    # one near-duplicate too
+    sources = rng.sample(names[:n_distinct], len(group_sizes) - 1) + [names[n_distinct]]
     for source, size in zip(sources, group_sizes):
         group = [source]
         for _ in range(size - 1):

@@ -16,9 +16,8 @@ import pytest
 from paths import ROOT
 
 PACKAGES = ("catalog", "vqa", "grader", "quiz")
-EXERCISE_NAMES = (
-    "dataset lora train predict".split()
-)  # what the grep below looks for (not itself a literal list)
+# what the grep below looks for (not itself a literal list)
+EXERCISE_NAMES = "dataset lora train predict".split()
 MANIFEST = ROOT / "vqa" / "course.toml"
 
 

@@ -307,9 +307,8 @@ class Lab:
         self.say("sample", shapes=shapes)
         labels = sample.get("labels")
         if hasattr(labels, "tolist"):
-            ids = [
-                i for i in labels.reshape(-1).tolist() if i >= 0
-            ]  # -100 marks positions the loss ignores
+            # -100 marks positions the loss ignores
+            ids = [i for i in labels.reshape(-1).tolist() if i >= 0]
             answer = self.processor.tokenizer.decode(ids, skip_special_tokens=True)
             self.say("labels", answer=answer, truth=truth)
 

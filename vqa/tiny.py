@@ -26,9 +26,8 @@ TINY_RANDOM = "tiny-random"
 TINY_PRETRAINED = "tiny-pretrained"
 TINY_NAMES = (TINY_RANDOM, TINY_PRETRAINED)
 IMAGE_SIZE = 48
-RECIPE_VERSION = (
-    "3"  # bump when the architecture, vocabulary, pretraining recipe or demo data change
-)
+# bump when the architecture, vocabulary, pretraining recipe or demo data change
+RECIPE_VERSION = "3"
 SHIPPED_DIR = Path(__file__).parent / "models_data"
 
 

@@ -19,9 +19,8 @@ from grader.worker import limits
 from vqa.course import TOTAL_POINTS
 
 RECORD_FORMAT = "vqa-batch-record/1"
-RecordStatus = Literal[
-    "graded", "failed"
-]  # failed: not graded (a timeout, an unreadable file); the reason says why
+# failed: not graded (a timeout, an unreadable file); the reason says why
+RecordStatus = Literal["graded", "failed"]
 GRADED: Final = "graded"
 FAILED: Final = "failed"
 
@@ -32,22 +31,19 @@ class BatchOptions:
 
     jobs: int = 0  # 0: the number of cores
     timeout: float = limits.CALL_TIMEOUT  # per probe call (``grade --timeout``)
-    memory_mb: int = (
-        limits.MEMORY_MB
-    )  # per worker child, on top of the imported libraries (``grade --memory-mb``)
+    # per worker child, on top of the imported libraries (``grade --memory-mb``)
+    memory_mb: int = limits.MEMORY_MB
     submission_timeout: float = limits.SUBMISSION_TIMEOUT  # whole submission, enforced by the batch
-    start_timeout: float = (
-        limits.START_TIMEOUT
-    )  # a slot's start-up (the first one may compute the reference)
+    # a slot's start-up (the first one may compute the reference)
+    start_timeout: float = limits.START_TIMEOUT
     sandbox: str = "auto"
     device: str = "cpu"
     lang: str = DEFAULT_LANG
     exercises: tuple[str, ...] | None = None
     cache_dir: str | None = None
     force: bool = False  # grade again even when nothing changed
-    retry_failed: bool = (
-        False  # grade again the submissions recorded as failed (timeouts, unreadable)
-    )
+    # grade again the submissions recorded as failed (timeouts, unreadable)
+    retry_failed: bool = False
     limits: archive.Limits = field(default_factory=archive.Limits)
     # module:factory building the grading engine in a slot (GRADER_BATCH_ENGINE: a stand-in for tests)
     engine: str = field(

@@ -226,9 +226,8 @@ def _loaders(got: LoadersResult, loaders: Loaders) -> Loaders:
     return loaders
 
 
-AFTER_ITEMS = (
-    "dataset.loader_on_contract_items",
-)  # the loader checks' failures that the items explain
+# the loader checks' failures that the items explain
+AFTER_ITEMS = ("dataset.loader_on_contract_items",)
 
 
 @points(2)

@@ -7,9 +7,8 @@ from grader.judge.messages import Msg
 from grader.judge.plan import LORA
 from grader.worker.contract import LoraLayer, LoraModel, LoraResult
 
-Config = tuple[
-    str, Callable[[LoraResult], LoraModel]
-]  # the call as the learner reads it, and its model
+# the call as the learner reads it, and its model
+Config = tuple[str, Callable[[LoraResult], LoraModel]]
 DEFAULTS: Config = ("build_lora_model(model)", lambda r: r.defaults)
 CONFIGS: tuple[Config, ...] = (
     DEFAULTS,

@@ -22,13 +22,11 @@ class CheckResult:
     hint: str = ""
     title: str = ""
     output: str = ""  # the submission's captured output for this check's probe (truncated)
-    skipped: bool = (
-        False  # not run here (a CUDA check without CUDA): not passed, not failed, worth nothing
-    )
+    # not run here (a CUDA check without CUDA): not passed, not failed, worth nothing
+    skipped: bool = False
     caused_by: str = ""  # a failed check whose failure explains this one's (its hint then says so)
-    grader_error: bool = (
-        False  # the grader failed on this check: not judged, worth nothing here (0/0)
-    )
+    # the grader failed on this check: not judged, worth nothing here (0/0)
+    grader_error: bool = False
 
     def to_dict(self) -> dict:
         data = asdict(self)

@@ -38,9 +38,8 @@ logger = logging.getLogger(__name__)
 class Status:
     """Whether an exercise is graded check by check, and the one line that says why not."""
 
-    kind: ExerciseStatus = (
-        "graded"  # "not_implemented" is decided after the checks ran (grader.judge.verdicts)
-    )
+    # "not_implemented" is decided after the checks ran (grader.judge.verdicts)
+    kind: ExerciseStatus = "graded"
     summary: str = ""
 
 
@@ -136,12 +135,10 @@ class Outcome:
     touched: list = field(default_factory=list)
     msg: Msg | None = None  # the message as data, rendered in the learner's language by the judge
     skipped: bool = False
-    cause: str | None = (
-        None  # the learner's exception behind the failure (grader.checks.cause_of), if any
-    )
-    fault: str | None = (
-        None  # the traceback of the grader's own exception: the check was not judged
-    )
+    # the learner's exception behind the failure (grader.checks.cause_of), if any
+    cause: str | None = None
+    # the traceback of the grader's own exception: the check was not judged
+    fault: str | None = None
 
     def text(self, lang: str) -> str:
         return self.msg.render(lang) if self.msg is not None else self.message

@@ -70,7 +70,6 @@ class Extraction:
         for segment in segments:
             if segment.start <= line < segment.start + segment.count:
                 return segment.cell, segment.cell_line + line - segment.start
-        last = (
-            segments[-1] if line >= segments[-1].start else segments[0]
-        )  # past the end: the nearest cell
+        # past the end: the nearest cell
+        last = segments[-1] if line >= segments[-1].start else segments[0]
         return last.cell, last.cell_line + max(0, min(line - last.start, max(last.count - 1, 0)))

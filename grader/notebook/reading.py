@@ -11,9 +11,8 @@ from pathlib import Path
 from catalog import DEFAULT_LANG
 from grader.judge.messages import Msg
 
-MAX_NOTEBOOK_BYTES = (
-    100 * 1024 * 1024
-)  # a notebook with image outputs; far above four modules' worth
+# a notebook with image outputs; far above four modules' worth
+MAX_NOTEBOOK_BYTES = 100 * 1024 * 1024
 SUPPORTED_FORMATS = (3, 4)  # nbformat converts 3 to 4; Jupyter and Colab save 4
 
 

@@ -137,9 +137,8 @@ def one_epoch(ctx, amp=False, device="cpu") -> OneEpochResult:
     optimizer = torch.optim.AdamW(params, lr=common.LR_TRAIN)
     counter = _CountingOptimizer(optimizer, model)
     spy = ForwardSpy(model, seed=SEED)
-    audit = (
-        None if amp else _StepAudit(model, optimizer, params)
-    )  # the exact gradients: without autocast
+    # the exact gradients: without autocast
+    audit = None if amp else _StepAudit(model, optimizer, params)
     before = devices.snapshot(model)
     frozen = {name for name, p in model.named_parameters() if not p.requires_grad}
     kwargs = {}

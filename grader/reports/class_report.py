@@ -62,9 +62,8 @@ class ExerciseStat:
     full: int  # students with full marks
     zero: int
     graded: int
-    not_attempted: int = (
-        0  # students whose exercise was not implemented, failed to load or imported the reference
-    )
+    # students whose exercise was not implemented, failed to load or imported the reference
+    not_attempted: int = 0
 
 
 @dataclass

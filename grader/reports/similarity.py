@@ -40,9 +40,8 @@ if (
 FILES = tuple(course.FILES.values())
 DEFAULT_THRESHOLD = 0.75
 DEFAULT_COMMON_SHARE = 0.05  # a passage in more than 5% of the class is common knowledge ...
-COMMON_MIN = (
-    10  # ... and so is one in more than 10 submissions only when the class is large (MOSS's -m 10)
-)
+# ... and so is one in more than 10 submissions only when the class is large (MOSS's -m 10)
+COMMON_MIN = 10
 DEFAULT_TOP = 25  # pairs shown side by side in the report
 NOISE = 25  # k-gram length in tokens: matches shorter than this are ignored
 GUARANTEE = 30  # matches at least this long are always found

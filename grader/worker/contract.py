@@ -20,9 +20,8 @@ from typing import Any, Generic, Literal, TypeVar, Union
 
 from grader.worker.protocol import ProtocolError
 
-Json = (
-    Any  # a JSON value: what the learner's code returned, described by grader.probes.plain.to_plain
-)
+# a JSON value: what the learner's code returned, described by grader.probes.plain.to_plain
+Json = Any
 
 # How a probe call ended: "ok", the learner's code raised (a stub's NotImplementedError is "not_implemented"), the
 # module could not be loaded, the worker ran out of memory, exited, timed out or crashed, or the grader's own
@@ -30,9 +29,8 @@ Json = (
 CallKind = Literal[
     "ok", "error", "not_implemented", "load_error", "memory", "exit", "timeout", "crash", "internal"
 ]
-ErrorKind = Literal[
-    "error", "not_implemented"
-]  # an exception the learner's code raised inside a probe
+# an exception the learner's code raised inside a probe
+ErrorKind = Literal["error", "not_implemented"]
 
 
 # ---------------------------------------------------------------- messages and errors

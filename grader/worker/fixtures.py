@@ -5,17 +5,14 @@ as (``<test_dir>/README.txt``), never by the grader's own paths. Both sides impo
 from __future__ import annotations
 
 DATA = "data"  # the generated data set, in the lab's layout
-TRAIN_IMAGES = (
-    "data/train_fill_in_blank/train_fill_in_blank"  # as vqa.data.TRAIN_IMAGES, under DATA
-)
+# as vqa.data.TRAIN_IMAGES, under DATA
+TRAIN_IMAGES = "data/train_fill_in_blank/train_fill_in_blank"
 TEST_DIR = "data/test_data/test_data"  # as vqa.data.TEST_DIR, under DATA
 INIT_ADAPTER = "init-adapter"  # LoRA on PREDICT_BASE, B non-zero: the start of every train probe
-PREDICT_BASE = (
-    "predict-base"  # tiny-random with larger random weights: answers depend on image and question
-)
-PREDICT_MODEL = (
-    "predict-model"  # an adapter on PREDICT_BASE + the processor: what the pipeline saves
-)
+# tiny-random with larger random weights: answers depend on image and question
+PREDICT_BASE = "predict-base"
+# an adapter on PREDICT_BASE + the processor: what the pipeline saves
+PREDICT_MODEL = "predict-model"
 TRAIN_ITEMS = "train-items.safetensors"
 VALID_ITEMS = "valid-items.safetensors"
 FIT_OUT = "fit-out"  # the stem of fit's out_dir in a worker's scratch folder

@@ -25,9 +25,8 @@ from paths import ROOT
 pytest.importorskip("nbclient")
 pytest.importorskip("ipykernel")
 
-QUICK = (
-    "N_TRAIN, N_TEST = 48, 8\nEPOCHS = 1\n"  # appended to the settings cell: seconds, not minutes
-)
+# appended to the settings cell: seconds, not minutes
+QUICK = "N_TRAIN, N_TEST = 48, 8\nEPOCHS = 1\n"
 TIMEOUT = 300  # per cell
 
 

@@ -22,9 +22,8 @@ HERE = Path(__file__).resolve().parent
 ENGINE = "test_batch_runner:fake_engine"
 
 
-RELEASE = (
-    "FAKE_ENGINE_RELEASE"  # a file: WAIT submissions are graded once it exists, and hold until then
-)
+# a file: WAIT submissions are graded once it exists, and hold until then
+RELEASE = "FAKE_ENGINE_RELEASE"
 
 
 class FakeEngine:
