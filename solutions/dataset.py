@@ -106,11 +106,7 @@ def build_dataloaders(train_dataset, valid_dataset, batch_size=8, num_workers=0,
     generator = torch.Generator()
     generator.manual_seed(seed)
     train_loader = torch.utils.data.DataLoader(
-        train_dataset,
-        batch_size=batch_size,
-        shuffle=True,
-        num_workers=num_workers,
-        generator=generator,
+        train_dataset, batch_size=batch_size, shuffle=True, num_workers=num_workers, generator=generator
     )
     valid_loader = torch.utils.data.DataLoader(
         valid_dataset, batch_size=batch_size, shuffle=False, num_workers=num_workers

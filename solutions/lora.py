@@ -10,9 +10,7 @@ from __future__ import annotations
 from peft import LoraConfig, get_peft_model
 
 
-def build_lora_model(
-    model, r=16, lora_alpha=32, lora_dropout=0.05, target_modules=("query", "key")
-):
+def build_lora_model(model, r=16, lora_alpha=32, lora_dropout=0.05, target_modules=("query", "key")):
     """Return a PeftModel around ``model`` in which only the LoRA matrices are trainable.
 
     TODO: build a LoraConfig with these r, lora_alpha, lora_dropout, target_modules and

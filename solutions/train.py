@@ -100,9 +100,7 @@ def fit(model, train_loader, valid_loader, out_dir, device, epochs=1, lr=4e-5, g
     history = []
     for epoch in range(1, epochs + 1):
         current_lr = optimizer.param_groups[0]["lr"]
-        train_loss = train_one_epoch(
-            model, train_loader, optimizer, device, scaler=scaler, amp_dtype=amp_dtype
-        )
+        train_loss = train_one_epoch(model, train_loader, optimizer, device, scaler=scaler, amp_dtype=amp_dtype)
         valid_loss = evaluate(model, valid_loader, device, amp_dtype=amp_dtype)
         scheduler.step()
         saved = valid_loss < best
@@ -110,13 +108,7 @@ def fit(model, train_loader, valid_loader, out_dir, device, epochs=1, lr=4e-5, g
             best = valid_loss
             model.save_pretrained(out_dir)
         history.append(
-            {
-                "epoch": epoch,
-                "train_loss": train_loss,
-                "valid_loss": valid_loss,
-                "lr": current_lr,
-                "saved": saved,
-            }
+            {"epoch": epoch, "train_loss": train_loss, "valid_loss": valid_loss, "lr": current_lr, "saved": saved}
         )
     return history
     # END SOLUTION

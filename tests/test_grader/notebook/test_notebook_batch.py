@@ -98,7 +98,9 @@ def fake_engine(options: dict) -> FakeEngine:
 
 @pytest.fixture()
 def engine_on_path(monkeypatch):
-    monkeypatch.setenv("PYTHONPATH", str(HERE) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    # the slots import this module, and with it the tests' helpers (tests/paths.py)
+    path = [str(HERE), str(HERE.parents[1]), os.environ.get("PYTHONPATH", "")]
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(path))
 
 
 def notebook(path: Path, *bodies: str, dataset: bool = True) -> Path:
