@@ -38,7 +38,8 @@ folder                    process it runs in                          may import
 ========================  ==========================================  ===============================================
 
 The judge never runs student code: checks compare plain data that probes produced inside a separate
-worker process (README.md, "Layout", says how the rooms fit together). ``tests/test_house.py`` keeps this table true: no import cycles, no
+worker process (README.md, "Layout", says how the rooms fit together). ``tests/test_house.py`` keeps this table
+true: no import cycles, no
 torch in the judge, no exercise list outside ``vqa/course.toml``. Every folder reads its texts through
 ``grader.judge.messages`` (hints.toml), which stands on ``catalog``, the project's one lookup of texts.
 """

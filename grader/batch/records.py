@@ -11,6 +11,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Final, Literal
 
+from catalog import DEFAULT_LANG
 from grader.batch import archive
 from grader.batch.fingerprint import grader_fingerprint
 from grader.judge import flags as flag_names
@@ -37,7 +38,7 @@ class BatchOptions:
     start_timeout: float = limits.START_TIMEOUT
     sandbox: str = "auto"
     device: str = "cpu"
-    lang: str = "en"
+    lang: str = DEFAULT_LANG
     exercises: tuple[str, ...] | None = None
     cache_dir: str | None = None
     force: bool = False  # grade again even when nothing changed
@@ -133,7 +134,8 @@ class BatchSummary:
     where: str = ""  # where it was graded, when not on this machine ("on a 2-worker Dask cluster at tcp://…")
 
     def problems(self) -> list[tuple[str, str]]:
-        """(student, reason) for every submission that failed or raised a flag that needs a look (see grader.judge.flags)."""
+        """(student, reason) for every submission that failed or raised a flag that needs a look (see
+        grader.judge.flags)."""
         out = []
         for rec in self.records:
             if rec.status == FAILED:

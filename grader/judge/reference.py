@@ -242,8 +242,7 @@ class ReferenceStore:
             for key, result in results.items():
                 if not result.ok:
                     raise ReferenceFailure(
-                        f"the reference failed probe {key}: {result.describe()}\n"
-                        f"{result.output[-3000:]}"
+                        f"the reference failed probe {key}: {result.describe()}\n{result.output[-3000:]}"
                     )
                 _save(results_dir, key, result)
             (root / "complete.json").write_text(

@@ -293,8 +293,7 @@ def check(
         raise ValueError(f"lang={lang!r}: choose one of {', '.join(messages.LANGS)}")
     if exercise is not None and exercise not in EXERCISES:
         raise ValueError(
-            f"check({exercise!r}): no such exercise; choose one of {', '.join(EXERCISES)} "
-            "(or check() for all four)"
+            f"check({exercise!r}): no such exercise; choose one of {', '.join(EXERCISES)} (or check() for all four)"
         )
     report = _grade(str(folder), exercise, lang, timeout)
     if show:
