@@ -70,13 +70,19 @@ def run(cmd: list[str]) -> float:
     return time.perf_counter() - start
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--n", type=int, default=20, help="number of submissions (default 20)")
-    parser.add_argument("--jobs", type=int, default=2, help="batch --jobs (default 2)")
+def bench_parser(doc: str, n: int) -> argparse.ArgumentParser:
+    """The options every batch benchmark takes: ``--n`` submissions and ``--keep DIR``."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
+    parser.add_argument("--n", type=int, default=n, help=f"number of submissions (default {n})")
     parser.add_argument(
         "--keep", type=Path, default=None, help="keep the submissions and results here"
     )
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = bench_parser(__doc__, 20)
+    parser.add_argument("--jobs", type=int, default=2, help="batch --jobs (default 2)")
     args = parser.parse_args(argv)
     work = args.keep or Path(tempfile.mkdtemp(prefix="batch-bench-"))
     cache = work / "cache"

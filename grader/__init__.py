@@ -22,9 +22,11 @@ folder                    process it runs in                          may import
 ``grader/probes/``        the worker children (and the zygote's       torch, transformers, peft, ``vqa``,
                           preload; the reference builder uses the     ``grader.worker`` (contract, protocol, guard,
                           same children)                              fixtures); never the judge
-``grader/batch/``         ``scheduler``/``cli``: the instructor's     the judge, ``grader.reports``, ``quiz.grading``
-                          parent process; ``slot``: each slot         (``--quiz``), ``vqa.course``, ``vqa.files``;
-                          process (a judge for many submissions)      ``vqa.archive``; no torch
+``grader/batch/``         ``scheduler``/``cli``/``cluster``: the      the judge, ``grader.reports``, ``quiz.grading``
+                          instructor's parent process; ``slot``:      (``--quiz``), ``vqa.course``, ``vqa.files``,
+                          each slot process (a judge for many         ``vqa.archive``, ``distributed``
+                          submissions); ``cluster_worker``: a Dask    (``--cluster`` only); no torch
+                          worker (its plugin drives slots)
 ``grader/reports/``       the judge or the batch parent: writers,     ``grader.judge.results``/``messages``,
                           feedback pages, class report, similarity    ``grader.batch.records``, jinja2, rich; no torch
 ``grader/bundles/``       the instructor's ``grader bundle``          jinja2, ``grader.worker.limits``,
@@ -41,8 +43,9 @@ folder                    process it runs in                          may import
 ========================  ==========================================  ===============================================
 
 The judge never runs student code: checks compare plain data that probes produced inside a separate
-worker process (README.md, "Layout", says how the rooms fit together). ``tests/test_house.py`` keeps this
-table true: no import cycles, no torch in the judge, no exercise list outside ``vqa/course.toml``. Every folder reads its texts through
+worker process (README.md, "Layout", says how the rooms fit together). ``tests/test_house.py`` keeps this table
+true: no import cycles, no
+torch in the judge, no exercise list outside ``vqa/course.toml``. Every folder reads its texts through
 ``grader.judge.messages`` (hints.toml), which stands on ``catalog``, the project's one lookup of texts.
 """
 

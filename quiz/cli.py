@@ -162,7 +162,7 @@ def grade(files, csv_path, json_path, bank_path) -> None:
         if path:
             _writable(path, option)
     result = grade_attempts(files, bank)
-    for file, error in result.skipped:
+    for _file, error in result.skipped:
         click.echo(f"skipped {error}", err=True)
     for warning in result.warnings:
         click.echo(f"warning: {warning}", err=True)

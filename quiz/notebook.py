@@ -20,7 +20,6 @@ import html
 import re
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Union
 
 from quiz.bank import LETTERS, Bank, load_bank
 from quiz.files import write_json_atomic
@@ -40,7 +39,7 @@ from quiz.session import (
 )
 
 DEFAULT_OUT = "quiz-attempt.json"
-Answers = Union[str, Sequence[str], Mapping[str, str]]
+Answers = str | Sequence[str] | Mapping[str, str]
 _PAIR = re.compile(r"(?:q)?(\d+)\s*[=:.)\-]?\s*([a-z])(?![a-z])", re.IGNORECASE)
 
 

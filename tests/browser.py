@@ -133,6 +133,7 @@ def first_paint_ms(html: Path, workdir: Path) -> float:
     with open_report(html, workdir) as (page, _errors, _requests):
         return float(
             page.evaluate(
-                "() => { const e = performance.getEntriesByName('first-contentful-paint')[0]; return e ? e.startTime : -1; }"
+                "() => { const e = performance.getEntriesByName('first-contentful-paint')[0];"
+                " return e ? e.startTime : -1; }"
             )
         )

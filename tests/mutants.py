@@ -9,7 +9,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
+from paths import ROOT as REPO
 
 Edits = dict[str, list[tuple[str, str]]]
 

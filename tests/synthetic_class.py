@@ -19,7 +19,8 @@ import tomllib
 
 from vqa import course
 
-REPO = Path(__file__).resolve().parents[1]
+from paths import ROOT as REPO
+
 FILES = tuple(course.FILES.values())
 
 _NAMES = (
@@ -170,7 +171,7 @@ def synthetic_results(students: list[str], *, seed: int = 0) -> list[dict]:
         if exercise in checks and isinstance(entry, dict):
             checks[exercise].append((name, entry))
     results = []
-    for student in students:
+    for _student in students:
         exercises = {}
         for exercise, items in checks.items():
             points = course.POINTS[exercise] / max(len(items), 1)
@@ -187,8 +188,7 @@ def synthetic_results(students: list[str], *, seed: int = 0) -> list[dict]:
                         "passed": passed,
                         "message": ""
                         if passed
-                        else f"got {rng.random():.4f}, expected {rng.random():.4f} "
-                        f"for the fixture's second batch",
+                        else f"got {rng.random():.4f}, expected {rng.random():.4f} for the fixture's second batch",
                         "hint": "" if passed else hint,
                         "title": title,
                         "output": "",

@@ -15,7 +15,8 @@ from grader.judge import messages as grader_messages
 from quiz import messages as quiz_messages
 from vqa import messages as kit_messages
 
-ROOT = Path(__file__).resolve().parent.parent
+from paths import ROOT
+
 PACKAGES = ("vqa", "grader", "quiz")
 LOOKUPS = {
     "grader": grader_messages.message,

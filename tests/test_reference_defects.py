@@ -117,8 +117,6 @@ def test_defect6_best_model_tracking_works_past_epoch_two(
 def test_defect7_dataloaders_are_built_train_shuffled_and_seeded_valid_in_order(
     reference, splits, processor, small_data
 ):
-    image_dir = small_data / data.TRAIN_IMAGES
-
     class Index(torch.utils.data.Dataset):
         def __len__(self):
             return 32

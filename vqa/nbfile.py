@@ -100,8 +100,7 @@ def fill(nb, files: dict[str, str]):
             name, append = target
             if append != bool(groups.get(name)):
                 raise NotebookError(
-                    f"the first cell for {name} must be `%%writefile {name}`, the others "
-                    f"`%%writefile -a {name}`"
+                    f"the first cell for {name} must be `%%writefile {name}`, the others `%%writefile -a {name}`"
                 )
             groups.setdefault(name, []).append(cell)
     for name, cells in groups.items():
@@ -126,8 +125,7 @@ def fill(nb, files: dict[str, str]):
                     f"{name}: does not end with a newline, which %%writefile always writes: add one"
                 )
             raise NotebookError(
-                f"{name}:{line}: a line of only spaces, which %%writefile would write empty; "
-                f"remove the spaces"
+                f"{name}:{line}: a line of only spaces, which %%writefile would write empty; remove the spaces"
             )
     return nb
 

@@ -1,9 +1,11 @@
 """Batch grading, ``grader batch DIR``. ``scheduler`` and ``cli`` run in the instructor's parent process:
 they find the submissions (``discovery``, ``archive`` for zips), keep one record per student on disk
 (``records``, keyed by the ``fingerprint`` of the code that grades), start slots and hand out work.
-``slot`` runs in each slot process: one judge (``grader.judge.grade.Grader``) for many submissions. May
-import the judge, ``grader.reports``, ``quiz.grading`` (for ``--quiz``), ``vqa.course`` and ``vqa.files``;
-no torch.
+``slot`` runs in each slot process: one judge (``grader.judge.grade.Grader``) for many submissions. With
+``--cluster``, ``cluster`` sends the grading to a Dask cluster instead of this machine's slots, and
+``cluster_worker`` runs in each Dask worker (a plugin keeping warm slots there). May import the judge,
+``grader.reports``, ``quiz.grading`` (for ``--quiz``), ``vqa.course``, ``vqa.files`` and ``distributed`` (the
+``cluster`` extra, only on the cluster path); no torch.
 
 The names most callers need are here: ``run_batch``, ``BatchOptions``, ``discover``, ``load_record``, …
 """
@@ -20,7 +22,7 @@ from grader.batch.records import (
     load_records,
     record_path,
 )
-from grader.batch.scheduler import SlotStartError, run_batch
+from grader.batch.scheduler import GradingStopped, SlotStartError, run_batch
 
 __all__ = [
     "Entry",
@@ -35,6 +37,7 @@ __all__ = [
     "load_record",
     "load_records",
     "record_path",
+    "GradingStopped",
     "SlotStartError",
     "run_batch",
 ]

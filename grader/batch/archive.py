@@ -11,7 +11,10 @@ from vqa.archive import unpack_zip as unpack_safely
 __all__ = ["ArchiveError", "Limits", "submission_root", "unpack_zip"]
 
 
-def unpack_zip(archive: str | Path, dest: str | Path, limits: Limits = Limits()) -> Path:
+DEFAULT_LIMITS = Limits()
+
+
+def unpack_zip(archive: str | Path, dest: str | Path, limits: Limits = DEFAULT_LIMITS) -> Path:
     """Unpack a student's ``archive`` into the new folder ``dest`` and return the folder holding the submission:
     when every file sits in one top folder (``alice/dataset.py`` ...), that folder. Raises :class:`ArchiveError`
     (naming the archive) for anything unsafe or unreadable; ``dest`` is then left absent."""

@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 import click
 
 from grader import batch as batch_mod
+from grader.batch.cluster import ClusterAddressError, engine_for
 from grader.options import grading_options
 from grader.reports import class_report as report_mod
 from grader.reports import similarity as sim
@@ -61,14 +62,22 @@ def run_batch_command(
     force: bool = False,
     retry_failed: bool = False,
     progress: bool | None = None,
+    cluster: str | None = None,
+    cluster_tls_ca: str | None = None,
+    cluster_tls_cert: str | None = None,
+    cluster_tls_key: str | None = None,
     **class_files: Any,
 ) -> int:
     """Grade ``batch_dir`` into ``out`` (default ``<batch_dir>-graded``), write the class files
     (``class_files``: the keywords of :func:`write_class_files`), print a summary.
 
+    ``cluster``: grade on a Dask cluster (``tcp://HOST:PORT``, ``tls://HOST:PORT`` with the ``cluster_tls_*``
+    files or Dask's TLS configuration, or ``local:N``) instead of this machine's ``jobs`` slots.
     Returns the exit code: 0 when the batch ran (failed submissions are listed, not fatal), 3 when grading
-    could not start, 130 after Ctrl-C (finished results and the class files are on disk). Raises
-    FileNotFoundError when ``batch_dir`` is not a folder.
+    could not start or stopped part-way (a worker with another grader, the Dask scheduler lost: what was
+    finished is on disk), 130 after Ctrl-C (finished results and the class files are on disk). Raises
+    FileNotFoundError when ``batch_dir`` is not a folder, :class:`ClusterAddressError` for a ``cluster`` (or
+    ``cluster_tls_*``) that cannot work.
     """
     console = _console()
     batch_dir = Path(batch_dir)
@@ -86,12 +95,21 @@ def run_batch_command(
         force=force,
         retry_failed=retry_failed,
     )
+    engine = engine_for(
+        cluster, options, tls_ca=cluster_tls_ca, tls_cert=cluster_tls_cert, tls_key=cluster_tls_key
+    )
     if progress is None:
         progress = sys.stderr.isatty()
     try:
-        summary = batch_mod.run_batch(batch_dir, out, options, progress=progress)
+        summary = batch_mod.run_batch(batch_dir, out, options, progress=progress, engine=engine)
     except batch_mod.SlotStartError as exc:
         console.print(f"[red]error:[/] {exc}")
+        return EXIT_START_FAILED
+    except batch_mod.GradingStopped as exc:
+        console.print(
+            f"[red]error:[/] {exc}; what was graded is written to {out}/: run the same command again to "
+            "grade the rest (finished submissions are kept)"
+        )
         return EXIT_START_FAILED
     if summary.interrupted:
         console.print(
@@ -197,11 +215,13 @@ def print_summary(
     class_summary: report_mod.ClassSummary | None = None,
 ) -> None:
     """The end of the run: counts, the submissions that need a look (with reasons), where the files are."""
+    from rich.markup import escape
+
     console = console or _console()
     console.print(
         f"[bold]{len(summary.records)}[/] submissions: {len(summary.graded)} graded now, "
         f"{len(summary.reused)} unchanged (kept), {len(summary.failed)} not graded "
-        f"({summary.seconds:.1f} s)"
+        f"({summary.seconds:.1f} s{', ' + escape(summary.where) if summary.where else ''})"
     )
     for note in summary.notes:
         console.print(f"  [dim]note:[/] {note}", markup=True)
@@ -257,7 +277,8 @@ def _apply(decorators: list[Callable[[F], F]], fn: F) -> F:
 
 def batch_options(fn: F) -> F:
     """Add the options of a batch run (``--out``, ``--jobs``, ``--submission-timeout``, ``--force``,
-    ``--retry-failed``, ``--progress/--no-progress``) to a click command."""
+    ``--retry-failed``, ``--progress/--no-progress``, ``--cluster``, ``--cluster-tls-ca/-cert/-key``) to a
+    click command."""
     return _apply(
         [
             click.option(
@@ -273,7 +294,7 @@ def batch_options(fn: F) -> F:
                 type=click.IntRange(min=0),
                 default=_RUN["jobs"].default,
                 show_default=True,
-                help="Submissions graded at once (0: the number of cores).",
+                help="Submissions graded at once (0: the number of cores; with --cluster, the workers decide).",
             ),
             click.option(
                 "--submission-timeout",
@@ -295,9 +316,42 @@ def batch_options(fn: F) -> F:
                 default=_RUN["progress"].default,
                 help="Show a progress bar (default: on a terminal).",
             ),
+            *cluster_options(),
         ],
         fn,
     )
+
+
+def cluster_options() -> list[Callable[[F], F]]:
+    """``--cluster`` and ``--cluster-tls-ca/-cert/-key``: grade on a Dask cluster (:mod:`grader.batch.cluster`)."""
+    tls_file = click.Path(exists=True, dir_okay=False)
+    return [
+        click.option(
+            "--cluster",
+            default=_RUN["cluster"].default,
+            metavar="ADDRESS",
+            help="Grade on a Dask cluster instead of --jobs slots here: a running scheduler "
+            "(tcp://HOST:8786, tls://HOST:8786) or local:N (N worker processes on this machine).",
+        ),
+        click.option(
+            "--cluster-tls-ca",
+            type=tls_file,
+            default=_RUN["cluster_tls_ca"].default,
+            help="With a tls:// --cluster: the certificate authority's file (else Dask's TLS configuration).",
+        ),
+        click.option(
+            "--cluster-tls-cert",
+            type=tls_file,
+            default=_RUN["cluster_tls_cert"].default,
+            help="With a tls:// --cluster: this client's certificate.",
+        ),
+        click.option(
+            "--cluster-tls-key",
+            type=tls_file,
+            default=_RUN["cluster_tls_key"].default,
+            help="With a tls:// --cluster: this client's private key.",
+        ),
+    ]
 
 
 def class_files_options(fn: F) -> F:
@@ -371,11 +425,16 @@ def batch_command(batch_dir: str, **options: Any) -> None:
     """Grade every submission in DIR in parallel (a subfolder, a .zip or a .ipynb per student; the name is the
     student id), then write the class files: grades.csv, report.html/json, similar-pairs.csv, --lms.
 
-    A re-run grades only new or changed submissions. Exit code: 0 when the batch ran (submissions that
-    could not be graded are listed at the end), 2 for a usage error, 3 when grading could not start,
-    130 after Ctrl-C (finished results are kept).
+    A re-run grades only new or changed submissions; --cluster grades on a Dask cluster. Exit code: 0 when
+    the batch ran (submissions that could not be graded are listed at the end), 2 for a usage error, 3 when
+    grading could not start or stopped part-way (finished results are kept), 130 after Ctrl-C (finished
+    results are kept).
     """
-    sys.exit(run_batch_command(batch_dir, **options))
+    try:
+        code = run_batch_command(batch_dir, **options)
+    except ClusterAddressError as exc:
+        raise click.UsageError(str(exc)) from None
+    sys.exit(code)
 
 
 @click.command(

@@ -11,6 +11,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Final, Literal
 
+from catalog import DEFAULT_LANG
 from grader.batch import archive
 from grader.batch.fingerprint import grader_fingerprint
 from grader.judge import flags as flag_names
@@ -37,7 +38,7 @@ class BatchOptions:
     start_timeout: float = limits.START_TIMEOUT
     sandbox: str = "auto"
     device: str = "cpu"
-    lang: str = "en"
+    lang: str = DEFAULT_LANG
     exercises: tuple[str, ...] | None = None
     cache_dir: str | None = None
     force: bool = False  # grade again even when nothing changed
@@ -88,6 +89,9 @@ class Record:
     seconds: float = 0.0
     graded_at: str = ""
     result: dict | None = None
+    # the grader failed on this submission (its fault, not the learner's): why
+    grader_error: str | None = None
+    grader_log: str | None = None  # the file that tells it, when there is one
     format: str = RECORD_FORMAT
 
     def to_dict(self) -> dict:
@@ -109,6 +113,8 @@ class Record:
     @property
     def flags(self) -> list[str]:
         flags = list((self.result or {}).get("flags") or [])
+        if self.grader_error:
+            flags.insert(0, flag_names.make("grader_error"))
         if self.status == FAILED:
             flags.insert(0, flag_names.make("not_graded"))
         return flags
@@ -125,9 +131,11 @@ class BatchSummary:
     notes: list[str] = field(default_factory=list)  # duplicates, ignored files
     interrupted: bool = False
     seconds: float = 0.0
+    where: str = ""  # where it was graded, when not on this machine ("on a 2-worker Dask cluster at tcp://…")
 
     def problems(self) -> list[tuple[str, str]]:
-        """(student, reason) for every submission that failed or raised a flag that needs a look (see grader.judge.flags)."""
+        """(student, reason) for every submission that failed or raised a flag that needs a look (see
+        grader.judge.flags)."""
         out = []
         for rec in self.records:
             if rec.status == FAILED:

@@ -23,6 +23,7 @@ after an interruption grades only what is missing or changed.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import selectors
 import signal
@@ -33,6 +34,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
+from typing import Protocol
 
 from grader.batch import archive
 from grader.batch.discovery import Entry, content_hash, discover
@@ -46,12 +48,15 @@ from grader.batch.records import (
     record_path,
     utc_now,
 )
+from grader.batch.slot import Reply, garbled_reply
 from grader.judge.results import GradeResult
 from grader.notebook.annotate import annotate
 from grader.notebook.extract import extract
 from grader.notebook.reading import NotebookError
 from grader.notebook.submission import notebook_in
 from vqa.files import write_json_atomic
+
+log = logging.getLogger(__name__)
 
 # --------------------------------------------------------------------------- the parent's handle on a slot
 
@@ -106,12 +111,18 @@ class Slot:
 
     def submit(self, entry: Entry, record: Record, request_id: int) -> None:
         self.task = (entry, record)
+        assert record.folder is not None  # prepare() set it for every record it hands on
+        self.request(record.folder, request_id)
+
+    def request(self, folder: str, request_id: int) -> None:
+        """Ask the slot to grade ``folder``; its clock (``submission_timeout``) starts now."""
         self.started = time.monotonic()
         self.deadline = self.started + self.options.submission_timeout
-        self._send({"id": request_id, "folder": record.folder})
+        self._send({"id": request_id, "folder": folder})
 
-    def read_messages(self) -> tuple[list[dict], bool]:
-        """Complete messages available now, and whether the slot closed its end."""
+    def read_messages(self) -> tuple[list[Reply], bool]:
+        """Complete messages available now, and whether the slot closed its end. A line that cannot be read is
+        logged with the end of the slot's log and given as a ``garbled`` reply (a grader fault), never dropped."""
         closed = False
         assert self.reader is not None  # started
         while True:
@@ -123,14 +134,24 @@ class Slot:
                 closed = True
                 break
             self._buf += chunk
-        messages = []
+        messages: list[Reply] = []
         while b"\n" in self._buf:
             line, self._buf = self._buf.split(b"\n", 1)
             if line.strip():
                 try:
-                    messages.append(json.loads(line))
+                    message = json.loads(line)
                 except ValueError:
-                    pass
+                    message = None
+                if not isinstance(message, dict):
+                    log.error(
+                        "batch slot %d answered a line that cannot be read: %r; the end of its log (%s):\n%s",
+                        self.number,
+                        line[:200],
+                        self.log_path,
+                        self.log_tail(),
+                    )
+                    message = garbled_reply(line, str(self.log_path))
+                messages.append(message)
         return messages, closed
 
     def log_tail(self, lines: int = 6) -> str:
@@ -139,6 +160,10 @@ class Slot:
         except OSError:
             return ""
         return "\n".join(text[-lines:])
+
+    def start_error(self, what: str) -> str:
+        """Why this slot did not start ("a grading process " + ``what``), with the end of its log."""
+        return f"a grading process {what}\n{self.log_tail()}"
 
     def kill(self) -> None:
         if self.proc is not None:
@@ -178,6 +203,21 @@ class SlotStartError(RuntimeError):
     """No slot could start: an environment problem (missing packages, the reference failing), not a student's."""
 
 
+class GradingStopped(RuntimeError):
+    """Grading stopped part-way for a reason outside any submission (the Dask scheduler was lost); every result
+    finished before it is on disk, and running the same command again grades the rest."""
+
+
+def timeout_reason(source: str, limit: float) -> str:
+    """Why a submission that overran ``--submission-timeout`` was not graded (the same words on every engine)."""
+    return f"{source}: grading took longer than {limit:g} s (the per-submission limit; an endless loop?)"
+
+
+def stopped_reason(source: str, detail: str) -> str:
+    """Why a submission whose grading process died under it was not graded."""
+    return f"{source}: the grading process stopped unexpectedly ({detail or 'no message'})"
+
+
 # --------------------------------------------------------------------------- the run
 
 
@@ -200,19 +240,19 @@ def prepare(
     try:
         record.content_hash = content_hash(entry)
     except OSError as exc:
-        return _fail(record, f"{entry.path.name}: cannot read ({exc.strerror or exc})")
+        return mark_failed(record, f"{entry.path.name}: cannot read ({exc.strerror or exc})")
     if entry.kind == "zip":
         try:
             folder = archive.unpack_zip(
                 entry.path, out_dir / ".work" / "unpacked" / entry.student, options.limits
             )
         except archive.ArchiveError as exc:
-            return _fail(record, str(exc))
+            return mark_failed(record, str(exc))
     elif entry.kind == "folder":
         try:
             folder = archive.submission_root(entry.path)
         except OSError as exc:
-            return _fail(record, f"{entry.path.name}: cannot read ({exc.strerror or exc})")
+            return mark_failed(record, f"{entry.path.name}: cannot read ({exc.strerror or exc})")
     notebook = entry.path if entry.kind == "notebook" else notebook_in(folder)
     if notebook is not None:
         try:
@@ -220,7 +260,7 @@ def prepare(
                 notebook, out_dir / ".work" / "notebooks" / entry.student, shown=notebook.name
             )
         except NotebookError as exc:
-            return _fail(record, exc.text(options.lang))
+            return mark_failed(record, exc.text(options.lang))
         if notebooks is not None:
             notebooks[entry.student] = extraction
         assert extraction.folder is not None  # extract() wrote the modules there
@@ -230,7 +270,7 @@ def prepare(
         return record  # an exercise without its cell is graded 0 with the notebook's message
     if not any(folder.glob("*.py")):
         several = sorted(p.name for p in folder.glob("*.ipynb"))
-        return _fail(
+        return mark_failed(
             record,
             f"{entry.path.name}: no Python files found "
             "(expected dataset.py, lora.py, train.py, predict.py"
@@ -239,9 +279,17 @@ def prepare(
     return record
 
 
-def _fail(record: Record, reason: str) -> Record:
+def mark_failed(record: Record, reason: str) -> Record:
+    """``record`` as not graded, for ``reason`` (what the instructor reads in the closing list)."""
     record.status, record.reason, record.graded_at = FAILED, reason, utc_now()
     return record
+
+
+def mark_grader_error(record: Record, error: str, log_path: str | None) -> Record:
+    """``record`` as not graded because the grader failed on it: its own fault, not the learner's (the
+    ``grader_error`` flag, listed among those that need a look), with the log that tells it."""
+    record.grader_error, record.grader_log = error, log_path or None
+    return mark_failed(record, error + (f" (the grader's log: {log_path})" if log_path else ""))
 
 
 class _Progress:
@@ -290,6 +338,46 @@ class _Progress:
             self.bar.stop()
 
 
+# --------------------------------------------------------------------------- engines: who grades what was prepared
+
+
+class Engine(Protocol):
+    """What grades the prepared submissions: this machine's slots (:class:`LocalSlots`) or a Dask cluster
+    (:class:`grader.batch.cluster.ClusterEngine`). ``grade`` hands each record of ``todo`` to ``finish`` exactly
+    once, graded or failed, as soon as it is known; ``where`` names where grading ran for the closing summary
+    ("" on this machine)."""
+
+    where: str
+
+    def grade(
+        self, todo: deque[tuple[Entry, Record]], finish: Callable[[Record], None], work: Path
+    ) -> None: ...
+
+
+class LocalSlots:
+    """The batch on this machine: ``--jobs`` slot processes, each replaced when it dies or overruns."""
+
+    where = ""
+
+    def __init__(self, options: BatchOptions):
+        self.options = options
+
+    def grade(
+        self, todo: deque[tuple[Entry, Record]], finish: Callable[[Record], None], work: Path
+    ) -> None:
+        log_dir = work / "logs"
+        log_dir.mkdir(parents=True, exist_ok=True)
+        slots = [
+            Slot(i, self.options, log_dir)
+            for i in range(min(self.options.resolved_jobs(), len(todo)))
+        ]
+        try:
+            _drive(slots, todo, finish)
+        finally:
+            for slot in slots:
+                slot.stop()
+
+
 def run_batch(
     batch_dir: str | Path,
     out_dir: str | Path,
@@ -297,16 +385,20 @@ def run_batch(
     *,
     progress: bool = True,
     on_record: Callable[[Record], None] | None = None,
+    engine: Engine | None = None,
 ) -> BatchSummary:
     """Grade every submission in ``batch_dir`` into ``out_dir``; returns what happened.
 
     Each finished submission is written at once (``students/``, ``gradescope/``, ``feedback/``), so a
     Ctrl-C loses only the submissions in flight; ``summary.interrupted`` is then True and the
-    KeyboardInterrupt is not re-raised.  Raises :class:`SlotStartError` when grading cannot start at all.
+    KeyboardInterrupt is not re-raised.  ``engine`` grades what needs grading (default: :class:`LocalSlots`).
+    Raises :class:`SlotStartError` when grading cannot start at all, :class:`GradingStopped` when it stopped
+    part-way (what was finished is on disk).
     """
     from grader.reports import feedback
 
     options = options or BatchOptions()
+    engine = engine or LocalSlots(options)
     out_dir = Path(out_dir)
     start = time.monotonic()
     entries, notes = discover(batch_dir, exclude=[out_dir])
@@ -332,7 +424,6 @@ def run_batch(
         if on_record:
             on_record(record)
 
-    slots: list[Slot] = []
     try:
         for entry in entries:
             record = prepare(entry, out_dir, options, key, notebooks)
@@ -355,17 +446,11 @@ def run_batch(
             else:
                 todo.append((entry, record))
         if todo:
-            log_dir = out_dir / ".work" / "logs"
-            log_dir.mkdir(parents=True, exist_ok=True)
-            slots = [
-                Slot(i, options, log_dir) for i in range(min(options.resolved_jobs(), len(todo)))
-            ]
-            _drive(slots, todo, finish, bar)
+            engine.grade(todo, finish, out_dir / ".work")
     except KeyboardInterrupt:
         summary.interrupted = True
     finally:
-        for slot in slots:
-            slot.stop()
+        summary.where = engine.where
         bar.close()
     for student, record in prepared.items():  # written to disk just as a Ctrl-C arrived
         if student not in done:
@@ -380,9 +465,38 @@ def run_batch(
     return summary
 
 
-def _drive(
-    slots: list[Slot], todo: deque, finish: Callable[[Record], None], bar: _Progress
-) -> None:
+def _take(
+    slot: Slot, message: Reply, finish: Callable[[Record], None], start_failures: list[str]
+) -> bool:
+    """Act on one of ``slot``'s messages: ready, or the answer for the submission in flight (a grade, or a grader
+    fault); True when the slot must be replaced (it could not start, or it garbled its replies: what it says
+    next cannot be trusted)."""
+    if "ready" in message:
+        slot.ready = bool(message["ready"])
+        if not slot.ready:
+            start_failures.append(message.get("error") or "unknown error")
+        return not slot.ready
+    garbled = bool(message.get("garbled"))
+    if slot.task is not None and (garbled or message.get("id") is not None):
+        _, record = slot.task
+        slot.task = None
+        record.seconds = message.get("seconds", 0.0)
+        record.graded_at = utc_now()
+        if message.get("ok"):
+            record.result = message["result"]
+        else:
+            mark_grader_error(
+                record,
+                message.get("error") or "the grader failed",
+                message.get("log") or str(slot.log_path),
+            )
+        finish(record)
+    elif garbled and not slot.ready:
+        start_failures.append(message.get("error", ""))
+    return garbled
+
+
+def _drive(slots: list[Slot], todo: deque, finish: Callable[[Record], None]) -> None:
     """Keep every slot busy until ``todo`` is empty and nothing is in flight; replace slots that die."""
     selector = selectors.DefaultSelector()
     request_id = 0
@@ -406,9 +520,7 @@ def _drive(
                     try:
                         slot.start()
                     except OSError as exc:  # the slot died at once (its log says why)
-                        start_failures.append(
-                            f"a grading process could not start: {exc}\n{slot.log_tail()}"
-                        )
+                        start_failures.append(slot.start_error(f"could not start: {exc}"))
                         slot.kill()
                         continue
                     assert slot.reader is not None  # set by start()
@@ -430,36 +542,16 @@ def _drive(
                 slot = key.data
                 messages, closed = slot.read_messages()
                 for message in messages:
-                    if "ready" in message:
-                        slot.ready = bool(message["ready"])
-                        if not slot.ready:
-                            start_failures.append(message.get("error") or "unknown error")
-                            closed = True
-                    elif slot.task is not None and message.get("id") is not None:
-                        _, record = slot.task
-                        slot.task = None
-                        record.seconds = message.get("seconds", 0.0)
-                        record.graded_at = utc_now()
-                        if message.get("ok"):
-                            record.result = message["result"]
-                        else:
-                            _fail(record, message.get("error") or "the grader failed")
-                        finish(record)
+                    closed = _take(slot, message, finish, start_failures) or closed
                 if closed:
                     if slot.task is not None:
                         entry, record = slot.task
                         slot.task = None
                         finish(
-                            _fail(
-                                record,
-                                f"{entry.path.name}: the grading process stopped unexpectedly "
-                                f"({slot.log_tail(1) or 'no message'})",
-                            )
+                            mark_failed(record, stopped_reason(entry.path.name, slot.log_tail(1)))
                         )
                     elif not slot.ready and not start_failures:
-                        start_failures.append(
-                            f"a grading process exited while starting:\n{slot.log_tail()}"
-                        )
+                        start_failures.append(slot.start_error("exited while starting:"))
                     retire(slot)
             now = time.monotonic()
             for slot in slots:
@@ -468,18 +560,14 @@ def _drive(
                 if slot.task is not None:
                     entry, record = slot.task
                     slot.task = None
-                    limit = slot.options.submission_timeout
                     finish(
-                        _fail(
-                            record,
-                            f"{entry.path.name}: grading took longer than {limit:g} s "
-                            "(the per-submission limit; an endless loop?)",
+                        mark_failed(
+                            record, timeout_reason(entry.path.name, slot.options.submission_timeout)
                         )
                     )
                 else:
                     start_failures.append(
-                        f"a grading process did not start within "
-                        f"{slot.options.start_timeout:g} s\n{slot.log_tail()}"
+                        slot.start_error(f"did not start within {slot.options.start_timeout:g} s")
                     )
                 retire(slot)
     finally:

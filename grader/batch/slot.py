@@ -10,6 +10,45 @@ import signal
 import sys
 import time
 from collections.abc import Callable
+from typing import TypedDict
+
+
+class Reply(TypedDict, total=False):
+    """One line a slot answers on its reply channel (JSON); the parent reads them in
+    :meth:`grader.batch.scheduler.Slot.read_messages`."""
+
+    ready: bool  # the first line: the slot can grade (or ``error`` says why not)
+    id: int | None  # the request answered
+    ok: bool  # graded (``result``), or the grader failed on the submission (``error``; ``log`` when it wrote one)
+    result: dict
+    error: str
+    log: str
+    seconds: float
+    garbled: bool  # set by the parent: a line that could not be read, a grader fault (see ``garbled_reply``)
+
+
+def fault_reply(exc: BaseException) -> Reply:
+    """The answer for a grading that raised: the grader's fault, with the log a :class:`GraderError` wrote."""
+    from grader.judge.faults import GraderError
+
+    reply = Reply(
+        ok=False, error=f"the grader failed on this submission: {type(exc).__name__}: {exc}"
+    )
+    if isinstance(exc, GraderError):
+        reply["log"] = str(exc.log)
+    return reply
+
+
+def garbled_reply(line: bytes, log: str) -> Reply:
+    """What the parent makes of a reply line it cannot read: a grader fault for the submission in flight."""
+    shown = line[:80].decode("utf-8", "replace")
+    return Reply(
+        garbled=True,
+        ok=False,
+        log=log,
+        error="the grader failed on this submission: its grading process "
+        f"answered a line that cannot be read ({shown!r})",
+    )
 
 
 def default_engine(options: dict) -> GraderEngine:
@@ -65,24 +104,20 @@ def slot_main(reply_fd: int) -> int:
         import traceback
 
         traceback.print_exc()
-        reply.write(json.dumps({"ready": False, "error": f"{type(exc).__name__}: {exc}"}) + "\n")
+        reply.write(json.dumps(Reply(ready=False, error=f"{type(exc).__name__}: {exc}")) + "\n")
         return 1
-    reply.write(json.dumps({"ready": True}) + "\n")
+    reply.write(json.dumps(Reply(ready=True)) + "\n")
     for line in sys.stdin:
         request = json.loads(line)
         start = time.perf_counter()
         try:
-            result = engine.grade(request["folder"])
-            answer = {"ok": True, "result": result}
-        except BaseException as exc:  # noqa: BLE001
+            answer = Reply(ok=True, result=engine.grade(request["folder"]))
+        except BaseException as exc:  # noqa: BLE001 - the grader's fault, told to the parent with its traceback logged
             import traceback
 
             traceback.print_exc()
-            answer = {
-                "ok": False,
-                "error": f"the grader failed on this submission: {type(exc).__name__}: {exc}",
-            }
-        answer.update(id=request["id"], seconds=round(time.perf_counter() - start, 3))
+            answer = fault_reply(exc)
+        answer["id"], answer["seconds"] = request["id"], round(time.perf_counter() - start, 3)
         reply.write(json.dumps(answer, allow_nan=False, default=str) + "\n")
     engine.close()
     return 0

@@ -26,9 +26,10 @@ from pathlib import Path
 
 import jinja2
 
+from catalog import DEFAULT_LANG
 from grader.worker import limits
+from vqa.course import ROOT as REPO_ROOT
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
 SOURCE_ITEMS = (
     "pyproject.toml",
     "README.md",
@@ -92,7 +93,7 @@ def write_gradescope(
     out_zip: str | Path,
     *,
     source: str | None = None,
-    lang: str = "en",
+    lang: str = DEFAULT_LANG,
     timeout: float = limits.CALL_TIMEOUT,
     extra_args: list[str] | None = None,
 ) -> Path:
@@ -151,7 +152,7 @@ def write_github_classroom(
     out_dir: str | Path,
     *,
     source: str | None = None,
-    lang: str = "en",
+    lang: str = DEFAULT_LANG,
     timeout: float = limits.CALL_TIMEOUT,
     extra_args: list[str] | None = None,
 ) -> list[Path]:

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, NoReturn, Protocol, TypeVar
 import numpy as np
 import pytest
 
+from catalog import DEFAULT_LANG
 from grader.judge.messages import Msg, where
 from grader.worker.contract import LearnerError, MessageData, ProbeCall, encode
 from vqa.course import stub_sentence
@@ -77,7 +78,7 @@ def fail(message: Msg | str, /, *, cause: str | None = None, **fields: Any) -> N
     ``cause``: the identity of the learner's exception behind the failure (see :func:`cause_of`), by which
     the judge tells one mistake seen by several checks from several mistakes."""
     msg = _message(message, fields)
-    exc = pytest.fail.Exception(msg.render("en"), pytrace=False)
+    exc = pytest.fail.Exception(msg.render(DEFAULT_LANG), pytrace=False)
     exc.grader_msg = msg  # type: ignore[attr-defined]  # the plugin renders it in the learner's language
     exc.grader_cause = cause  # type: ignore[attr-defined]
     raise exc
@@ -104,7 +105,7 @@ def raised(what: Msg | str, error: LearnerError) -> NoReturn:
 def skip(message: Msg | str, /, **fields: Any) -> NoReturn:
     """Skip the check (it is not scored), saying why."""
     msg = _message(message, fields)
-    exc = pytest.skip.Exception(msg.render("en"), allow_module_level=False)
+    exc = pytest.skip.Exception(msg.render(DEFAULT_LANG), allow_module_level=False)
     exc.grader_msg = msg  # type: ignore[attr-defined]
     raise exc
 

@@ -2,7 +2,8 @@
 it means for the learner is ``flag.<name>`` in hints.toml).
 
 A flag is written ``name`` or ``name:exercise`` (``timeout:lora``). The judge raises the worker's
-flags, the batch raises ``not_graded`` and the class report ``similar``; the results, the batch
+flags, the batch raises ``not_graded`` (and ``grader_error`` when grading a submission raised in a slot, or a
+slot's reply could not be read) and the class report ``similar``; the results, the batch
 summary, the feedback pages and the class report all read this table, so a flag cannot be raised
 without a meaning, and "needs a look" is decided in one place.
 """

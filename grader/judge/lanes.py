@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import shutil
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -17,10 +18,10 @@ COPY_MAX_FILES = 200
 COPY_MAX_BYTES = 5 * 1024 * 1024
 
 
-def copy_submission(src: Path, dst: Path) -> Path:
-    """Copy a submission's small files into the worker's scratch (the worker never sees the original)."""
+def submission_files(src: Path) -> Iterator[tuple[str, Path]]:
+    """(relative POSIX path, path) of each file of a submission a worker gets to see: no hidden folders or
+    caches, no links to anything but a file, no file over ``COPY_MAX_BYTES``, at most ``COPY_MAX_FILES``."""
     count = 0
-    dst.mkdir(parents=True, exist_ok=True)
     for root, dirs, files in os.walk(src):
         dirs[:] = [d for d in dirs if not d.startswith(".") and d != "__pycache__"]
         rel = Path(root).relative_to(src)
@@ -33,11 +34,18 @@ def copy_submission(src: Path, dst: Path) -> Path:
                     continue
             except OSError:
                 continue
-            (dst / rel).mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(path, dst / rel / name)
+            yield (rel / name).as_posix(), path
             count += 1
             if count >= COPY_MAX_FILES:
-                return dst
+                return
+
+
+def copy_submission(src: Path, dst: Path) -> Path:
+    """Copy a submission's small files into the worker's scratch (the worker never sees the original)."""
+    dst.mkdir(parents=True, exist_ok=True)
+    for rel, path in submission_files(src):
+        (dst / rel).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(path, dst / rel)
     return dst
 
 

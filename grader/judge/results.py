@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Literal
 
+from catalog import DEFAULT_LANG
+
 # Whether an exercise was graded check by check, or why not: its file still holds the stub, cannot be loaded, or
 # imports the reference (then one line, the summary, says so).
 ExerciseStatus = Literal["graded", "not_implemented", "load_error", "imports_reference"]
@@ -84,7 +86,7 @@ class GradeResult:
     notes: list[str] = field(default_factory=list)  # sandbox fallbacks and the like
     submission: str = ""
     execution_time: float = 0.0
-    lang: str = "en"
+    lang: str = DEFAULT_LANG
 
     @property
     def score(self) -> float:
@@ -134,7 +136,7 @@ class GradeResult:
             notes=list(data.get("notes", [])),
             submission=data.get("submission", ""),
             execution_time=float(data.get("execution_time", 0.0)),
-            lang=data.get("lang", "en"),
+            lang=data.get("lang", DEFAULT_LANG),
         )
 
 

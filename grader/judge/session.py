@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import pytest
 
+from catalog import DEFAULT_LANG
 from grader.checks import cause_of, message_of
 from grader.judge.messages import Msg, where
 from grader.judge.results import ExerciseStatus
@@ -107,7 +108,9 @@ class GraderFault(RuntimeError):
 
 def _fail(msg: Msg | str, cause: str | None = None) -> NoReturn:
     """Fail the check with ``msg`` (plain text where only the submission's words exist)."""
-    exc = pytest.fail.Exception(msg.render("en") if isinstance(msg, Msg) else msg, pytrace=False)
+    exc = pytest.fail.Exception(
+        msg.render(DEFAULT_LANG) if isinstance(msg, Msg) else msg, pytrace=False
+    )
     exc.grader_msg = msg if isinstance(msg, Msg) else None  # type: ignore[attr-defined]  # read by the plugin
     exc.grader_cause = cause  # type: ignore[attr-defined]
     raise exc

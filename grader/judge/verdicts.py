@@ -10,6 +10,7 @@ import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from catalog import DEFAULT_LANG
 from grader.judge import flags as flag_names
 from grader.judge import messages
 from grader.judge.faults import write_log
@@ -126,7 +127,7 @@ def check_results(
                 [] if when and outcome.msg.key not in when else plugin.depends.get(name, [])
             )
             symptom = messages.symptom(outcome.msg)
-            hint = symptom.get(lang) or symptom.get("en") or hint
+            hint = symptom.get(lang) or symptom.get(DEFAULT_LANG) or hint
             root = symptom.get("root")
             if root and root != name:
                 evidence.symptom_roots[name] = root

@@ -13,6 +13,7 @@ import os
 import re
 from pathlib import Path
 
+from catalog import DEFAULT_LANG
 from grader.judge import flags
 from grader.judge.messages import message
 from grader.judge.results import GradeResult
@@ -36,7 +37,7 @@ def folder_names(folder: Path) -> list[str]:
     return sorted((n for n in names if n not in ("", ".")), key=len, reverse=True)
 
 
-def rewrite(text: str, extraction: Extraction, lang: str = "en") -> str:
+def rewrite(text: str, extraction: Extraction, lang: str = DEFAULT_LANG) -> str:
     """``text`` with each place in the extracted modules named as the notebook's cell and line."""
     if not text or extraction.folder is None:
         return text

@@ -29,7 +29,8 @@ from vqa.writefile import count_lines, parse_writefile
 
 
 def _module_file(filename: str) -> str | None:
-    """The module a ``%%writefile`` target is, by its name (``dataset.py``, ``./dataset.py``, ``/content/dataset.py``)."""
+    """The module a ``%%writefile`` target is, by its name (``dataset.py``, ``./dataset.py``,
+    ``/content/dataset.py``)."""
     name = filename.replace("\\", "/").rstrip("/").rsplit("/", 1)[-1]
     return name if name in FILES.values() else None
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from catalog import DEFAULT_LANG
 from grader.judge.messages import Msg
 from vqa.course import EXERCISES, FILES
 
@@ -33,7 +34,7 @@ class Problem:
     cell: int | None = None
     line: int | None = None  # the line in that cell
 
-    def text(self, lang: str = "en") -> str:
+    def text(self, lang: str = DEFAULT_LANG) -> str:
         return self.msg.render(lang)
 
 

@@ -8,6 +8,7 @@ import math
 import os
 from pathlib import Path
 
+from catalog import DEFAULT_LANG
 from grader.judge.messages import Msg
 
 # a notebook with image outputs; far above four modules' worth
@@ -20,9 +21,9 @@ class NotebookError(ValueError):
 
     def __init__(self, msg: Msg):
         self.msg = msg
-        super().__init__(msg.render("en"))
+        super().__init__(msg.render(DEFAULT_LANG))
 
-    def text(self, lang: str = "en") -> str:
+    def text(self, lang: str = DEFAULT_LANG) -> str:
         return self.msg.render(lang)
 
 

@@ -10,7 +10,7 @@ import json
 
 import torch
 
-from grader.probes import common
+from grader.probes import common, devices
 from grader.probes.common import attempt
 from grader.probes.plain import to_plain
 from grader.probes.registry import probe
@@ -110,7 +110,7 @@ class _VisionSpy:
 def answers(ctx, device="cpu") -> AnswersResult:
     on_cuda = device == "cuda"
     if on_cuda:
-        device, why = common.cuda_device()
+        device, why = devices.cuda_device()
         if device is None:
             return AnswersResult(cuda=CudaRun(available=False, reason=why))
     else:

@@ -11,10 +11,11 @@ import dataclasses
 import torch
 from torch.optim.optimizer import register_optimizer_step_pre_hook
 
-from grader.probes import common
-from grader.probes.common import ForwardSpy, SpyScaler, attempt
+from grader.probes import common, devices
+from grader.probes.common import attempt
 from grader.probes.plain import to_plain
 from grader.probes.registry import probe
+from grader.probes.spies import ForwardSpy, GradScalerCounter, SpyScaler, inner_blip
 from grader.worker import contract
 from grader.worker.contract import (
     CudaRun,
@@ -80,7 +81,7 @@ class _StepAudit:
         self.forwards = 0
         self.steps: list[Step] = []
         self._handles = [
-            common.inner_blip(model).register_forward_hook(self._post, with_kwargs=True),
+            inner_blip(model).register_forward_hook(self._post, with_kwargs=True),
             optimizer.register_step_pre_hook(self._pre_step),
         ]
 
@@ -119,7 +120,7 @@ class _StepAudit:
 def _device(name):
     """(torch.device, None) for the probe's device, or (None, why) when CUDA was asked for and is not there."""
     if name == "cuda":
-        return common.cuda_device()
+        return devices.cuda_device()
     return torch.device(name), None
 
 
@@ -138,12 +139,12 @@ def one_epoch(ctx, amp=False, device="cpu") -> OneEpochResult:
     spy = ForwardSpy(model, seed=SEED)
     # the exact gradients: without autocast
     audit = None if amp else _StepAudit(model, optimizer, params)
-    before = common.snapshot(model)
+    before = devices.snapshot(model)
     frozen = {name for name, p in model.named_parameters() if not p.requires_grad}
     kwargs = {}
     scaler = None
     if amp and on_cuda:  # the contract on CUDA: fp16 autocast and a real GradScaler (counted)
-        scaler = SpyScaler(common.grad_scaler(device))
+        scaler = SpyScaler(devices.grad_scaler(device))
         kwargs = {"scaler": scaler, "amp_dtype": torch.float16}
     elif amp:
         scaler = SpyScaler()
@@ -162,7 +163,7 @@ def one_epoch(ctx, amp=False, device="cpu") -> OneEpochResult:
         steps=audit.steps if audit is not None else None,
         counts=OptimizerCounts(**counter.counts),
         scaler=scaler.used() if scaler else None,
-        frozen_changed=common.changed(before, model, frozen)[:20],
+        frozen_changed=devices.changed(before, model, frozen)[:20],
         batches=len(loader),
         amp_dtype=str(kwargs["amp_dtype"]).replace("torch.", "") if amp else None,
         cuda=CudaRun(available=True, device=device.type) if on_cuda else None,
@@ -176,7 +177,7 @@ def evaluate(ctx, amp=False) -> EvaluateResult:
     model.train()  # evaluate must switch to eval mode itself
     loader = common.loader(ctx, common.VALID_ITEMS)
     spy = ForwardSpy(model, seed=SEED)
-    before = common.snapshot(model)
+    before = devices.snapshot(model)
     kwargs = {"amp_dtype": torch.bfloat16} if amp else {}
     ctx.seed(0)
     ok, value = attempt(lambda: module.evaluate(model, loader, torch.device("cpu"), **kwargs), ctx)
@@ -186,7 +187,7 @@ def evaluate(ctx, amp=False) -> EvaluateResult:
         returned=to_plain(value) if ok else None,
         error=None if ok else value,
         calls=spy.calls,
-        changed=common.changed(before, model)[:20],
+        changed=devices.changed(before, model)[:20],
         grads=grads[:20],
         batches=len(loader),
     )
@@ -249,7 +250,7 @@ def fit(ctx, device="cpu") -> FitResult | tuple[FitResult, dict]:
     out_dir = ctx.fresh_dir(common.FIT_OUT)
     frozen = {name for name, p in model.named_parameters() if not p.requires_grad}
     trainable_ids = {id(p) for p in model.parameters() if p.requires_grad}
-    before = common.snapshot(model)
+    before = devices.snapshot(model)
     optimizers: dict[int, dict] = {}  # by id: what each optimizer that stepped was, and did
 
     def step_hook(optimizer, args, kwargs):
@@ -280,7 +281,7 @@ def fit(ctx, device="cpu") -> FitResult | tuple[FitResult, dict]:
 
     model.save_pretrained = save_pretrained
     handle = register_optimizer_step_pre_hook(step_hook)
-    scalers = common.GradScalerCounter()
+    scalers = GradScalerCounter()
     ctx.seed(0)
     try:
         with scalers:
@@ -311,7 +312,7 @@ def fit(ctx, device="cpu") -> FitResult | tuple[FitResult, dict]:
         optimizers=[OptimizerUse(**info) for info in optimizers.values()],
         save_stages=saves,
         saved_files=saved_files,
-        frozen_changed=common.changed(before, model, frozen)[:20],
+        frozen_changed=devices.changed(before, model, frozen)[:20],
         calls=spy.calls,
         grad_scaler=ScalerCalls(**scalers.counts),
         grad_scalers_created=scalers.created,

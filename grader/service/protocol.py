@@ -101,7 +101,7 @@ class GradeReply:
     protocol: int = PROTOCOL
 
 
-Message = typing.Union[GradeRequest, GradeReply]
+Message = GradeRequest | GradeReply
 M = typing.TypeVar("M", GradeRequest, GradeReply)
 
 

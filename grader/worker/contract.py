@@ -45,7 +45,7 @@ class MessageData:
     fields: dict[str, MessageField] = field(default_factory=dict)
 
 
-MessageField = Union[MessageData, str, int, float, bool, None]
+MessageField = MessageData | str | int | float | bool | None
 
 
 @dataclass(frozen=True)
@@ -402,7 +402,7 @@ class SelftestResult:
     value: Json
 
 
-ProbeResult = Union[
+ProbeResult = Union[  # noqa: UP007 - a type alias of dataclasses, as mypy reads it
     ItemsResult,
     SplitsResult,
     LoadersResult,

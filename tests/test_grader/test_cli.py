@@ -8,15 +8,14 @@ import re
 import shutil
 import subprocess
 import sys
-import tempfile
-from pathlib import Path
 
 from click.testing import CliRunner
 
 from grader.cli import main
 
-REPO = Path(__file__).resolve().parents[2]
-CACHE = Path(tempfile.gettempdir()) / "grader-test-cache"
+from paths import CACHE
+from paths import ROOT as REPO
+
 GRADING = {
     "--exercise",
     "--lang",

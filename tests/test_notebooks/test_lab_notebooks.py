@@ -20,10 +20,11 @@ import pytest
 
 from vqa.course import EXERCISES, FILES, POINTS, TOTAL_POINTS
 
+from paths import ROOT
+
 pytest.importorskip("nbclient")
 pytest.importorskip("ipykernel")
 
-ROOT = Path(__file__).resolve().parents[2]
 # appended to the settings cell: seconds, not minutes
 QUICK = "N_TRAIN, N_TEST = 48, 8\nEPOCHS = 1\n"
 TIMEOUT = 300  # per cell
@@ -123,8 +124,8 @@ def nothing_was_installed(nb) -> bool:
 @pytest.mark.slow
 def test_the_solution_notebook_runs_with_full_marks_and_its_pipeline_gets_through(tmp_path):
     probe = (
-        "quiz_form.select(%r)\nquiz_form.button.click()\n"
-        "print('quiz', quiz_form.attempt.total, quiz_form.attempt.max_score)" % quiz_key()
+        f"quiz_form.select({quiz_key()!r})\nquiz_form.button.click()\n"
+        "print('quiz', quiz_form.attempt.total, quiz_form.attempt.max_score)"
     )
     nb = run_notebook("solutions", tmp_path, settings='LANG = "en"\n', quiz=probe)
     assert errors(nb) == []

@@ -43,15 +43,13 @@ def test_with_the_stubs_every_step_says_what_to_fill_in_and_nothing_raises(tmp_p
     )
     lab.dataset()
     assert lines(capsys) == [
-        "dataset.py is not implemented yet: fill in load_splits above and run its cell, "
-        "then this one again."
+        "dataset.py is not implemented yet: fill in load_splits above and run its cell, then this one again."
     ]
     lab.lora()
     out = lines(capsys)
     assert out[0].startswith("held-out accuracy before fine-tuning: ")
     assert out[1:] == [
-        "lora.py is not implemented yet: fill in build_lora_model above and run its cell, "
-        "then this one again."
+        "lora.py is not implemented yet: fill in build_lora_model above and run its cell, then this one again."
     ]
     lab.train()
     assert lines(capsys) == [

@@ -6,11 +6,12 @@ from __future__ import annotations
 from rich.console import Console
 from rich.markup import escape
 
+from catalog import DEFAULT_LANG
 from grader.judge import messages
 from grader.judge.results import GradeResult, fmt_points
 
 
-def points_line(result: GradeResult, lang: str = "en") -> str:
+def points_line(result: GradeResult, lang: str = DEFAULT_LANG) -> str:
     """The one score line, last: ``Points X/Y`` (GitHub Classroom's form), ``Điểm X/Y`` in Vietnamese."""
     return f"{messages.message('points', lang)} {fmt_points(result.score)}/{fmt_points(result.max_score)}"
 
@@ -48,8 +49,7 @@ def render(result: GradeResult, console: Console | None = None, *, verbose: bool
                 continue
             mark = "[green]✔[/]" if check.passed else "[red]✘[/]"
             console.print(
-                f"  {mark} {escape(check.title)} [dim]({fmt_points(check.score)}/"
-                f"{fmt_points(check.max_score)})[/]"
+                f"  {mark} {escape(check.title)} [dim]({fmt_points(check.score)}/{fmt_points(check.max_score)})[/]"
             )
             if not check.passed or verbose:
                 if check.message:

@@ -8,7 +8,6 @@ import csv
 import io
 import json
 import shutil
-import tempfile
 import zipfile
 from pathlib import Path
 
@@ -19,11 +18,11 @@ from grader.batch.cli import batch_command
 from vqa import course
 
 from mutants import copy_impl
+from paths import CACHE
+from paths import ROOT as REPO
 
 pytestmark = pytest.mark.slow  # grades many submissions end to end: `pytest -m "not slow"` skips it
 
-REPO = Path(__file__).resolve().parents[3]
-CACHE = Path(tempfile.gettempdir()) / "mllm-vqa-lab-test-grader-cache"
 KEY = {
     "Q1": "resnet",
     "Q2": "contrastive-search",
@@ -85,7 +84,8 @@ def make_class(root: Path) -> Path:
     )
     garble = (
         "    import os, stat\n    for fd in range(3, 64):  # the worker's channel to the judge: garbled\n"
-        "        try:\n            if stat.S_ISSOCK(os.fstat(fd).st_mode):\n                os.write(fd, b'\\xff' * 8)\n"
+        "        try:\n            if stat.S_ISSOCK(os.fstat(fd).st_mode):\n"
+        "                os.write(fd, b'\\xff' * 8)\n"
         "        except OSError:\n            pass\n"
     )
     copy_impl("solutions", root / "channel", {"lora.py": [(LORA_START, garble + LORA_START)]})
@@ -300,7 +300,12 @@ def test_grades_csv_has_one_row_per_student(graded):
         by["crash"]["lora"],
         by["crash"]["train"],
         by["crash"]["predict"],
-    ) == ("25", "0", "35", "25")
+    ) == (
+        "25",
+        "0",
+        "35",
+        "25",
+    )
     assert by["evil"]["status"] == "failed" and by["evil"]["total"] == "0"
     moodle = list(csv.reader(io.StringIO((graded["out"] / "lms-moodle.csv").read_text())))
     assert moodle[0] == ["ID number", "VQA lab", "Feedback"] and len(moodle) == 19

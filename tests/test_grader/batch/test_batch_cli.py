@@ -29,6 +29,10 @@ BATCH_RUN = {
     "--retry-failed",
     "--progress",
     "--no-progress",
+    "--cluster",
+    "--cluster-tls-ca",
+    "--cluster-tls-cert",
+    "--cluster-tls-key",
 }
 CLASS_FILES = {
     "--quiz",

@@ -14,6 +14,8 @@ from pathlib import Path
 import pytest
 
 from grader import batch
+from grader.judge.faults import GraderError
+from grader.reports.class_report import write_class_outputs
 from vqa import course
 
 from waiting import wait_until
@@ -28,7 +30,8 @@ RELEASE = "FAKE_ENGINE_RELEASE"
 
 class FakeEngine:
     """Grades by a word in dataset.py: GOOD (25 points), BAD (0), HANG, DIE (the process exits), WAIT (GOOD once
-    the file named by $FAKE_ENGINE_RELEASE exists: the test decides when, no clock does)."""
+    the file named by $FAKE_ENGINE_RELEASE exists: the test decides when, no clock does), RAISE (the grader's own
+    fault), GARBLE (GOOD, after a line on the slot's reply channel that is not a reply)."""
 
     def __init__(self, options: dict):
         self.options = options
@@ -43,6 +46,13 @@ class FakeEngine:
             "WAIT" in text and not Path(os.environ[RELEASE]).exists()
         ):  # an event the test sends, not a clock
             time.sleep(0.02)
+        if "RAISE" in text:
+            raise GraderError("KeyError: 'lora.trainable'", Path(folder) / "grader-error.log")
+        if "GARBLE" in text:
+            os.write(
+                int(sys.argv[sys.argv.index("--reply-fd") + 1]),
+                b"Traceback (most recent call last):\n",
+            )
         ok = "GOOD" in text or "WAIT" in text
         check = {
             "name": "dataset.item_shapes",
@@ -157,6 +167,48 @@ def test_hang_and_dying_grader_are_recorded_and_the_batch_goes_on(tmp_path):
     for student in records:  # every result is on disk, with its feedback page
         assert batch.load_record(out / "students" / f"{student}.json") is not None
         assert (out / "feedback" / f"{student}.md").is_file()
+
+
+def test_a_grader_fault_is_the_graders_and_the_batch_goes_on(tmp_path, caplog):
+    """A grading that raises, and a slot that garbles its reply, are recorded as the grader's faults (flag
+    grader_error, with the log to read), listed among those that need a look; the rest is graded."""
+    subs = make(
+        tmp_path / "subs",
+        a_good="GOOD",
+        b_raise="RAISE",
+        c_garble="GARBLE",
+        d_good="GOOD",
+        e_bad="BAD",
+    )
+    out = tmp_path / "out"
+    summary = batch.run_batch(subs, out, options(), progress=False)
+    records = {r.student: r for r in summary.records}
+    assert {s: r.score for s, r in records.items() if r.status == "graded"} == {
+        "a_good": 25,
+        "d_good": 25,
+        "e_bad": 0,
+    }
+    raised, garbled = records["b_raise"], records["c_garble"]
+    assert raised.status == "failed" and raised.flags == ["not_graded", "grader_error"]
+    assert (
+        raised.grader_error
+        == "the grader failed on this submission: GraderError: KeyError: 'lora.trainable'"
+    )
+    assert raised.grader_log and raised.grader_log.endswith("grader-error.log")
+    assert garbled.status == "failed" and "grader_error" in garbled.flags
+    assert (
+        "answered a line that cannot be read ('Traceback (most recent call last):')"
+        in garbled.grader_error
+    )
+    assert garbled.grader_log and Path(garbled.grader_log).name.startswith("slot-")
+    assert any("answered a line that cannot be read" in r.getMessage() for r in caplog.records), (
+        "not logged"
+    )
+    assert set(dict(summary.problems())) == {"b_raise", "c_garble"}
+    stored = batch.load_record(out / "students" / "b_raise.json")
+    assert stored is not None and "grader_error" in stored.flags
+    rows = {row.student: row for row in write_class_outputs(summary.records, out).students}
+    assert {s for s, row in rows.items() if row.needs_look} == {"b_raise", "c_garble"}
 
 
 def test_failed_submissions_are_kept_unless_changed_or_retried(tmp_path, monkeypatch):

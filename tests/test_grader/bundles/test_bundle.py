@@ -10,7 +10,6 @@ import shutil
 import stat
 import subprocess
 import sys
-import tempfile
 import zipfile
 from pathlib import Path
 
@@ -19,12 +18,13 @@ import yaml
 
 from grader.bundles import build as bundle
 
+from paths import CACHE
+from paths import ROOT as REPO
+
 pytestmark = pytest.mark.slow  # grades many submissions end to end: `pytest -m "not slow"` skips it
 
-REPO = Path(__file__).resolve().parents[3]
 BIN = Path(sys.executable).parent
 GRADE = shutil.which("grade", path=str(BIN)) or shutil.which("grade")
-CACHE = Path(tempfile.gettempdir()) / "mllm-vqa-lab-test-grader-cache"
 needs_grade = pytest.mark.skipif(
     GRADE is None, reason="the grade command is not installed (pip install -e .)"
 )

@@ -5,18 +5,17 @@ from __future__ import annotations
 
 import ast
 import re
-from pathlib import Path
 
 import pytest
 
 from vqa import course
 
 from contract_table import ROWS
+from paths import ROOT
 from test_grader_defects import DEFECTS
 
 pytestmark = pytest.mark.slow  # grades many submissions end to end: `pytest -m "not slow"` skips it
 
-ROOT = Path(__file__).resolve().parents[3]
 VIETNAMESE = set("ạảấầẩẫậắằẳẵặẹẻẽếềểễệỉịọỏốồổỗộớờởỡợụủứừửữựỳỵỷỹđ")
 
 

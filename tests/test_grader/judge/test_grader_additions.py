@@ -3,18 +3,15 @@ published BLIP fine-tuning code that no TODO sentence forbids) still scores 100/
 
 from __future__ import annotations
 
-import tempfile
-from pathlib import Path
-
 import pytest
 
 from grader.judge.grade import Grader
 
 from mutants import copy_impl
+from paths import CACHE
 
 pytestmark = pytest.mark.slow  # grades many submissions end to end: `pytest -m "not slow"` skips it
 
-CACHE = Path(tempfile.gettempdir()) / "grader-test-cache"
 
 PLAIN_STEP = "            loss.backward()\n            optimizer.step()"
 SCALER_STEP = "            scaler.scale(loss).backward()\n            scaler.step(optimizer)"
@@ -22,7 +19,10 @@ ITEM = (
     '        item = {key: value.squeeze(0) for key, value in encoding.items() if key != "token_type_ids"}\n'
     '        item["labels"] = labels.squeeze(0)\n        return item'
 )
-TRAIN_LOADER = "        train_dataset, batch_size=batch_size, shuffle=True, num_workers=num_workers, generator=generator\n"
+TRAIN_LOADER = (
+    "        train_dataset, batch_size=batch_size, shuffle=True, num_workers=num_workers,"
+    " generator=generator\n"
+)
 
 # (id, {file: [(old, new), ...]})
 ADDITIONS = [
@@ -71,7 +71,8 @@ ADDITIONS = [
                 ),
                 (
                     "            model.save_pretrained(out_dir)\n",
-                    "            model.save_pretrained(out_dir)\n            bad_epochs = 0\n        else:\n            bad_epochs += 1\n",
+                    "            model.save_pretrained(out_dir)\n            bad_epochs = 0\n        else:\n"
+                    "            bad_epochs += 1\n",
                 ),
                 (
                     "    return history\n",
@@ -85,11 +86,13 @@ ADDITIONS = [
         {
             "train.py": [
                 (
-                    "        inputs = {key: batch[key].to(device) for key in BATCH_KEYS}\n        with _autocast(device, amp_dtype):\n"
+                    "        inputs = {key: batch[key].to(device) for key in BATCH_KEYS}\n"
+                    "        with _autocast(device, amp_dtype):\n"
                     "            loss = model(**inputs).loss",
                     '        batch = dict(batch)\n        labels = batch.pop("labels").to(device)\n'
                     '        inputs = {key: batch[key].to(device) for key in BATCH_KEYS if key != "labels"}\n'
-                    "        with _autocast(device, amp_dtype):\n            loss = model(**inputs, labels=labels).loss",
+                    "        with _autocast(device, amp_dtype):\n"
+                    "            loss = model(**inputs, labels=labels).loss",
                 )
             ]
         },
@@ -112,7 +115,8 @@ ADDITIONS = [
             "dataset.py": [
                 (
                     TRAIN_LOADER,
-                    "        train_dataset, batch_size=batch_size, shuffle=True, num_workers=num_workers, generator=generator,\n"
+                    "        train_dataset, batch_size=batch_size, shuffle=True, num_workers=num_workers, "
+                    "generator=generator,\n"
                     "        collate_fn=_collate(train_dataset), drop_last=True, pin_memory=False,\n"
                     "        persistent_workers=num_workers > 0,\n",
                 ),

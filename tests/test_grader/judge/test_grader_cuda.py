@@ -11,7 +11,6 @@ import os
 import shutil
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 import pytest
@@ -20,9 +19,9 @@ from grader.judge import plan
 from grader.judge.results import CheckResult, ExerciseResult, GradeResult
 from vqa import course
 
-ROOT = Path(__file__).resolve().parents[3]
+from paths import CACHE, ROOT
+
 SOLUTIONS = ROOT / "solutions"
-CACHE = Path(tempfile.gettempdir()) / "grader-test-cache"
 CUDA_CHECKS = {"train.cuda_one_epoch", "train.cuda_fit", "predict.cuda_answers"}
 POINTS = course.POINTS
 
@@ -126,11 +125,11 @@ def artifacts():
 
 def run_cuda_probes(folder: Path, artifacts: Path, scratch: Path, monkeypatch) -> dict:
     """The CUDA plan's probes on ``folder``, in this process, as the judge would receive them."""
-    from grader.probes import common, context, plain, predict, registry, train  # noqa: F401 - registers the probes
+    from grader.probes import context, devices, plain, predict, registry, train  # noqa: F401 - registers the probes
     from grader.worker import contract
     from grader.worker.handle import CallResult, decode_tensors
 
-    monkeypatch.setattr(common, "CUDA_STAND_IN", "cpu")
+    monkeypatch.setattr(devices, "CUDA_STAND_IN", "cpu")
     ctx = context.Context(
         {
             "role": "student",

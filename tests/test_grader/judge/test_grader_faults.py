@@ -5,7 +5,6 @@ check of the learner's, and the other checks are graded as usual."""
 from __future__ import annotations
 
 import shutil
-import tempfile
 from pathlib import Path
 
 import pytest
@@ -15,10 +14,9 @@ from grader.judge import session
 from grader.judge.grade import Grader
 from grader.worker import protocol
 
-pytestmark = pytest.mark.slow  # grades the reference end to end
+from paths import CACHE, ROOT
 
-ROOT = Path(__file__).resolve().parents[3]
-CACHE = Path(tempfile.gettempdir()) / "grader-test-cache"
+pytestmark = pytest.mark.slow  # grades the reference end to end
 
 
 @pytest.fixture()

@@ -5,11 +5,10 @@ machine failed on another)."""
 from __future__ import annotations
 
 import tempfile
-from pathlib import Path
 
 import pytest
 
-CACHE = Path(tempfile.gettempdir()) / "grader-test-cache"
+from paths import CACHE
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,6 @@ import os
 import shutil
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 import pytest
@@ -17,9 +16,9 @@ from grader.judge.results import GradeResult
 from grader.reports import writers
 from vqa import course
 
-ROOT = Path(__file__).resolve().parents[3]
+from paths import CACHE, ROOT
+
 SOLUTIONS = ROOT / "solutions"
-CACHE = Path(tempfile.gettempdir()) / "grader-test-cache"
 
 
 def grade_cli(*args, cwd=ROOT):

@@ -12,20 +12,18 @@ port.toml: the source, the habits carried, the deviations from the contract).
 
 from __future__ import annotations
 
-import tempfile
-from pathlib import Path
-
 import pytest
 import tomllib
 
 from grader.judge.grade import Grader
 from vqa import course
 
+from paths import CACHE
+
 pytestmark = pytest.mark.slow  # grades many submissions end to end: `pytest -m "not slow"` skips it
 
 REALWORLD = course.ROOT / "tests" / "realworld"
 PORTS = sorted(p.name for p in REALWORLD.iterdir() if (p / "port.toml").is_file())
-CACHE = Path(tempfile.gettempdir()) / "grader-test-cache"
 DEVIATION_FIELDS = {"exercise", "function", "sentence", "what", "check"}
 
 # (source, exercise) whose first ✘ is not one of its deviations' checks, and why (at most 10% of them)

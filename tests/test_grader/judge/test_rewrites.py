@@ -8,18 +8,18 @@ A check that marks any of them wrong judges something the contract does not ask 
 
 from __future__ import annotations
 
-import tempfile
 from pathlib import Path
 
 import pytest
 
 from grader.judge.grade import Grader
 
+from paths import CACHE
+
 pytestmark = pytest.mark.slow  # grades many submissions end to end: `pytest -m "not slow"` skips it
 
 REWRITES = Path(__file__).resolve().parents[2] / "rewrites"
 FOLDERS = sorted(p for p in REWRITES.iterdir() if p.is_dir() and (p / "train.py").is_file())
-CACHE = Path(tempfile.gettempdir()) / "grader-test-cache"
 
 
 def test_the_corpus_covers_every_file():

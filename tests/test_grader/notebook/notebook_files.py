@@ -3,16 +3,14 @@ with markdown and experiment cells around them as a learner's notebook has."""
 
 from __future__ import annotations
 
-import tempfile
 from pathlib import Path
 
 import nbformat
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
-REPO = Path(__file__).resolve().parents[3]
+from paths import ROOT as REPO
+
 MODULES = ("dataset.py", "lora.py", "train.py", "predict.py")
-# the reference cache the other grading tests use
-CACHE = Path(tempfile.gettempdir()) / "grader-test-cache"
 
 
 def module_text(impl: str, file: str) -> str:

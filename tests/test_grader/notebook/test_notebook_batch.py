@@ -15,7 +15,8 @@ from nbformat.v4 import new_code_cell
 
 from grader import batch
 
-from notebook_files import CACHE, lab, save, writefile
+from notebook_files import lab, save, writefile
+from paths import CACHE
 
 HERE = Path(__file__).resolve().parent
 ENGINE = "test_notebook_batch:fake_engine"
@@ -97,7 +98,9 @@ def fake_engine(options: dict) -> FakeEngine:
 
 @pytest.fixture()
 def engine_on_path(monkeypatch):
-    monkeypatch.setenv("PYTHONPATH", str(HERE) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    # the slots import this module, and with it the tests' helpers (tests/paths.py)
+    path = [str(HERE), str(HERE.parents[1]), os.environ.get("PYTHONPATH", "")]
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(path))
 
 
 def notebook(path: Path, *bodies: str, dataset: bool = True) -> Path:

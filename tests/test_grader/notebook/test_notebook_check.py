@@ -11,7 +11,8 @@ import pytest
 from grader.judge.results import CheckResult, ExerciseResult, GradeResult
 from grader.notebook import CheckReport, check, inline
 
-from notebook_files import CACHE, REPO, lab, module_text, save
+from notebook_files import REPO, lab, module_text, save
+from paths import CACHE
 
 
 def sample_result(lang: str = "en") -> GradeResult:

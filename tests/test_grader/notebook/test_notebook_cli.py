@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 from nbformat.v4 import new_code_cell
 
-from notebook_files import CACHE, REPO, lab, module_text, save, writefile
+from notebook_files import REPO, lab, module_text, save, writefile
+from paths import CACHE
 
 
 def grade(*args, cwd):

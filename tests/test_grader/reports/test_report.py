@@ -14,7 +14,8 @@ from grader.reports import class_report as report
 from grader.reports import feedback
 from vqa import course
 
-REPO = Path(__file__).resolve().parents[3]
+from paths import ROOT as REPO
+
 POINTS = course.POINTS
 KEY = {
     "Q1": "resnet",

@@ -11,9 +11,8 @@ import pytest
 
 from grader.reports.similarity import find_similar
 
+from paths import ROOT as REPO
 from synthetic_class import build_class
-
-REPO = Path(__file__).resolve().parents[3]
 
 OWN_CODE = '''
 def build_lora_model(model, r=16, lora_alpha=32, lora_dropout=0.05, target_modules=("query", "key")):

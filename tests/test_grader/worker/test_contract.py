@@ -30,7 +30,7 @@ from grader.worker.contract import (
 )
 from grader.worker.protocol import ProtocolError
 
-ROOT = Path(__file__).resolve().parents[3]
+from paths import ROOT
 
 ONE_EPOCH = OneEpochResult(
     returned=0.25,

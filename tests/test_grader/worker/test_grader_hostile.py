@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import tempfile
 from pathlib import Path
 
 import pytest
@@ -16,13 +15,12 @@ from grader.worker.handle import Zygote
 from vqa import course
 
 from mutants import copy_impl
+from paths import CACHE, ROOT
 from waiting import wait_until
 
 pytestmark = pytest.mark.slow  # grades many submissions end to end: `pytest -m "not slow"` skips it
 
-ROOT = Path(__file__).resolve().parents[3]
 SOLUTIONS = ROOT / "solutions"
-CACHE = Path(tempfile.gettempdir()) / "grader-test-cache"
 EXERCISES = course.EXERCISES
 
 # Hostile submissions, as edits to the reference (tests/mutants.py); the other modules stay the reference's.
