@@ -241,7 +241,8 @@ class Zygote:
         info = json.loads(msg)
         if not info.get("ready"):
             self.close()
-            raise WorkerStartError(f"the worker failed to start:\n{info.get('error', '')}")
+            error = info.get("error") or f"its first message was not its ready line: {msg[:200]!r}"
+            raise WorkerStartError(f"the worker failed to start:\n{error}{self._log_tail()}")
         self.ctl.settimeout(30)
         self.info = info
         self.ready = True
@@ -299,13 +300,20 @@ class Zygote:
             os.close(write_fd)
         child = Child(self, int(reply["pid"]), mine, read_fd, output_limit)
         child.token = token
+        child.generation = self.starts
         return child
 
-    def kill_child(self, pid: int) -> dict | None:
-        try:
-            return self._request({"op": "kill", "pid": pid}).get("status")
-        except (OSError, ValueError):
-            return None
+    def kill_child(self, pid: int, generation: int) -> dict | None:
+        """Ask the zygote that forked ``pid`` (its ``generation``: the zygote's start count then) to end it and
+        say how it ended; None when that zygote is gone (its children went with it, and a newer zygote's
+        channel must carry only its own requests: its first message is its ready line)."""
+        with self._lock:
+            if generation != self.starts or not self.ready:
+                return None
+            try:
+                return self._request({"op": "kill", "pid": pid}).get("status")
+            except (OSError, ValueError):
+                return None
 
     def close(self) -> None:
         if self.ctl is not None:
@@ -358,6 +366,7 @@ class Child:
         self.dead = False
         self.status: dict | None = None
         self.token: str | None = None
+        self.generation = zygote.starts  # which start of the zygote forked it
 
     def _drain(self) -> bool:
         """Read what output is there; False at end of file."""
@@ -485,7 +494,7 @@ class Child:
     def _finish(self) -> None:
         if not self.dead:
             self.dead = True
-            self.status = self.zygote.kill_child(self.pid)
+            self.status = self.zygote.kill_child(self.pid, self.generation)
             if self.token:  # processes that left the child's process group
                 sweep(self.token, CHILD_TOKEN_VAR)
             end = time.monotonic() + 1.0

@@ -417,3 +417,39 @@ def test_grading_under_bwrap(tmp_path):
         result = g.grade(SOLUTIONS, ["lora", "predict"])
     assert result.score == result.max_score == 40
     assert not result.notes
+
+
+def test_a_child_of_a_dead_zygote_ending_after_the_restart_leaves_the_new_ones_channel_alone(
+    tmp_path,
+):
+    """A child that outlived its zygote (the zygote was killed, and restarted for the next call) ends after the
+    restart: its end asks nothing of the new zygote, whose first message, its ready line, is still there for
+    the next spawn (it was once read as the answer to the old child's kill, and the start then failed)."""
+    sub = tmp_path / "sub"
+    sub.mkdir()
+    for exercise in EXERCISES:
+        shutil.copyfile(SOLUTIONS / f"{exercise}.py", sub / f"{exercise}.py")
+    with open(sub / "lora.py", "a") as fh:
+        fh.write("\n\ndef selftest(mode=None):\n    return 42\n")
+    zygote = Zygote(cwd=str(tmp_path / "z"))
+    config = {
+        "role": "student",
+        "folder": str(sub),
+        "artifacts": str(tmp_path),
+        "scratch": str(tmp_path / "scratch"),
+        "memory_mb": 1024,
+        "guard": None,
+    }
+    try:
+        zygote.start()
+        old = zygote.spawn(config)
+        assert old.call({"op": "probe", "probe": "selftest.lora", "args": {}}, timeout=60).ok
+        zygote.broken = True  # what a lane finds when the zygote died under it
+        assert zygote.restart() and not zygote.ready
+        old.close()  # the old child ends now, before anything waited for the new zygote
+        new = zygote.spawn(config)
+        assert zygote.starts == 2 and zygote.ready
+        assert new.call({"op": "probe", "probe": "selftest.lora", "args": {}}, timeout=60).ok
+        new.close()
+    finally:
+        zygote.close()
