@@ -15,6 +15,14 @@ def _fail(err: Exception) -> None:
     raise click.ClickException(str(err))
 
 
+def _said_errors() -> tuple[type[Exception], ...]:
+    """The errors the pipeline words for the learner (their code, the data, the model, the folder): told in
+    one line, not as a traceback."""
+    from vqa import pipeline
+
+    return (pipeline.StudentCodeError, data.DataError, models.ModelError, ImplementationError)
+
+
 def _load_impl(spec: str):
     from vqa.impl import load_implementation
 
@@ -133,12 +141,7 @@ def train_command(
             seed=seed,
             echo=click.echo,
         )
-    except (
-        pipeline.StudentCodeError,
-        data.DataError,
-        models.ModelError,
-        ImplementationError,
-    ) as err:
+    except _said_errors() as err:
         _fail(err)
     if report.before and report.after:
         gain = 100 * (report.after["exact"] - report.before["exact"])
@@ -186,12 +189,7 @@ def predict_command(model_dir, data_dir, impl_spec, out_file, device_name) -> No
             out_file=out_file,
             echo=click.echo,
         )
-    except (
-        pipeline.StudentCodeError,
-        data.DataError,
-        models.ModelError,
-        ImplementationError,
-    ) as err:
+    except _said_errors() as err:
         _fail(err)
 
 
