@@ -11,6 +11,7 @@ without a meaning, and "needs a look" is decided in one place.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 from grader.judge import messages
 
@@ -21,48 +22,59 @@ class Flag:
     label: str  # the class report's heading for it
     needs_look: bool  # listed at the end of a batch and marked red in the report
     misbehaved: bool  # the code misbehaved (hung, crashed, cheated): its failed checks are not something to re-teach
-    raised_by: str  # judge | batch | report
+    # who raises it (grader_error: the judge, and the batch for a slot's failure)
+    raised_by: tuple[Literal["judge", "batch", "report"], ...]
 
 
 FLAGS: dict[str, Flag] = {
     flag.name: flag
     for flag in (
-        Flag("grader_error", "Grader errors", needs_look=True, misbehaved=True, raised_by="judge"),
-        Flag("not_graded", "Not graded", needs_look=True, misbehaved=False, raised_by="batch"),
-        Flag("timeout", "Timeouts", needs_look=True, misbehaved=True, raised_by="judge"),
-        Flag("crash", "Crashes", needs_look=True, misbehaved=True, raised_by="judge"),
-        Flag("memory", "Out of memory", needs_look=True, misbehaved=True, raised_by="judge"),
-        Flag("exit", "Exits (sys.exit)", needs_look=True, misbehaved=True, raised_by="judge"),
+        Flag(
+            "grader_error",
+            "Grader errors",
+            needs_look=True,
+            misbehaved=True,
+            raised_by=("judge", "batch"),
+        ),
+        Flag("not_graded", "Not graded", needs_look=True, misbehaved=False, raised_by=("batch",)),
+        Flag("timeout", "Timeouts", needs_look=True, misbehaved=True, raised_by=("judge",)),
+        Flag("crash", "Crashes", needs_look=True, misbehaved=True, raised_by=("judge",)),
+        Flag("memory", "Out of memory", needs_look=True, misbehaved=True, raised_by=("judge",)),
+        Flag("exit", "Exits (sys.exit)", needs_look=True, misbehaved=True, raised_by=("judge",)),
         Flag(
             "imports_reference",
             "Imports of the reference or grader",
             needs_look=True,
             misbehaved=True,
-            raised_by="judge",
+            raised_by=("judge",),
         ),
         Flag(
             "output_truncated",
             "Output cut (printed a lot)",
             needs_look=False,
             misbehaved=False,
-            raised_by="judge",
+            raised_by=("judge",),
         ),
         Flag(
             "load_error",
             "Modules that failed to load",
             needs_look=False,
             misbehaved=False,
-            raised_by="judge",
+            raised_by=("judge",),
         ),
         Flag(
             "not_implemented",
             "Not implemented",
             needs_look=False,
             misbehaved=False,
-            raised_by="judge",
+            raised_by=("judge",),
         ),
         Flag(
-            "similar", "Similar submissions", needs_look=True, misbehaved=False, raised_by="report"
+            "similar",
+            "Similar submissions",
+            needs_look=True,
+            misbehaved=False,
+            raised_by=("report",),
         ),
     )
 }
