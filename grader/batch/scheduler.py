@@ -54,6 +54,7 @@ from grader.notebook.annotate import annotate
 from grader.notebook.extract import extract
 from grader.notebook.reading import NotebookError
 from grader.notebook.submission import notebook_in
+from vqa.course import ROOT
 from vqa.files import write_json_atomic
 
 log = logging.getLogger(__name__)
@@ -79,7 +80,7 @@ class Slot:
     def start(self) -> None:
         read_fd, write_fd = os.pipe()
         env = dict(os.environ)
-        env["PYTHONPATH"] = str(Path(__file__).resolve().parents[2]) + (
+        env["PYTHONPATH"] = str(ROOT) + (
             os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else ""
         )
         with open(self.log_path, "ab") as log:

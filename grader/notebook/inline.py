@@ -26,7 +26,7 @@ import jinja2
 
 from grader.judge import messages
 from grader.judge.results import CheckResult, GradeResult, fmt_points
-from vqa.course import EXERCISES, FILES
+from vqa.course import EXERCISES, FILES, ROOT
 
 LANG_ENV = "GRADER_LANG"  # the language check() speaks when not told (en, vi)
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -241,9 +241,7 @@ def _grade_process(
 ) -> CheckReport:
     """Run ``grade FOLDER --json --no-service`` in its own process and read its result."""
     env = dict(os.environ)
-    root = str(
-        Path(__file__).resolve().parents[2]
-    )  # the grader's own package, wherever the kernel runs
+    root = str(ROOT)  # the grader's own package, wherever the kernel runs
     env["PYTHONPATH"] = root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
     with tempfile.TemporaryDirectory(prefix="grader-check-") as tmp:
         out = Path(tmp) / "result.json"

@@ -21,10 +21,11 @@ from pathlib import Path
 
 from grader.worker import limits
 from grader.worker import protocol as framing
+from vqa.course import ROOT
 
 PROTOCOL = 2
 Json = typing.Any  # a value json.loads gives
-PACKAGE_ROOT = Path(__file__).resolve().parents[2]
+PACKAGE_ROOT = ROOT
 SOURCE_FOLDERS = ("grader", "vqa", "catalog")
 SOURCE_SUFFIXES = (".py", ".toml", ".j2")
 

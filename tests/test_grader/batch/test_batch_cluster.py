@@ -16,7 +16,6 @@ import signal
 import socket
 import subprocess
 import sys
-import tempfile
 import zipfile
 from dataclasses import replace
 from pathlib import Path
@@ -33,9 +32,10 @@ from grader import batch
 from grader.batch import cluster as cluster_mod
 from grader.batch.cli import run_batch_command
 
+from paths import CACHE
+
 HERE = Path(__file__).resolve().parent
 # the reference cache test_batch.py uses
-CACHE = Path(tempfile.gettempdir()) / "mllm-vqa-lab-test-grader-cache"
 
 
 @pytest.fixture(scope="module")

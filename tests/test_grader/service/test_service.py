@@ -14,8 +14,6 @@ import os
 import signal
 import subprocess
 import sys
-import tempfile
-from pathlib import Path
 
 import pytest
 
@@ -25,16 +23,15 @@ from grader.service import client, protocol
 from grader.service import owner as owner_mod
 
 from mutants import copy_impl
+from paths import CACHE, ROOT
 from waiting import wait_until
 
 # starts services and grades end to end: `pytest -m "not slow"` skips it
 pytestmark = pytest.mark.slow
 
-ROOT = Path(__file__).resolve().parents[3]
 SOLUTIONS = ROOT / "solutions"
 REWRITES = ROOT / "tests" / "rewrites"
 # the reference cache the other grading tests use
-CACHE = Path(tempfile.gettempdir()) / "grader-test-cache"
 OPTIONS = dict(sandbox="auto", timeout=8.0, memory_mb=1024)  # as the hostile tests grade
 
 

@@ -5,7 +5,6 @@ log to send, exit code 3), never as the learner's failure nor as a service that 
 from __future__ import annotations
 
 import json
-import tempfile
 from pathlib import Path
 
 import pytest
@@ -17,12 +16,12 @@ from grader.service import client, protocol, server
 from grader.service import owner as owner_mod
 from grader.service.owner import ServicePaths
 
+from paths import CACHE, ROOT
+
 # grades the reference end to end, in this process and in a service's grader
 pytestmark = pytest.mark.slow
 
-ROOT = Path(__file__).resolve().parents[3]
 SOLUTIONS = ROOT / "solutions"
-CACHE = Path(tempfile.gettempdir()) / "grader-test-cache"
 
 
 def broken(*args, **kwargs):
