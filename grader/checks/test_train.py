@@ -62,13 +62,11 @@ def _scaler(result: OneEpochResult) -> ScalerCalls:
     return result.scaler
 
 
-def _scaler_calls(have: ScalerCalls, want: ScalerCalls) -> list[tuple[str, int, int]]:
-    """(method, calls made, calls the reference made) for scale, step and update."""
-    return [
-        ("scale", have.scale, want.scale),
-        ("step", have.step, want.step),
-        ("update", have.update, want.update),
-    ]
+def _expect_scaler_calls(have: ScalerCalls, want: ScalerCalls, key: str) -> None:
+    """Fail with ``key`` unless scale, step and update were called as often as the reference called them."""
+    for op in ("scale", "step", "update"):
+        have_calls, want_calls = getattr(have, op), getattr(want, op)
+        expect(have_calls == want_calls, key, op=op, got=have_calls, expected=want_calls)
 
 
 # A step's gradients are compared with the gradient of the last forward's loss (computed by autograd in the
@@ -158,14 +156,7 @@ def test_one_epoch_steps(probes: Probes) -> None:
 def test_scaler_used(probes: Probes) -> None:
     got, ref = _run(probes, ONE_EPOCH_AMP, AMP)
     want = _scaler(ref)
-    for op, have_calls, want_calls in _scaler_calls(_scaler(got), want):
-        expect(
-            have_calls == want_calls,
-            "train.scaler_count",
-            op=op,
-            got=have_calls,
-            expected=want_calls,
-        )
+    _expect_scaler_calls(_scaler(got), want, "train.scaler_count")
     expect(
         got.counts.step == want.step,
         "train.scaler_step_count",
@@ -424,14 +415,7 @@ def test_cuda_one_epoch(probes: Probes) -> None:
     expect(not off, "cuda.no_autocast", count=len(off), total=len(got.calls), dtype=ref.amp_dtype)
     wrong = [c.autocast_dtype for c in got.calls if c.autocast_dtype != ref.amp_dtype]
     expect(not wrong, "train.autocast_dtype", got=wrong[0] if wrong else "", expected=ref.amp_dtype)
-    for op, have_calls, want_calls in _scaler_calls(_scaler(got), _scaler(ref)):
-        expect(
-            have_calls == want_calls,
-            "train.scaler_count",
-            op=op,
-            got=have_calls,
-            expected=want_calls,
-        )
+    _expect_scaler_calls(_scaler(got), _scaler(ref), "train.scaler_count")
     expect(
         close(value, ref.returned, rel=2e-2, abs_=1e-3),
         "cuda.returned_loss",
@@ -452,6 +436,5 @@ def test_cuda_fit(probes: Probes) -> None:
     want_dtype = next((c.autocast_dtype for c in ref.calls if c.training), None)
     off = [c for c in training if c.autocast_dtype != want_dtype]
     expect(not off, "cuda.fit_autocast", count=len(off), total=len(training), dtype=want_dtype)
-    for op, have, want in _scaler_calls(got.grad_scaler, ref.grad_scaler):
-        expect(have == want, "cuda.fit_scaler", op=op, got=have, expected=want)
+    _expect_scaler_calls(got.grad_scaler, ref.grad_scaler, "cuda.fit_scaler")
     _expect_saved_on_improvement(history)

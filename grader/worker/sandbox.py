@@ -20,6 +20,10 @@ class SandboxError(RuntimeError):
     """The requested sandbox cannot be used here."""
 
 
+# what every bubblewrap run here sees: the system read-only, its own /dev and /proc
+SYSTEM = ("--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc")
+
+
 @functools.lru_cache(maxsize=1)
 def bwrap_status() -> tuple[bool, str]:
     """(usable, reason): whether bubblewrap is installed and can create its namespaces here."""
@@ -28,19 +32,7 @@ def bwrap_status() -> tuple[bool, str]:
         return False, "bubblewrap (bwrap) is not installed"
     try:
         proc = subprocess.run(
-            [
-                exe,
-                "--ro-bind",
-                "/",
-                "/",
-                "--dev",
-                "/dev",
-                "--proc",
-                "/proc",
-                "--unshare-all",
-                "--die-with-parent",
-                "true",
-            ],
+            [exe, *SYSTEM, "--unshare-all", "--die-with-parent", "true"],
             capture_output=True,
             timeout=20,
         )
@@ -106,18 +98,7 @@ def prefix(
     """
     if mode == "none":
         return []
-    args = [
-        shutil.which("bwrap") or "bwrap",
-        "--ro-bind",
-        "/",
-        "/",
-        "--dev",
-        "/dev",
-        "--proc",
-        "/proc",
-        "--tmpfs",
-        "/tmp",
-    ]
+    args = [shutil.which("bwrap") or "bwrap", *SYSTEM, "--tmpfs", "/tmp"]
     for path in [*python_paths(), *readable]:
         if path and os.path.exists(path):
             args += ["--ro-bind", path, path]

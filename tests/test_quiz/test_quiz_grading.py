@@ -12,19 +12,9 @@ from click.testing import CliRunner
 from quiz.cli import main
 from quiz.grading import grade_attempts
 
+from quiz_answers import KEY
+
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "quiz"
-KEY = {
-    "Q1": "resnet",
-    "Q2": "contrastive-search",
-    "Q3": "beats",
-    "Q4": "cosine-similarity",
-    "Q5": "audioldm",
-    "Q6": "vicuna",
-    "Q7": "audio-generation",
-    "Q8": "imagebind",
-    "Q9": "tiny-transformer",
-    "Q10": "vicuna",
-}
 
 
 def attempt(
